@@ -1,0 +1,33 @@
+"""The ``audiolrp`` command line (typer).
+
+Each subcommand lives in its own module of this package and registers itself on :data:`app`.
+:func:`main` turns every :class:`~audiolrp.errors.AudioLRPError` into a one-line message on
+stderr and exit code 2 (no traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from audiolrp.cli.app import app
+from audiolrp.errors import AudioLRPError
+
+# Subcommand modules register their commands on ``app`` when imported.
+from audiolrp.cli import corpus as _corpus  # noqa: E402,F401  isort: skip
+from audiolrp.cli import simulate as _simulate  # noqa: E402,F401  isort: skip
+from audiolrp.cli import train as _train  # noqa: E402,F401  isort: skip
+from audiolrp.cli import explain as _explain  # noqa: E402,F401  isort: skip
+from audiolrp.cli import analyze as _analyze  # noqa: E402,F401  isort: skip
+from audiolrp.cli import demo as _demo  # noqa: E402,F401  isort: skip
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(standalone_mode=True)
+    except AudioLRPError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+__all__ = ["app", "main"]

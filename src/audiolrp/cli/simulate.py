@@ -1,0 +1,5 @@
+"""`audiolrp simulate` subcommand(s)."""
+
+from __future__ import annotations
+
+from audiolrp.cli.app import app  # noqa: F401

@@ -1,0 +1,33 @@
+"""Constants fixed by the paper's experimental setup (Poschadel et al. 2021; Kiyan et al.).
+
+One example is 1 s of audio at 16 kHz; its STFT has exactly 50 frames x 512 frequency bins
+(hop 320 samples = 20 ms, 1024-point FFT with the Nyquist bin dropped). Models classify each
+frame into one of 425 DOA classes (see :func:`audiolrp.ambisonics.doa_grid`).
+"""
+
+FS_HZ: int = 16_000
+CLIP_DURATION_S: float = 1.0
+CLIP_SAMPLES: int = 16_000
+HOP_SAMPLES: int = 320
+N_FFT: int = 1024
+N_FRAMES: int = 50
+N_BINS: int = 512
+N_CLASSES: int = 425
+SPEED_OF_SOUND_M_S: float = 343.0
+
+INTENSITY_CHANNEL_NAMES: tuple[str, ...] = ("I_a,x", "I_a,y", "I_a,z", "I_r,x", "I_r,y", "I_r,z")
+
+
+def n_sh_channels(order: int) -> int:
+    """Number of Ambisonics channels (ACN) up to ``order``: ``(order + 1) ** 2``."""
+    return (order + 1) ** 2
+
+
+def hoa_feature_channel_names(order: int) -> tuple[str, ...]:
+    """Names of the HOA feature channels: all magnitudes (ACN order), then all phases.
+
+    The HOA feature tensor of order N has ``2 (N+1)^2`` channels laid out as
+    ``[|A_0|, ..., |A_{K-1}|, arg A_0, ..., arg A_{K-1}]`` with K = (N+1)^2.
+    """
+    k = n_sh_channels(order)
+    return tuple(f"ACN{i} mag" for i in range(k)) + tuple(f"ACN{i} phase" for i in range(k))
