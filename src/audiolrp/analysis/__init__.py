@@ -1,0 +1,78 @@
+"""Audio-specific analyses of LRP relevance (paper sections "Channel Relevance" and
+"Auralization of Relevance", Eq. 3, Eq. 4, Figs. 2-4).
+
+* :mod:`~audiolrp.analysis.heatmaps` -- relevance heatmaps and the panels of Fig. 2;
+* :mod:`~audiolrp.analysis.channel_relevance` -- relevance per input channel (Fig. 3);
+* :mod:`~audiolrp.analysis.pixel_flipping` -- perturbation curves and AOPC (Fig. 4);
+* :mod:`~audiolrp.analysis.filterbank`, :mod:`~audiolrp.analysis.auralization` -- the
+  perfect-reconstruction filter bank and relevance-filtered audio (Eq. 3, Eq. 4).
+"""
+
+from audiolrp.analysis.auralization import (
+    auralize,
+    prepare_heatmap,
+    relevance_filter,
+    sdr_db,
+    si_sdr_db,
+    spectral_similarity,
+    stereo_mix,
+    write_auralization,
+    write_wav,
+)
+from audiolrp.analysis.channel_relevance import (
+    axis_direction_classes,
+    axis_groups,
+    channel_relevance,
+    channel_relevance_stats,
+    plot_channel_relevance,
+    plot_direction_correlation,
+    relevance_direction_correlation,
+    relevance_shares,
+)
+from audiolrp.analysis.filterbank import band_magnitude_responses, design_filterbank
+from audiolrp.analysis.heatmaps import (
+    audio_channel_heatmaps,
+    fig2_panels,
+    hoa_channel_relevance_map,
+    save_figure,
+    spectrogram_dbp,
+)
+from audiolrp.analysis.pixel_flipping import (
+    INTENSITY_GROUPS,
+    PixelFlippingResult,
+    hoa_channel_groups,
+    pixel_flipping,
+    plot_pixel_flipping,
+)
+
+__all__ = [
+    "INTENSITY_GROUPS",
+    "PixelFlippingResult",
+    "audio_channel_heatmaps",
+    "auralize",
+    "axis_direction_classes",
+    "axis_groups",
+    "band_magnitude_responses",
+    "channel_relevance",
+    "channel_relevance_stats",
+    "design_filterbank",
+    "fig2_panels",
+    "hoa_channel_groups",
+    "hoa_channel_relevance_map",
+    "pixel_flipping",
+    "plot_channel_relevance",
+    "plot_direction_correlation",
+    "plot_pixel_flipping",
+    "prepare_heatmap",
+    "relevance_direction_correlation",
+    "relevance_filter",
+    "relevance_shares",
+    "save_figure",
+    "sdr_db",
+    "si_sdr_db",
+    "spectral_similarity",
+    "spectrogram_dbp",
+    "stereo_mix",
+    "write_auralization",
+    "write_wav",
+]

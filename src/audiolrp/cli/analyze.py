@@ -1,5 +1,284 @@
-"""`audiolrp analyze` subcommand(s)."""
+"""`audiolrp analyze`: dataset-level analyses of the paper (Figs. 2-4).
+
+Subcommands (all thin wrappers around :mod:`audiolrp.analysis`; heavy modules are imported
+lazily):
+
+* ``channels`` -- channel relevance per DOA group +-x/+-y (Fig. 3) and the correlation of
+  relevance shares with the DOA components over all classes;
+* ``flip`` -- pixel-flipping curves with 95 % bands and AOPC per channel group (Fig. 4);
+* ``auralize`` -- relevance-filtered audio (Eq. 3, Eq. 4) and the Fig. 2 panels of one clip.
+"""
 
 from __future__ import annotations
 
-from audiolrp.cli.app import app  # noqa: F401
+import importlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+
+from audiolrp.cli.app import app
+from audiolrp.errors import AudioLRPError
+
+analyze_app = typer.Typer(
+    name="analyze",
+    help="Audio-specific relevance analyses: channel relevance (Fig. 3), pixel flipping "
+    "(Fig. 4), auralization (Eq. 3/4, Fig. 2).",
+    no_args_is_help=True,
+)
+app.add_typer(analyze_app, name="analyze")
+
+ModelOpt = Annotated[
+    str, typer.Option("--model", "-m", help="Shipped model name or path of a saved NAME.json.")
+]
+DataOpt = Annotated[Path, typer.Option("--data", "-d", help="Simulated dataset folder.")]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
+
+
+def _guard(job: Any) -> Any:
+    from audiolrp.cli.demo import run_guarded  # noqa: PLC0415
+
+    return run_guarded(job)
+
+
+def _load_model(name_or_path: str) -> tuple[Any, str, int]:
+    """``(model, feature, order)`` from :func:`audiolrp.models.load` (model in eval mode)."""
+    from audiolrp.models import load  # noqa: PLC0415
+
+    loaded = load(name_or_path)
+    feature = str(loaded.config.get("feature"))
+    order = 1 if feature == "intensity" else int(loaded.config.get("order", 1))
+    return loaded.model.eval(), feature, order
+
+
+def _open_dataset(root: Path, split: str, feature: str, order: int) -> Any:
+    if not root.is_dir():
+        raise AudioLRPError(f"dataset folder {root} not found: create it with `audiolrp simulate`")
+    from audiolrp.datasets import FeatureDataset  # noqa: PLC0415
+
+    return FeatureDataset(root, split, feature=feature, order=order if feature == "hoa" else None)
+
+
+def _examples(ds: Any, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stack ``(features, label, ...)`` items into ``(N, C, T, F)`` float32 and ``(N,)``."""
+    xs, ys = [], []
+    for i in indices:
+        item = ds[int(i)]
+        xs.append(np.asarray(item[0], dtype=np.float32))
+        ys.append(int(item[1]))
+    if not xs:
+        raise AudioLRPError("no examples selected: check --split and --max-examples")
+    return np.stack(xs), np.asarray(ys, dtype=np.int64)
+
+
+def _relevance(model: Any, x: np.ndarray, targets: np.ndarray, batch_size: int) -> np.ndarray:
+    """LRP relevance (paper composite) of the targets' pre-softmax scores, in batches."""
+    import torch  # noqa: PLC0415
+
+    from audiolrp.lrp import explain  # noqa: PLC0415
+
+    out = np.empty(x.shape, dtype=np.float32)
+    for i in range(0, x.shape[0], batch_size):
+        e = explain(model, torch.from_numpy(x[i : i + batch_size]),
+                    target=torch.from_numpy(targets[i : i + batch_size]), composite="paper")
+        out[i : i + batch_size] = e.relevance.detach().cpu().numpy()
+    return out
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist") else o)
+    os.replace(tmp, path)
+
+
+def _channel_names(feature: str, order: int) -> tuple[str, ...]:
+    from audiolrp.constants import INTENSITY_CHANNEL_NAMES, hoa_feature_channel_names
+
+    return INTENSITY_CHANNEL_NAMES if feature == "intensity" else hoa_feature_channel_names(order)
+
+
+def _channel_axes(feature: str, order: int) -> list[int | None]:
+    if feature == "intensity":
+        return [0, 1, 2, 0, 1, 2]
+    k = (order + 1) ** 2
+    first = {1: 1, 2: 2, 3: 0}  # ACN1 = Y, ACN2 = Z, ACN3 = X
+    axes = [first.get(i) for i in range(k)]
+    return axes + axes
+
+
+@analyze_app.command("channels")
+def channels_cmd(
+    model: ModelOpt,
+    data: DataOpt,
+    out: OutOpt = Path("analysis-channels"),
+    split: Annotated[str, typer.Option(help="Dataset split.")] = "test",
+    max_examples: Annotated[int, typer.Option(help="Examples per analysis (paper: 1000).")] = 1000,
+    per_bin: Annotated[bool, typer.Option(help="Sum |R| per bin instead of |sum R|.")] = False,
+    batch_size: Annotated[int, typer.Option(help="LRP batch size.")] = 8,
+) -> None:
+    """Channel relevance (Fig. 3) for examples with DOA classes at +-e_x, +-e_y, and the
+    correlation of relevance shares with |DOA components| over all examples."""
+
+    def job() -> None:
+        from audiolrp.ambisonics import doa_grid, unit_vector  # noqa: PLC0415
+        cr = importlib.import_module("audiolrp.analysis.channel_relevance")
+        from audiolrp.analysis.heatmaps import save_figure  # noqa: PLC0415
+
+        net, feature, order = _load_model(model)
+        ds = _open_dataset(data, split, feature, order)
+        classes = cr.axis_direction_classes()
+        labels_all = getattr(ds, "labels", None)
+        if labels_all is None:
+            labels_all = [int(ds[i][1]) for i in range(len(ds))]
+        labels_all = np.asarray(labels_all, dtype=np.int64)
+        groups_all = cr.axis_groups(labels_all, classes)
+        axis_idx = np.flatnonzero(groups_all != "")[:max_examples]
+        all_idx = np.arange(min(len(ds), max_examples))
+        names = _channel_names(feature, order)
+        summary: dict[str, Any] = {"feature": feature, "order": order, "classes": classes,
+                                   "mode": "sum |R|" if per_bin else "|sum R|"}
+        if axis_idx.size:
+            x, y = _examples(ds, axis_idx)
+            vals = cr.relevance_shares(cr.channel_relevance(_relevance(net, x, y, batch_size),
+                                                            per_bin=per_bin))
+            present = [g for g in classes if np.any(groups_all[axis_idx] == g)]
+            stats = cr.channel_relevance_stats(vals, groups_all[axis_idx], names, present)
+            save_figure(cr.plot_channel_relevance(stats), out / "fig3_channel_relevance.png")
+            summary["axis_groups"] = stats.as_rows()
+        x, y = _examples(ds, all_idx)
+        vals = cr.relevance_shares(cr.channel_relevance(_relevance(net, x, y, batch_size),
+                                                        per_bin=per_bin))
+        grid = np.asarray(doa_grid())
+        xyz = unit_vector(grid[y, 0], grid[y, 1])
+        corr = cr.relevance_direction_correlation(vals, xyz, _channel_axes(feature, order), names)
+        save_figure(cr.plot_direction_correlation(corr), out / "fig3_direction_correlation.png")
+        summary["correlation"] = {
+            n: {"pearson_r": corr.pearson_r[c], "spearman_rho": corr.spearman_rho[c]}
+            for c, n in enumerate(names)
+        }
+        summary["mean_share"] = dict(zip(names, vals.mean(0).tolist(), strict=True))
+        _write_json(out / "channel_relevance.json", summary)
+        typer.echo(f"wrote {out}/channel_relevance.json and figures "
+                   f"({axis_idx.size} axis examples, {all_idx.size} examples)")
+
+    _guard(job)
+
+
+@analyze_app.command("flip")
+def flip_cmd(
+    model: ModelOpt,
+    data: DataOpt,
+    out: OutOpt = Path("analysis-flip"),
+    split: Annotated[str, typer.Option(help="Dataset split.")] = "test",
+    max_examples: Annotated[int, typer.Option(help="Examples (paper: 2583).")] = 500,
+    steps: Annotated[int, typer.Option(help="Perturbation steps from 0 to 100 %.")] = 20,
+    groups: Annotated[str, typer.Option(
+        help="Comma-separated channel groups: all, active, reactive (intensity); all, "
+        "magnitude, phase, 'order n' (HOA).")] = "all,active,reactive",
+    orders: Annotated[str, typer.Option(
+        help="Comma-separated flip orders: most_relevant, least_relevant, random.")
+    ] = "most_relevant",
+    baseline: Annotated[str, typer.Option(
+        help="zero-normalised, zero-raw, mean or noise.")] = "zero-normalised",
+    batch_size: Annotated[int, typer.Option(help="Forward batch size.")] = 64,
+    seed: Annotated[int, typer.Option(help="Seed (random order, noise baseline).")] = 0,
+) -> None:
+    """Pixel flipping (Fig. 4): true-class probability vs. fraction of flipped bins."""
+
+    def job() -> None:
+        pf = importlib.import_module("audiolrp.analysis.pixel_flipping")
+        from audiolrp.analysis.heatmaps import save_figure  # noqa: PLC0415
+
+        net, feature, order = _load_model(model)
+        known = pf.INTENSITY_GROUPS if feature == "intensity" else pf.hoa_channel_groups(order)
+        wanted = [g.strip() for g in groups.split(",") if g.strip()]
+        if feature == "hoa" and groups == "all,active,reactive":
+            wanted = ["all", "magnitude", "phase"]
+        bad = [g for g in wanted if g not in known]
+        if bad:
+            raise AudioLRPError(f"unknown channel group(s) {bad}: choose from {list(known)}")
+        ds = _open_dataset(data, split, feature, order)
+        x, y = _examples(ds, np.arange(min(len(ds), max_examples)))
+        rel = _relevance(net, x, y, batch_size=8)
+        results = {}
+        for g in wanted:
+            for o in [s.strip() for s in orders.split(",") if s.strip()]:
+                results[f"{g}, {o.replace('_', ' ')}"] = pf.pixel_flipping(
+                    net, x, rel, y, n_steps=steps, order=o, channels=known[g],  # type: ignore[arg-type]
+                    baseline=baseline, batch_size=batch_size, seed=seed,  # type: ignore[arg-type]
+                )
+        save_figure(pf.plot_pixel_flipping(results), out / "fig4_pixel_flipping.png")
+        _write_json(out / "pixel_flipping.json", {
+            "n_examples": int(x.shape[0]), "baseline": baseline, "score": "clip probability",
+            "curves": {k: {"fractions": r.fractions, "mean": r.mean, "ci95": r.ci,
+                           "aopc": r.aopc} for k, r in results.items()},
+        })
+        for k, r in results.items():
+            typer.echo(f"{k:40s} AOPC {r.aopc:.4f}")
+
+    _guard(job)
+
+
+@analyze_app.command("auralize")
+def auralize_cmd(
+    model: ModelOpt,
+    audio: Annotated[Path, typer.Option("--audio", "-a", help="1-s AmbiX WAV (16 kHz).")],
+    out: OutOpt = Path("analysis-auralize"),
+    direct: Annotated[Path | None, typer.Option(help="Noise-free direct sound WAV (Fig. 2c).")]
+    = None,
+    acn: Annotated[int, typer.Option(help="Ambisonics channel shown in Fig. 2.")] = 0,
+    target: Annotated[int | None, typer.Option(help="Class to explain (default: predicted).")]
+    = None,
+    negative: Annotated[str, typer.Option(help="clip, abs or signed.")] = "clip",
+) -> None:
+    """Relevance-filtered audio (Eq. 3/4) of one clip plus the four panels of Fig. 2."""
+
+    def job() -> None:
+        import soundfile as sf  # noqa: PLC0415
+        import torch  # noqa: PLC0415
+
+        from audiolrp.analysis import auralization as au  # noqa: PLC0415
+        from audiolrp.analysis import heatmaps as hm  # noqa: PLC0415
+        from audiolrp.features import compute_features  # noqa: PLC0415
+        from audiolrp.models import predict_clip  # noqa: PLC0415
+
+        net, feature, order = _load_model(model)
+
+        def read(p: Path) -> np.ndarray:
+            try:
+                data, fs = sf.read(p, dtype="float64", always_2d=True)
+            except (OSError, RuntimeError) as err:
+                raise AudioLRPError(f"cannot read {p} ({err}): pass a WAV file") from None
+            need = 4 if feature == "intensity" else (order + 1) ** 2
+            if fs != 16000 or data.shape[0] < 16000 or data.shape[1] < need:
+                raise AudioLRPError(
+                    f"{p} is {fs} Hz, {data.shape[0]} samples, {data.shape[1]} channels: pass "
+                    f">= 1 s of 16 kHz AmbiX audio with >= {need} channels"
+                )
+            return data[:16000, :need].T
+
+        mix = read(audio)
+        feats = np.asarray(compute_features(mix, feature, order), dtype=np.float32)[None]
+        tgt = int(predict_clip(net, torch.from_numpy(feats))[0]) if target is None else target
+        rel = _relevance(net, feats, np.array([tgt]), 1)[0]
+        heat = hm.audio_channel_heatmaps(rel, feature, order)
+        filtered = au.auralize(mix, heat, negative=negative)  # type: ignore[arg-type]
+        paths = au.write_auralization(out, filtered, stem="relevant")
+        if not 0 <= acn < mix.shape[0]:
+            raise AudioLRPError(f"--acn {acn} is out of range: pass 0..{mix.shape[0] - 1}")
+        fig = hm.fig2_panels(mix[acn], heat[acn], read(direct)[acn] if direct else None,
+                             filtered[acn], channel_label=f"Ambisonics channel {acn}")
+        hm.save_figure(fig, out / "fig2_panels.png")
+        typer.echo(f"class {tgt}: wrote {', '.join(str(p) for p in paths.values())} and "
+                   f"{out / 'fig2_panels.png'}")
+
+    _guard(job)
+
+
+__all__ = ["analyze_app", "app"]

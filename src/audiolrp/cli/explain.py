@@ -1,5 +1,111 @@
-"""`audiolrp explain` subcommand(s)."""
+"""`audiolrp explain FILE`: DOA estimates of an Ambisonics recording, explained with LRP."""
 
 from __future__ import annotations
 
-from audiolrp.cli.app import app  # noqa: F401
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from audiolrp.cli.app import app
+from audiolrp.cli.demo import print_json, run_guarded
+from audiolrp.errors import AudioLRPError
+
+EXPLAIN_EPILOG = """\
+Examples:
+
+  audiolrp explain rec.wav                     (AmbiX ACN/SN3D, hoa2 model)
+
+  audiolrp explain rec_fuma.wav --format fuma  (FuMa, orders 1 to 3)
+
+  audiolrp explain rec.flac --model intensity --hop-s 0.25 --windows 0,4
+
+  audiolrp explain rec.wav --json > rec.json   (machine-readable results)
+
+Input: WAV/FLAC, (N+1)^2 channels (N = 1..4), any length and sample rate.
+"""
+
+
+def _parse_windows(text: str | None) -> list[int] | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        values = [int(v) for v in text.replace(" ", "").split(",") if v != ""]
+    except ValueError:
+        raise AudioLRPError(
+            f"--windows {text!r} is not a list of window indices: pass e.g. --windows 0,3"
+        ) from None
+    if any(v < 0 for v in values):
+        raise AudioLRPError(f"--windows {text!r} has a negative index: pass indices >= 0")
+    return values or None
+
+
+EXPLAIN_HELP = (
+    "Predict and explain the DOA of an Ambisonics recording in sliding 1-s windows.\n\n"
+    "Each window's direction of arrival is predicted by a CRNN and explained with Layer-wise "
+    "Relevance Propagation; the most confident window (or --windows) gets the detailed "
+    "analyses (relevance heatmaps, channel relevance, pixel flipping, auralization). Prints a "
+    "table of the estimates (or --json) and writes report.html, figures, WAVs and results.json."
+)
+
+
+@app.command(help=EXPLAIN_HELP, epilog=EXPLAIN_EPILOG)
+def explain(
+    file: Annotated[Path, typer.Argument(help="Ambisonics WAV/FLAC recording.")],
+    model: Annotated[
+        str,
+        typer.Option("--model", "-m",
+                     help="Shipped model name (hoa2, intensity) or path of a saved NAME.json."),
+    ] = "hoa2",
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="Channel convention: ambix (ACN/SN3D) or fuma.")
+    ] = "ambix",
+    hop_s: Annotated[
+        float, typer.Option("--hop-s", help="Hop between the 1-s analysis windows (s).")
+    ] = 0.5,
+    windows: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated window indices to analyse in detail (default: the "
+                     "most confident window)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output folder (default: ./FILE-audiolrp)."),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print results.json to stdout instead of a table.")
+    ] = False,
+    no_pixel_flipping: Annotated[
+        bool, typer.Option("--no-pixel-flipping", help="Skip the pixel-flipping analysis.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+) -> None:
+    """Predict and explain the DOA of an Ambisonics recording in sliding 1-s windows."""
+
+    def job() -> dict[str, Any]:
+        from audiolrp.pipeline import run_recording
+
+        fmt = format.lower()
+        if fmt not in ("ambix", "fuma"):
+            raise AudioLRPError(f"--format {format!r} is unknown: use ambix or fuma")
+        return run_recording(
+            file, out_dir=out, model=model, format=fmt, hop_s=hop_s,
+            windows=_parse_windows(windows), pixel_flipping=not no_pixel_flipping, quiet=quiet,
+        )
+
+    results = run_guarded(job)
+    if json_output:
+        print_json(results)
+        return
+    typer.echo(f"{'window':>6} {'start_s':>8} {'azimuth_deg':>12} {'elevation_deg':>14} "
+               f"{'class':>6} {'confidence':>11}")
+    for w in results["windows"]:
+        typer.echo(
+            f"{w['index']:>6} {w['start_s']:>8.2f} {w['azimuth_deg']:>12.1f} "
+            f"{w['elevation_deg']:>14.1f} {w['class']:>6} {w['confidence']:>11.3f}"
+        )
+    report = Path(results["output_dir"]) / "report.html"
+    typer.echo(f"report: {report.resolve()}")
+
+
+__all__ = ["explain"]

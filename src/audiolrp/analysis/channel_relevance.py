@@ -1,0 +1,320 @@
+"""Channel relevance (paper, section "Channel Relevance", Fig. 3).
+
+Relevance is summed over time and frequency per input channel. Fig. 3 shows the *absolute
+channel relevance (summed over time and frequency)*; we read this as the absolute value of the
+per-channel sum, ``|sum_{t,f} R_c(t,f)|`` (default). Alternatives: ``per_bin=True`` gives
+``sum_{t,f} |R_c(t,f)|`` (no cancellation between positive and negative bins) and
+``absolute=False`` the signed sum. The *relevance share* of a channel is its value divided by the
+sum over channels of the example (of the absolute values, for signed input).
+
+The experiment: examples whose DOA lies in the grid classes containing the unit vectors
++-e_x, +-e_y are grouped by that direction; per group and channel we report mean, median and the
+5th/95th percentiles (bars, dots, whiskers of Fig. 3). :func:`relevance_direction_correlation`
+generalises this to all 425 classes by correlating a channel's share with the magnitude of the
+DOA component along the channel's axis (e.g. I_a,x vs |d_x|).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from scipy import stats as sps  # noqa: E402
+
+from audiolrp.constants import INTENSITY_CHANNEL_NAMES  # noqa: E402
+from audiolrp.errors import AudioLRPError  # noqa: E402
+
+AXIS_DIRECTIONS_XYZ: dict[str, tuple[float, float, float]] = {
+    "+x": (1.0, 0.0, 0.0),
+    "-x": (-1.0, 0.0, 0.0),
+    "+y": (0.0, 1.0, 0.0),
+    "-y": (0.0, -1.0, 0.0),
+}
+#: Cartesian axis (0=x, 1=y, 2=z) of each intensity feature channel.
+INTENSITY_CHANNEL_AXES: tuple[int, ...] = (0, 1, 2, 0, 1, 2)
+
+
+def _as_numpy(a: object) -> np.ndarray:
+    if hasattr(a, "detach"):
+        a = a.detach().cpu().numpy()  # type: ignore[union-attr]
+    return np.asarray(a)
+
+
+def channel_relevance(
+    relevance: np.ndarray, absolute: bool = True, per_bin: bool = False
+) -> np.ndarray:
+    """Relevance per example and input channel, summed over time and frequency.
+
+    Parameters
+    ----------
+    relevance
+        ``(N, C, T, F)`` relevance (or ``(C, T, F)`` for one example).
+    absolute
+        Take absolute values (default); ``False`` returns the signed sums.
+    per_bin
+        With ``absolute``: ``sum |R|`` over bins instead of ``|sum R|`` (default).
+
+    Returns
+    -------
+    np.ndarray
+        ``(N, C)`` float64 (``(C,)`` for one example).
+    """
+    r = _as_numpy(relevance)
+    if r.ndim not in (3, 4):
+        raise AudioLRPError(f"relevance has shape {r.shape}: pass (examples, channels, T, F)")
+    if absolute and per_bin:
+        return np.abs(r).sum(axis=(-2, -1), dtype=np.float64)
+    s = r.sum(axis=(-2, -1), dtype=np.float64)
+    return np.abs(s) if absolute else s
+
+
+def relevance_shares(values: np.ndarray) -> np.ndarray:
+    """Per-example share of each channel, ``v_c / sum_c |v_c|``; rows summing to 0 give 0."""
+    v = _as_numpy(values).astype(np.float64)
+    total = np.abs(v).sum(axis=-1, keepdims=True)
+    return np.divide(v, total, out=np.zeros_like(v), where=total > 0)
+
+
+@dataclass(frozen=True)
+class ChannelRelevanceStats:
+    """Per group and channel statistics of channel relevance (Fig. 3)."""
+
+    groups: tuple[str, ...]
+    channel_names: tuple[str, ...]
+    count: np.ndarray  # (G,)
+    mean: np.ndarray  # (G, C)
+    median: np.ndarray  # (G, C)
+    p5: np.ndarray  # (G, C)
+    p95: np.ndarray  # (G, C)
+
+    def as_rows(self) -> list[dict[str, float | str | int]]:
+        """One dict per (group, channel), e.g. for a CSV/JSON report."""
+        rows: list[dict[str, float | str | int]] = []
+        for g, name in enumerate(self.groups):
+            for c, ch in enumerate(self.channel_names):
+                rows.append({
+                    "group": name, "channel": ch, "count": int(self.count[g]),
+                    "mean": float(self.mean[g, c]), "median": float(self.median[g, c]),
+                    "p5": float(self.p5[g, c]), "p95": float(self.p95[g, c]),
+                })
+        return rows
+
+
+def channel_relevance_stats(
+    values: np.ndarray,
+    groups: Sequence[str] | np.ndarray,
+    channel_names: Sequence[str] | None = None,
+    group_order: Sequence[str] | None = None,
+) -> ChannelRelevanceStats:
+    """Mean, median, 5th and 95th percentile (linear interpolation) per group and channel.
+
+    Parameters
+    ----------
+    values
+        ``(N, C)`` channel relevance or shares.
+    groups
+        ``(N,)`` group label per example (e.g. ``"+x"``).
+    channel_names
+        Names of the C channels; default :data:`INTENSITY_CHANNEL_NAMES` for C = 6, else
+        ``"ch{c}"``.
+    group_order
+        Groups to report, in order; default the sorted unique labels. Empty groups raise.
+    """
+    v = _as_numpy(values).astype(np.float64)
+    g = np.asarray(groups).astype(str)
+    if v.ndim != 2 or g.shape != (v.shape[0],):
+        raise AudioLRPError(
+            f"values {v.shape} and groups {g.shape} do not match: pass (N, C) and (N,)"
+        )
+    if channel_names is None:
+        channel_names = (
+            INTENSITY_CHANNEL_NAMES if v.shape[1] == 6 else [f"ch{c}" for c in range(v.shape[1])]
+        )
+    if len(channel_names) != v.shape[1]:
+        raise AudioLRPError(f"{len(channel_names)} channel names for {v.shape[1]} channels")
+    names = tuple(group_order) if group_order is not None else tuple(sorted(set(g.tolist())))
+    rows = []
+    for name in names:
+        sel = v[g == name]
+        if sel.shape[0] == 0:
+            raise AudioLRPError(f"group {name!r} has no examples: drop it from group_order")
+        rows.append((sel.shape[0], sel.mean(0), np.median(sel, 0),
+                     np.percentile(sel, 5, axis=0), np.percentile(sel, 95, axis=0)))
+    return ChannelRelevanceStats(
+        groups=names,
+        channel_names=tuple(channel_names),
+        count=np.array([r[0] for r in rows]),
+        mean=np.stack([r[1] for r in rows]),
+        median=np.stack([r[2] for r in rows]),
+        p5=np.stack([r[3] for r in rows]),
+        p95=np.stack([r[4] for r in rows]),
+    )
+
+
+def plot_channel_relevance(
+    stats: ChannelRelevanceStats, ylabel: str = "relevance share", title: str | None = None
+) -> Figure:
+    """Fig. 3: per channel, one bar (mean) per group, dot = median, whiskers = 5th/95th pct."""
+    n_g, n_c = stats.mean.shape
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * n_c), 3.5))
+    width = 0.8 / n_g
+    x = np.arange(n_c)
+    for gi, name in enumerate(stats.groups):
+        pos = x - 0.4 + width * (gi + 0.5)
+        bars = ax.bar(pos, stats.mean[gi], width, label=f"DOA {name} (n={stats.count[gi]})",
+                      alpha=0.75)
+        color = bars.patches[0].get_facecolor() if bars.patches else None
+        err = np.stack([stats.median[gi] - stats.p5[gi], stats.p95[gi] - stats.median[gi]])
+        ax.errorbar(pos, stats.median[gi], yerr=np.maximum(err, 0), fmt="o", ms=3,
+                    color="k", ecolor=color if color is not None else "k", capsize=2, lw=1)
+    ax.set_xticks(x, stats.channel_names)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8, ncols=min(n_g, 4))
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def directions_to_xyz(directions_rad: np.ndarray) -> np.ndarray:
+    """Unit vectors ``(N, 3)`` from ``(N, 2)`` [azimuth_rad, elevation_rad] (project convention)."""
+    d = np.asarray(directions_rad, dtype=np.float64)
+    az, el = d[..., 0], d[..., 1]
+    return np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], axis=-1)
+
+
+def axis_direction_classes(grid_rad: np.ndarray | None = None) -> dict[str, int]:
+    """Grid classes containing +-e_x and +-e_y: the class nearest to each axis direction.
+
+    Parameters
+    ----------
+    grid_rad
+        ``(n_classes, 2)`` [azimuth_rad, elevation_rad]; default
+        :func:`audiolrp.ambisonics.doa_grid` (imported lazily).
+
+    Returns
+    -------
+    dict[str, int]
+        ``{"+x": class, "-x": class, "+y": class, "-y": class}``; nearest = largest dot product
+        (ties -> lowest class index).
+    """
+    if grid_rad is None:
+        from audiolrp.ambisonics import doa_grid  # noqa: PLC0415 (written concurrently)
+
+        grid_rad = np.asarray(doa_grid())
+    xyz = directions_to_xyz(grid_rad)
+    return {name: int(np.argmax(xyz @ np.asarray(u))) for name, u in AXIS_DIRECTIONS_XYZ.items()}
+
+
+def axis_groups(labels: np.ndarray, classes: dict[str, int] | None = None) -> np.ndarray:
+    """Group name per example (``"+x"``, ...) from its class label; ``""`` for other classes."""
+    classes = axis_direction_classes() if classes is None else classes
+    labels = np.asarray(labels)
+    out = np.full(labels.shape, "", dtype=object)
+    for name, cls in classes.items():
+        out[labels == cls] = name
+    return out.astype(str)
+
+
+@dataclass(frozen=True)
+class DirectionCorrelation:
+    """Correlation between channel relevance shares and |DOA component| along channel axes."""
+
+    channel_names: tuple[str, ...]
+    channel_axes: tuple[int | None, ...]
+    pearson_r: np.ndarray  # (C,), nan for channels without an axis
+    pearson_p: np.ndarray
+    spearman_rho: np.ndarray
+    spearman_p: np.ndarray
+    shares: np.ndarray  # (N, C)
+    abs_components: np.ndarray  # (N, 3)
+
+
+def relevance_direction_correlation(
+    shares: np.ndarray,
+    directions_xyz: np.ndarray,
+    channel_axes: Sequence[int | None] = INTENSITY_CHANNEL_AXES,
+    channel_names: Sequence[str] | None = None,
+) -> DirectionCorrelation:
+    """Pearson and Spearman correlation of each channel's share with ``|d_axis|``.
+
+    Parameters
+    ----------
+    shares
+        ``(N, C)`` relevance shares (:func:`relevance_shares`).
+    directions_xyz
+        ``(N, 3)`` DOA unit vectors (e.g. of the true classes).
+    channel_axes
+        Axis (0=x, 1=y, 2=z) of each channel; ``None`` skips a channel (result nan).
+        Default: the intensity channels [x, y, z, x, y, z].
+    channel_names
+        Names of the channels (default intensity names for 6 channels).
+    """
+    s = _as_numpy(shares).astype(np.float64)
+    d = np.abs(_as_numpy(directions_xyz).astype(np.float64))
+    if s.ndim != 2 or d.shape != (s.shape[0], 3) or len(channel_axes) != s.shape[1]:
+        raise AudioLRPError(
+            f"shares {s.shape}, directions {d.shape} and {len(channel_axes)} channel axes do "
+            "not match: pass (N, C), (N, 3) and C axes"
+        )
+    if channel_names is None:
+        channel_names = (
+            INTENSITY_CHANNEL_NAMES if s.shape[1] == 6 else [f"ch{c}" for c in range(s.shape[1])]
+        )
+    res = np.full((4, s.shape[1]), np.nan)
+    for c, ax in enumerate(channel_axes):
+        if ax is None or s.shape[0] < 3:
+            continue
+        if np.ptp(s[:, c]) == 0 or np.ptp(d[:, ax]) == 0:
+            continue
+        pr = sps.pearsonr(s[:, c], d[:, ax])
+        sr = sps.spearmanr(s[:, c], d[:, ax])
+        res[:, c] = [pr[0], pr[1], sr[0], sr[1]]
+    return DirectionCorrelation(
+        channel_names=tuple(channel_names), channel_axes=tuple(channel_axes),
+        pearson_r=res[0], pearson_p=res[1], spearman_rho=res[2], spearman_p=res[3],
+        shares=s, abs_components=d,
+    )
+
+
+def plot_direction_correlation(corr: DirectionCorrelation) -> Figure:
+    """Scatter of each channel's share against ``|d_axis|`` with Pearson r / Spearman rho."""
+    idx = [c for c, a in enumerate(corr.channel_axes) if a is not None]
+    n_cols = min(3, max(1, len(idx)))
+    n_rows = -(-max(1, len(idx)) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.2 * n_cols, 2.8 * n_rows), squeeze=False)
+    for ax in axes.flat[len(idx):]:
+        ax.set_visible(False)
+    for ax, c in zip(axes.flat, idx, strict=False):
+        a = corr.channel_axes[c]
+        ax.scatter(corr.abs_components[:, a], corr.shares[:, c], s=4, alpha=0.4)
+        ax.set_xlabel(f"|d_{'xyz'[a]}|")
+        ax.set_ylabel("relevance share")
+        ax.set_title(f"{corr.channel_names[c]}: r={corr.pearson_r[c]:.2f}, "
+                     f"rho={corr.spearman_rho[c]:.2f}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = [
+    "AXIS_DIRECTIONS_XYZ",
+    "INTENSITY_CHANNEL_AXES",
+    "ChannelRelevanceStats",
+    "DirectionCorrelation",
+    "axis_direction_classes",
+    "axis_groups",
+    "channel_relevance",
+    "channel_relevance_stats",
+    "directions_to_xyz",
+    "plot_channel_relevance",
+    "plot_direction_correlation",
+    "relevance_direction_correlation",
+    "relevance_shares",
+]

@@ -1,0 +1,563 @@
+"""DOA evaluation of trained CRNNs: accuracy, great-circle errors, SNR/RT60 breakdowns, plots.
+
+Clip prediction = argmax over the 425 classes of the mean frame softmax
+(:func:`audiolrp.models.clip_probabilities`; paper section "Experimental Setup"). Two angular
+errors are reported, both great-circle angles ``atan2(|u x v|, u . v)`` in degrees:
+
+* ``error_vs_true_direction_deg``: predicted class direction vs the true source direction
+  (equals the next one when scenes place sources exactly on grid directions);
+* ``error_vs_true_class_deg``: predicted class direction vs the true class direction (0 for a
+  correct prediction).
+
+``accuracy_within_neighbour`` is the fraction of clips whose class error is at most the grid's
+neighbour spacing (the largest nearest-neighbour angle of the grid: 10 deg for
+:func:`audiolrp.ambisonics.doa_grid`), i.e. the prediction is the true class or an adjacent one.
+
+Test data come from a dataset folder (``audiolrp.datasets.FeatureDataset``) or are simulated
+afresh with :func:`audiolrp.scenes.simulate_scene` from the model card's data recipe and a
+seed (:func:`simulated_test_examples`), so a shipped model's card metrics are reproducible with
+``audiolrp evaluate --model NAME``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from audiolrp.errors import AudioLRPError, DatasetError
+from audiolrp.models import LoadedModel, _atomic_write_bytes, _json_default, clip_probabilities
+from audiolrp.models import load as load_model
+
+#: Seed of the freshly simulated test sets of ``audiolrp evaluate`` (model cards record it).
+DEFAULT_EVAL_SEED = 20210823
+DEFAULT_EVAL_EXAMPLES = 500
+
+
+# ------------------------------------------------------------------------------------------
+# Geometry
+# ------------------------------------------------------------------------------------------
+
+
+def _unit(az_rad: np.ndarray, el_rad: np.ndarray) -> np.ndarray:
+    az = np.asarray(az_rad, np.float64)
+    el = np.asarray(el_rad, np.float64)
+    return np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], axis=-1)
+
+
+def great_circle_deg(
+    az1_rad: np.ndarray, el1_rad: np.ndarray, az2_rad: np.ndarray, el2_rad: np.ndarray
+) -> np.ndarray:
+    """Great-circle angle in degrees between directions, ``atan2(|u x v|, u . v)``."""
+    u, v = np.broadcast_arrays(_unit(az1_rad, el1_rad), _unit(az2_rad, el2_rad))
+    cross = np.linalg.norm(np.cross(u, v), axis=-1)
+    return np.degrees(np.arctan2(cross, np.sum(u * v, axis=-1)))
+
+
+def neighbour_spacing_deg(grid_rad: np.ndarray) -> float:
+    """Largest angle from a grid direction to its nearest other grid direction (degrees)."""
+    g = np.asarray(grid_rad, np.float64)
+    d = great_circle_deg(g[:, None, 0], g[:, None, 1], g[None, :, 0], g[None, :, 1])
+    np.fill_diagonal(d, np.inf)
+    return float(np.max(np.min(d, axis=1)))
+
+
+def _default_grid() -> np.ndarray:
+    from audiolrp.ambisonics import doa_grid
+
+    return np.asarray(doa_grid(), np.float64)
+
+
+# ------------------------------------------------------------------------------------------
+# Metrics
+# ------------------------------------------------------------------------------------------
+
+
+def _summary(err: np.ndarray) -> dict[str, float]:
+    if err.size == 0:
+        return {"mean": float("nan"), "median": float("nan"), "p90": float("nan")}
+    return {
+        "mean": float(np.mean(err)),
+        "median": float(np.median(err)),
+        "p90": float(np.percentile(err, 90)),
+    }
+
+
+def _bin_edges(values: np.ndarray, n_bins: int) -> np.ndarray:
+    edges = np.unique(np.quantile(values, np.linspace(0.0, 1.0, n_bins + 1)))
+    if edges.size == 1:
+        edges = np.array([edges[0], edges[0]])
+    return edges
+
+
+def breakdown(
+    values: np.ndarray,
+    correct: np.ndarray,
+    error_deg: np.ndarray,
+    *,
+    n_bins: int = 4,
+    edges: np.ndarray | None = None,
+) -> list[dict[str, float]]:
+    """Accuracy and error per bin of ``values`` (equal-count bins unless ``edges`` given).
+
+    Bins are ``[low, high)``; the last one also holds ``high``. NaN values are skipped.
+    """
+    values = np.asarray(values, np.float64)
+    ok = np.isfinite(values)
+    if not np.any(ok):
+        return []
+    edges = _bin_edges(values[ok], n_bins) if edges is None else np.asarray(edges, np.float64)
+    rows = []
+    for i in range(len(edges) - 1):
+        lo, hi = edges[i], edges[i + 1]
+        last = i == len(edges) - 2
+        sel = ok & (values >= lo) & ((values <= hi) if last else (values < hi))
+        rows.append(
+            {
+                "low": float(lo),
+                "high": float(hi),
+                "n": int(np.sum(sel)),
+                "accuracy": float(np.mean(correct[sel])) if np.any(sel) else float("nan"),
+                "mean_error_deg": float(np.mean(error_deg[sel])) if np.any(sel) else float("nan"),
+                "median_error_deg": (
+                    float(np.median(error_deg[sel])) if np.any(sel) else float("nan")
+                ),
+            }
+        )
+    return rows
+
+
+def compute_metrics(
+    pred: np.ndarray,
+    label: np.ndarray,
+    true_azimuth_rad: np.ndarray | None = None,
+    true_elevation_rad: np.ndarray | None = None,
+    *,
+    grid_rad: np.ndarray | None = None,
+    snr_db: np.ndarray | None = None,
+    rt60_s: np.ndarray | None = None,
+    n_bins: int = 4,
+    neighbour_tolerance_deg: float | None = None,
+) -> dict[str, Any]:
+    """DOA metrics of clip predictions.
+
+    Parameters
+    ----------
+    pred, label
+        Predicted and true class indices, shape ``(n,)``.
+    true_azimuth_rad, true_elevation_rad
+        Exact true source directions (default: the true class directions).
+    grid_rad
+        ``(n_classes, 2)`` class directions [azimuth, elevation] (default ``doa_grid()``).
+    snr_db, rt60_s
+        Per-clip conditions for the breakdowns (optional).
+    n_bins
+        Equal-count bins of the breakdowns.
+    neighbour_tolerance_deg
+        Class-error threshold of ``accuracy_within_neighbour`` (default: the grid's largest
+        nearest-neighbour spacing, :func:`neighbour_spacing_deg`).
+
+    Returns
+    -------
+    dict
+        ``n_examples``, ``accuracy``, ``error_vs_true_direction_deg`` and
+        ``error_vs_true_class_deg`` (mean/median/p90), ``accuracy_within_neighbour``,
+        ``neighbour_tolerance_deg``, ``by_snr_db`` and ``by_rt60_s`` (lists of bins).
+    """
+    pred = np.asarray(pred, np.int64).reshape(-1)
+    label = np.asarray(label, np.int64).reshape(-1)
+    if pred.shape != label.shape:
+        raise AudioLRPError(f"{pred.size} predictions but {label.size} labels: pass equal counts")
+    grid = _default_grid() if grid_rad is None else np.asarray(grid_rad, np.float64)
+    if pred.size and (
+        max(pred.max(), label.max()) >= len(grid) or min(pred.min(), label.min()) < 0
+    ):
+        raise AudioLRPError(f"class indices must lie in 0..{len(grid) - 1}")
+    if true_azimuth_rad is None or true_elevation_rad is None:
+        true_az, true_el = grid[label, 0], grid[label, 1]
+    else:
+        true_az = np.asarray(true_azimuth_rad, np.float64).reshape(-1)
+        true_el = np.asarray(true_elevation_rad, np.float64).reshape(-1)
+    correct = (pred == label).astype(np.float64)
+    err_dir = great_circle_deg(grid[pred, 0], grid[pred, 1], true_az, true_el)
+    err_cls = great_circle_deg(grid[pred, 0], grid[pred, 1], grid[label, 0], grid[label, 1])
+    tol = (
+        neighbour_spacing_deg(grid) if neighbour_tolerance_deg is None else neighbour_tolerance_deg
+    )
+    metrics: dict[str, Any] = {
+        "n_examples": int(pred.size),
+        "accuracy": float(np.mean(correct)) if pred.size else float("nan"),
+        "error_vs_true_direction_deg": _summary(err_dir),
+        "error_vs_true_class_deg": _summary(err_cls),
+        "accuracy_within_neighbour": (
+            float(np.mean(err_cls <= tol + 1e-6)) if pred.size else float("nan")
+        ),
+        "neighbour_tolerance_deg": float(tol),
+    }
+    metrics["by_snr_db"] = (
+        breakdown(np.asarray(snr_db), correct, err_dir, n_bins=n_bins) if snr_db is not None else []
+    )
+    metrics["by_rt60_s"] = (
+        breakdown(np.asarray(rt60_s), correct, err_dir, n_bins=n_bins) if rt60_s is not None else []
+    )
+    return metrics
+
+
+# ------------------------------------------------------------------------------------------
+# Prediction over a stream of examples
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Predictions:
+    """Per-clip predictions and ground truth of an evaluation run."""
+
+    pred: np.ndarray
+    label: np.ndarray
+    azimuth_rad: np.ndarray
+    elevation_rad: np.ndarray
+    snr_db: np.ndarray
+    rt60_s: np.ndarray
+    confidence: np.ndarray
+
+    def as_dict(self) -> dict[str, list[Any]]:
+        return {k: v.tolist() for k, v in self.__dict__.items()}
+
+
+Example = tuple[np.ndarray, int, dict[str, Any]]
+
+
+def predict_examples(
+    model: nn.Module,
+    examples: Iterable[Example],
+    *,
+    batch_size: int = 16,
+    device: str | torch.device = "cpu",
+    total: int | None = None,
+    progress: bool = False,
+) -> Predictions:
+    """Run ``model`` over ``(features (C,50,512), label, meta)`` examples in batches.
+
+    ``meta`` may hold ``azimuth_rad``, ``elevation_rad`` (exact true direction), ``snr_db`` and
+    ``rt60_s``; missing entries become NaN (directions then default to the class direction).
+    """
+    from tqdm.auto import tqdm
+
+    model = model.to(device).eval()
+    out: dict[str, list[float]] = {k: [] for k in Predictions.__dataclass_fields__}
+    batch_x: list[np.ndarray] = []
+
+    def flush() -> None:
+        if not batch_x:
+            return
+        x = torch.as_tensor(np.stack(batch_x), dtype=torch.float32, device=device)
+        with torch.no_grad():
+            probs = clip_probabilities(model(x)).cpu()
+        conf, pred = probs.max(dim=-1)
+        out["pred"].extend(pred.tolist())
+        out["confidence"].extend(conf.tolist())
+        batch_x.clear()
+
+    bar = tqdm(total=total, disable=not progress, desc="evaluate", leave=False)
+    for x, label, meta in examples:
+        batch_x.append(np.asarray(x, np.float32))
+        out["label"].append(int(label))
+        for key in ("azimuth_rad", "elevation_rad", "snr_db", "rt60_s"):
+            val = meta.get(key) if meta else None
+            out[key].append(float(val) if val is not None else float("nan"))
+        if len(batch_x) == batch_size:
+            flush()
+        bar.update(1)
+    flush()
+    bar.close()
+    return Predictions(
+        **{
+            k: np.asarray(v, np.int64 if k in ("pred", "label") else np.float64)
+            for k, v in out.items()
+        }
+    )
+
+
+def dataset_examples(dataset: Any, max_examples: int | None = None) -> Iterator[Example]:
+    """Yield ``(features, label, meta)`` from a ``FeatureDataset``-like dataset."""
+    n = len(dataset) if max_examples is None else min(len(dataset), max_examples)
+    meta_fn = getattr(dataset, "meta", None)
+    for i in range(n):
+        item = dataset[i]
+        meta = item[2] if len(item) > 2 and isinstance(item[2], dict) else None
+        if meta is None and callable(meta_fn):
+            meta = meta_fn(i)
+        yield np.asarray(item[0]), int(item[1]), dict(meta or {})
+
+
+def scene_config_from_recipe(recipe: dict[str, Any] | None, order: int) -> Any:
+    """The :class:`audiolrp.scenes.SceneConfig` of a data recipe (default ranges if absent).
+
+    The simulated order is at least the model's order (``order``).
+    """
+    from audiolrp.scenes import SceneConfig
+
+    cfg_dict = dict((recipe or {}).get("config") or {})
+    known = set(SceneConfig.__dataclass_fields__)
+    cfg_dict = {k: v for k, v in cfg_dict.items() if k in known}
+    cfg_dict["order"] = max(int(cfg_dict.get("order", order)), int(order))
+    return SceneConfig.from_dict(cfg_dict)
+
+
+def simulated_test_examples(
+    feature: str,
+    order: int,
+    *,
+    n_examples: int = DEFAULT_EVAL_EXAMPLES,
+    seed: int = DEFAULT_EVAL_SEED,
+    recipe: dict[str, Any] | None = None,
+) -> Iterator[Example]:
+    """A fresh, seeded test set: scene ``i`` uses ``SeedSequence([seed, i])`` and the test split
+    of the speech corpus; features via :func:`audiolrp.features.compute_features`."""
+    from audiolrp.features import compute_features
+    from audiolrp.scenes import simulate_scene
+
+    config = scene_config_from_recipe(recipe, order)
+    for i in range(n_examples):
+        scene = simulate_scene(config, np.random.SeedSequence([seed, i]), split="test")
+        mixture = scene.mixture
+        if feature == "intensity":
+            mixture = mixture[:4]
+        feats = compute_features(mixture, feature, order)
+        meta = {
+            "azimuth_rad": scene.azimuth_rad,
+            "elevation_rad": scene.elevation_rad,
+            "snr_db": scene.params.get("snr_db"),
+            "rt60_s": scene.params.get("rt60_s"),
+        }
+        yield np.asarray(feats, np.float32), int(scene.label), meta
+
+
+# ------------------------------------------------------------------------------------------
+# Whole evaluation
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EvaluationResult:
+    """Metrics, predictions and the description of the test data of one evaluation."""
+
+    metrics: dict[str, Any]
+    predictions: Predictions
+    test_data: dict[str, Any]
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def evaluate(
+    model: str | os.PathLike[str] | LoadedModel,
+    *,
+    data_root: str | os.PathLike[str] | None = None,
+    split: str = "test",
+    max_examples: int | None = None,
+    n_examples: int | None = None,
+    seed: int | None = None,
+    recipe: dict[str, Any] | None = None,
+    batch_size: int = 16,
+    device: str | torch.device = "cpu",
+    out_dir: str | os.PathLike[str] | None = None,
+    plot: bool = True,
+    progress: bool = False,
+) -> EvaluationResult:
+    """Evaluate a model on a dataset split or on a freshly simulated seeded test set.
+
+    Parameters
+    ----------
+    model
+        Shipped model name, saved model path or :class:`~audiolrp.models.LoadedModel`.
+    data_root, split, max_examples
+        Dataset folder and split (``FeatureDataset``); ``None`` simulates a test set instead.
+    n_examples, seed, recipe
+        Size, seed and data recipe of the simulated test set (defaults: the model card's
+        ``evaluation`` entry, else 500 examples, :data:`DEFAULT_EVAL_SEED` and the model's
+        training data recipe).
+    out_dir
+        Folder for ``metrics.json`` (metrics + test-data description), ``predictions.json`` and
+        ``errors.png`` (with ``plot``).
+
+    Returns
+    -------
+    EvaluationResult
+    """
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    feature, order = loaded.feature, loaded.order
+    card_eval = dict(loaded.config.get("evaluation") or {})
+    if data_root is not None:
+        root = Path(data_root)
+        if not root.is_dir():
+            raise DatasetError(
+                f"dataset folder {root} not found: pass a folder from `audiolrp simulate`"
+            )
+        from audiolrp.datasets import FeatureDataset
+
+        ds = FeatureDataset(root, split, feature=feature, order=order if feature == "hoa" else None)
+        n = len(ds) if max_examples is None else min(len(ds), max_examples)
+        examples: Iterable[Example] = dataset_examples(ds, n)
+        test_data: dict[str, Any] = {
+            "source": "dataset",
+            "path": str(root.resolve()),
+            "split": split,
+            "n_examples": n,
+        }
+    else:
+        n = (
+            int(card_eval.get("n_examples", DEFAULT_EVAL_EXAMPLES))
+            if n_examples is None
+            else n_examples
+        )
+        seed = int(card_eval.get("seed", DEFAULT_EVAL_SEED)) if seed is None else int(seed)
+        recipe = recipe if recipe is not None else (card_eval.get("recipe") or loaded.data_recipe)
+        config = scene_config_from_recipe(recipe, order)
+        examples = simulated_test_examples(feature, order, n_examples=n, seed=seed, recipe=recipe)
+        test_data = {
+            "source": "simulated",
+            "n_examples": n,
+            "seed": seed,
+            "scene_config": config.to_dict(),
+            "split": "test",
+        }
+    preds = predict_examples(
+        loaded.model, examples, batch_size=batch_size, device=device, total=n, progress=progress
+    )
+    have_dir = np.isfinite(preds.azimuth_rad) & np.isfinite(preds.elevation_rad)
+    grid = _default_grid()
+    az = np.where(have_dir, preds.azimuth_rad, grid[preds.label, 0])
+    el = np.where(have_dir, preds.elevation_rad, grid[preds.label, 1])
+    metrics = compute_metrics(
+        preds.pred, preds.label, az, el, grid_rad=grid, snr_db=preds.snr_db, rt60_s=preds.rt60_s
+    )
+    metrics["model"] = loaded.name
+    result = EvaluationResult(metrics=metrics, predictions=preds, test_data=test_data)
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        payload = {"metrics": metrics, "test_data": test_data, "model": str(loaded.path)}
+        _atomic_write_bytes(
+            out / "metrics.json",
+            (json.dumps(payload, indent=2, default=_json_default) + "\n").encode(),
+        )
+        _atomic_write_bytes(
+            out / "predictions.json",
+            (json.dumps(preds.as_dict(), default=_json_default) + "\n").encode(),
+        )
+        result.files = {
+            "metrics": str(out / "metrics.json"),
+            "predictions": str(out / "predictions.json"),
+        }
+        if plot:
+            result.files["plot"] = str(
+                plot_errors(preds.pred, preds.label, az, el, out / "errors.png", grid_rad=grid)
+            )
+    return result
+
+
+def plot_errors(
+    pred: np.ndarray,
+    label: np.ndarray,
+    true_azimuth_rad: np.ndarray,
+    true_elevation_rad: np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    grid_rad: np.ndarray | None = None,
+) -> Path:
+    """Error maps over the sphere (PNG): true directions coloured by great-circle error, and
+    the mean error per true class at the class directions (azimuth/elevation in degrees)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    grid = _default_grid() if grid_rad is None else np.asarray(grid_rad, np.float64)
+    pred = np.asarray(pred, np.int64)
+    label = np.asarray(label, np.int64)
+    err = great_circle_deg(grid[pred, 0], grid[pred, 1], true_azimuth_rad, true_elevation_rad)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), constrained_layout=True)
+    vmax = max(float(np.max(err)) if err.size else 1.0, 1.0)
+    sc = axes[0].scatter(
+        np.degrees(true_azimuth_rad),
+        np.degrees(true_elevation_rad),
+        c=err,
+        cmap="viridis",
+        vmin=0,
+        vmax=vmax,
+        s=14,
+    )
+    axes[0].set_title("per clip: error vs true direction")
+    fig.colorbar(sc, ax=axes[0], label="great-circle error (deg)")
+    classes = np.unique(label)
+    mean_err = np.array([np.mean(err[label == c]) for c in classes])
+    axes[1].scatter(np.degrees(grid[:, 0]), np.degrees(grid[:, 1]), s=4, c="lightgrey")
+    sc2 = axes[1].scatter(
+        np.degrees(grid[classes, 0]),
+        np.degrees(grid[classes, 1]),
+        c=mean_err,
+        cmap="magma_r",
+        vmin=0,
+        vmax=vmax,
+        s=24,
+    )
+    axes[1].set_title("per class: mean error (grey = no test clip)")
+    fig.colorbar(sc2, ax=axes[1], label="mean error (deg)")
+    for ax in axes:
+        ax.set_xlim(-180, 180)
+        ax.set_ylim(-90, 90)
+        ax.set_xlabel("azimuth (deg)")
+        ax.set_ylabel("elevation (deg)")
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, out)
+    return out
+
+
+def format_metrics(metrics: dict[str, Any]) -> str:
+    """Human-readable multi-line summary of :func:`compute_metrics` output."""
+    d = metrics["error_vs_true_direction_deg"]
+    c = metrics["error_vs_true_class_deg"]
+    lines = [
+        f"examples: {metrics['n_examples']}",
+        f"accuracy (exact class): {metrics['accuracy']:.3f}",
+        f"accuracy within neighbour (<= {metrics['neighbour_tolerance_deg']:.1f} deg): "
+        f"{metrics['accuracy_within_neighbour']:.3f}",
+        f"error vs true direction (deg): mean {d['mean']:.2f}, median {d['median']:.2f}",
+        f"error vs true class (deg): mean {c['mean']:.2f}, median {c['median']:.2f}",
+    ]
+    for key, unit in (("by_snr_db", "SNR dB"), ("by_rt60_s", "RT60 s")):
+        for row in metrics.get(key, []):
+            lines.append(
+                f"  {unit} [{row['low']:.2f}, {row['high']:.2f}]: n={row['n']}, accuracy "
+                f"{row['accuracy']:.3f}, mean error {row['mean_error_deg']:.2f} deg"
+            )
+    return "\n".join(lines)
+
+
+__all__ = [
+    "DEFAULT_EVAL_EXAMPLES",
+    "DEFAULT_EVAL_SEED",
+    "EvaluationResult",
+    "Predictions",
+    "breakdown",
+    "compute_metrics",
+    "dataset_examples",
+    "evaluate",
+    "format_metrics",
+    "great_circle_deg",
+    "neighbour_spacing_deg",
+    "plot_errors",
+    "predict_examples",
+    "scene_config_from_recipe",
+    "simulated_test_examples",
+]

@@ -1,0 +1,250 @@
+"""Public entry point: :func:`explain` and the :class:`Explanation` it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from audiolrp.errors import AudioLRPError
+from audiolrp.lrp.composites import Composite, get_composite
+from audiolrp.lrp.core import RNNS, LRPEngine, LRPState
+from audiolrp.models import clip_probabilities
+
+METHODS = ("lrp", "gradient", "gradient_x_input")
+
+
+@dataclass
+class Explanation:
+    """Result of :func:`explain`.
+
+    Attributes
+    ----------
+    relevance
+        Input relevance, same shape (and dtype/device) as ``x``.
+    logits
+        Pre-softmax model output of the explained forward pass (detached).
+    target
+        ``(B,)`` explained class per example.
+    start_relevance
+        ``(B,)`` sum of the relevance injected at the output (target score or probability at
+        the chosen frames); for gradient methods the sum of the selected outputs.
+    initial_state_relevance
+        ``(B,)`` relevance that reached the (zero) initial states of recurrent layers.
+    dropped_relevance
+        ``(B,)`` relevance of alpha-beta units without positive (or negative) contributions,
+        which cannot be passed on.
+    n_no_positive_units
+        ``(B,)`` number of such units (int64).
+    layer_relevance
+        With ``return_layers=True``: module name -> ``(B,)`` relevance sum at the module's input,
+        in backward order (for conservation plots); otherwise None.
+    method, composite
+        What produced the relevance.
+    """
+
+    relevance: torch.Tensor
+    logits: torch.Tensor
+    target: torch.Tensor
+    start_relevance: torch.Tensor
+    initial_state_relevance: torch.Tensor
+    dropped_relevance: torch.Tensor
+    n_no_positive_units: torch.Tensor
+    layer_relevance: dict[str, torch.Tensor] | None
+    method: str
+    composite: str
+
+    def conservation_error(self) -> torch.Tensor:
+        """``(B,)``: ``sum R(x) + R(initial states) + dropped - start`` (0 for exact LRP)."""
+        total = self.relevance.reshape(self.relevance.shape[0], -1).sum(1)
+        return total + self.initial_state_relevance + self.dropped_relevance - self.start_relevance
+
+
+def _targets(
+    logits: torch.Tensor, target: int | Sequence[int] | torch.Tensor | None
+) -> torch.Tensor:
+    bsz, n_cls = logits.shape[0], logits.shape[-1]
+    if target is None:
+        probs = clip_probabilities(logits) if logits.dim() == 3 else logits.softmax(-1)
+        return probs.argmax(-1)
+    t = torch.as_tensor(target, device=logits.device).long().reshape(-1)
+    if t.numel() == 1:
+        t = t.expand(bsz).clone()
+    if t.shape != (bsz,):
+        raise AudioLRPError(
+            f"target has {t.numel()} entries for a batch of {bsz}; pass one per clip"
+        )
+    if bool(((t < 0) | (t >= n_cls)).any()):
+        raise AudioLRPError(f"target outside 0..{n_cls - 1}; pass valid class indices")
+    return t
+
+
+def _frame_mask(logits: torch.Tensor, frames: object) -> torch.Tensor:
+    """``(B, T)`` float mask of the frames whose target score starts the relevance."""
+    bsz, n_t = logits.shape[0], logits.shape[1]
+    if frames is None:
+        return logits.new_ones(bsz, n_t)
+    f = torch.as_tensor(frames, device=logits.device)
+    if f.dtype == torch.bool:
+        if f.shape not in ((n_t,), (bsz, n_t)):
+            raise AudioLRPError(f"boolean frames mask must have shape ({n_t},) or ({bsz}, {n_t})")
+        return f.to(logits.dtype).expand(bsz, n_t).clone()
+    f = f.long().reshape(-1)
+    if f.numel() == 0 or bool(((f < -n_t) | (f >= n_t)).any()):
+        raise AudioLRPError(f"frames must be indices in 0..{n_t - 1}; pass e.g. frames=[0, 10]")
+    m = logits.new_zeros(n_t)
+    m[f] = 1.0
+    return m.expand(bsz, n_t).clone()
+
+
+def _check_inputs(model: nn.Module, x: torch.Tensor, start: str, method: str) -> None:
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise AudioLRPError("x must be a floating-point torch.Tensor; pass e.g. torch.as_tensor(x)")
+    if start not in ("score", "probability"):
+        raise AudioLRPError(f"start={start!r} is unknown; pass 'score' or 'probability'")
+    if method not in METHODS:
+        raise AudioLRPError(f"method={method!r} is unknown; pass one of {', '.join(METHODS)}")
+    p = next(iter(model.parameters()), None)
+    if p is not None and (p.dtype != x.dtype or p.device != x.device):
+        raise AudioLRPError(
+            f"x is {x.dtype} on {x.device} but the model is {p.dtype} on {p.device}; "
+            "move x (or the model) to the same dtype and device"
+        )
+
+
+def explain(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: int | Sequence[int] | torch.Tensor | None = None,
+    composite: str | Composite = "paper",
+    frames: Sequence[int] | torch.Tensor | None = None,
+    start: str = "score",
+    return_layers: bool = False,
+    method: str = "lrp",
+    batchnorm: str | None = None,
+) -> Explanation:
+    """Explain a batch of predictions with LRP (or a gradient reference).
+
+    Relevance starts at the pre-softmax score of the target class at every frame (paper,
+    "Experimental Setup") and is propagated with the composite's rules (paper preset: LRP
+    alpha1-beta0 on convolutions after BatchNorm folding, LRP-epsilon (Eq. 2, eps = 0.01, bias
+    redistributed) on dense layers, Arras et al.'s LSTM rule with relevance injected at every
+    time step of both directions).
+
+    Parameters
+    ----------
+    model
+        Model assembled from supported modules; output ``(B, T, C)`` or ``(B, C)``. Its
+        parameters, buffers, hooks and training flags are unchanged afterwards (it is run in
+        eval mode during the call).
+    x
+        Input batch (same dtype/device as the model).
+    target
+        Class per example (int or ``(B,)``); default: the predicted class of the clip (argmax
+        of the mean frame softmax, :func:`audiolrp.models.clip_probabilities`).
+    composite
+        Preset name (``"paper"``, ``"epsilon_plus"``, ``"epsilon_plus_flat"``,
+        ``"epsilon_alpha2_beta1"``, ``"epsilon"``) or a :class:`Composite`.
+    frames
+        Frames whose target score starts the relevance: None (all), indices, or a boolean
+        ``(T,)``/``(B, T)`` mask. Only for ``(B, T, C)`` outputs.
+    start
+        ``"score"`` (pre-softmax score) or ``"probability"`` (softmax probability per frame).
+    return_layers
+        Also return per-layer relevance sums.
+    method
+        ``"lrp"``, ``"gradient"`` or ``"gradient_x_input"``.
+    batchnorm
+        For presets: ``"fold"`` (default) or ``"pass"`` (BatchNorm as pass-through).
+
+    Returns
+    -------
+    Explanation
+    """
+    _check_inputs(model, x, start, method)
+    comp = get_composite(composite, batchnorm)
+    flags = [(m, m.training) for m in model.modules()]
+    state = LRPState(record=return_layers)
+    model.eval()
+    try:
+        with torch.enable_grad():
+            xg = x.detach().clone().requires_grad_()
+            if method == "lrp":
+                with LRPEngine(model, comp, state):
+                    out = model(xg)
+                    rel = _backward(out, xg, target, frames, start, state, lrp=True)
+            else:
+                rnn_cuda = x.is_cuda and any(isinstance(m, RNNS) for m in model.modules())
+                with torch.backends.cudnn.flags(enabled=not rnn_cuda):
+                    out = model(xg)
+                    rel = _backward(out, xg, target, frames, start, state, lrp=False)
+    finally:
+        for m, tr in flags:
+            m.training = tr
+    grad, tgt, r0, init = rel
+    if method == "gradient_x_input":
+        grad = grad * x.detach()
+    bsz = x.shape[0]
+    zeros = x.new_zeros(bsz)
+    dead = state.dead_relevance if state.dead_relevance is not None else zeros
+    n_dead = state.n_dead.long() if state.n_dead is not None else zeros.long()
+    return Explanation(
+        relevance=grad,
+        logits=out.detach(),
+        target=tgt,
+        start_relevance=r0,
+        initial_state_relevance=init if init is not None else zeros,
+        dropped_relevance=dead.detach(),
+        n_no_positive_units=n_dead,
+        layer_relevance=state.layers if return_layers else None,
+        method=method,
+        composite=comp.name if method == "lrp" else method,
+    )
+
+
+def _backward(
+    out: torch.Tensor,
+    xg: torch.Tensor,
+    target: object,
+    frames: object,
+    start: str,
+    state: LRPState,
+    lrp: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    if not isinstance(out, torch.Tensor) or out.dim() not in (2, 3) or out.shape[0] != xg.shape[0]:
+        raise AudioLRPError(
+            "model output must be a (batch, frames, classes) or (batch, classes) tensor"
+        )
+    if out.dim() == 2 and frames is not None:
+        raise AudioLRPError("frames= needs a model with per-frame output (batch, frames, classes)")
+    logits = out.detach()
+    tgt = _targets(logits, target)
+    out3 = out if out.dim() == 3 else out.unsqueeze(1)
+    mask = torch.zeros_like(out3)
+    fm = _frame_mask(out3, frames)
+    mask.scatter_(2, tgt.view(-1, 1, 1).expand(-1, out3.shape[1], 1), fm.unsqueeze(-1))
+    y = out3.softmax(-1) if start == "probability" else out3
+    if lrp:
+        grad_out = mask * y.detach()
+        if start == "probability":
+            # relevance of the pre-softmax unit := its probability (softmax is not explained)
+            y = out3
+    else:
+        grad_out = mask
+    r0 = grad_out.reshape(grad_out.shape[0], -1).sum(1).detach()
+    leaves = state.state_leaves if lrp else []
+    grads = torch.autograd.grad(y, [xg, *leaves], grad_outputs=grad_out, allow_unused=True)
+    rel = grads[0] if grads[0] is not None else torch.zeros_like(xg)
+    init = None
+    bsz = xg.shape[0]
+    for g in grads[1:]:
+        if g is None:
+            continue
+        s = g.sum(dim=(0, 2)) if g.dim() == 3 and g.shape[1] == bsz else g.sum().expand(bsz)
+        init = s if init is None else init + s
+    return rel.detach(), tgt, r0, None if init is None else init.detach()
+
+
+__all__ = ["METHODS", "Explanation", "explain"]

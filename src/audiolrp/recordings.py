@@ -1,0 +1,250 @@
+"""Reading user Ambisonics recordings and cutting them into model-sized windows.
+
+A recording is any WAV/FLAC file (anything :mod:`soundfile` reads) holding ``(N+1)^2``
+Ambisonics channels of order ``N = 1..4``, in AmbiX (ACN order, SN3D normalisation; the
+default) or FuMa (orders 1..3) convention, at any sample rate. :func:`read_ambisonics` returns
+AmbiX signals of shape ``(n_sh, n_samples)`` in float64; :func:`resample_to_model_rate` brings
+them to the models' 16 kHz (polyphase resampling); :func:`sliding_windows` cuts 1-s windows
+(the paper's example length: 50 STFT frames x 512 bins, see :mod:`audiolrp.constants`); and
+:func:`to_model_input` computes the feature tensor a given model expects (HOA magnitude/phase
+channels or active/reactive intensity, paper section "Experimental Setup").
+
+Every problem a user can cause is reported as one :class:`~audiolrp.errors.AudioFileError`
+line naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from audiolrp.constants import CLIP_SAMPLES, FS_HZ, n_sh_channels
+from audiolrp.errors import AudioFileError, AudioLRPError
+
+SUPPORTED_FORMATS: tuple[str, ...] = ("ambix", "fuma")
+MAX_ORDER: int = 4
+MAX_FUMA_ORDER: int = 3
+
+
+def order_from_channels(n_channels: int) -> int | None:
+    """Ambisonics order ``N`` with ``(N+1)^2 == n_channels``, or ``None`` if not a square."""
+    if n_channels < 1:
+        return None
+    root = math.isqrt(n_channels)
+    if root * root != n_channels:
+        return None
+    return root - 1
+
+
+def required_channels(feature: str, order: int) -> int:
+    """Ambisonics channels a model needs: 4 for intensity, ``(N+1)^2`` for an order-N HOA model."""
+    if feature == "intensity":
+        return 4
+    return n_sh_channels(order)
+
+
+def describe_requirement(feature: str, order: int) -> str:
+    """Human description of the channels a model needs, e.g. ``">= 9 Ambisonics channels
+    (2nd-order AmbiX, ACN/SN3D)"``."""
+    n_order = 1 if feature == "intensity" else order
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(n_order, "th")
+    return (
+        f">= {required_channels(feature, order)} Ambisonics channels "
+        f"({n_order}{suffix}-order AmbiX, ACN/SN3D)"
+    )
+
+
+def read_ambisonics(
+    path: str | Path,
+    format: str = "ambix",
+    order: int | None = None,
+    *,
+    model: tuple[str, int, str] | None = None,
+) -> tuple[np.ndarray, int]:
+    """Read an Ambisonics recording as AmbiX (ACN/SN3D) signals.
+
+    Parameters
+    ----------
+    path
+        WAV/FLAC/... file with ``(N+1)^2`` channels, ``N = 1..4``.
+    format
+        ``"ambix"`` (ACN order, SN3D; default) or ``"fuma"`` (Furse-Malham, orders 1..3).
+    order
+        Keep only the channels up to this order (``(order+1)^2``); the file must have at
+        least that many. ``None`` keeps all channels.
+    model
+        Optional ``(feature, order, name)`` of the model the recording is for: too few
+        channels for it are reported as e.g. ``"rec.wav has 2 channels; the hoa2 model needs
+        >= 9 Ambisonics channels (2nd-order AmbiX, ACN/SN3D)"``.
+
+    Returns
+    -------
+    signals : np.ndarray
+        ``(n_sh, n_samples)`` float64 AmbiX signals.
+    fs : int
+        Sample rate of the file in Hz.
+
+    Raises
+    ------
+    AudioFileError
+        Missing, unreadable, empty, non-finite or wrongly shaped files (one line each).
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    name = path.name
+    fmt = str(format).lower()
+    if fmt not in SUPPORTED_FORMATS:
+        raise AudioLRPError(f"unknown Ambisonics format {format!r}: use 'ambix' or 'fuma'")
+    if not path.exists():
+        raise AudioFileError(f"{path} does not exist: pass the path of an Ambisonics WAV/FLAC file")
+    if path.is_dir():
+        raise AudioFileError(f"{path} is a folder: pass the path of an Ambisonics WAV/FLAC file")
+    try:
+        data, fs = sf.read(str(path), dtype="float64", always_2d=True)
+    except Exception as err:  # soundfile raises LibsndfileError / RuntimeError / TypeError
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise AudioFileError(
+            f"{name} is not a readable audio file ({reason}): pass a WAV or FLAC file"
+        ) from None
+    if data.shape[0] == 0:
+        raise AudioFileError(f"{name} contains no samples: pass a recording of at least 0.1 s")
+    if not np.all(np.isfinite(data)):
+        raise AudioFileError(
+            f"{name} contains NaN or infinite samples: re-export the recording as finite PCM/float"
+        )
+    n_ch = data.shape[1]
+    if model is not None:
+        check_channels(name, n_ch, *model)
+    file_order = order_from_channels(n_ch)
+    if file_order is None or file_order < 1 or file_order > MAX_ORDER:
+        raise AudioFileError(
+            f"{name} has {n_ch} channel{'s' if n_ch != 1 else ''}; Ambisonics files need "
+            f"(N+1)^2 = 4, 9, 16 or 25 channels (orders 1 to {MAX_ORDER})"
+        )
+    signals = data.T.copy()
+    if fmt == "fuma":
+        if file_order > MAX_FUMA_ORDER:
+            raise AudioFileError(
+                f"{name} has {n_ch} channels but FuMa is defined up to 3rd order (16 channels): "
+                "convert it to AmbiX or pass --format ambix"
+            )
+        from audiolrp.ambisonics import fuma_to_ambix
+
+        signals = np.asarray(fuma_to_ambix(signals), dtype=np.float64)
+    if order is not None:
+        need = n_sh_channels(int(order))
+        if n_ch < need:
+            raise AudioFileError(
+                f"{name} has {n_ch} channels; order {order} needs >= {need} Ambisonics channels"
+            )
+        signals = signals[:need]
+    return np.ascontiguousarray(signals, dtype=np.float64), int(fs)
+
+
+def check_channels(name: str, n_channels: int, feature: str, order: int, model_name: str) -> None:
+    """Raise a one-line :class:`AudioFileError` when a recording has too few channels.
+
+    Example message: ``"rec.wav has 2 channels; the hoa2 model needs >= 9 Ambisonics channels
+    (2nd-order AmbiX, ACN/SN3D)"``.
+    """
+    need = required_channels(feature, order)
+    if n_channels < need:
+        raise AudioFileError(
+            f"{name} has {n_channels} channel{'s' if n_channels != 1 else ''}; the {model_name} "
+            f"model needs {describe_requirement(feature, order)}"
+        )
+
+
+def resample_to_model_rate(
+    signals: np.ndarray, fs_hz: int, target_fs_hz: int = FS_HZ
+) -> np.ndarray:
+    """Resample ``(n_ch, n)`` signals to ``target_fs_hz`` with :func:`scipy.signal.resample_poly`.
+
+    The up/down factors are the reduced fraction ``target_fs_hz / fs_hz`` (e.g. 48 kHz -> 16 kHz:
+    up 1, down 3; 44.1 kHz -> 16 kHz: up 160, down 441).
+    """
+    if fs_hz <= 0:
+        raise AudioFileError(f"invalid sample rate {fs_hz} Hz: the file header is corrupt")
+    if int(fs_hz) == int(target_fs_hz):
+        return np.asarray(signals, dtype=np.float64)
+    from scipy.signal import resample_poly
+
+    frac = Fraction(int(target_fs_hz), int(fs_hz))
+    return resample_poly(
+        np.asarray(signals, dtype=np.float64), frac.numerator, frac.denominator, axis=-1
+    )
+
+
+def sliding_windows(
+    signals: np.ndarray,
+    window_samples: int = CLIP_SAMPLES,
+    hop_samples: int = CLIP_SAMPLES // 2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cut ``(n_ch, n)`` signals into overlapping windows.
+
+    Windows start at ``0, hop, 2 hop, ...`` while they fit; a recording shorter than one window,
+    or a tail the regular windows miss, gets one final window aligned with the end of the
+    recording (zero-padded at the end only if the whole recording is shorter than a window).
+
+    Returns
+    -------
+    windows : np.ndarray
+        ``(n_windows, n_ch, window_samples)``.
+    starts : np.ndarray
+        Start sample of each window, ``(n_windows,)`` int64.
+    """
+    x = np.asarray(signals)
+    if x.ndim != 2:
+        raise ValueError(f"signals must be (channels, samples), got shape {x.shape}")
+    if window_samples <= 0 or hop_samples <= 0:
+        raise AudioLRPError("window and hop must be positive: pass --hop-s > 0")
+    n = x.shape[1]
+    if n <= window_samples:
+        pad = np.zeros((x.shape[0], window_samples), dtype=x.dtype)
+        pad[:, :n] = x
+        return pad[None], np.zeros(1, dtype=np.int64)
+    starts = list(range(0, n - window_samples + 1, hop_samples))
+    if starts[-1] + window_samples < n:
+        starts.append(n - window_samples)
+    idx = np.asarray(starts, dtype=np.int64)
+    windows = np.stack([x[:, s : s + window_samples] for s in idx])
+    return windows, idx
+
+
+def to_model_input(signals: np.ndarray, feature: str, order: int) -> np.ndarray:
+    """Feature tensor ``(C, 50, 512)`` float32 of one 1-s AmbiX window for a model.
+
+    Parameters
+    ----------
+    signals
+        ``(n_sh, 16000)`` AmbiX signals at 16 kHz with at least the channels the model needs.
+    feature
+        ``"hoa"`` (``2 (N+1)^2`` magnitude + phase channels) or ``"intensity"`` (6 channels:
+        active and reactive intensity, computed from the first-order channels).
+    order
+        HOA order of the model (ignored for intensity).
+    """
+    from audiolrp.features import compute_features
+
+    need = required_channels(feature, order)
+    x = np.asarray(signals, dtype=np.float64)[:need]
+    feats = compute_features(x, feature, 1 if feature == "intensity" else order)
+    return np.asarray(feats, dtype=np.float32)
+
+
+__all__ = [
+    "MAX_ORDER",
+    "SUPPORTED_FORMATS",
+    "check_channels",
+    "describe_requirement",
+    "order_from_channels",
+    "read_ambisonics",
+    "required_channels",
+    "resample_to_model_rate",
+    "sliding_windows",
+    "to_model_input",
+]

@@ -1,0 +1,153 @@
+"""Report figures: DOA probability map, DOA timeline and single-example channel relevance.
+
+All functions return a :class:`matplotlib.figure.Figure` (Agg backend, no display needed);
+:func:`audiolrp.report.html.figure_png` turns it into PNG bytes. Angles are given in radians
+(project convention) and drawn in degrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+def _wrap_deg(az_deg: np.ndarray | float) -> np.ndarray:
+    """Wrap azimuths to [-180, 180)."""
+    return (np.asarray(az_deg, dtype=np.float64) + 180.0) % 360.0 - 180.0
+
+
+def doa_map_figure(
+    probabilities: np.ndarray,
+    grid_rad: np.ndarray,
+    true_rad: tuple[float, float] | None = None,
+    predicted_rad: tuple[float, float] | None = None,
+    title: str = "Clip DOA probability",
+) -> Figure:
+    """Azimuth/elevation map of the 425 DOA classes coloured by the clip probability.
+
+    Parameters
+    ----------
+    probabilities
+        ``(n_classes,)`` clip probabilities (mean over frames of the frame softmax).
+    grid_rad
+        ``(n_classes, 2)`` class directions ``[azimuth_rad, elevation_rad]``.
+    true_rad, predicted_rad
+        Optional ``(azimuth_rad, elevation_rad)`` of the true and predicted DOA.
+    """
+    p = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+    g = np.asarray(grid_rad, dtype=np.float64)
+    if g.shape != (p.size, 2):
+        raise ValueError(f"grid must be ({p.size}, 2), got {g.shape}")
+    az = _wrap_deg(np.degrees(g[:, 0]))
+    el = np.degrees(g[:, 1])
+    fig, ax = plt.subplots(figsize=(8.0, 4.2))
+    ax.scatter(az, el, s=6, c="#c4cad0", linewidths=0, zorder=1, label="DOA classes")
+    order = np.argsort(p)
+    pmax = float(p.max()) if p.size and p.max() > 0 else 1.0
+    sizes = 10 + 140 * (p[order] / pmax)
+    sc = ax.scatter(
+        az[order], el[order], s=sizes, c=p[order], cmap="viridis", vmin=0.0, vmax=pmax,
+        linewidths=0, alpha=0.9, zorder=2,
+    )
+    cb = fig.colorbar(sc, ax=ax, pad=0.02)
+    cb.set_label("probability")
+    if true_rad is not None:
+        ax.scatter(
+            _wrap_deg(np.degrees(true_rad[0])), np.degrees(true_rad[1]), marker="*", s=320,
+            facecolors="none", edgecolors="#d62728", linewidths=2.0, zorder=4, label="true DOA",
+        )
+    if predicted_rad is not None:
+        ax.scatter(
+            _wrap_deg(np.degrees(predicted_rad[0])), np.degrees(predicted_rad[1]), marker="x",
+            s=160, c="#111111", linewidths=2.2, zorder=5, label="predicted DOA",
+        )
+    ax.set_xlim(180, -180)  # azimuth grows counter-clockwise (left when looking along +x)
+    ax.set_ylim(-92, 92)
+    ax.set_xticks(np.arange(-180, 181, 45))
+    ax.set_yticks(np.arange(-90, 91, 30))
+    ax.set_xlabel("azimuth (deg, from +x towards +y)")
+    ax.set_ylabel("elevation (deg)")
+    ax.grid(True, color="#e3e6e9", linewidth=0.6, zorder=0)
+    ax.set_title(title)
+    ax.legend(loc="lower left", fontsize=8, framealpha=0.85)
+    fig.tight_layout()
+    return fig
+
+
+def timeline_figure(
+    times_s: np.ndarray,
+    azimuth_rad: np.ndarray,
+    elevation_rad: np.ndarray,
+    confidence: np.ndarray,
+    highlight: Sequence[int] = (),
+) -> Figure:
+    """DOA estimates of a recording over time: azimuth, elevation and confidence per window.
+
+    Parameters
+    ----------
+    times_s
+        Window centre times.
+    azimuth_rad, elevation_rad
+        Predicted direction per window.
+    confidence
+        Clip probability of the predicted class per window (0..1).
+    highlight
+        Window indices analysed in detail (circled).
+    """
+    t = np.asarray(times_s, dtype=np.float64)
+    az = _wrap_deg(np.degrees(azimuth_rad))
+    el = np.degrees(np.asarray(elevation_rad, dtype=np.float64))
+    c = np.asarray(confidence, dtype=np.float64)
+    fig, axes = plt.subplots(3, 1, figsize=(8.0, 5.6), sharex=True)
+    for ax, y, label, lim in (
+        (axes[0], az, "azimuth (deg)", (-185, 185)),
+        (axes[1], el, "elevation (deg)", (-95, 95)),
+    ):
+        sc = ax.scatter(t, y, c=c, cmap="viridis", vmin=0.0, vmax=max(1e-9, float(c.max())), s=28)
+        ax.plot(t, y, color="#9aa3ab", linewidth=0.8, zorder=0)
+        for i in highlight:
+            ax.scatter(t[i], y[i], s=140, facecolors="none", edgecolors="#d62728", linewidths=1.6)
+        ax.set_ylabel(label)
+        ax.set_ylim(*lim)
+        ax.grid(True, color="#e3e6e9", linewidth=0.6)
+    fig.colorbar(sc, ax=axes[:2], pad=0.02).set_label("confidence")
+    axes[2].bar(t, c, width=(t[1] - t[0]) * 0.8 if t.size > 1 else 0.4, color="#2a6db0")
+    axes[2].set_ylim(0, 1)
+    axes[2].set_ylabel("confidence")
+    axes[2].set_xlabel("time (s, window centre)")
+    axes[2].grid(True, color="#e3e6e9", linewidth=0.6)
+    fig.suptitle("DOA estimates over time")
+    return fig
+
+
+def channel_relevance_figure(values: np.ndarray, names: Sequence[str]) -> Figure:
+    """Bar chart of one example's signed relevance per input channel (summed over time and
+    frequency; the single-example counterpart of the paper's Fig. 3)."""
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.42 * v.size + 2), 3.4))
+    colors = ["#2a6db0" if x >= 0 else "#d62728" for x in v]
+    ax.bar(np.arange(v.size), v, color=colors)
+    ax.set_xticks(np.arange(v.size))
+    rotate = v.size > 4
+    ax.set_xticklabels(list(names), rotation=50 if rotate else 0,
+                       ha="right" if rotate else "center", fontsize=8)
+    ax.axhline(0, color="#444", linewidth=0.7)
+    ax.set_ylabel("relevance (sum over t, f)")
+    ax.set_title("Channel relevance")
+    ax.grid(True, axis="y", color="#e3e6e9", linewidth=0.6)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = [
+    "channel_relevance_figure",
+    "doa_map_figure",
+    "timeline_figure",
+]

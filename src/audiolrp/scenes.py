@@ -1,0 +1,598 @@
+"""One training/test example: reverberant speech from a grid direction plus diffuse babble.
+
+Data generation follows the paper's description of Poschadel et al.'s procedure (section
+"Experimental Setup"/"Interpreting Relevance Heatmaps"): "one-second segments of speech signals
+sampled at 16 kHz and convolved with simulated Higher Order Ambisonics (HOA) room impulse
+responses and with added diffuse babble noise (created by averaging speech signals)".
+
+Recipe of :func:`simulate_scene` (all draws from one ``np.random.Generator`` in a fixed order)
+--------------------------------------------------------------------------------------------
+1. DOA class ``label`` uniform over the 425 classes of :func:`audiolrp.ambisonics.doa_grid`;
+   the source direction is exactly the class direction (``direction_sampling="grid"``) or a
+   uniform random direction labelled with its nearest class (``"uniform"``).
+2. Shoebox room (length, width, height uniform in their ranges), RT60 uniform, receiver
+   uniform in the room at ``receiver_margin_m`` from every wall, source at the drawn direction
+   from the receiver at a distance uniform in ``source_distance_m`` restricted to the
+   distances that keep the source ``source_margin_m`` inside the walls (this truncated uniform
+   is exactly "draw a distance, resample if it does not fit"); if no distance fits, the
+   receiver (then the room) is redrawn.
+3. HOA RIR of order ``order`` (:func:`audiolrp.rooms.simulate_hoa_rir`), split into the direct
+   path and the rest.
+4. Speech: an excerpt of ``speech_lead_in_s + 1`` s is convolved with the RIR and samples
+   ``[lead_in, lead_in + 1 s)`` are kept, so the 1-s clip contains fully developed reverberation
+   (from speech before the clip) instead of a reverb that starts from silence; the RIR is
+   truncated at ``rir_max_length_s`` (default = the lead-in, because longer RIR taps would only
+   see speech before the excerpt). ``direct`` = speech * direct-path RIR, ``reverberant`` =
+   speech * (RIR - direct path).
+5. Babble: ``n_babble_talkers`` independent 1-s speech segments (each scaled to unit RMS,
+   then averaged), talker j placed as a plane wave at point ``j mod P`` of a spherical t-design
+   of degree >= 2N (:func:`audiolrp.ambisonics.spherical_t_design`; 36 points for N = 4),
+   randomly rotated per scene. Encoding is one matrix product (design SH matrix^T x per-point
+   talker sums). Since products of two SH of order <= N are polynomials of degree <= 2N, the
+   design integrates them exactly, so the SH covariance of equal-power uncorrelated talkers is
+   exactly ``diag(1/(2n+1))`` (SN3D) -- an ideal diffuse field. Babble is NOT reverberated
+   (a diffuse field is what a long reverberant tail tends to anyway; doing so would cost 36
+   RIRs per scene).
+6. The noise is scaled to the drawn SNR measured on the W channel (ACN 0) against the speech
+   image ``direct + reverberant`` over the 1-s clip, then all parts are scaled together so the
+   mixture's W channel has RMS ``target_rms`` (keeps levels comparable; SNR unchanged).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.fft
+
+from audiolrp.constants import CLIP_SAMPLES, FS_HZ, N_CLASSES
+from audiolrp.errors import AudioLRPError
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+
+
+# --------------------------------------------------------------------------------------------
+# configuration
+# --------------------------------------------------------------------------------------------
+@dataclass
+class SceneConfig:
+    """All ranges of the scene generator (JSON-serialisable via :meth:`to_dict`).
+
+    Poschadel et al.'s exact ranges are not published in the seed paper; these defaults model
+    reverberant offices / classrooms. Ranges are ``(low, high)`` and sampled uniformly.
+
+    Attributes
+    ----------
+    order
+        HOA order N of the simulated audio ((N+1)^2 channels).
+    room_length_m, room_width_m, room_height_m
+        Shoebox dimensions (x, y, z). Default 3-10 x 3-8 x 2.5-4 m.
+    rt60_s
+        Reverberation time. Default 0.2-0.8 s.
+    snr_db
+        Speech-image-to-babble ratio on the W channel. Default 0-30 dB.
+    source_distance_m
+        Source-receiver distance. Default 1-3 m.
+    receiver_margin_m
+        Minimum receiver distance to every wall, floor and ceiling. Default 0.5 m.
+    source_margin_m
+        Minimum source distance to every wall. Default 0.3 m.
+    direction_sampling
+        ``"grid"``: source exactly at its class direction; ``"uniform"``: uniform on the sphere,
+        labelled with the nearest class.
+    n_babble_talkers
+        Talkers averaged into the babble; ``None`` = one per t-design point (36 for N = 4).
+    babble_design_degree
+        Degree of the spherical design of babble directions; ``None`` = 2N (minimum for an
+        exactly diffuse field up to order N).
+    rotate_babble
+        Random rotation of the babble design per scene (the design property is kept).
+    speech
+        Speech source spec for :func:`audiolrp.speech.open_corpus` (``None`` = embedded
+        eSpeak synthetic speakers).
+    corpus_seed
+        Seed passed to ``open_corpus``.
+    speech_lead_in_s
+        Speech before the clip that lets the reverberation build up (step 4).
+    rir_max_length_s
+        RIR truncation; ``None`` = ``speech_lead_in_s``.
+    max_image_order
+        Image-source order limit passed to the room simulator (``None`` = its default).
+    late_tail
+        Whether the room simulator adds its stochastic late tail.
+    target_rms
+        RMS of the mixture's W channel after scaling (``None`` = no scaling).
+    """
+
+    order: int = 4
+    room_length_m: tuple[float, float] = (3.0, 10.0)
+    room_width_m: tuple[float, float] = (3.0, 8.0)
+    room_height_m: tuple[float, float] = (2.5, 4.0)
+    rt60_s: tuple[float, float] = (0.2, 0.8)
+    snr_db: tuple[float, float] = (0.0, 30.0)
+    source_distance_m: tuple[float, float] = (1.0, 3.0)
+    receiver_margin_m: float = 0.5
+    source_margin_m: float = 0.3
+    direction_sampling: str = "grid"
+    n_babble_talkers: int | None = None
+    babble_design_degree: int | None = None
+    rotate_babble: bool = True
+    speech: str | None = None
+    corpus_seed: int = 0
+    speech_lead_in_s: float = 0.5
+    rir_max_length_s: float | None = None
+    max_image_order: int | None = None
+    late_tail: bool = True
+    target_rms: float | None = 0.05
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("room_length_m", "room_width_m", "room_height_m", "rt60_s", "snr_db",
+                     "source_distance_m"):
+            v = getattr(self, name)
+            try:
+                lo, hi = (float(v[0]), float(v[1]))
+                if len(v) != 2:
+                    raise ValueError
+            except (TypeError, ValueError, IndexError) as err:
+                raise AudioLRPError(
+                    f"SceneConfig.{name}={v!r} is not a (low, high) pair; pass two numbers"
+                ) from err
+            if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
+                raise AudioLRPError(f"SceneConfig.{name}=({lo}, {hi}) needs low <= high")
+            setattr(self, name, (lo, hi))
+        if not isinstance(self.order, int) or not 0 <= self.order <= 10:
+            raise AudioLRPError(f"SceneConfig.order={self.order!r}; pass an integer in 0..10")
+        for name in ("room_length_m", "room_width_m", "room_height_m", "rt60_s",
+                     "source_distance_m"):
+            if getattr(self, name)[0] <= 0:
+                raise AudioLRPError(f"SceneConfig.{name} must be positive")
+        if self.source_margin_m < 0 or self.receiver_margin_m < self.source_margin_m:
+            raise AudioLRPError(
+                "SceneConfig margins need 0 <= source_margin_m <= receiver_margin_m"
+            )
+        smallest = min(self.room_length_m[0], self.room_width_m[0], self.room_height_m[0])
+        if smallest <= 2 * self.receiver_margin_m:
+            raise AudioLRPError(
+                f"rooms as small as {smallest} m leave no space for the receiver margin "
+                f"{self.receiver_margin_m} m; enlarge the rooms or reduce the margin"
+            )
+        if self.direction_sampling not in ("grid", "uniform"):
+            raise AudioLRPError(
+                f"direction_sampling={self.direction_sampling!r}; use 'grid' or 'uniform'"
+            )
+        if self.n_babble_talkers is not None and self.n_babble_talkers < 1:
+            raise AudioLRPError("n_babble_talkers must be >= 1 (or None for one per direction)")
+        if self.speech_lead_in_s < 0:
+            raise AudioLRPError("speech_lead_in_s must be >= 0")
+
+    @property
+    def n_sh(self) -> int:
+        """Number of Ambisonics channels (N+1)^2."""
+        return (self.order + 1) ** 2
+
+    @property
+    def design_degree(self) -> int:
+        return 2 * self.order if self.babble_design_degree is None else self.babble_design_degree
+
+    @property
+    def rir_length_s(self) -> float:
+        return self.speech_lead_in_s if self.rir_max_length_s is None else self.rir_max_length_s
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-compatible dict (tuples become lists)."""
+        d = dataclasses.asdict(self)
+        return json.loads(json.dumps(d))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SceneConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise AudioLRPError(
+                f"unknown SceneConfig keys {sorted(unknown)}; valid keys are {sorted(names)}"
+            )
+        kw = dict(d)
+        for k, v in kw.items():
+            if isinstance(v, list):
+                kw[k] = tuple(v)
+        return cls(**kw)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+
+# --------------------------------------------------------------------------------------------
+# scene
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Scene:
+    """One example and its parts, all ``(n_sh, 16000)`` float32 SN3D/ACN.
+
+    ``mixture = direct + reverberant + noise`` (up to float32 rounding).
+    """
+
+    mixture: np.ndarray
+    direct: np.ndarray
+    reverberant: np.ndarray
+    noise: np.ndarray
+    label: int
+    azimuth_rad: float
+    elevation_rad: float
+    params: dict[str, Any]
+
+    @property
+    def speech(self) -> np.ndarray:
+        """The reverberant speech image ``direct + reverberant``."""
+        return self.direct + self.reverberant
+
+
+class NoiseCorpus:
+    """Speech-like stand-in: Gaussian noise with a random syllable-rate (2-6 Hz) envelope.
+
+    Not speech. Used by fast tests and benchmarks (spec ``"noise"``) so that they do not depend
+    on speech synthesis; it has the :class:`audiolrp.speech.SpeechCorpus` sampling interface.
+    """
+
+    name = "noise"
+
+    def speakers(self, split: str) -> list[str]:
+        return [f"noise-{split}"]
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": "amplitude-modulated Gaussian noise (not speech)"}
+
+    def sample_segment(
+        self, split: str, rng: np.random.Generator, duration_s: float = 1.0
+    ) -> np.ndarray:
+        n = int(round(duration_s * FS_HZ))
+        t = np.arange(n) / FS_HZ
+        env = np.abs(np.sin(2 * np.pi * rng.uniform(2.0, 6.0) * t + rng.uniform(0, np.pi)))
+        return (rng.standard_normal(n) * env).astype(np.float32)
+
+    def sample_segments(
+        self, split: str, rng: np.random.Generator, n: int, duration_s: float = 1.0
+    ) -> np.ndarray:
+        return np.stack([self.sample_segment(split, rng, duration_s) for _ in range(n)])
+
+
+_CORPUS_CACHE: dict[tuple[str | None, int], Any] = {}
+
+
+def get_corpus(spec: str | None = None, seed: int = 0) -> Any:
+    """Open (once per process) a corpus: ``"noise"`` -> :class:`NoiseCorpus`, anything else
+    (``None``/``"espeak"``/a path) -> :func:`audiolrp.speech.open_corpus`."""
+    key = (spec, int(seed))
+    if key not in _CORPUS_CACHE:
+        if spec == "noise":
+            _CORPUS_CACHE[key] = NoiseCorpus()
+        else:
+            from audiolrp.speech import open_corpus
+
+            _CORPUS_CACHE[key] = open_corpus(spec, seed=seed)
+    return _CORPUS_CACHE[key]
+
+
+def _rng(seed_or_rng: int | np.random.Generator | np.random.SeedSequence) -> np.random.Generator:
+    if isinstance(seed_or_rng, np.random.Generator):
+        return seed_or_rng
+    if isinstance(seed_or_rng, np.random.SeedSequence | int | np.integer):
+        return np.random.default_rng(seed_or_rng)
+    raise AudioLRPError(
+        f"seed {seed_or_rng!r} is not an int, SeedSequence or np.random.Generator"
+    )
+
+
+def _unit(az: float, el: float) -> np.ndarray:
+    return np.array([math.cos(az) * math.cos(el), math.sin(az) * math.cos(el), math.sin(el)])
+
+
+def _max_distance(room: np.ndarray, rec: np.ndarray, u: np.ndarray, margin: float) -> float:
+    """Largest t with ``rec + t u`` at least ``margin`` inside every wall."""
+    tmax = math.inf
+    for i in range(3):
+        if u[i] > 1e-12:
+            tmax = min(tmax, (room[i] - margin - rec[i]) / u[i])
+        elif u[i] < -1e-12:
+            tmax = min(tmax, (margin - rec[i]) / u[i])
+    return tmax
+
+
+def sample_geometry(
+    config: SceneConfig, rng: np.random.Generator, azimuth_rad: float, elevation_rad: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Room, receiver, source and distance for a source direction (recipe step 2).
+
+    Returns
+    -------
+    room_m, receiver_m, source_m : ndarray (3,)
+    distance_m : float
+    """
+    u = _unit(azimuth_rad, elevation_rad)
+    dmin, dmax = config.source_distance_m
+    ranges = (config.room_length_m, config.room_width_m, config.room_height_m)
+    rm = config.receiver_margin_m
+    for _ in range(200):
+        room = np.array([rng.uniform(lo, hi) for lo, hi in ranges])
+        for _ in range(50):
+            rec = rm + rng.uniform(size=3) * (room - 2 * rm)
+            tmax = _max_distance(room, rec, u, config.source_margin_m)
+            if tmax >= dmin:
+                d = float(rng.uniform(dmin, min(dmax, tmax)))
+                return room, rec, rec + d * u, d
+    raise AudioLRPError(
+        f"no room in the configured ranges fits a source {dmin} m away in direction "
+        f"az={math.degrees(azimuth_rad):.0f} deg, el={math.degrees(elevation_rad):.0f} deg; "
+        "enlarge the rooms or reduce source_distance_m"
+    )
+
+
+def _random_rotation(rng: np.random.Generator) -> np.ndarray:
+    """Uniform random 3-D rotation (QR of a Gaussian matrix with sign fix, det = +1)."""
+    q, r = np.linalg.qr(rng.standard_normal((3, 3)))
+    q = q * np.sign(np.diag(r))
+    if np.linalg.det(q) < 0:
+        q[:, 0] = -q[:, 0]
+    return q
+
+
+def babble_sh(
+    talkers: np.ndarray,
+    order: int,
+    design_degree: int | None = None,
+    rotation: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Diffuse babble in the SH domain (recipe step 5).
+
+    Parameters
+    ----------
+    talkers
+        ``(n_talkers, n_samples)`` independent speech signals (used as given).
+    order
+        Ambisonics order N.
+    design_degree
+        Degree of the t-design (default 2N).
+    rotation
+        Optional ``(3, 3)`` rotation applied to the design points.
+
+    Returns
+    -------
+    babble : ndarray ``((N+1)^2, n_samples)`` float64
+        ``Y^T S / n_talkers`` with ``S[p]`` the sum of the talkers at design point p.
+    points : ndarray ``(P, 3)``
+        The (rotated) design directions as unit vectors.
+    """
+    from audiolrp.ambisonics import sh_matrix, spherical_t_design
+
+    talkers = np.asarray(talkers, dtype=np.float64)
+    if talkers.ndim != 2:
+        raise AudioLRPError(f"talkers have shape {talkers.shape}; pass (n_talkers, n_samples)")
+    pts = spherical_t_design(2 * order if design_degree is None else design_degree)
+    if rotation is not None:
+        pts = pts @ np.asarray(rotation).T
+    n_pts = pts.shape[0]
+    per_point = np.zeros((n_pts, talkers.shape[1]))
+    for j in range(talkers.shape[0]):
+        per_point[j % n_pts] += talkers[j]
+    az = np.arctan2(pts[:, 1], pts[:, 0])
+    el = np.arcsin(np.clip(pts[:, 2], -1.0, 1.0))
+    y = sh_matrix(order, az, el)  # (P, K)
+    return (y.T @ per_point) / talkers.shape[0], pts
+
+
+def _direct_is_rank_one(direct: np.ndarray) -> np.ndarray | None:
+    """SH gains g with ``direct[c] = g[c] * direct[0]`` if the direct RIR factorises."""
+    w = direct[0]
+    p = int(np.argmax(np.abs(w)))
+    if w[p] == 0:
+        return None
+    g = direct[:, p] / w[p]
+    if np.allclose(direct, g[:, None] * w[None, :], rtol=1e-9, atol=1e-12 * abs(w[p])):
+        return g
+    return None
+
+
+def _convolve_window(
+    speech: np.ndarray, rirs: np.ndarray, start: int, n_out: int
+) -> np.ndarray:
+    """``(fftconvolve(speech, rir) )[start:start+n_out]`` for every row of ``rirs``.
+
+    One forward FFT of the speech; the FFT size only has to avoid circular aliasing into the
+    kept window (``len(speech) + len(rir) - 1 - start``), not the whole linear convolution.
+    """
+    n_s, n_r = speech.shape[-1], rirs.shape[-1]
+    n_fft = scipy.fft.next_fast_len(max(n_s + n_r - 1 - start, start + n_out), real=True)
+    s_f = scipy.fft.rfft(speech, n_fft)
+    r_f = scipy.fft.rfft(rirs, n_fft, axis=-1)
+    y = scipy.fft.irfft(r_f * s_f[None, :], n_fft, axis=-1)
+    return y[:, start : start + n_out]
+
+
+def simulate_scene(
+    config: SceneConfig | None = None,
+    seed_or_rng: int | np.random.Generator | np.random.SeedSequence = 0,
+    corpus: Any = None,
+    *,
+    split: str = "train",
+) -> Scene:
+    """Simulate one example (module docstring, steps 1-6). Same seed -> identical scene.
+
+    Parameters
+    ----------
+    config
+        Generator ranges (default :class:`SceneConfig`).
+    seed_or_rng
+        Seed, ``SeedSequence`` or generator (consumed in a fixed order).
+    corpus
+        A :class:`audiolrp.speech.SpeechCorpus`; default ``open_corpus(config.speech,
+        seed=config.corpus_seed)`` (cached per process).
+    split
+        Corpus split the target and babble speakers come from (``train``/``val``/``test``).
+
+    Returns
+    -------
+    Scene
+    """
+    from audiolrp.ambisonics import doa_grid, nearest_class
+    from audiolrp.rooms import simulate_hoa_rir
+
+    cfg = config if config is not None else SceneConfig()
+    if split not in SPLITS:
+        raise AudioLRPError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    rng = _rng(seed_or_rng)
+    corpus = corpus if corpus is not None else get_corpus(cfg.speech, cfg.corpus_seed)
+
+    # 1. direction and label
+    if cfg.direction_sampling == "grid":
+        label = int(rng.integers(N_CLASSES))
+        az, el = (float(v) for v in doa_grid()[label])
+    else:
+        v = rng.standard_normal(3)
+        v /= np.linalg.norm(v)
+        az, el = float(math.atan2(v[1], v[0])), float(math.asin(np.clip(v[2], -1, 1)))
+        label = int(nearest_class(az, el))
+
+    # 2. geometry
+    room, rec, src, dist = sample_geometry(cfg, rng, az, el)
+    rt60 = float(rng.uniform(*cfg.rt60_s))
+    snr_db = float(rng.uniform(*cfg.snr_db))
+    rir_seed = int(rng.integers(2**31 - 1))
+
+    # 3. RIR
+    rir = simulate_hoa_rir(
+        tuple(room.tolist()),
+        tuple(src.tolist()),
+        tuple(rec.tolist()),
+        rt60_s=rt60,
+        order=cfg.order,
+        fs_hz=FS_HZ,
+        max_length_s=cfg.rir_length_s,
+        max_image_order=cfg.max_image_order,
+        late_tail=cfg.late_tail,
+        seed=rir_seed,
+    )
+    full_rir = np.asarray(rir.full, dtype=np.float64)
+    direct_rir = np.asarray(rir.direct, dtype=np.float64)
+
+    # 4. speech image
+    lead = int(round(cfg.speech_lead_in_s * FS_HZ))
+    speech = None
+    for _ in range(20):
+        seg = np.asarray(
+            corpus.sample_segment(split, rng, duration_s=(lead + CLIP_SAMPLES) / FS_HZ),
+            dtype=np.float64,
+        )
+        if seg.shape != (lead + CLIP_SAMPLES,):
+            raise AudioLRPError(
+                f"speech corpus returned a segment of shape {seg.shape}; expected "
+                f"({lead + CLIP_SAMPLES},)"
+            )
+        if np.any(seg[lead:] != 0):
+            speech = seg
+            break
+    if speech is None:
+        raise AudioLRPError("speech corpus returned only silent segments; check the corpus")
+    speaker_info = _speaker_info(corpus)
+    g = _direct_is_rank_one(direct_rir)
+    if g is not None:  # direct path = SH gains x one filter: 1 convolution instead of n_sh
+        reverb_rir = full_rir - direct_rir
+        conv = _convolve_window(speech, np.vstack([reverb_rir, direct_rir[:1]]), lead,
+                                CLIP_SAMPLES)
+        reverberant, direct = conv[:-1], g[:, None] * conv[-1:]
+    else:
+        conv = _convolve_window(speech, np.vstack([full_rir - direct_rir, direct_rir]), lead,
+                                CLIP_SAMPLES)
+        reverberant, direct = conv[: cfg.n_sh], conv[cfg.n_sh :]
+
+    # 5. babble
+    from audiolrp.ambisonics import spherical_t_design
+
+    n_pts = spherical_t_design(cfg.design_degree).shape[0]
+    n_talk = n_pts if cfg.n_babble_talkers is None else cfg.n_babble_talkers
+    talkers = np.asarray(
+        corpus.sample_segments(split, rng, n_talk, duration_s=CLIP_SAMPLES / FS_HZ),
+        dtype=np.float64,
+    ).reshape(n_talk, CLIP_SAMPLES)
+    rms = np.sqrt(np.mean(talkers**2, axis=1, keepdims=True))
+    talkers = np.where(rms > 0, talkers / np.where(rms > 0, rms, 1.0), 0.0)
+    rotation = _random_rotation(rng) if cfg.rotate_babble else None
+    noise, _ = babble_sh(talkers, cfg.order, cfg.design_degree, rotation)
+
+    # 6. SNR on W, overall level
+    p_s = float(np.mean((direct[0] + reverberant[0]) ** 2))
+    p_n = float(np.mean(noise[0] ** 2))
+    if p_s <= 0 or p_n <= 0:
+        raise AudioLRPError("speech or babble is silent on the W channel; check the corpus")
+    noise *= math.sqrt(p_s / (p_n * 10.0 ** (snr_db / 10.0)))
+    mixture = direct + reverberant + noise
+    gain = 1.0
+    if cfg.target_rms is not None:
+        gain = cfg.target_rms / math.sqrt(float(np.mean(mixture[0] ** 2)))
+    rev_energy = float(np.sum((full_rir[0] - direct_rir[0]) ** 2))
+    drr_db = 10 * math.log10(float(np.sum(direct_rir[0] ** 2)) / max(rev_energy, 1e-30))
+    params: dict[str, Any] = {
+        "label": label,
+        "azimuth_rad": az,
+        "elevation_rad": el,
+        "room_m": room.tolist(),
+        "source_m": src.tolist(),
+        "receiver_m": rec.tolist(),
+        "distance_m": dist,
+        "rt60_s": rt60,
+        "snr_db": snr_db,
+        "drr_db": drr_db,
+        "rir_seed": rir_seed,
+        "rir_length_samples": int(full_rir.shape[-1]),
+        "n_babble_talkers": int(n_talk),
+        "gain": gain,
+        "split": split,
+        "order": cfg.order,
+    }
+    params.update(speaker_info)
+    f32 = np.float32
+    return Scene(
+        mixture=(mixture * gain).astype(f32),
+        direct=(direct * gain).astype(f32),
+        reverberant=(reverberant * gain).astype(f32),
+        noise=(noise * gain).astype(f32),
+        label=label,
+        azimuth_rad=az,
+        elevation_rad=el,
+        params=params,
+    )
+
+
+def _speaker_info(corpus: Any) -> dict[str, Any]:
+    """Best-effort metadata of the last target segment drawn from the corpus."""
+    info: dict[str, Any] = {"corpus": str(getattr(corpus, "name", type(corpus).__name__))}
+    last = getattr(corpus, "last_segment_info", None)
+    if callable(last):
+        last = last()
+    if isinstance(last, dict):
+        info.update({f"speech_{k}": v for k, v in last.items() if _jsonable(v)})
+    return info
+
+
+def _jsonable(v: Any) -> bool:
+    try:
+        json.dumps(v)
+        return True
+    except TypeError:
+        return False
+
+
+__all__ = [
+    "SPLITS",
+    "NoiseCorpus",
+    "Scene",
+    "SceneConfig",
+    "babble_sh",
+    "get_corpus",
+    "sample_geometry",
+    "simulate_scene",
+]

@@ -1,0 +1,1008 @@
+"""Training of the DOA CRNNs (Table 1) with resumable checkpoints and optional DDP.
+
+Training follows the paper's setup (Poschadel et al. 2021, as used by Kiyan et al.): Adam,
+softmax cross-entropy per frame (the clip label is repeated for all 50 frames, since ``forward``
+returns pre-softmax scores per frame), validation after every epoch, learning-rate reduction on
+plateau, early stopping and keeping the best (lowest validation loss) weights. The clip
+prediction used for accuracies is the argmax of the mean frame probability
+(:func:`audiolrp.models.clip_probabilities`).
+
+Resumability. Every ``checkpoint_every_steps`` optimizer steps and at every epoch end a
+checkpoint is written to ``OUT/checkpoints/``: tensors (model, optimizer moments, RNG state) in
+safetensors, everything else (optimizer hyper-parameters, scheduler state, NumPy/Python RNG
+states, the position ``(epoch, batch)`` in the data order, early-stopping state, history) in
+JSON; never pickle. Each epoch's data order is a pure function of ``(seed, epoch)`` (a
+:class:`~torch.utils.data.DistributedSampler` re-seeded per epoch), so ``resume=True`` skips the
+batches already seen and, on the CPU, ends with bit-identical weights to an uninterrupted run.
+
+Distributed training. When launched by ``torchrun`` (environment ``WORLD_SIZE > 1``) the same
+:func:`train` call joins a process group (NCCL on GPUs, Gloo on CPUs), wraps the model in
+:class:`~torch.nn.parallel.DistributedDataParallel` and shards each epoch's order across ranks;
+only rank 0 writes logs, checkpoints and models.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import platform
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import torch as st_torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
+
+from audiolrp.errors import AudioLRPError, DatasetError, ModelFileError
+from audiolrp.models import (
+    CRNN,
+    FEATURES,
+    MODEL_SIZES,
+    _atomic_write_bytes,
+    _json_default,
+    build_model,
+    clip_probabilities,
+    n_input_channels,
+    save,
+)
+
+CHECKPOINT_FORMAT = "audiolrp-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+class TrainingInterrupted(RuntimeError):
+    """Raised by :func:`train` when ``stop_after_steps`` is reached (simulates a kill in tests)."""
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters and data selection of one training run.
+
+    Attributes
+    ----------
+    feature, order
+        ``"hoa"`` with Ambisonics order N (``2 (N+1)^2`` input channels) or ``"intensity"``
+        (6 channels from the first-order signals; ``order`` is ignored).
+    epochs, batch_size, lr, weight_decay
+        Adam optimisation settings.
+    patience
+        Early stopping: epochs without validation-loss improvement before stopping.
+    lr_patience, lr_factor, min_lr
+        :class:`~torch.optim.lr_scheduler.ReduceLROnPlateau` on the validation loss.
+    grad_clip_norm
+        Gradient-norm clipping (``None`` disables it).
+    num_workers
+        DataLoader worker processes.
+    seed
+        Seeds the weight initialisation and the per-epoch data order.
+    checkpoint_every_steps
+        Write a resumable checkpoint every this many optimizer steps (0: only at epoch ends).
+    max_train_examples, max_val_examples
+        Use only the first examples of the splits (``None``: all).
+    model_size, n_filters, lstm_hidden, n_dense
+        Architecture preset (:data:`audiolrp.models.MODEL_SIZES`) and explicit overrides.
+    normalize
+        Put training-set statistics into the model's ``InputNormalization``; ``None`` means
+        the paper's choice: yes for HOA, no for intensity.
+    device
+        ``"auto"`` (GPU when present), ``"cpu"`` or ``"cuda"``.
+    progress
+        Show a tqdm progress bar (rank 0 only).
+    """
+
+    feature: str = "hoa"
+    order: int | None = 2
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 6
+    lr_patience: int = 2
+    lr_factor: float = 0.5
+    min_lr: float = 1e-5
+    grad_clip_norm: float | None = 5.0
+    num_workers: int = 0
+    seed: int = 0
+    checkpoint_every_steps: int = 200
+    max_train_examples: int | None = None
+    max_val_examples: int | None = None
+    model_size: str = "full"
+    n_filters: int | None = None
+    lstm_hidden: int | None = None
+    n_dense: int | None = None
+    normalize: bool | None = None
+    device: str = "auto"
+    progress: bool = True
+
+    def validate(self) -> None:
+        """Raise :class:`AudioLRPError` with one line for an invalid setting."""
+        if self.feature not in FEATURES:
+            raise AudioLRPError(
+                f"unknown feature {self.feature!r}: use one of {', '.join(FEATURES)}"
+            )
+        if self.feature == "hoa" and (self.order is None or self.order < 0):
+            raise AudioLRPError(f"HOA training needs --order N >= 0, got {self.order!r}")
+        if self.model_size not in MODEL_SIZES:
+            raise AudioLRPError(
+                f"unknown model size {self.model_size!r}: use one of {', '.join(MODEL_SIZES)}"
+            )
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise AudioLRPError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise AudioLRPError(f"learning rate must be > 0, got {self.lr}")
+        if self.patience < 1:
+            raise AudioLRPError(f"patience must be >= 1, got {self.patience}")
+        if self.checkpoint_every_steps < 0 or self.num_workers < 0:
+            raise AudioLRPError("checkpoint_every_steps and num_workers must be >= 0")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise AudioLRPError(f"unknown device {self.device!r}: use auto, cpu or cuda")
+
+    @property
+    def use_normalization(self) -> bool:
+        return self.feature == "hoa" if self.normalize is None else bool(self.normalize)
+
+    @property
+    def model_order(self) -> int:
+        """Ambisonics order recorded with the model (1 for intensity)."""
+        return 1 if self.feature == "intensity" else int(self.order or 0)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train`.
+
+    ``model`` holds the best weights (lowest validation loss), on the CPU in eval mode;
+    ``model_path`` is the JSON file of the same model saved in ``out_dir`` (``model.json``;
+    ``None`` on ranks other than 0). ``last_model`` is this process's network after the last
+    epoch (under DDP every rank's copy is identical).
+    """
+
+    model: CRNN
+    model_path: Path | None
+    out_dir: Path
+    history: list[dict[str, Any]]
+    best_epoch: int
+    best_val_loss: float
+    best_val_accuracy: float
+    epochs_run: int
+    steps: int
+    stopped_early: bool
+    train_time_s: float
+    config: TrainConfig
+    data_recipe: dict[str, Any] = field(default_factory=dict)
+    hardware: dict[str, Any] = field(default_factory=dict)
+    last_model: CRNN | None = None
+
+
+# ------------------------------------------------------------------------------------------
+# Data
+# ------------------------------------------------------------------------------------------
+
+
+def _collate(items: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack ``(features, label, ...)`` items into ``(B, C, T, F)`` float32 and ``(B,)`` int64."""
+    xs = [torch.as_tensor(np.asarray(it[0]), dtype=torch.float32) for it in items]
+    ys = [int(it[1]) for it in items]
+    return torch.stack(xs), torch.tensor(ys, dtype=torch.int64)
+
+
+def open_split(data_root: str | os.PathLike[str], split: str, config: TrainConfig) -> Dataset:
+    """Open one split of a simulated dataset as a ``FeatureDataset`` (lazy import)."""
+    root = Path(data_root)
+    if not root.is_dir():
+        raise DatasetError(f"dataset folder {root} not found: create it with `audiolrp simulate`")
+    from audiolrp.datasets import FeatureDataset  # written concurrently; import lazily
+
+    order = config.order if config.feature == "hoa" else None
+    return FeatureDataset(root, split, feature=config.feature, order=order)
+
+
+def read_data_recipe(data_root: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """The data recipe (``config`` and ``seed`` of ``manifest.json``) of a dataset folder."""
+    if data_root is None:
+        return {}
+    path = Path(data_root) / "manifest.json"
+    if not path.exists():
+        return {}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise DatasetError(
+            f"{path} is not valid JSON ({err}): re-run `audiolrp simulate`"
+        ) from None
+    recipe: dict[str, Any] = {"dataset": str(Path(data_root).resolve())}
+    for key in (
+        "config",
+        "seed",
+        "order",
+        "splits",
+        "counts",
+        "n_train",
+        "n_val",
+        "n_test",
+        "version",
+        "format",
+        "corpus",
+    ):
+        if key in manifest:
+            recipe[key] = manifest[key]
+    return recipe
+
+
+def compute_normalization_stats(
+    dataset: Dataset, max_examples: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean/std over (the first ``max_examples`` of) a dataset.
+
+    Used only for datasets without ``normalization_stats()`` (``FeatureDataset`` provides the
+    manifest statistics: shared magnitude / phase statistics as in the paper).
+    """
+    n = min(len(dataset), max_examples)  # type: ignore[arg-type]
+    if n == 0:
+        raise DatasetError("training dataset is empty: simulate at least one training example")
+    acc = None
+    acc2 = None
+    count = 0
+    for i in range(n):
+        x = np.asarray(dataset[i][0], dtype=np.float64)
+        s = x.reshape(x.shape[0], -1)
+        acc = s.sum(1) if acc is None else acc + s.sum(1)
+        acc2 = (s**2).sum(1) if acc2 is None else acc2 + (s**2).sum(1)
+        count += s.shape[1]
+    mean = acc / count
+    var = np.maximum(acc2 / count - mean**2, 0.0)
+    std = np.sqrt(var)
+    std[std < 1e-8] = 1.0
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def _normalization_stats(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    base = dataset
+    while isinstance(base, Subset):
+        base = base.dataset
+    getter = getattr(base, "normalization_stats", None)
+    if callable(getter):
+        mean, std = getter()
+        return np.asarray(mean, np.float32), np.asarray(std, np.float32)
+    return compute_normalization_stats(dataset)
+
+
+def epoch_order(
+    n: int, epoch: int, seed: int, *, world_size: int = 1, rank: int = 0, shuffle: bool = True
+) -> list[int]:
+    """This rank's example order for one epoch: a pure function of ``(seed, epoch)``."""
+    sampler = DistributedSampler(
+        range(n), num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed, drop_last=False
+    )  # type: ignore[arg-type]
+    sampler.set_epoch(epoch)
+    return list(iter(sampler))
+
+
+def _batches(order: list[int], batch_size: int) -> list[list[int]]:
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+# ------------------------------------------------------------------------------------------
+# Distributed set-up
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Dist:
+    world_size: int = 1
+    rank: int = 0
+    local_rank: int = 0
+    initialised_here: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def _setup_distributed(device_kind: str) -> _Dist:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return _Dist()
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", str(rank)))
+    import torch.distributed as dist
+
+    here = False
+    if not dist.is_initialized():
+        backend = "nccl" if device_kind == "cuda" else "gloo"
+        dist.init_process_group(backend=backend, rank=rank, world_size=world)
+        here = True
+    return _Dist(world, rank, local_rank, here)
+
+
+def _resolve_device(config: TrainConfig) -> torch.device:
+    if config.device == "cpu":
+        return torch.device("cpu")
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise AudioLRPError("--device cuda requested but no CUDA GPU is visible: use --device cpu")
+    if torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        return torch.device("cuda", local)
+    return torch.device("cpu")
+
+
+def hardware_description(device: torch.device, world_size: int = 1) -> dict[str, Any]:
+    """Hardware summary for model cards (CPU model, threads, GPUs, process count)."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    info: dict[str, Any] = {
+        "device": str(device),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "processes": world_size,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+# ------------------------------------------------------------------------------------------
+# Checkpoints (safetensors + JSON, no pickle)
+# ------------------------------------------------------------------------------------------
+
+
+def _optimizer_to_parts(
+    opt: torch.optim.Optimizer,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    sd = opt.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    other_state: dict[str, dict[str, Any]] = {}
+    for pid, st in sd["state"].items():
+        for key, val in st.items():
+            if torch.is_tensor(val):
+                tensors[f"optim.{pid}.{key}"] = val.detach().cpu().contiguous().clone()
+            else:
+                other_state.setdefault(str(pid), {})[key] = val
+    return tensors, {"param_groups": sd["param_groups"], "other_state": other_state}
+
+
+def _optimizer_from_parts(
+    opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    for key, val in tensors.items():
+        if not key.startswith("optim."):
+            continue
+        _, pid, name = key.split(".", 2)
+        state.setdefault(int(pid), {})[name] = val
+    for pid, extra in meta.get("other_state", {}).items():
+        state.setdefault(int(pid), {}).update(extra)
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def _rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors = {"rng.torch": torch.get_rng_state().clone()}
+    if torch.cuda.is_available():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{i}"] = s.clone()
+    np_state = np.random.get_state()  # noqa: NPY002 - global state of third-party code
+    py_state = random.getstate()
+    meta = {
+        "numpy": [
+            np_state[0],
+            np.asarray(np_state[1]).tolist(),
+            *[float(v) if isinstance(v, float) else int(v) for v in np_state[2:]],
+        ],
+        "python": [py_state[0], list(py_state[1]), py_state[2]],
+    }
+    return tensors, meta
+
+
+def _set_rng_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    if "rng.torch" in tensors:
+        torch.set_rng_state(tensors["rng.torch"])
+    cuda = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+    if "numpy" in meta:
+        n = meta["numpy"]
+        np.random.set_state((n[0], np.asarray(n[1], np.uint32), n[2], n[3], n[4]))  # noqa: NPY002
+    if "python" in meta:
+        p = meta["python"]
+        random.setstate((p[0], tuple(p[1]), p[2]))
+
+
+def _checkpoint_dir(out_dir: Path) -> Path:
+    return out_dir / "checkpoints"
+
+
+def save_checkpoint(
+    out_dir: Path,
+    *,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau,
+    state: dict[str, Any],
+    keep: int = 2,
+) -> Path:
+    """Write ``checkpoints/ckpt-STEP.{safetensors,json}`` then point ``latest.json`` at it.
+
+    Each file goes to a temporary name and is renamed into place; ``latest.json`` is replaced
+    last, so a kill at any moment leaves the previous complete checkpoint in charge.
+    """
+    ckdir = _checkpoint_dir(out_dir)
+    ckdir.mkdir(parents=True, exist_ok=True)
+    step = int(state["global_step"])
+    stem = f"ckpt-{step:09d}"
+    tensors = {
+        f"model.{k}": v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()
+    }
+    opt_tensors, opt_meta = _optimizer_to_parts(optimizer)
+    rng_tensors, rng_meta = _rng_state()
+    tensors.update(opt_tensors)
+    tensors.update(rng_tensors)
+    blob = st_torch.save(tensors, metadata={"format": CHECKPOINT_FORMAT})
+    meta = {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": CHECKPOINT_VERSION,
+        "weights_file": f"{stem}.safetensors",
+        "optimizer": opt_meta,
+        "scheduler": scheduler.state_dict(),
+        "rng": rng_meta,
+        "state": state,
+    }
+    _atomic_write_bytes(ckdir / f"{stem}.safetensors", blob)
+    _atomic_write_bytes(
+        ckdir / f"{stem}.json",
+        (json.dumps(meta, indent=1, default=_json_default) + "\n").encode(),
+    )
+    _atomic_write_bytes(ckdir / "latest.json", json.dumps({"checkpoint": stem}).encode())
+    old = sorted(p for p in ckdir.glob("ckpt-*.json") if p.stem != stem)
+    for p in old[: max(0, len(old) - (keep - 1))]:
+        with contextlib.suppress(OSError):
+            p.with_suffix(".safetensors").unlink()
+            p.unlink()
+    return ckdir / f"{stem}.json"
+
+
+def load_checkpoint(out_dir: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
+    """Read the latest checkpoint of a run (``None`` when there is none)."""
+    ckdir = _checkpoint_dir(out_dir)
+    pointer = ckdir / "latest.json"
+    if not pointer.exists():
+        return None
+    try:
+        stem = json.loads(pointer.read_text())["checkpoint"]
+        meta = json.loads((ckdir / f"{stem}.json").read_text())
+        tensors = st_torch.load((ckdir / f"{stem}.safetensors").read_bytes())
+    except Exception as err:  # noqa: BLE001 - any damage is reported the same way
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ModelFileError(
+            f"checkpoint in {ckdir} is unreadable ({msg}): delete {ckdir} to start afresh"
+        ) from None
+    if meta.get("format") != CHECKPOINT_FORMAT:
+        raise ModelFileError(f"{ckdir / stem}.json is not an audiolrp checkpoint: delete {ckdir}")
+    return tensors, meta
+
+
+# ------------------------------------------------------------------------------------------
+# Loss, validation, logs
+# ------------------------------------------------------------------------------------------
+
+
+def framewise_cross_entropy(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of every frame's pre-softmax scores against the clip label.
+
+    Parameters
+    ----------
+    scores
+        ``(B, T, n_classes)`` pre-softmax scores.
+    labels
+        ``(B,)`` class indices, repeated for all ``T`` frames.
+    """
+    b, t, c = scores.shape
+    return nn.functional.cross_entropy(scores.reshape(b * t, c), labels.repeat_interleave(t))
+
+
+def _run_validation(
+    model: nn.Module,
+    dataset: Dataset,
+    indices: list[int],
+    batch_size: int,
+    device: torch.device,
+    num_workers: int,
+) -> tuple[float, float, float]:
+    """Sums ``(loss * n, correct, n)`` over this rank's share of the validation set."""
+    model.eval()
+    loss_sum = correct = count = 0.0
+    if indices:
+        loader = DataLoader(
+            dataset,
+            batch_sampler=_batches(indices, batch_size),
+            collate_fn=_collate,
+            num_workers=num_workers,
+        )
+        with torch.no_grad():
+            for x, y in loader:
+                x, y = x.to(device), y.to(device)
+                scores = model(x)
+                loss_sum += float(framewise_cross_entropy(scores, y)) * len(y)
+                correct += float((clip_probabilities(scores).argmax(-1) == y).sum())
+                count += len(y)
+    return loss_sum, correct, count
+
+
+def _all_reduce(values: Sequence[float], dist_info: _Dist, device: torch.device) -> list[float]:
+    if not dist_info.active:
+        return list(values)
+    import torch.distributed as dist
+
+    t = torch.tensor(list(values), dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return t.tolist()
+
+
+LOG_COLUMNS = (
+    "epoch",
+    "step",
+    "train_loss",
+    "train_accuracy",
+    "val_loss",
+    "val_accuracy",
+    "lr",
+    "epoch_time_s",
+    "is_best",
+)
+
+
+def _write_logs(out_dir: Path, history: list[dict[str, Any]]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(LOG_COLUMNS), extrasaction="ignore")
+    writer.writeheader()
+    for row in history:
+        writer.writerow(row)
+    _atomic_write_bytes(out_dir / "log.csv", buf.getvalue().encode())
+    _atomic_write_bytes(
+        out_dir / "log.json", (json.dumps(history, indent=1, default=_json_default) + "\n").encode()
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# Training
+# ------------------------------------------------------------------------------------------
+
+
+def train(
+    data_root: str | os.PathLike[str] | None,
+    out_dir: str | os.PathLike[str],
+    config: TrainConfig | None = None,
+    *,
+    resume: bool = False,
+    train_dataset: Dataset | None = None,
+    val_dataset: Dataset | None = None,
+    data_recipe: dict[str, Any] | None = None,
+    command: str | None = None,
+    stop_after_steps: int | None = None,
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+) -> TrainResult:
+    """Train a CRNN on ``data_root/{train,val}`` and keep the best weights in ``out_dir``.
+
+    Parameters
+    ----------
+    data_root
+        Dataset folder written by ``audiolrp simulate`` (``manifest.json`` + splits), read via
+        ``audiolrp.datasets.FeatureDataset``. May be ``None`` when both datasets are given.
+    out_dir
+        Output folder: ``model.json``/``model.safetensors`` (best weights, loadable with
+        :func:`audiolrp.models.load`), ``log.csv``, ``log.json``, ``train_config.json`` and
+        ``checkpoints/``.
+    config
+        :class:`TrainConfig` (defaults when ``None``).
+    resume
+        Continue from the latest checkpoint in ``out_dir`` (no-op start when none exists).
+        Without ``resume`` an existing checkpoint is an error, so runs are never mixed.
+    train_dataset, val_dataset
+        Map-style datasets of ``(features (C, 50, 512), label)`` overriding the folder's splits.
+    data_recipe
+        Data description stored with the model (default: from ``manifest.json``).
+    command
+        The training command line, stored with the model.
+    stop_after_steps
+        Raise :class:`TrainingInterrupted` right after this global step (as if killed; tests).
+    on_epoch_end
+        Called with each epoch's log row.
+
+    Returns
+    -------
+    TrainResult
+    """
+    config = config or TrainConfig()
+    config.validate()
+    out = Path(out_dir)
+    device = _resolve_device(config)
+    dist_info = _setup_distributed(device.type)
+    try:
+        return _train(
+            data_root,
+            out,
+            config,
+            device,
+            dist_info,
+            resume=resume,
+            train_dataset=train_dataset,
+            val_dataset=val_dataset,
+            data_recipe=data_recipe,
+            command=command,
+            stop_after_steps=stop_after_steps,
+            on_epoch_end=on_epoch_end,
+        )
+    finally:
+        if dist_info.initialised_here:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+
+
+def _train(
+    data_root: str | os.PathLike[str] | None,
+    out: Path,
+    config: TrainConfig,
+    device: torch.device,
+    dist_info: _Dist,
+    *,
+    resume: bool,
+    train_dataset: Dataset | None,
+    val_dataset: Dataset | None,
+    data_recipe: dict[str, Any] | None,
+    command: str | None,
+    stop_after_steps: int | None,
+    on_epoch_end: Callable[[dict[str, Any]], None] | None,
+) -> TrainResult:
+    if (train_dataset is None or val_dataset is None) and data_root is None:
+        raise AudioLRPError(
+            "no training data: pass a dataset folder written by `audiolrp simulate`"
+        )
+    train_ds = (
+        train_dataset if train_dataset is not None else open_split(data_root, "train", config)
+    )
+    val_ds = val_dataset if val_dataset is not None else open_split(data_root, "val", config)
+    if config.max_train_examples is not None:
+        train_ds = Subset(train_ds, range(min(len(train_ds), config.max_train_examples)))
+    if config.max_val_examples is not None:
+        val_ds = Subset(val_ds, range(min(len(val_ds), config.max_val_examples)))
+    n_train, n_val = len(train_ds), len(val_ds)  # type: ignore[arg-type]
+    if n_train == 0 or n_val == 0:
+        raise DatasetError(
+            f"need training and validation examples, got {n_train} and {n_val}: simulate more"
+        )
+    recipe = data_recipe if data_recipe is not None else read_data_recipe(data_root)
+    recipe = {**recipe, "n_train_used": n_train, "n_val_used": n_val}
+
+    ckpt = load_checkpoint(out) if resume else None
+    if not resume and (_checkpoint_dir(out) / "latest.json").exists():
+        raise AudioLRPError(
+            f"{out} already holds a training run: pass --resume to continue it or choose a new "
+            "output folder"
+        )
+
+    n_in = n_input_channels(config.feature, config.order)
+    sample_x = np.asarray(train_ds[0][0])
+    if sample_x.shape[0] != n_in:
+        raise DatasetError(
+            f"training features have {sample_x.shape[0]} channels but feature={config.feature!r} "
+            f"order={config.order} needs {n_in}: pass the matching --feature/--order"
+        )
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed % 2**32)  # noqa: NPY002 - seeds third-party global use
+    random.seed(config.seed)
+    if config.use_normalization:
+        mean, std = _normalization_stats(train_ds)
+    else:
+        mean = std = None
+    model = build_model(
+        config.feature,
+        config.order,
+        size=config.model_size,
+        norm_mean=mean,
+        norm_std=std,
+        n_filters=config.n_filters,
+        lstm_hidden=config.lstm_hidden,
+        n_dense=config.n_dense,
+    )
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer,
+        mode="min",
+        factor=config.lr_factor,
+        patience=config.lr_patience,
+        min_lr=config.min_lr,
+    )
+
+    state: dict[str, Any] = {
+        "epoch": 0,
+        "batch": 0,
+        "global_step": 0,
+        "history": [],
+        "best_val_loss": math.inf,
+        "best_val_accuracy": 0.0,
+        "best_epoch": -1,
+        "bad_epochs": 0,
+        "finished": False,
+        "stopped_early": False,
+        "elapsed_s": 0.0,
+        "accum": {"loss_sum": 0.0, "correct": 0.0, "count": 0.0},
+        "config": asdict(config),
+    }
+    if ckpt is not None:
+        tensors, meta = ckpt
+        saved_cfg = TrainConfig.from_dict(meta["state"].get("config", {}))
+        for key in (
+            "feature",
+            "order",
+            "model_size",
+            "n_filters",
+            "lstm_hidden",
+            "n_dense",
+            "batch_size",
+            "seed",
+        ):
+            if getattr(saved_cfg, key) != getattr(config, key):
+                raise AudioLRPError(
+                    f"--resume with {key}={getattr(config, key)!r} but the run in {out} used "
+                    f"{getattr(saved_cfg, key)!r}: use the original settings or a new folder"
+                )
+        model_sd = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+        model.load_state_dict(model_sd, strict=True)
+        model.to(device)
+        _optimizer_from_parts(optimizer, tensors, meta["optimizer"])
+        scheduler.load_state_dict(meta["scheduler"])
+        _set_rng_state(tensors, meta.get("rng", {}))
+        state.update(meta["state"])
+        state["config"] = asdict(config)
+
+    if dist_info.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        _atomic_write_bytes(
+            out / "train_config.json",
+            (
+                json.dumps(
+                    {"config": asdict(config), "data_recipe": recipe, "command": command},
+                    indent=2,
+                    default=_json_default,
+                )
+                + "\n"
+            ).encode(),
+        )
+
+    ddp_model: nn.Module = model
+    if dist_info.active:
+        from torch.nn.parallel import DistributedDataParallel
+
+        ddp_model = DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    hardware = hardware_description(device, dist_info.world_size)
+    from tqdm.auto import tqdm
+
+    t_start = time.perf_counter() - float(state["elapsed_s"])
+    val_indices = list(range(dist_info.rank, n_val, dist_info.world_size))
+    while not state["finished"] and state["epoch"] < config.epochs:
+        epoch = int(state["epoch"])
+        t_epoch = time.perf_counter()
+        order = epoch_order(
+            n_train, epoch, config.seed, world_size=dist_info.world_size, rank=dist_info.rank
+        )
+        batches = _batches(order, config.batch_size)
+        start_batch = int(state["batch"])
+        loader = DataLoader(
+            train_ds,
+            batch_sampler=batches[start_batch:],
+            collate_fn=_collate,
+            num_workers=config.num_workers,
+            pin_memory=device.type == "cuda",
+        )
+        bar = tqdm(
+            total=len(batches),
+            initial=start_batch,
+            desc=f"epoch {epoch + 1}/{config.epochs}",
+            disable=not (config.progress and dist_info.is_main),
+            leave=False,
+            dynamic_ncols=True,
+        )
+        accum = state["accum"]
+        ddp_model.train()
+        for b, (x, y) in enumerate(loader, start=start_batch):
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            optimizer.zero_grad(set_to_none=True)
+            scores = ddp_model(x)
+            loss = framewise_cross_entropy(scores, y)
+            loss.backward()
+            if config.grad_clip_norm is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip_norm)
+            optimizer.step()
+            with torch.no_grad():
+                accum["loss_sum"] += float(loss) * len(y)
+                accum["correct"] += float((clip_probabilities(scores).argmax(-1) == y).sum())
+                accum["count"] += len(y)
+            state["global_step"] += 1
+            state["batch"] = b + 1
+            bar.update(1)
+            bar.set_postfix(
+                loss=f"{accum['loss_sum'] / accum['count']:.3f}",
+                acc=f"{accum['correct'] / accum['count']:.3f}",
+            )
+            every = config.checkpoint_every_steps
+            if every and state["global_step"] % every == 0 and b + 1 < len(batches):
+                state["elapsed_s"] = time.perf_counter() - t_start
+                if dist_info.is_main:
+                    save_checkpoint(
+                        out, model=model, optimizer=optimizer, scheduler=scheduler, state=state
+                    )
+            if stop_after_steps is not None and state["global_step"] >= stop_after_steps:
+                bar.close()
+                raise TrainingInterrupted(f"stopped after step {state['global_step']}")
+        bar.close()
+
+        tr_loss_sum, tr_correct, tr_count = _all_reduce(
+            [accum["loss_sum"], accum["correct"], accum["count"]], dist_info, device
+        )
+        v_loss_sum, v_correct, v_count = _all_reduce(
+            _run_validation(
+                ddp_model, val_ds, val_indices, config.batch_size, device, config.num_workers
+            ),
+            dist_info,
+            device,
+        )
+        val_loss = v_loss_sum / v_count
+        val_acc = v_correct / v_count
+        scheduler.step(val_loss)
+        improved = val_loss < state["best_val_loss"]
+        row = {
+            "epoch": epoch + 1,
+            "step": state["global_step"],
+            "train_loss": tr_loss_sum / tr_count,
+            "train_accuracy": tr_correct / tr_count,
+            "val_loss": val_loss,
+            "val_accuracy": val_acc,
+            "lr": optimizer.param_groups[0]["lr"],
+            "epoch_time_s": time.perf_counter() - t_epoch,
+            "is_best": improved,
+        }
+        state["history"].append(row)
+        if improved:
+            state.update(
+                best_val_loss=val_loss,
+                best_val_accuracy=val_acc,
+                best_epoch=epoch + 1,
+                bad_epochs=0,
+            )
+        else:
+            state["bad_epochs"] += 1
+        state.update(
+            epoch=epoch + 1, batch=0, accum={"loss_sum": 0.0, "correct": 0.0, "count": 0.0}
+        )
+        if state["bad_epochs"] >= config.patience:
+            state["stopped_early"] = True
+            state["finished"] = True
+        if state["epoch"] >= config.epochs:
+            state["finished"] = True
+        state["elapsed_s"] = time.perf_counter() - t_start
+        if dist_info.is_main:
+            if improved:
+                save(
+                    model,
+                    out / "best",
+                    feature=config.feature,
+                    order=config.model_order,
+                    data_recipe=recipe,
+                    metrics={"val_loss": val_loss, "val_accuracy": val_acc, "epoch": epoch + 1},
+                )
+            _write_logs(out, state["history"])
+            save_checkpoint(out, model=model, optimizer=optimizer, scheduler=scheduler, state=state)
+            if config.progress:
+                print(
+                    f"epoch {epoch + 1}: train loss {row['train_loss']:.4f} acc "
+                    f"{row['train_accuracy']:.3f} | val loss {val_loss:.4f} acc {val_acc:.3f}"
+                    f"{' *' if improved else ''} | lr {row['lr']:.2e}",
+                    flush=True,
+                )
+        if on_epoch_end is not None:
+            on_epoch_end(row)
+        if dist_info.active:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+    train_time_s = float(state["elapsed_s"])
+    # Best weights: every rank reads the file rank 0 wrote (ranks hold identical weights).
+    best_path = out / "best.json"
+    from audiolrp.models import load as load_model
+
+    if dist_info.active:
+        import torch.distributed as dist
+
+        dist.barrier()
+    last_model = model.cpu().eval()
+    best_model = load_model(best_path).model if best_path.exists() else last_model
+    model_path: Path | None = None
+    training_info = {
+        "command": command,
+        "config": asdict(config),
+        "train_time_s": train_time_s,
+        "hardware": hardware,
+        "best_epoch": state["best_epoch"],
+        "epochs_run": state["epoch"],
+        "steps": state["global_step"],
+        "stopped_early": state["stopped_early"],
+    }
+    if dist_info.is_main:
+        model_path = save(
+            best_model,
+            out / "model",
+            feature=config.feature,
+            order=config.model_order,
+            data_recipe=recipe,
+            training=training_info,
+            metrics={
+                "val_loss": state["best_val_loss"],
+                "val_accuracy": state["best_val_accuracy"],
+            },
+        )
+    return TrainResult(
+        model=best_model,
+        model_path=model_path,
+        out_dir=out,
+        history=list(state["history"]),
+        best_epoch=int(state["best_epoch"]),
+        best_val_loss=float(state["best_val_loss"]),
+        best_val_accuracy=float(state["best_val_accuracy"]),
+        epochs_run=int(state["epoch"]),
+        steps=int(state["global_step"]),
+        stopped_early=bool(state["stopped_early"]),
+        train_time_s=train_time_s,
+        config=config,
+        data_recipe=recipe,
+        hardware=hardware,
+        last_model=last_model,
+    )
+
+
+__all__ = [
+    "LOG_COLUMNS",
+    "TrainConfig",
+    "TrainResult",
+    "TrainingInterrupted",
+    "compute_normalization_stats",
+    "epoch_order",
+    "framewise_cross_entropy",
+    "hardware_description",
+    "load_checkpoint",
+    "open_split",
+    "read_data_recipe",
+    "save_checkpoint",
+    "train",
+]

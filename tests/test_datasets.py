@@ -1,0 +1,206 @@
+"""Tests of audiolrp.datasets: byte-identical shards (serial/split/resume/parallel), manifest,
+FeatureDataset and the `audiolrp simulate` CLI. Tiny datasets (order 1, noise corpus)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from audiolrp import features as F
+from audiolrp.datasets import (
+    MANIFEST_NAME,
+    DatasetSpec,
+    FeatureDataset,
+    finalize_dataset,
+    generate_dataset,
+    iter_batches,
+    parse_shard_arg,
+    verify_dataset,
+)
+from audiolrp.errors import AudioLRPError, DatasetError
+from audiolrp.scenes import SceneConfig
+
+
+def tiny_spec(**kw: object) -> DatasetSpec:
+    cfg = SceneConfig(order=1, speech="noise", speech_lead_in_s=0.2)
+    base: dict[str, object] = dict(
+        config=cfg, seed=7, counts={"train": 3, "val": 1, "test": 2}, shard_size=2
+    )
+    base.update(kw)
+    return DatasetSpec(**base)  # type: ignore[arg-type]
+
+
+def digests(root: Path) -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.iterdir())
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("ds") / "serial"
+    generate_dataset(root, tiny_spec(), progress=False)
+    return root
+
+
+def test_manifest_and_files(built: Path) -> None:
+    m = json.loads((built / MANIFEST_NAME).read_text())
+    assert m["counts"] == {"train": 3, "val": 1, "test": 2}
+    assert [s["file"] for s in m["shards"]] == [
+        "train-00000.h5", "train-00001.h5", "val-00000.h5", "test-00000.h5"
+    ]
+    for s in m["shards"]:
+        assert hashlib.sha256((built / s["file"]).read_bytes()).hexdigest() == s["sha256"]
+    assert m["normalization"]["intensity"] is None
+    assert set(m["normalization"]["hoa"]) == {"0", "1"}
+    assert not list(built.glob("*.tmp"))
+    verify_dataset(built)
+
+
+def test_stats_match_direct_computation(built: Path) -> None:
+    ds = FeatureDataset(built, "train", "hoa", order=1)
+    audio = np.stack([ds.audio(i) for i in range(len(ds))])
+    for order in (0, 1):
+        ref = F.hoa_normalization_stats(audio.astype(np.float64), order)
+        got = FeatureDataset(built, "train", "hoa", order=order).hoa_stats()
+        assert math.isclose(got.magnitude_mean, ref.magnitude_mean, rel_tol=1e-6)
+        assert math.isclose(got.magnitude_std, ref.magnitude_std, rel_tol=1e-6)
+        assert math.isclose(got.phase_std, ref.phase_std, rel_tol=1e-6)
+    mean, std = ds.normalization_stats()
+    assert mean.shape == std.shape == (8,) and mean.dtype == np.float32
+    m_i, s_i = FeatureDataset(built, "val", "intensity").normalization_stats()
+    assert np.all(m_i == 0) and np.all(s_i == 1) and m_i.shape == (6,)
+
+
+def test_split_run_and_resume_are_byte_identical(built: Path, tmp_path: Path) -> None:
+    ref = digests(built)
+    # two "machines", then finalize
+    split_root = tmp_path / "split"
+    s0 = generate_dataset(split_root, tiny_spec(), shard=(0, 2), progress=False)
+    s1 = generate_dataset(split_root, tiny_spec(), shard=(1, 2), progress=False)
+    assert s0["manifest"] is None and s0["shards_written"] + s1["shards_written"] == 4
+    assert not (split_root / MANIFEST_NAME).exists()
+    finalize_dataset(split_root)
+    assert digests(split_root) == ref
+    # resume: one shard deleted, one truncated, one stale tmp file
+    res = tmp_path / "resume"
+    shutil.copytree(built, res)
+    (res / MANIFEST_NAME).unlink()
+    (res / "train-00001.h5").unlink()
+    data = (res / "test-00000.h5").read_bytes()
+    (res / "test-00000.h5").write_bytes(data[: len(data) // 2])
+    (res / "val-00000.h5.tmp").write_bytes(b"partial")
+    out = generate_dataset(res, tiny_spec(), progress=False)
+    assert out["shards_kept"] == 2 and out["shards_written"] == 2
+    assert {k: v for k, v in digests(res).items() if not k.endswith(".tmp")} == ref
+
+
+@pytest.mark.slow
+def test_parallel_workers_byte_identical(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "par"
+    generate_dataset(root, tiny_spec(), workers=2, progress=False)
+    assert digests(root) == digests(built)
+
+
+def test_feature_dataset_items_and_batched_path(built: Path) -> None:
+    ds = FeatureDataset(built, "test", "hoa", return_meta=True)
+    x, y, meta = ds[1]
+    assert x.shape == (8, 50, 512) and x.dtype == torch.float32 and y.dtype == torch.int64
+    assert int(y) == meta["label"] and meta["scene_index"] == 1
+    assert {"snr_db", "rt60_s", "azimuth_rad", "elevation_rad", "room_m"} <= set(meta)
+    np.testing.assert_allclose(x.numpy(), F.hoa_features(ds.audio(1), 1), atol=1e-5)
+    d = ds.audio(1, part="direct")
+    assert d.shape == (4, 16000) and np.abs(d).max() > 0
+    low = FeatureDataset(built, "test", "hoa", order=0)
+    assert low[0][0].shape == (2, 50, 512)
+    np.testing.assert_array_equal(low[0][0][0].numpy(), ds[0][0][0].numpy())
+    inten = FeatureDataset(built, "test", "intensity")
+    assert inten[0][0].shape == (6, 50, 512)
+    # batched path: audio items + collate == per-item features
+    raw = FeatureDataset(built, "train", "intensity", return_audio=True)
+    loader = torch.utils.data.DataLoader(raw, batch_size=2, collate_fn=raw.collate_fn("cpu"))
+    xb, yb = next(iter(loader))
+    assert xb.shape == (2, 6, 50, 512)
+    per_item = torch.stack([FeatureDataset(built, "train", "intensity")[i][0] for i in (0, 1)])
+    torch.testing.assert_close(xb, per_item)
+    xi, yi = next(iter(iter_batches(FeatureDataset(built, "train", "hoa"), [2, 0], 2)))
+    assert xi.shape == (2, 8, 50, 512) and yi.tolist() == [raw.labels[2], raw.labels[0]]
+
+
+def test_bad_inputs(built: Path, tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="manifest.json not found"):
+        FeatureDataset(tmp_path, "train")
+    with pytest.raises(DatasetError, match="stores order 1"):
+        FeatureDataset(built, "train", "hoa", order=2)
+    with pytest.raises(DatasetError, match="not stored"):
+        FeatureDataset(built, "train").audio(0, part="direct")
+    with pytest.raises(DatasetError):
+        FeatureDataset(built, "dev")
+    with pytest.raises(DatasetError):
+        FeatureDataset(built, "train", feature="mfcc")
+    bad = tmp_path / "trunc"
+    shutil.copytree(built, bad)
+    data = (bad / "train-00000.h5").read_bytes()
+    (bad / "train-00000.h5").write_bytes(data[:1000])
+    with pytest.raises(DatasetError, match="truncated"):
+        FeatureDataset(bad, "train")
+    with pytest.raises(DatasetError, match="missing or corrupt"):
+        finalize_dataset(bad)
+    (bad / MANIFEST_NAME).write_text("{not json")
+    with pytest.raises(DatasetError, match="not valid JSON"):
+        FeatureDataset(bad, "val")
+    with pytest.raises(DatasetError, match="different recipe"):
+        generate_dataset(built, tiny_spec(seed=8), progress=False)
+    with pytest.raises(DatasetError, match="no dataset_spec.json"):
+        finalize_dataset(tmp_path)
+    for text in ("1/1", "a/b", "2"):
+        with pytest.raises(AudioLRPError):
+            parse_shard_arg(text)
+    with pytest.raises(AudioLRPError):
+        tiny_spec(dtype="int8")
+
+
+def test_float16_storage_precision(tmp_path: Path) -> None:
+    spec16 = tiny_spec(counts={"train": 1, "val": 0, "test": 0}, dtype="float16")
+    spec32 = tiny_spec(counts={"train": 1, "val": 0, "test": 0})
+    generate_dataset(tmp_path / "a", spec16, progress=False)
+    generate_dataset(tmp_path / "b", spec32, progress=False)
+    a = FeatureDataset(tmp_path / "a", "train").audio(0)
+    b = FeatureDataset(tmp_path / "b", "train").audio(0)
+    assert (tmp_path / "a" / "train-00000.h5").stat().st_size < 0.6 * (
+        tmp_path / "b" / "train-00000.h5"
+    ).stat().st_size
+    np.testing.assert_allclose(a, b, atol=1e-3 * np.abs(b).max())
+    fa, fb = F.hoa_features(a, 1), F.hoa_features(b, 1)
+    assert np.abs(fa[:4] - fb[:4]).max() < 1e-3 * fb[:4].max()
+
+
+def test_cli_simulate_json(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from audiolrp.cli import app
+
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"speech_lead_in_s": 0.2}))
+    out = tmp_path / "cli"
+    args = ["simulate", str(out), "--n-train", "2", "--n-val", "1", "--n-test", "1",
+            "--order", "1", "--shard-size", "2", "--corpus", "noise", "--config", str(cfg),
+            "--json"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.output)
+    assert summary["counts"] == {"train": 2, "val": 1, "test": 1}
+    assert summary["shards_written"] == 3 and (out / MANIFEST_NAME).exists()
+    r2 = CliRunner().invoke(app, args)
+    assert json.loads(r2.output)["shards_kept"] == 3
+    r3 = CliRunner().invoke(app, ["simulate", str(out), "--finalize", "--json"])
+    assert r3.exit_code == 0 and json.loads(r3.output)["shards_total"] == 3

@@ -1,0 +1,167 @@
+"""Tests of audiolrp.evaluation: metrics against hand-computed values, geometry, end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from audiolrp.evaluation import (
+    breakdown,
+    compute_metrics,
+    evaluate,
+    great_circle_deg,
+    neighbour_spacing_deg,
+    predict_examples,
+)
+from audiolrp.models import build_model, save
+
+D = math.radians
+# four directions: +x, +y, +z, -x
+GRID = np.array([[0.0, 0.0], [D(90), 0.0], [0.0, D(90)], [D(180), 0.0]])
+
+
+def test_metrics_match_hand_computed_values() -> None:
+    pred = np.array([0, 1, 2, 0, 3])
+    label = np.array([0, 0, 2, 3, 3])
+    # exact true directions: 10 deg off class 0 in azimuth, others on their class direction
+    az = np.array([D(10), 0.0, 0.0, D(180), D(180)])
+    el = np.zeros(5)
+    el[2] = D(90)
+    m = compute_metrics(
+        pred,
+        label,
+        az,
+        el,
+        grid_rad=GRID,
+        snr_db=np.array([0, 0, 10, 10, 20]),
+        rt60_s=None,
+        n_bins=2,
+    )
+    assert m["n_examples"] == 5
+    assert m["accuracy"] == pytest.approx(3 / 5)
+    # class errors: 0, 90, 0, 180, 0 ; direction errors: 10, 90, 0, 180, 0
+    assert m["error_vs_true_class_deg"]["mean"] == pytest.approx(270 / 5)
+    assert m["error_vs_true_class_deg"]["median"] == pytest.approx(0.0)
+    assert m["error_vs_true_direction_deg"]["mean"] == pytest.approx(280 / 5)
+    assert m["error_vs_true_direction_deg"]["median"] == pytest.approx(10.0)
+    # the grid's neighbour spacing is 90 deg -> only the 180-deg miss is outside
+    assert m["neighbour_tolerance_deg"] == pytest.approx(90.0)
+    assert m["accuracy_within_neighbour"] == pytest.approx(4 / 5)
+    assert m["by_rt60_s"] == []
+    # SNR quantile edges of [0,0,10,10,20] at 0, .5, 1: 0, 10, 20 -> bins [0,10) and [10,20]
+    lo, hi = m["by_snr_db"]
+    assert (lo["low"], lo["high"], lo["n"]) == (0.0, 10.0, 2)
+    assert lo["accuracy"] == pytest.approx(0.5) and lo["mean_error_deg"] == pytest.approx(50.0)
+    assert (hi["n"], hi["accuracy"]) == (3, pytest.approx(2 / 3))
+    assert hi["median_error_deg"] == pytest.approx(0.0)
+
+
+def test_metrics_default_to_class_directions_and_check_inputs() -> None:
+    m = compute_metrics(np.array([1, 1]), np.array([1, 2]), grid_rad=GRID)
+    assert m["error_vs_true_direction_deg"] == m["error_vs_true_class_deg"]
+    assert m["error_vs_true_class_deg"]["mean"] == pytest.approx(45.0)
+    with pytest.raises(ValueError, match="labels"):
+        compute_metrics(np.array([1]), np.array([1, 2]), grid_rad=GRID)
+    with pytest.raises(ValueError, match="0..3"):
+        compute_metrics(np.array([4]), np.array([1]), grid_rad=GRID)
+
+
+def test_breakdown_explicit_edges_and_nan() -> None:
+    rows = breakdown(
+        np.array([0.1, 0.5, np.nan, 0.9]),
+        np.array([1.0, 0.0, 1.0, 1.0]),
+        np.array([0.0, 30.0, 0.0, 5.0]),
+        edges=np.array([0.0, 0.5, 1.0]),
+    )
+    assert [r["n"] for r in rows] == [1, 2]
+    assert rows[1]["accuracy"] == pytest.approx(0.5) and rows[1]["mean_error_deg"] == 17.5
+
+
+def _acos_deg(a1: float, e1: float, a2: float, e2: float) -> float:
+    """Spherical law of cosines, explicit float64 (independent of the vector formulation)."""
+    c = math.sin(e1) * math.sin(e2) + math.cos(e1) * math.cos(e2) * math.cos(a1 - a2)
+    return math.degrees(math.acos(max(-1.0, min(1.0, c))))
+
+
+angle = st.floats(-math.pi, math.pi, allow_nan=False)
+elev = st.floats(-math.pi / 2, math.pi / 2, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(a1=angle, e1=elev, a2=angle, e2=elev)
+def test_great_circle_matches_law_of_cosines(a1: float, e1: float, a2: float, e2: float) -> None:
+    got = float(great_circle_deg(a1, e1, a2, e2))
+    assert got == pytest.approx(_acos_deg(a1, e1, a2, e2), abs=1e-5)
+    assert 0.0 <= got <= 180.0
+    assert got == pytest.approx(float(great_circle_deg(a2, e2, a1, e1)), abs=1e-12)
+
+
+def test_neighbour_spacing_of_the_doa_grid() -> None:
+    from audiolrp.ambisonics import class_neighbour_spacing_deg, doa_grid
+
+    spacing = neighbour_spacing_deg(doa_grid())
+    assert spacing == pytest.approx(float(np.max(class_neighbour_spacing_deg())), abs=1e-9)
+    assert 9.0 < spacing <= 10.0 + 1e-9
+
+
+class _FixedScores(torch.nn.Module):
+    """Scores favouring class ``(sum of input) mod 4`` on every frame."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k = x.sum(dim=(1, 2, 3)).round().long() % 4
+        scores = torch.zeros(x.shape[0], 50, 4)
+        scores[torch.arange(x.shape[0]), :, k] = 5.0
+        return scores
+
+
+def test_predict_examples_batches_and_meta() -> None:
+    examples = []
+    for i in range(5):
+        x = np.zeros((1, 50, 512), np.float32)
+        x[0, 0, 0] = i
+        examples.append((x, i % 4, {"snr_db": float(i)} if i else {}))
+    preds = predict_examples(_FixedScores(), examples, batch_size=2)
+    assert preds.pred.tolist() == [0, 1, 2, 3, 0]
+    assert preds.label.tolist() == [0, 1, 2, 3, 0]
+    assert np.isnan(preds.snr_db[0]) and preds.snr_db[4] == 4.0
+    assert np.all(np.isnan(preds.azimuth_rad))
+    e = math.exp(5.0)
+    assert preds.confidence[0] == pytest.approx(e / (e + 3))
+
+
+def test_evaluate_on_a_fresh_seeded_simulated_test_set(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    path = save(
+        build_model("hoa", 1, size="tiny"),
+        tmp_path / "m",
+        feature="hoa",
+        order=1,
+        data_recipe={"config": {"order": 1, "snr_db": [5.0, 25.0]}},
+    )
+    first = evaluate(path, n_examples=4, seed=7, out_dir=tmp_path / "ev", batch_size=3)
+    again = evaluate(path, n_examples=4, seed=7, plot=False)
+    assert first.metrics == again.metrics
+    assert first.predictions.label.tolist() == again.predictions.label.tolist()
+    assert first.test_data["scene_config"]["snr_db"] == [5.0, 25.0]
+    assert np.all((first.predictions.snr_db >= 5.0) & (first.predictions.snr_db <= 25.0))
+    other = evaluate(path, n_examples=4, seed=8, plot=False)
+    assert other.predictions.label.tolist() != first.predictions.label.tolist()
+    ref = compute_metrics(
+        first.predictions.pred,
+        first.predictions.label,
+        first.predictions.azimuth_rad,
+        first.predictions.elevation_rad,
+        snr_db=first.predictions.snr_db,
+        rt60_s=first.predictions.rt60_s,
+    )
+    assert ref["accuracy"] == first.metrics["accuracy"]
+    saved = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert saved["metrics"]["n_examples"] == 4 and saved["test_data"]["seed"] == 7
+    assert (tmp_path / "ev" / "errors.png").stat().st_size > 1000

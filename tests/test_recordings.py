@@ -1,0 +1,200 @@
+"""Reading user Ambisonics recordings (audiolrp.recordings)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import soundfile as sf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from audiolrp.errors import AudioFileError, AudioLRPError
+from audiolrp.recordings import (
+    check_channels,
+    order_from_channels,
+    read_ambisonics,
+    required_channels,
+    resample_to_model_rate,
+    sliding_windows,
+)
+
+
+def first_order_ambix(s: np.ndarray, az: float, el: float) -> np.ndarray:
+    """Plane wave, first-order ACN/SN3D, written out by hand: W, Y, Z, X."""
+    return np.stack([
+        s,
+        math.sin(az) * math.cos(el) * s,
+        math.sin(el) * s,
+        math.cos(az) * math.cos(el) * s,
+    ])
+
+
+def test_order_from_channels() -> None:
+    for n in range(0, 6):
+        assert order_from_channels((n + 1) ** 2) == n
+    for k in (0, 2, 3, 5, 8, 10, 15, 17, 24):
+        assert order_from_channels(k) is None
+
+
+def test_required_channels() -> None:
+    assert required_channels("intensity", 1) == 4
+    assert [required_channels("hoa", n) for n in range(1, 5)] == [4, 9, 16, 25]
+
+
+def test_read_ambix_roundtrip(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-0.5, 0.5, size=(9, 1234))
+    path = tmp_path / "rec.wav"
+    sf.write(path, x.T, 48000, subtype="FLOAT")
+    sig, fs = read_ambisonics(path)
+    assert fs == 48000
+    assert sig.shape == (9, 1234)
+    np.testing.assert_allclose(sig, x.astype(np.float32), atol=0)
+    sig1, _ = read_ambisonics(path, order=1)
+    np.testing.assert_array_equal(sig1, sig[:4])
+
+
+def test_read_flac(tmp_path) -> None:
+    x = 0.3 * np.sin(2 * np.pi * 440 * np.arange(800) / 16000)
+    path = tmp_path / "rec.flac"
+    sf.write(path, first_order_ambix(x, 0.3, 0.1).T, 16000, subtype="PCM_24")
+    sig, fs = read_ambisonics(path)
+    assert sig.shape == (4, 800) and fs == 16000
+    np.testing.assert_allclose(sig[0], x, atol=1e-6)
+
+
+def test_fuma_first_order_matches_ambix(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    s = rng.standard_normal(500) * 0.1
+    az, el = 2.1, -0.4
+    ambix = first_order_ambix(s, az, el)
+    # FuMa: W = W_SN3D / sqrt(2), then X, Y, Z.
+    fuma = np.stack([ambix[0] / math.sqrt(2), ambix[3], ambix[1], ambix[2]])
+    path = tmp_path / "fuma.wav"
+    sf.write(path, fuma.T, 16000, subtype="DOUBLE")
+    sig, _ = read_ambisonics(path, format="fuma")
+    np.testing.assert_allclose(sig, ambix, atol=1e-12)
+
+
+def _write(tmp_path, name: str, data: np.ndarray, fs: int = 16000):
+    path = tmp_path / name
+    sf.write(path, data, fs, subtype="FLOAT")
+    return path
+
+
+@pytest.mark.parametrize("n_ch", [1, 2, 3, 5, 8, 36])
+def test_bad_channel_counts(tmp_path, n_ch: int) -> None:
+    path = _write(tmp_path, "bad.wav", np.zeros((100, n_ch)))
+    with pytest.raises(AudioFileError) as exc:
+        read_ambisonics(path)
+    msg = str(exc.value)
+    assert "\n" not in msg and f"{n_ch} channel" in msg and "bad.wav" in msg
+
+
+def test_model_requirement_message(tmp_path) -> None:
+    path = _write(tmp_path, "rec.wav", np.zeros((100, 2)))
+    with pytest.raises(AudioFileError) as exc:
+        read_ambisonics(path, model=("hoa", 2, "hoa2"))
+    assert str(exc.value) == (
+        "rec.wav has 2 channels; the hoa2 model needs >= 9 Ambisonics channels "
+        "(2nd-order AmbiX, ACN/SN3D)"
+    )
+    path4 = _write(tmp_path, "foa.wav", np.zeros((100, 4)))
+    with pytest.raises(AudioFileError, match="needs >= 9"):
+        read_ambisonics(path4, model=("hoa", 2, "hoa2"))
+    sig, _ = read_ambisonics(path4, model=("intensity", 1, "intensity"))
+    assert sig.shape == (4, 100)
+    check_channels("x.wav", 25, "hoa", 4, "hoa4")  # enough: no error
+
+
+def test_fuma_above_third_order_rejected(tmp_path) -> None:
+    path = _write(tmp_path, "o4.wav", np.zeros((50, 25)))
+    with pytest.raises(AudioFileError, match="FuMa"):
+        read_ambisonics(path, format="fuma")
+
+
+def test_nonfinite_rejected(tmp_path) -> None:
+    x = np.zeros((100, 4))
+    x[10, 2] = np.nan
+    path = _write(tmp_path, "nan.wav", x)
+    with pytest.raises(AudioFileError, match="NaN or infinite"):
+        read_ambisonics(path)
+    x[10, 2] = np.inf
+    path = _write(tmp_path, "inf.wav", x)
+    with pytest.raises(AudioFileError, match="NaN or infinite"):
+        read_ambisonics(path)
+
+
+def test_not_audio_truncated_missing_empty(tmp_path) -> None:
+    text = tmp_path / "notes.wav"
+    text.write_text("this is not audio\n" * 20)
+    with pytest.raises(AudioFileError, match="not a readable audio file"):
+        read_ambisonics(text)
+    good = _write(tmp_path, "good.wav", np.zeros((1000, 4)))
+    trunc = tmp_path / "trunc.wav"
+    trunc.write_bytes(good.read_bytes()[:30])
+    with pytest.raises(AudioFileError):
+        read_ambisonics(trunc)
+    with pytest.raises(AudioFileError, match="does not exist"):
+        read_ambisonics(tmp_path / "missing.wav")
+    with pytest.raises(AudioFileError, match="folder"):
+        read_ambisonics(tmp_path)
+    empty = _write(tmp_path, "empty.wav", np.zeros((0, 4)))
+    with pytest.raises(AudioFileError, match="no samples"):
+        read_ambisonics(empty)
+    with pytest.raises(AudioLRPError, match="unknown Ambisonics format"):
+        read_ambisonics(good, format="bformat")
+
+
+@pytest.mark.parametrize("fs_in", [8000, 22050, 44100, 48000])
+def test_resample_preserves_a_sine(fs_in: int) -> None:
+    f_hz, dur_s = 500.0, 0.5
+    t_in = np.arange(int(fs_in * dur_s)) / fs_in
+    x = np.stack([np.sin(2 * np.pi * f_hz * t_in), 0.5 * np.cos(2 * np.pi * f_hz * t_in)])
+    y = resample_to_model_rate(x, fs_in)
+    n_out = math.ceil(len(t_in) * 16000 / fs_in)
+    assert y.shape == (2, n_out)
+    t_out = np.arange(n_out) / 16000
+    ref = np.stack([np.sin(2 * np.pi * f_hz * t_out), 0.5 * np.cos(2 * np.pi * f_hz * t_out)])
+    core = slice(n_out // 5, 4 * n_out // 5)  # away from the filter's edge transients
+    np.testing.assert_allclose(y[:, core], ref[:, core], atol=2e-3)
+
+
+def test_resample_identity_at_16k() -> None:
+    x = np.random.default_rng(0).standard_normal((4, 100))
+    np.testing.assert_array_equal(resample_to_model_rate(x, 16000), x)
+
+
+def test_sliding_windows_explicit() -> None:
+    x = np.arange(2 * 41, dtype=np.float64).reshape(2, 41)
+    win, starts = sliding_windows(x, 10, 5)
+    expected = [0, 5, 10, 15, 20, 25, 30, 31]
+    assert starts.tolist() == expected
+    for w, s in zip(win, starts, strict=True):
+        np.testing.assert_array_equal(w, x[:, s : s + 10])
+
+
+def test_sliding_windows_short_recording_padded() -> None:
+    x = np.ones((4, 7))
+    win, starts = sliding_windows(x, 10, 5)
+    assert win.shape == (1, 4, 10) and starts.tolist() == [0]
+    np.testing.assert_array_equal(win[0, :, :7], 1.0)
+    np.testing.assert_array_equal(win[0, :, 7:], 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 400), window=st.integers(1, 60), hop=st.integers(1, 60))
+def test_sliding_windows_cover_every_sample(n: int, window: int, hop: int) -> None:
+    hop = min(hop, window)  # hops longer than the window leave gaps by design
+    x = np.arange(n, dtype=np.float64)[None] + 1.0
+    win, starts = sliding_windows(x, window, hop)
+    covered = np.zeros(n, dtype=bool)
+    for w, s in zip(win, starts, strict=True):
+        seg = x[0, s : s + window]
+        np.testing.assert_array_equal(w[0, : seg.size], seg)
+        covered[s : s + window] = True
+    assert covered.all()
+    assert np.all(np.diff(starts) > 0)
+    assert np.all(np.diff(starts) <= hop)

@@ -1,0 +1,151 @@
+"""Self-contained HTML report (audiolrp.report)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audiolrp.report import (
+    Audio,
+    Image,
+    JsonBlock,
+    Section,
+    Table,
+    Text,
+    figure_png,
+    render_html,
+    wav_bytes,
+    write_report,
+)
+from audiolrp.report.figures import channel_relevance_figure, doa_map_figure, timeline_figure
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _grid() -> np.ndarray:
+    from audiolrp.ambisonics import doa_grid
+
+    return np.asarray(doa_grid())
+
+
+def _data_uris(html: str, mime: str) -> list[bytes]:
+    pattern = rf'src="data:{re.escape(mime)};base64,([A-Za-z0-9+/=]+)"'
+    return [base64.b64decode(m) for m in re.findall(pattern, html)]
+
+
+@pytest.fixture(scope="module")
+def small_png() -> bytes:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1], [0, 1])
+    return figure_png(fig, dpi=40)
+
+
+def test_wav_bytes_roundtrip_and_normalisation() -> None:
+    t = np.arange(1600) / 16000
+    x = 0.01 * np.sin(2 * np.pi * 300 * t)
+    data, fs = sf.read(io.BytesIO(wav_bytes(x)))
+    assert fs == 16000 and data.shape == (1600,)
+    # peak normalised to -1 dBFS (16-bit quantisation: 1 LSB tolerance)
+    assert abs(np.max(np.abs(data)) - 10 ** (-1 / 20)) < 2 / 32768
+    np.testing.assert_allclose(data / np.max(np.abs(data)), x / np.max(np.abs(x)), atol=1e-3)
+    raw, _ = sf.read(io.BytesIO(wav_bytes(np.full(10, 3.0), normalize=False)))
+    assert np.all(raw <= 1.0)
+    silent, _ = sf.read(io.BytesIO(wav_bytes(np.zeros(10))))
+    assert np.all(silent == 0)
+
+
+def test_render_escapes_all_text(small_png: bytes) -> None:
+    evil = '<script>alert("x")</script> & "quotes"'
+    html = render_html(
+        evil,
+        [
+            Section(evil, [
+                Table([(evil, evil)], header=(evil, "v"), caption=evil),
+                Text(evil),
+                Image(small_png, caption=evil, alt=evil),
+                JsonBlock({"k": evil}, summary=evil),
+            ], anchor='a"b'),
+        ],
+        subtitle=evil,
+        footer=evil,
+    )
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    assert 'id="a&quot;b"' in html
+
+
+def test_report_is_self_contained(tmp_path, small_png: bytes) -> None:
+    wav = wav_bytes(np.sin(np.arange(8000) / 5.0))
+    path = write_report(
+        tmp_path / "out" / "report.html",
+        "Test report",
+        [
+            Section("Figures", [Image(small_png, "a figure")]),
+            Section("Audio", [Audio(wav, "a sound")]),
+            Section("JSON", [JsonBlock({"x": np.float32(1.5), "a": np.arange(3)})]),
+        ],
+    )
+    html = path.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    # nothing fetched from elsewhere: every src/href is a data URI or an in-page anchor
+    for attr in re.findall(r'(?:src|href)="([^"]*)"', html):
+        assert attr.startswith(("data:", "#")), attr
+    assert "<link" not in html and "@import" not in html and "url(" not in html
+    pngs = _data_uris(html, "image/png")
+    assert pngs == [small_png] and pngs[0].startswith(PNG_MAGIC)
+    wavs = _data_uris(html, "audio/wav")
+    assert len(wavs) == 1
+    data, fs = sf.read(io.BytesIO(wavs[0]))
+    assert fs == 16000 and data.shape == (8000,)
+    assert "1.5" in html and "[\n" in html  # NumPy values serialised in the JSON block
+    # atomic write: no temporary files left behind
+    assert sorted(p.name for p in path.parent.iterdir()) == ["report.html"]
+
+
+def test_write_report_replaces_existing(tmp_path) -> None:
+    p = tmp_path / "report.html"
+    p.write_text("old")
+    write_report(p, "new", [Section("s", [Text("hello")])])
+    assert "hello" in p.read_text() and "old" not in p.read_text()
+
+
+def test_doa_map_figure_marks_and_colours() -> None:
+    grid = _grid()
+    p = np.full(len(grid), 1e-4)
+    p[17] = 1.0
+    p /= p.sum()
+    fig = doa_map_figure(p, grid, true_rad=(0.5, 0.2), predicted_rad=tuple(grid[17]))
+    ax = fig.axes[0]
+    # the probability scatter carries the probabilities as colour values
+    colour_arrays = [c.get_array() for c in ax.collections if c.get_array() is not None]
+    assert any(np.isclose(np.max(a), p.max()) for a in colour_arrays)
+    offsets = np.vstack([c.get_offsets() for c in ax.collections])
+    # the predicted marker is drawn at the class direction (degrees, wrapped)
+    az_deg = (np.degrees(grid[17, 0]) + 180) % 360 - 180
+    assert np.any(np.all(np.isclose(offsets, [az_deg, np.degrees(grid[17, 1])]), axis=1))
+    assert np.any(np.all(np.isclose(offsets, [np.degrees(0.5), np.degrees(0.2)]), axis=1))
+    png = figure_png(fig, dpi=40)
+    assert png.startswith(PNG_MAGIC)
+
+
+def test_doa_map_rejects_mismatched_grid() -> None:
+    with pytest.raises(ValueError, match="grid"):
+        doa_map_figure(np.ones(10) / 10, np.zeros((9, 2)))
+
+
+def test_timeline_and_channel_figures() -> None:
+    t = np.arange(5) * 0.5 + 0.5
+    fig = timeline_figure(t, np.linspace(-3, 3, 5), np.zeros(5), np.linspace(0.1, 0.9, 5), [2])
+    assert len(fig.axes) >= 3
+    assert figure_png(fig, dpi=40).startswith(PNG_MAGIC)
+    fig = channel_relevance_figure(np.array([1.0, -0.5, 0.2]), ["a", "b", "c"])
+    heights = [r.get_height() for r in fig.axes[0].patches]
+    np.testing.assert_allclose(heights, [1.0, -0.5, 0.2])
+    assert figure_png(fig, dpi=40).startswith(PNG_MAGIC)

@@ -1,0 +1,191 @@
+"""Tests of audiolrp.scenes: determinism, geometry, SNR, diffuse babble, direct-sound DOA."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from audiolrp import features as F
+from audiolrp.ambisonics import doa_grid, sh_matrix
+from audiolrp.errors import AudioLRPError
+from audiolrp.scenes import (
+    NoiseCorpus,
+    Scene,
+    SceneConfig,
+    babble_sh,
+    sample_geometry,
+    simulate_scene,
+)
+
+CORPUS = NoiseCorpus()
+
+
+def small_config(**kw: object) -> SceneConfig:
+    base = dict(order=2, speech_lead_in_s=0.25)
+    base.update(kw)
+    return SceneConfig(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def scene2() -> Scene:
+    return simulate_scene(small_config(), 11, CORPUS)
+
+
+def _order_energy_ratios(x: np.ndarray, order: int) -> np.ndarray:
+    """Mean energy of the order-n channels relative to W, for n = 0..order (loop form)."""
+    e = np.sum(np.asarray(x, np.float64) ** 2, axis=-1)
+    return np.array([e[n * n : (n + 1) ** 2].mean() / e[0] for n in range(order + 1)])
+
+
+def test_same_seed_same_scene_bytes(scene2: Scene) -> None:
+    again = simulate_scene(small_config(), 11, CORPUS)
+    for part in ("mixture", "direct", "reverberant", "noise"):
+        a, b = getattr(scene2, part), getattr(again, part)
+        assert a.dtype == np.float32 and a.shape == (9, 16000)
+        assert a.tobytes() == b.tobytes()
+    assert json.dumps(scene2.params, sort_keys=True) == json.dumps(again.params, sort_keys=True)
+    other = simulate_scene(small_config(), 12, CORPUS)
+    assert other.mixture.tobytes() != scene2.mixture.tobytes()
+    gen = simulate_scene(small_config(), np.random.default_rng(11), CORPUS)
+    assert gen.mixture.tobytes() == scene2.mixture.tobytes()
+
+
+def test_parts_sum_snr_level_and_params(scene2: Scene) -> None:
+    s = scene2
+    np.testing.assert_allclose(s.mixture, s.direct + s.reverberant + s.noise, atol=1e-6)
+    speech_w = (s.direct[0].astype(np.float64) + s.reverberant[0]) ** 2
+    snr = 10 * math.log10(speech_w.mean() / np.mean(s.noise[0].astype(np.float64) ** 2))
+    assert abs(snr - s.params["snr_db"]) < 1e-3
+    assert abs(math.sqrt(np.mean(s.mixture[0].astype(np.float64) ** 2)) - 0.05) < 1e-5
+    cfg = small_config()
+    p = s.params
+    assert cfg.snr_db[0] <= p["snr_db"] <= cfg.snr_db[1]
+    assert cfg.rt60_s[0] <= p["rt60_s"] <= cfg.rt60_s[1]
+    assert np.allclose(doa_grid()[s.label], [s.azimuth_rad, s.elevation_rad])
+    json.dumps(p)  # serialisable
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), label=st.integers(0, 424))
+def test_geometry_fits_room_and_direction(seed: int, label: int) -> None:
+    cfg = SceneConfig()
+    az, el = doa_grid()[label]
+    room, rec, src, d = sample_geometry(cfg, np.random.default_rng(seed), az, el)
+    for i, (lo, hi) in enumerate((cfg.room_length_m, cfg.room_width_m, cfg.room_height_m)):
+        assert lo <= room[i] <= hi
+    assert np.all(rec >= cfg.receiver_margin_m - 1e-9)
+    assert np.all(rec <= room - cfg.receiver_margin_m + 1e-9)
+    assert np.all(src >= cfg.source_margin_m - 1e-9)
+    assert np.all(src <= room - cfg.source_margin_m + 1e-9)
+    assert cfg.source_distance_m[0] - 1e-9 <= d <= cfg.source_distance_m[1] + 1e-9
+    v = src - rec
+    assert math.isclose(np.linalg.norm(v), d, rel_tol=1e-9)
+    assert math.isclose(math.asin(min(1.0, max(-1.0, v[2] / d))), el, abs_tol=1e-6)
+    if abs(math.cos(el)) > 1e-6:
+        assert math.isclose(math.cos(math.atan2(v[1], v[0]) - az), 1.0, abs_tol=1e-9)
+
+
+@pytest.mark.parametrize("order", [1, 2, 4])
+def test_babble_design_covariance_is_exactly_diffuse(order: int) -> None:
+    """(1/P) sum_p Y(p) Y(p)^T = diag(1/(2n+1)) for the (rotated) design of degree 2N."""
+    from audiolrp.ambisonics import spherical_t_design
+    from audiolrp.scenes import _random_rotation
+
+    rot = _random_rotation(np.random.default_rng(order))
+    pts = spherical_t_design(2 * order) @ rot.T
+    y = sh_matrix(order, np.arctan2(pts[:, 1], pts[:, 0]), np.arcsin(pts[:, 2]))
+    cov = y.T @ y / len(pts)
+    expect = np.diag([1.0 / (2 * n + 1) for n in range(order + 1) for _ in range(2 * n + 1)])
+    np.testing.assert_allclose(cov, expect, atol=1e-10)
+
+
+def test_babble_energy_per_order_and_matrix_encoding() -> None:
+    rng = np.random.default_rng(0)
+    talkers = rng.standard_normal((36, 16000))
+    babble, pts = babble_sh(talkers, 4)
+    # independent per-talker encoding (loop) gives the same result
+    ref = np.zeros_like(babble)
+    for j in range(36):
+        p = pts[j % len(pts)]
+        yj = sh_matrix(4, math.atan2(p[1], p[0]), math.asin(p[2]))[0]
+        ref += yj[:, None] * talkers[j][None, :] / 36
+    np.testing.assert_allclose(babble, ref, atol=1e-12)
+    ratios = _order_energy_ratios(babble, 4)
+    np.testing.assert_allclose(ratios, [1 / (2 * n + 1) for n in range(5)], rtol=0.05)
+
+
+def test_scene_noise_and_late_reverb_isotropic() -> None:
+    cfg = small_config(order=3, snr_db=(10.0, 10.0))
+    noise_r, late_r = [], []
+    for seed in range(3):
+        s = simulate_scene(cfg, seed, CORPUS)
+        noise_r.append(_order_energy_ratios(s.noise, 3))
+    expect = np.array([1 / (2 * n + 1) for n in range(4)])
+    np.testing.assert_allclose(np.mean(noise_r, axis=0), expect, rtol=0.08)
+    # late reverberant field of the RIR (the tail after the mixing time) is diffuse
+    from audiolrp.rooms import simulate_hoa_rir
+
+    for seed in range(3):
+        rir = simulate_hoa_rir((6, 5, 3), (1.5, 1.2, 1.4), (4, 3, 1.6), rt60_s=0.6, order=3,
+                               seed=seed, max_length_s=0.5)
+        late = np.asarray(rir.reverberant)[:, int(0.15 * 16000) :]
+        late_r.append(_order_energy_ratios(late, 3))
+    np.testing.assert_allclose(np.mean(late_r, axis=0), expect, rtol=0.15)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_direct_sound_intensity_matches_label(seed: int) -> None:
+    s = simulate_scene(small_config(order=1), seed, CORPUS)
+    feats = F.intensity_features(s.direct.astype(np.float64))
+    spec = F.stft(s.direct[0].astype(np.float64))
+    w = np.abs(spec) ** 2
+    d = (feats[:3] * w).sum(axis=(1, 2))
+    u = np.array(
+        [math.cos(s.azimuth_rad) * math.cos(s.elevation_rad),
+         math.sin(s.azimuth_rad) * math.cos(s.elevation_rad), math.sin(s.elevation_rad)]
+    )
+    err = math.degrees(math.acos(min(1.0, d @ u / np.linalg.norm(d))))
+    assert err < 1.0
+    # the full mixture's direction is still close (reverb/noise bias it somewhat)
+    fm = F.intensity_features(s.mixture.astype(np.float64))
+    dm = fm[:3].sum(axis=(1, 2))
+    assert dm @ u > 0
+
+
+def test_config_json_roundtrip_and_validation() -> None:
+    cfg = SceneConfig(order=3, snr_db=(5.0, 20.0), n_babble_talkers=16, speech="noise")
+    d = json.loads(json.dumps(cfg.to_dict()))
+    assert SceneConfig.from_dict(d) == cfg
+    with pytest.raises(AudioLRPError, match="low <= high"):
+        SceneConfig(rt60_s=(0.8, 0.2))
+    with pytest.raises(AudioLRPError, match="unknown SceneConfig keys"):
+        SceneConfig.from_dict({"rooms": 3})
+    with pytest.raises(AudioLRPError):
+        SceneConfig(room_height_m=(0.8, 1.0))
+    with pytest.raises(AudioLRPError):
+        SceneConfig(direction_sampling="random")
+    with pytest.raises(AudioLRPError):
+        simulate_scene(small_config(), 0, CORPUS, split="dev")
+    with pytest.raises(AudioLRPError):
+        simulate_scene(small_config(), "seed", CORPUS)  # type: ignore[arg-type]
+
+
+def test_uniform_direction_sampling_labels_nearest_class() -> None:
+    from audiolrp.ambisonics import nearest_class
+
+    s = simulate_scene(small_config(order=1, direction_sampling="uniform"), 5, CORPUS)
+    assert s.label == int(nearest_class(s.azimuth_rad, s.elevation_rad))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("audiolrp.speech") is None, reason="no speech")
+def test_scene_with_default_speech_corpus() -> None:
+    s = simulate_scene(SceneConfig(order=1), 0)
+    assert s.mixture.shape == (4, 16000) and np.isfinite(s.mixture).all()
+    assert np.abs(s.direct).max() > 0

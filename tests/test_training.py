@@ -1,0 +1,297 @@
+"""Tests of audiolrp.training: learning, resumable checkpoints (bit-identical), no pickle, DDP."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import pickle
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from safetensors.torch import load_file
+from torch.utils.data import Dataset
+
+from audiolrp.errors import AudioLRPError, ModelFileError
+from audiolrp.models import load
+from audiolrp.training import (
+    LOG_COLUMNS,
+    TrainConfig,
+    TrainingInterrupted,
+    epoch_order,
+    framewise_cross_entropy,
+    train,
+)
+
+
+class ToyDataset(Dataset):
+    """Separable toy problem: class k adds +1 to input channel k (plus Gaussian noise)."""
+
+    def __init__(self, n: int, seed: int, n_classes: int = 4, n_channels: int = 6) -> None:
+        rng = np.random.default_rng(seed)
+        self.y = rng.integers(0, n_classes, n)
+        self.x = (0.3 * rng.standard_normal((n, n_channels, 50, 512))).astype(np.float32)
+        for i, label in enumerate(self.y):
+            self.x[i, label % n_channels] += 1.0
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return torch.from_numpy(self.x[i]), int(self.y[i])
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The CI machine has 2 shared cores; one intra-op thread is faster and deterministic."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _tiny(**kw) -> TrainConfig:
+    base = dict(
+        feature="intensity",
+        epochs=3,
+        batch_size=8,
+        lr=1e-2,
+        model_size="tiny",
+        checkpoint_every_steps=2,
+        progress=False,
+        patience=10,
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_toy_problem_is_learned(tmp_path: Path) -> None:
+    cfg = _tiny(epochs=6, lr=3e-3, model_size="small")
+    result = train(
+        None, tmp_path / "run", cfg, train_dataset=ToyDataset(48, 0), val_dataset=ToyDataset(16, 1)
+    )
+    losses = [row["train_loss"] for row in result.history]
+    assert losses[-1] < losses[0] / 3
+    assert result.best_val_accuracy >= 0.9
+    # the returned model (best weights) reproduces the logged validation accuracy
+    val = ToyDataset(16, 1)
+    x = torch.stack([val[i][0] for i in range(16)])
+    pred = torch.softmax(result.model(x), -1).mean(1).argmax(-1).numpy()
+    assert np.mean(pred == val.y) == pytest.approx(result.best_val_accuracy)
+    # logs: one CSV/JSON row per epoch; loadable model files
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    assert len(rows) == 6 and tuple(rows[0]) == LOG_COLUMNS
+    assert len(json.loads((tmp_path / "run" / "log.json").read_text())) == 6
+    loaded = load(tmp_path / "run" / "model.json")
+    assert loaded.feature == "intensity"
+    assert loaded.config["training"]["best_epoch"] == result.best_epoch
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(path))
+
+
+def test_interrupted_and_resumed_run_is_bit_identical(tmp_path: Path) -> None:
+    train_ds, val_ds = ToyDataset(24, 2), ToyDataset(8, 3)
+    full = train(None, tmp_path / "full", _tiny(), train_dataset=train_ds, val_dataset=val_ds)
+    cfg = _tiny()
+    # 3 batches per epoch; checkpoints at steps 2, 3 (epoch end), 4; "killed" after step 5
+    with pytest.raises(TrainingInterrupted):
+        train(
+            None,
+            tmp_path / "cut",
+            cfg,
+            train_dataset=train_ds,
+            val_dataset=val_ds,
+            stop_after_steps=5,
+        )
+    latest = json.loads((tmp_path / "cut" / "checkpoints" / "latest.json").read_text())
+    assert latest["checkpoint"] == "ckpt-000000004"
+    resumed = train(
+        None, tmp_path / "cut", _tiny(), train_dataset=train_ds, val_dataset=val_ds, resume=True
+    )
+    a = _weights(tmp_path / "full" / "model.safetensors")
+    b = _weights(tmp_path / "cut" / "model.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    for x, y in zip(
+        full.last_model.state_dict().values(), resumed.last_model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(x, y)
+    strip = [{k: v for k, v in r.items() if k != "epoch_time_s"} for r in full.history]
+    assert strip == [{k: v for k, v in r.items() if k != "epoch_time_s"} for r in resumed.history]
+    # resuming a finished run is a no-op returning the same result
+    again = train(
+        None, tmp_path / "cut", _tiny(), train_dataset=train_ds, val_dataset=val_ds, resume=True
+    )
+    assert again.steps == full.steps
+
+
+def test_resume_uses_no_pickle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    train_ds, val_ds = ToyDataset(16, 4), ToyDataset(8, 5)
+    with pytest.raises(TrainingInterrupted):
+        train(
+            None,
+            tmp_path / "r",
+            _tiny(epochs=2),
+            train_dataset=train_ds,
+            val_dataset=val_ds,
+            stop_after_steps=3,
+        )
+
+    def boom(*args, **kwargs):
+        raise AssertionError("pickle used")
+
+    monkeypatch.setattr(pickle, "load", boom)
+    monkeypatch.setattr(pickle, "loads", boom)
+    monkeypatch.setattr(torch, "load", boom)
+    result = train(
+        None,
+        tmp_path / "r",
+        _tiny(epochs=2),
+        train_dataset=train_ds,
+        val_dataset=val_ds,
+        resume=True,
+    )
+    assert result.epochs_run == 2
+
+
+def test_existing_run_needs_resume_and_matching_settings(tmp_path: Path) -> None:
+    train_ds, val_ds = ToyDataset(8, 6), ToyDataset(8, 7)
+    train(None, tmp_path / "r", _tiny(epochs=1), train_dataset=train_ds, val_dataset=val_ds)
+    with pytest.raises(AudioLRPError, match="--resume"):
+        train(None, tmp_path / "r", _tiny(epochs=1), train_dataset=train_ds, val_dataset=val_ds)
+    with pytest.raises(AudioLRPError, match="batch_size"):
+        train(
+            None,
+            tmp_path / "r",
+            _tiny(epochs=1, batch_size=4),
+            train_dataset=train_ds,
+            val_dataset=val_ds,
+            resume=True,
+        )
+
+
+def test_corrupted_checkpoint_is_a_one_line_error(tmp_path: Path) -> None:
+    train_ds, val_ds = ToyDataset(8, 6), ToyDataset(8, 7)
+    with pytest.raises(TrainingInterrupted):
+        train(
+            None,
+            tmp_path / "r",
+            _tiny(),
+            train_dataset=train_ds,
+            val_dataset=val_ds,
+            stop_after_steps=2,
+        )
+    ckdir = tmp_path / "r" / "checkpoints"
+    stem = json.loads((ckdir / "latest.json").read_text())["checkpoint"]
+    data = (ckdir / f"{stem}.safetensors").read_bytes()
+    (ckdir / f"{stem}.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError) as info:
+        train(
+            None, tmp_path / "r", _tiny(), train_dataset=train_ds, val_dataset=val_ds, resume=True
+        )
+    assert "\n" not in str(info.value) and "checkpoint" in str(info.value)
+
+
+def test_bad_config_and_channel_mismatch(tmp_path: Path) -> None:
+    for kw, match in [
+        ({"feature": "stereo"}, "feature"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"model_size": "huge"}, "model size"),
+        ({"lr": -1.0}, "learning rate"),
+    ]:
+        with pytest.raises(AudioLRPError, match=match):
+            _tiny(**kw).validate()
+    with pytest.raises(AudioLRPError, match="channels"):
+        train(
+            None,
+            tmp_path / "r",
+            _tiny(feature="hoa", order=1),
+            train_dataset=ToyDataset(8, 0),
+            val_dataset=ToyDataset(8, 1),
+        )
+
+
+def test_framewise_cross_entropy_matches_explicit_loop() -> None:
+    rng = np.random.default_rng(0)
+    scores = rng.standard_normal((3, 5, 7))
+    labels = rng.integers(0, 7, 3)
+    total = 0.0
+    for b in range(3):
+        for t in range(5):
+            row = scores[b, t]
+            total += -(row[labels[b]] - np.log(np.sum(np.exp(row))))
+    got = framewise_cross_entropy(torch.tensor(scores), torch.tensor(labels))
+    assert float(got) == pytest.approx(total / 15, rel=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    epoch=st.integers(0, 5),
+    seed=st.integers(0, 1000),
+    world=st.integers(1, 3),
+)
+def test_epoch_order_is_deterministic_and_shards_cover_the_data(
+    n: int, epoch: int, seed: int, world: int
+) -> None:
+    shards = [epoch_order(n, epoch, seed, world_size=world, rank=r) for r in range(world)]
+    assert shards == [epoch_order(n, epoch, seed, world_size=world, rank=r) for r in range(world)]
+    assert len({len(s) for s in shards}) == 1
+    assert set().union(*map(set, shards)) == set(range(n))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+    )
+    torch.set_num_threads(1)
+    result = train(
+        None,
+        Path(out) / "run",
+        _tiny(epochs=1, checkpoint_every_steps=0),
+        train_dataset=ToyDataset(16, 8),
+        val_dataset=ToyDataset(6, 9),
+    )
+    from safetensors.torch import save_file
+
+    save_file(
+        {k: v.contiguous() for k, v in result.last_model.state_dict().items()},
+        str(Path(out) / f"rank{rank}.safetensors"),
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_ddp_gloo_two_processes_sync_weights(tmp_path: Path) -> None:
+    import torch.multiprocessing as mp
+
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    a = _weights(tmp_path / "rank0.safetensors")
+    b = _weights(tmp_path / "rank1.safetensors")
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    ckpts = sorted((tmp_path / "run" / "checkpoints").glob("ckpt-*.json"))
+    assert len(ckpts) == 1
+    state = json.loads(ckpts[0].read_text())["state"]
+    assert state["global_step"] == 1  # 16 examples / 2 ranks / batch 8
+    assert (tmp_path / "run" / "model.json").exists()
+    log = json.loads((tmp_path / "run" / "log.json").read_text())
+    assert len(log) == 1
