@@ -232,8 +232,9 @@ def _diffuse_deviation(points: np.ndarray, order: int) -> float:
     az, el = A.direction_from_vector(points)
     y = A.sh_matrix(order, az, el)
     cov = y.T @ y / len(points)
-    target = np.diag(1.0 / (2.0 * np.array([A.acn_order_degree(k)[0] for k in range(len(cov))])
-                            + 1.0))
+    target = np.diag(
+        1.0 / (2.0 * np.array([A.acn_order_degree(k)[0] for k in range(len(cov))]) + 1.0)
+    )
     return float(np.abs(cov - target).max())
 
 

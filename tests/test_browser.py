@@ -47,7 +47,15 @@ def _write_plane_wave(path: Path, seconds: float = 2.0, fs: int = 16000) -> None
 
 
 @pytest.fixture(scope="module")
-def report_path(tmp_path_factory) -> Path:
+def browser_paths() -> tuple[str, str]:
+    """(chromium, chromedriver) paths; skips before any work when the browser is missing."""
+    paths = _find_browser()
+    pytest.importorskip("selenium.webdriver", reason="selenium not installed (pip install .[dev])")
+    return paths
+
+
+@pytest.fixture(scope="module")
+def report_path(browser_paths, tmp_path_factory) -> Path:
     from audiolrp.models import build_model, save
     from audiolrp.pipeline import run_recording
 
@@ -60,9 +68,9 @@ def report_path(tmp_path_factory) -> Path:
     return tmp / "out" / "report.html"
 
 
-def test_report_renders_in_chromium(report_path: Path, tmp_path: Path) -> None:
-    browser, driver_path = _find_browser()
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed")
+def test_report_renders_in_chromium(browser_paths, report_path: Path, tmp_path: Path) -> None:
+    browser, driver_path = browser_paths
+    from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
 

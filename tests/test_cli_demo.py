@@ -20,7 +20,11 @@ runner = CliRunner()
 
 
 def _write_plane_wave(
-    path: Path, seconds: float = 2.0, fs: int = 16000, az_deg: float = 60.0, el_deg: float = 20.0,
+    path: Path,
+    seconds: float = 2.0,
+    fs: int = 16000,
+    az_deg: float = 60.0,
+    el_deg: float = 20.0,
     fuma: bool = False,
 ) -> np.ndarray:
     """First-order noise-burst plane wave, ACN/SN3D by hand (or FuMa W X Y Z, W / sqrt 2)."""
@@ -28,7 +32,8 @@ def _write_plane_wave(
     n = int(round(seconds * fs))
     s = 0.2 * rng.standard_normal(n)
     az, el = math.radians(az_deg), math.radians(el_deg)
-    w, y, z, x = s, math.sin(az) * math.cos(el) * s, math.sin(el) * s, math.cos(az) * math.cos(el) * s
+    w, y, z = s, math.sin(az) * math.cos(el) * s, math.sin(el) * s
+    x = math.cos(az) * math.cos(el) * s
     sig = np.stack([w / math.sqrt(2), x, y, z]) if fuma else np.stack([w, y, z, x])
     sf.write(path, sig.T, fs, subtype="FLOAT")
     return np.stack([w, y, z, x])
@@ -65,18 +70,41 @@ def _clip_probs(model_json: str, feats: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------- demo
+@pytest.mark.slow
 def test_demo_json_outputs_and_prediction(models, tmp_path) -> None:
     from audiolrp.features import compute_features
     from audiolrp.scenes import SceneConfig, simulate_scene
 
     out = tmp_path / "demo"
-    res = runner.invoke(app, ["demo", "--model", models["hoa1"], "--seed", "3", "--out",
-                              str(out), "--json", "--quiet"])
+    res = runner.invoke(
+        app,
+        [
+            "demo",
+            "--model",
+            models["hoa1"],
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--json",
+            "--quiet",
+            "--pf-scenes",
+            "2",
+        ],
+    )
     assert res.exit_code == 0, _output(res)
     data = json.loads(res.stdout)
-    for name in ("report.html", "results.json", "doa_map.png", "fig2_panels.png",
-                 "channel_relevance.png", "pixel_flipping.png", "input_W.wav", "direct_W.wav",
-                 "relevance_filtered_W.wav"):
+    for name in (
+        "report.html",
+        "results.json",
+        "doa_map.png",
+        "fig2_panels.png",
+        "channel_relevance.png",
+        "pixel_flipping.png",
+        "input_W.wav",
+        "direct_W.wav",
+        "relevance_filtered_W.wav",
+    ):
         assert (out / name).is_file(), name
     on_disk = json.loads((out / "results.json").read_text())
     assert on_disk["prediction"] == data["prediction"]
@@ -90,12 +118,20 @@ def test_demo_json_outputs_and_prediction(models, tmp_path) -> None:
     assert set(data["relevance"]["channel_relevance"]) == {
         f"ACN{i} {k}" for k in ("mag", "phase") for i in range(4)
     }
-    curves = data["relevance"]["pixel_flipping"]["curves"]
-    assert all(len(c) == len(data["relevance"]["pixel_flipping"]["fractions"])
-               for c in curves.values())
-    # every curve starts at the unperturbed probability of the explained (= predicted) class
+    pf = data["relevance"]["pixel_flipping"]
+    curves = pf["curves"]
+    assert pf["n_examples"] == 2 and pf["seeds"] == [3, 4]
+    assert all(len(c) == len(pf["fractions"]) for c in curves.values())
+    # every curve starts at the unperturbed true-class probability, mean over seeds 3 and 4
+    scene4 = simulate_scene(SceneConfig(order=1), 4, split="test")
+    feats4 = compute_features(np.asarray(scene4.mixture, dtype=np.float64), "hoa", 1)
+    probs4 = _clip_probs(models["hoa1"], np.asarray(feats4, dtype=np.float32)[None])[0]
+    start = 0.5 * (probs[scene.label] + probs4[scene4.label])
     for c in curves.values():
-        assert math.isclose(c[0], float(probs.max()), rel_tol=1e-4)
+        assert math.isclose(c[0], start, rel_tol=1e-4)
+    # with every bin of every channel flipped the ordering no longer matters
+    lrp_all = curves["all channels, most relevant first (LRP)"]
+    assert math.isclose(lrp_all[-1], curves["all channels, random order"][-1], rel_tol=1e-5)
     wav, fs = sf.read(out / "input_W.wav")
     assert fs == 16000 and wav.shape == (16000,)
     np.testing.assert_allclose(wav, scene.mixture[0], atol=1e-6)
@@ -103,9 +139,22 @@ def test_demo_json_outputs_and_prediction(models, tmp_path) -> None:
 
 def test_demo_human_output_and_no_pixel_flipping(models, tmp_path) -> None:
     out = tmp_path / "d2"
-    res = runner.invoke(app, ["demo", "--model", models["int"], "--out", str(out),
-                              "--no-pixel-flipping", "--quiet", "--snr-db", "10",
-                              "--rt60-s", "0.3"])
+    res = runner.invoke(
+        app,
+        [
+            "demo",
+            "--model",
+            models["int"],
+            "--out",
+            str(out),
+            "--no-pixel-flipping",
+            "--quiet",
+            "--snr-db",
+            "10",
+            "--rt60-s",
+            "0.3",
+        ],
+    )
     assert res.exit_code == 0, _output(res)
     assert "report:" in res.stdout and str((out / "report.html").resolve()) in res.stdout
     assert not (out / "pixel_flipping.png").exists()
@@ -149,8 +198,21 @@ def test_explain_windows_and_predictions(models, tmp_path, model_key, fs) -> Non
     rec = tmp_path / "rec.wav"
     _write_plane_wave(rec, seconds=2.3, fs=fs)
     out = tmp_path / "out"
-    res = runner.invoke(app, ["explain", str(rec), "--model", models[model_key], "--out",
-                              str(out), "--json", "--quiet", "--hop-s", "0.5"])
+    res = runner.invoke(
+        app,
+        [
+            "explain",
+            str(rec),
+            "--model",
+            models[model_key],
+            "--out",
+            str(out),
+            "--json",
+            "--quiet",
+            "--hop-s",
+            "0.5",
+        ],
+    )
     assert res.exit_code == 0, _output(res)
     data = json.loads(res.stdout)
     sig, fs_read = read_ambisonics(rec)
@@ -174,13 +236,27 @@ def test_explain_table_windows_option_and_fuma(models, tmp_path) -> None:
     rec = tmp_path / "fuma.wav"
     _write_plane_wave(rec, seconds=1.6, fuma=True)
     out = tmp_path / "o"
-    res = runner.invoke(app, ["explain", str(rec), "--model", models["hoa1"], "--format",
-                              "fuma", "--windows", "0,1", "--out", str(out), "--quiet",
-                              "--no-pixel-flipping"])
+    res = runner.invoke(
+        app,
+        [
+            "explain",
+            str(rec),
+            "--model",
+            models["hoa1"],
+            "--format",
+            "fuma",
+            "--windows",
+            "0,1",
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-pixel-flipping",
+        ],
+    )
     assert res.exit_code == 0, _output(res)
     lines = res.stdout.strip().splitlines()
     assert lines[0].split()[:3] == ["window", "start_s", "azimuth_deg"]
-    assert len(lines) == 1 + 2 + 1  # header, 2 windows, report line
+    assert len(lines) == 1 + 3 + 1  # header, windows at 0, 0.5 and 0.6 s (end), report line
     data = json.loads((out / "results.json").read_text())
     assert [d["window"] for d in data["detailed"]] == [0, 1]
     assert data["format"] == "fuma"
@@ -207,8 +283,12 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
 @pytest.mark.parametrize(
     ("key", "extra", "needle"),
     [
-        ("two", [], "rec.wav has 2 channels; the tiny_hoa1 model needs >= 4 Ambisonics "
-                    "channels (1st-order AmbiX, ACN/SN3D)"),
+        (
+            "two",
+            [],
+            "rec.wav has 2 channels; the tiny_hoa1 model needs >= 4 Ambisonics "
+            "channels (1st-order AmbiX, ACN/SN3D)",
+        ),
         ("nan", [], "NaN or infinite"),
         ("text", [], "not a readable audio file"),
         ("trunc", [], "trunc.wav"),
@@ -222,8 +302,19 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
 def test_explain_errors_are_one_line(models, tmp_path, key, extra, needle) -> None:
     files = _bad_files(tmp_path)
     path = files.get(key, tmp_path / "missing.wav")
-    res = runner.invoke(app, ["explain", str(path), "--model", models["hoa1"], "--quiet",
-                              "--out", str(tmp_path / "o"), *extra])
+    res = runner.invoke(
+        app,
+        [
+            "explain",
+            str(path),
+            "--model",
+            models["hoa1"],
+            "--quiet",
+            "--out",
+            str(tmp_path / "o"),
+            *extra,
+        ],
+    )
     assert res.exit_code == 2, _output(res)
     text = _output(res).strip()
     assert needle in text, text
@@ -234,11 +325,15 @@ def test_explain_errors_are_one_line(models, tmp_path, key, extra, needle) -> No
 def test_explain_hoa2_model_on_first_order_file(models, tmp_path) -> None:
     rec = tmp_path / "foa.wav"
     _write_plane_wave(rec, seconds=1.0)
-    res = runner.invoke(app, ["explain", str(rec), "--model", models["hoa2"], "--quiet",
-                              "--out", str(tmp_path / "o")])
+    res = runner.invoke(
+        app,
+        ["explain", str(rec), "--model", models["hoa2"], "--quiet", "--out", str(tmp_path / "o")],
+    )
     assert res.exit_code == 2
-    assert "foa.wav has 4 channels; the tiny_hoa2 model needs >= 9 Ambisonics channels " \
+    assert (
+        "foa.wav has 4 channels; the tiny_hoa2 model needs >= 9 Ambisonics channels "
         "(2nd-order AmbiX, ACN/SN3D)" in _output(res)
+    )
 
 
 def _console_script() -> Path:
@@ -248,27 +343,42 @@ def _console_script() -> Path:
     return exe
 
 
+@pytest.mark.slow
 def test_real_subprocess_explain(models, tmp_path) -> None:
     exe = _console_script()
     rec = tmp_path / "rec.wav"
     _write_plane_wave(rec, seconds=1.5, fs=24000)
     proc = subprocess.run(
-        [str(exe), "explain", str(rec), "--model", models["hoa1"], "--out",
-         str(tmp_path / "out"), "--no-pixel-flipping"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        [
+            str(exe),
+            "explain",
+            str(rec),
+            "--model",
+            models["hoa1"],
+            "--out",
+            str(tmp_path / "out"),
+            "--no-pixel-flipping",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert lines[0].split()[0] == "window" and lines[-1].startswith("report: ")
     assert len(lines) == 1 + 2 + 1  # 1.5 s -> windows at 0 s and 0.5 s
-    assert "[1/5]" in proc.stderr  # progress on stderr, not stdout
+    assert "[1/6]" in proc.stderr  # progress on stderr, not stdout
     assert (tmp_path / "out" / "report.html").is_file()
 
     bad = tmp_path / "stereo.wav"
     sf.write(bad, np.zeros((100, 2)), 16000)
     proc = subprocess.run(
         [str(exe), "explain", str(bad), "--model", models["hoa1"], "--quiet"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [

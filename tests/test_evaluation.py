@@ -22,6 +22,16 @@ from audiolrp.evaluation import (
 )
 from audiolrp.models import build_model, save
 
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """2 shared CPU cores in CI: one intra-op thread avoids oversubscription."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 D = math.radians
 # four directions: +x, +y, +z, -x
 GRID = np.array([[0.0, 0.0], [D(90), 0.0], [0.0, D(90)], [D(180), 0.0]])
@@ -165,3 +175,42 @@ def test_evaluate_on_a_fresh_seeded_simulated_test_set(tmp_path: Path) -> None:
     saved = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert saved["metrics"]["n_examples"] == 4 and saved["test_data"]["seed"] == 7
     assert (tmp_path / "ev" / "errors.png").stat().st_size > 1000
+
+
+def test_cli_evaluate_help_bad_arguments_and_run(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from audiolrp.cli import app
+    from audiolrp.errors import AudioLRPError, ModelFileError
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["evaluate", "--help"])
+    assert res.exit_code == 0 and "--model" in res.output and "--data" in res.output
+    assert runner.invoke(app, ["evaluate"]).exit_code == 2  # --model is required
+    res = runner.invoke(app, ["evaluate", "--model", "no-such-model"])
+    assert isinstance(res.exception, ModelFileError)
+    torch.manual_seed(0)
+    path = save(build_model("intensity", size="tiny"), tmp_path / "m", feature="intensity")
+    res = runner.invoke(app, ["evaluate", "--model", str(path), "--batch-size", "0"])
+    assert isinstance(res.exception, AudioLRPError) and "batch-size" in str(res.exception)
+    res = runner.invoke(app, ["evaluate", "--model", str(path), "--data", str(tmp_path / "x")])
+    assert isinstance(res.exception, AudioLRPError) and "not found" in str(res.exception)
+    res = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--model",
+            str(path),
+            "--n-examples",
+            "2",
+            "--seed",
+            "1",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "ev"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "accuracy (exact class)" in res.output
+    saved = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert saved["metrics"]["n_examples"] == 2 and saved["test_data"]["source"] == "simulated"

@@ -23,7 +23,10 @@ REC = (4.1, 2.7, 1.6)
 def test_api_shapes_types_and_full() -> None:
     r = R.simulate_hoa_rir(ROOM, SRC, REC, 0.4, order=4)
     assert r.direct.shape == r.reverberant.shape == (25, r.n_samples)
-    assert r.direct.dtype == np.float32
+    assert r.direct.dtype == r.reverberant.dtype == np.float64
+    # the direct path is exactly rank one: SH gains of the source direction x one filter
+    gains = A.sh_matrix(4, r.source_azimuth_rad, r.source_elevation_rad)[0]
+    np.testing.assert_allclose(r.direct, gains[:, None] * r.direct[0][None, :], rtol=1e-12)
     np.testing.assert_array_equal(r.full, r.direct + r.reverberant)
     assert r.fs_hz == FS and r.order == 4 and r.rt60_s == 0.4 and len(r.absorption) == 6
     assert r.n_images > 1
@@ -116,7 +119,13 @@ def test_rigid_room_image_count_matches_closed_form(k: int) -> None:
     )
     assert R.count_images_within_order(k) == brute
     r = R.simulate_hoa_rir(
-        ROOM, SRC, REC, absorption=0.0, order=0, late_tail=False, max_image_order=k,
+        ROOM,
+        SRC,
+        REC,
+        absorption=0.0,
+        order=0,
+        late_tail=False,
+        max_image_order=k,
         highpass_hz=None,
     )
     assert r.n_images == brute
@@ -127,29 +136,17 @@ def test_energy_decreases_with_absorption() -> None:
     energies = []
     for alpha in [0.05, 0.2, 0.5, 0.8]:
         r = R.simulate_hoa_rir(
-            ROOM, SRC, REC, absorption=alpha, order=0, late_tail=False, max_image_order=6,
+            ROOM,
+            SRC,
+            REC,
+            absorption=alpha,
+            order=0,
+            late_tail=False,
+            max_image_order=6,
             highpass_hz=None,
         )
         energies.append(float(np.sum(r.reverberant.astype(np.float64) ** 2)))
     assert all(e1 > e2 for e1, e2 in zip(energies, energies[1:], strict=False))
-
-
-def _mirror_image(
-    length: float, src: float, a: int, beta_lo: float, beta_hi: float
-) -> tuple[float, float]:
-    """Image coordinate and reflection gain by explicit repeated mirroring (|a| reflections)."""
-    x, gain = src, 1.0
-    wall_hi = a > 0  # positive index: first reflection in the wall at `length`
-    for _ in range(abs(a)):
-        if wall_hi:
-            x, gain = 2 * length - x, gain * beta_hi
-        else:
-            x, gain = -x, gain * beta_lo
-        wall_hi = not wall_hi
-        # mirror the "room" as well: after a reflection the far wall moves
-        if a > 0:
-            length, src = length, x
-    return x, gain
 
 
 def _mirror_image_loop(
@@ -179,8 +176,15 @@ def test_early_part_matches_explicit_per_image_loop() -> None:
     beta = np.sqrt(1 - alpha)
     k, order = 2, 2
     r = R.simulate_hoa_rir(
-        room, src, rec, absorption=alpha, order=order, late_tail=False, max_image_order=k,
-        highpass_hz=None, max_length_s=0.08,
+        room,
+        src,
+        rec,
+        absorption=alpha,
+        order=order,
+        late_tail=False,
+        max_image_order=k,
+        highpass_hz=None,
+        max_length_s=0.08,
     )
     n = r.n_samples
     ref = np.zeros(((order + 1) ** 2, n))
@@ -278,3 +282,18 @@ def test_bad_input_raises_one_line_error(kwargs: dict, match: str) -> None:
     with pytest.raises(AudioLRPError, match=match) as info:
         R.simulate_hoa_rir(**args)
     assert "\n" not in str(info.value)
+
+
+def test_measure_rt60_on_synthetic_exponential_decay() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(int(1.2 * FS)) / FS
+    h = rng.standard_normal(t.size) * 10 ** (-3 * t / 0.7)  # amplitude: 60 dB in 0.7 s
+    assert R.measure_rt60(h, FS) == pytest.approx(0.7, rel=0.03)
+    with pytest.raises(AudioLRPError):
+        R.measure_rt60(np.zeros(100), FS)
+
+
+def test_tail_with_image_order_limit_keeps_rt60() -> None:
+    r = R.simulate_hoa_rir(ROOM, SRC, REC, 0.6, order=1, max_image_order=2, seed=3)
+    assert r.n_images <= R.count_images_within_order(2)
+    assert R.measure_rt60(r.full[0], FS) == pytest.approx(0.6, rel=0.10)

@@ -189,3 +189,4 @@ def test_scene_with_default_speech_corpus() -> None:
     s = simulate_scene(SceneConfig(order=1), 0)
     assert s.mixture.shape == (4, 16000) and np.isfinite(s.mixture).all()
     assert np.abs(s.direct).max() > 0
+    assert s.params["corpus"] and "speaker" in s.params

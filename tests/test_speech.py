@@ -199,6 +199,34 @@ def test_assign_splits_timit_keeps_train_test():
     assert val and all(s.startswith("TR") for s in val)
 
 
+def test_timit_and_librispeech_layouts(tmp_path):
+    rng = np.random.default_rng(5)
+    timit = tmp_path / "TIMIT"
+    for part, spks in (("TRAIN", ["FAAA0", "MBBB0", "FCCC0", "MDDD0"]), ("TEST", ["MEEE0"])):
+        for k, spk in enumerate(spks):
+            d = timit / part / f"DR{k + 1}" / spk
+            d.mkdir(parents=True)
+            for utt in ("SA1", "SX10", "SI20"):  # NIST SPHERE, as distributed
+                sf.write(d / f"{utt}.WAV", bursts(400, 16000, 1.5, rng), 16000, format="NIST")
+    c = DirectoryCorpus(timit)
+    assert c.speakers("test") == ["MEEE0"]
+    assert len(c.speakers("val")) == 1 and len(c.speakers("train")) == 3
+    assert all(f.stem != "SA1" for s in ("train", "val", "test") for f in c.files(s))
+    assert len(c.pool("train").utt_speaker) == 6
+    libri = tmp_path / "LibriSpeech" / "dev-clean"
+    for spk in ("84", "174", "251", "422"):
+        d = libri / spk / "1000"
+        d.mkdir(parents=True)
+        sf.write(d / f"{spk}-1000-0000.flac", bursts(300, 16000, 1.5, rng), 16000)
+    c = DirectoryCorpus(tmp_path / "LibriSpeech")
+    assert sorted(sum((c.speakers(s) for s in ("train", "val", "test")), [])) == [
+        "174",
+        "251",
+        "422",
+        "84",
+    ]
+
+
 def test_too_few_speakers_is_a_clear_error(tmp_path):
     for k in range(2):
         (tmp_path / f"s{k}").mkdir()
@@ -269,6 +297,16 @@ def test_segments_shape_activity_normalisation_determinism(opened_tone_corpus):
         assert active.mean() >= speech.MIN_ACTIVE_FRACTION - 0.04
         # unit RMS over the active part (frame-grid approximation of the jittered window)
         assert 0.8 < np.sqrt(np.mean(e[active])) < 1.25
+
+
+def test_last_segment_info_names_the_speaker(opened_tone_corpus):
+    c = opened_tone_corpus
+    rng = np.random.default_rng(9)
+    for _ in range(5):
+        x = c.sample_segment("test", rng)
+        info = c.last_segment_info()
+        assert info["speaker"] in c.speakers("test") and info["split"] == "test"
+        assert abs(dominant_hz(x) - SPEAKER_HZ[info["speaker"]]) < 5.0
 
 
 def test_corpus_pickles_with_its_pools(opened_tone_corpus):

@@ -131,6 +131,16 @@ def test_interrupted_and_resumed_run_is_bit_identical(tmp_path: Path) -> None:
         None, tmp_path / "cut", _tiny(), train_dataset=train_ds, val_dataset=val_ds, resume=True
     )
     assert again.steps == full.steps
+    # resuming with a larger --epochs trains on
+    longer = train(
+        None,
+        tmp_path / "cut",
+        _tiny(epochs=4),
+        train_dataset=train_ds,
+        val_dataset=val_ds,
+        resume=True,
+    )
+    assert longer.epochs_run == 4 and longer.steps == full.steps + 3
 
 
 def test_resume_uses_no_pickle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -295,3 +305,84 @@ def test_ddp_gloo_two_processes_sync_weights(tmp_path: Path) -> None:
     assert (tmp_path / "run" / "model.json").exists()
     log = json.loads((tmp_path / "run" / "log.json").read_text())
     assert len(log) == 1
+
+
+# ------------------------------------------------------------------------------------------
+# CLI
+# ------------------------------------------------------------------------------------------
+
+
+def test_cli_train_help_and_bad_arguments(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from audiolrp.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["train", "--help"])
+    assert res.exit_code == 0
+    for opt in ("--resume", "--export-name", "--model-size", "--checkpoint-every"):
+        assert opt in res.output
+    res = runner.invoke(app, ["train", str(tmp_path), str(tmp_path / "o"), "--epochs", "abc"])
+    assert res.exit_code == 2
+    res = runner.invoke(app, ["train", str(tmp_path), str(tmp_path / "o"), "--feature", "stereo"])
+    assert isinstance(res.exception, AudioLRPError) and "feature" in str(res.exception)
+    res = runner.invoke(app, ["train", str(tmp_path / "missing"), str(tmp_path / "o")])
+    assert isinstance(res.exception, AudioLRPError) and "audiolrp simulate" in str(res.exception)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_cli_simulate_train_export_evaluate_round_trip(tmp_path: Path) -> None:
+    """Real data path: simulate -> train (FeatureDataset, batched features) -> export with a
+    model card -> `audiolrp evaluate --model` reproduces the card's metrics."""
+    from typer.testing import CliRunner
+
+    from audiolrp.cli import app
+    from audiolrp.datasets import DatasetSpec, generate_dataset
+    from audiolrp.scenes import SceneConfig
+
+    spec = DatasetSpec(
+        config=SceneConfig(order=1), seed=3, counts={"train": 8, "val": 4, "test": 0}, shard_size=8
+    )
+    generate_dataset(tmp_path / "ds", spec, progress=False)
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            str(tmp_path / "ds"),
+            str(tmp_path / "run"),
+            "--order",
+            "1",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--model-size",
+            "tiny",
+            "--no-progress",
+            "--export-name",
+            "t1",
+            "--export-dir",
+            str(tmp_path / "exp"),
+            "--eval-examples",
+            "3",
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)
+    assert summary["steps"] == 2 and summary["exported"]["card"].endswith("t1.md")
+    card = (tmp_path / "exp" / "t1.md").read_text()
+    assert "audiolrp evaluate --model t1" in card and "## Test metrics" in card
+    shipped = json.loads((tmp_path / "exp" / "t1.json").read_text())
+    assert shipped["data_recipe"]["seed"] == 3
+    assert shipped["normalization"]["std"] != [1.0] * 8  # manifest statistics were used
+    res = runner.invoke(
+        app, ["evaluate", "--model", str(tmp_path / "exp" / "t1.json"), "--json", "--no-progress"]
+    )
+    assert res.exit_code == 0, res.output
+    metrics = json.loads(res.output)["metrics"]
+    assert metrics["n_examples"] == 3
+    for key in ("accuracy", "error_vs_true_direction_deg", "by_snr_db"):
+        assert metrics[key] == shipped["metrics"][key]

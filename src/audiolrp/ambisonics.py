@@ -385,9 +385,9 @@ def nearest_class(azimuth_rad: ArrayLike, elevation_rad: ArrayLike) -> np.ndarra
 def class_neighbour_spacing_deg() -> np.ndarray:
     """Angle (degrees) from each of the 425 classes to its nearest other class.
 
-    Measured: minimum 8.63 deg, maximum 10.0 deg (the pole-adjacent rings and equator are the
-    tightest/loosest); the mean quantisation error of uniformly random directions is ~3.8 deg
-    and the maximum ~6.9 deg (see ``docs/rooms.md``).
+    Measured: minimum 8.64 deg, maximum 10.0 deg.  Quantisation of uniformly random
+    directions to the nearest class: mean error 3.76 deg, maximum 6.94 deg (see
+    ``docs/rooms.md``).
     """
     v = _grid_vectors()
     dots = np.clip(v @ v.T, -1.0, 1.0)

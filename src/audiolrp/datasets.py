@@ -66,6 +66,7 @@ _META_COLUMNS: tuple[str, ...] = (
     "azimuth_rad", "elevation_rad", "snr_db", "rt60_s", "distance_m", "drr_db",
 )
 _PARTS: tuple[str, ...] = ("mixture", "direct", "reverberant", "noise")
+_THREAD_ENV: tuple[str, ...] = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 # --------------------------------------------------------------------------------------------
@@ -141,7 +142,9 @@ class DatasetSpec:
                 all_parts=bool(d.get("all_parts", False)),
             )
         except (KeyError, TypeError, ValueError) as err:
-            raise DatasetError(f"dataset spec is incomplete ({err!r}); re-run `audiolrp simulate`")
+            raise DatasetError(
+                f"dataset spec is incomplete ({err!r}); re-run `audiolrp simulate`"
+            ) from None
 
     def fingerprint(self) -> str:
         """sha256 of the canonical JSON of the spec (stored in every shard)."""
@@ -372,16 +375,26 @@ def generate_dataset(
             import multiprocessing as mp
 
             ctx = mp.get_context("spawn")
-            with ProcessPoolExecutor(
-                max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_worker_init
-            ) as pool:
-                futs = [
-                    pool.submit(_worker_shard, str(root), spec.to_dict(), split, index)
-                    for split, index in todo
-                ]
-                for fut in as_completed(futs):
-                    written.append(fut.result())
-                    bar.update(written[-1]["n_examples"])
+            # one BLAS/OpenMP thread per worker process (set before the children import numpy)
+            saved = {k: os.environ.get(k) for k in _THREAD_ENV}
+            os.environ.update({k: "1" for k in _THREAD_ENV})
+            try:
+                with ProcessPoolExecutor(
+                    max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_worker_init
+                ) as pool:
+                    futs = [
+                        pool.submit(_worker_shard, str(root), spec.to_dict(), split, index)
+                        for split, index in todo
+                    ]
+                    for fut in as_completed(futs):
+                        written.append(fut.result())
+                        bar.update(written[-1]["n_examples"])
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
     finally:
         bar.close()
     seconds = time.perf_counter() - t0

@@ -265,7 +265,7 @@ def predict_examples(
         out["confidence"].extend(conf.tolist())
         batch_x.clear()
 
-    bar = tqdm(total=total, disable=not progress, desc="evaluate", leave=False)
+    bar = tqdm(total=total, disable=True if not progress else None, desc="evaluate", leave=False)
     for x, label, meta in examples:
         batch_x.append(np.asarray(x, np.float32))
         out["label"].append(int(label))
@@ -319,14 +319,21 @@ def simulated_test_examples(
     seed: int = DEFAULT_EVAL_SEED,
     recipe: dict[str, Any] | None = None,
 ) -> Iterator[Example]:
-    """A fresh, seeded test set: scene ``i`` uses ``SeedSequence([seed, i])`` and the test split
-    of the speech corpus; features via :func:`audiolrp.features.compute_features`."""
+    """A fresh, seeded test set.
+
+    Scene ``i`` is ``simulate_scene(config, scene_seed(seed, "test", i), split="test")`` -- the
+    same recipe as example ``i`` of the test split of ``audiolrp simulate --seed SEED`` with that
+    scene configuration (:func:`audiolrp.datasets.scene_seed`); features via
+    :func:`audiolrp.features.compute_features`.
+    """
+    from audiolrp.datasets import scene_seed
     from audiolrp.features import compute_features
-    from audiolrp.scenes import simulate_scene
+    from audiolrp.scenes import get_corpus, simulate_scene
 
     config = scene_config_from_recipe(recipe, order)
+    corpus = get_corpus(config.speech, config.corpus_seed)
     for i in range(n_examples):
-        scene = simulate_scene(config, np.random.SeedSequence([seed, i]), split="test")
+        scene = simulate_scene(config, scene_seed(seed, "test", i), corpus, split="test")
         mixture = scene.mixture
         if feature == "intensity":
             mixture = mixture[:4]

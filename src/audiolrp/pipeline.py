@@ -80,6 +80,22 @@ class Progress:
         return time.perf_counter() - self.t0
 
 
+def _bar(total: int, enabled: bool) -> Any:
+    """A tqdm progress bar on stderr (or a no-op); call the result with the increment."""
+    if not enabled:
+        return lambda n: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="window", file=sys.stderr, leave=False)
+
+    def update(n: int) -> None:
+        bar.update(n)
+        if bar.n >= total:
+            bar.close()
+
+    return update
+
+
 # ------------------------------------------------------------------------------------- models
 @dataclass
 class ModelHandle:
@@ -184,51 +200,77 @@ def channel_relevance(relevance: np.ndarray) -> np.ndarray:
     return np.asarray(cr(relevance, absolute=False), dtype=np.float64)
 
 
-PIXEL_FLIPPING_ORDERS: dict[str, str] = {
-    "most relevant first (LRP)": "most_relevant",
-    "random order": "random",
-}
-
-
 def pixel_flipping_curves(
     handle: ModelHandle,
     x: np.ndarray,
     relevance: np.ndarray,
-    target: int,
+    labels: Sequence[int],
     n_steps: int = PIXEL_FLIPPING_STEPS,
     seed: int = 0,
+    groups: bool = True,
 ) -> dict[str, Any]:
-    """Pixel flipping on one example (paper Fig. 4, a short version).
+    """Pixel flipping (paper Fig. 4, a short version) on one or a few examples.
 
-    Runs :func:`audiolrp.analysis.pixel_flipping.pixel_flipping`: time-frequency bins ranked
-    by relevance summed over channels are set to the normalised zero in all input channels in
-    ``n_steps`` equal steps up to 100 %, most relevant first and in a seeded random order; the
-    score is the clip probability of the explained class. ``x`` and ``relevance`` are
-    ``(C, T, F)``.
+    Runs :func:`audiolrp.analysis.pixel_flipping.pixel_flipping`: time-frequency bins ranked by
+    relevance (summed over the perturbed channels) are set to the normalised zero in ``n_steps``
+    equal steps up to 100 %, while the clip probability of ``labels`` is tracked. Curves: all
+    channels most relevant first (LRP) and in a seeded random order; with ``groups``, also the
+    paper's channel groups, most relevant first: active / reactive intensity for the intensity
+    model, magnitude / phase channels for HOA models.
+
+    Parameters
+    ----------
+    x, relevance
+        ``(N, C, T, F)`` inputs and their relevance (``(C, T, F)`` for one example).
+    labels
+        Class per example whose probability is tracked (the explained class).
 
     Returns
     -------
     dict
-        ``fractions``, ``curves`` (name -> scores), ``aopc`` (name -> AOPC) and the settings;
-        ``results`` holds the :class:`~audiolrp.analysis.pixel_flipping.PixelFlippingResult`
-        objects (dropped from JSON by the callers).
+        ``fractions``, ``curves`` (name -> mean scores), ``aopc`` (name -> AOPC),
+        ``n_examples`` and the settings; ``results`` holds the
+        :class:`~audiolrp.analysis.pixel_flipping.PixelFlippingResult` objects (dropped from
+        JSON by the callers).
     """
-    from audiolrp.analysis.pixel_flipping import pixel_flipping
+    from audiolrp.analysis.pixel_flipping import (
+        INTENSITY_GROUPS,
+        hoa_channel_groups,
+        pixel_flipping,
+    )
 
+    if x.ndim == 3:
+        x, relevance = x[None], relevance[None]
+    x32 = np.ascontiguousarray(x, dtype=np.float32)
+    r32 = np.ascontiguousarray(relevance, dtype=np.float32)
+    runs: dict[str, tuple[str, tuple[int, ...] | None]] = {
+        "all channels, most relevant first (LRP)": ("most_relevant", None),
+        "all channels, random order": ("random", None),
+    }
+    if groups:
+        if handle.feature == "intensity":
+            named = {"active intensity": INTENSITY_GROUPS["active"],
+                     "reactive intensity": INTENSITY_GROUPS["reactive"]}
+        else:
+            g = hoa_channel_groups(handle.order)
+            named = {"magnitude channels": g["magnitude"], "phase channels": g["phase"]}
+        for name, channels in named.items():
+            runs[f"{name} only, most relevant first"] = ("most_relevant", channels)
     results = {
         name: pixel_flipping(
-            handle.model, x[None].astype(np.float32), relevance[None].astype(np.float32),
-            [target], n_steps=n_steps, order=order, seed=seed,  # type: ignore[arg-type]
+            handle.model, x32, r32, list(labels), n_steps=n_steps,
+            order=order, channels=channels, seed=seed,  # type: ignore[arg-type]
         )
-        for name, order in PIXEL_FLIPPING_ORDERS.items()
+        for name, (order, channels) in runs.items()
     }
     first = next(iter(results.values()))
     return {
+        "n_examples": int(x32.shape[0]),
         "fractions": [float(v) for v in first.fractions],
         "curves": {k: [float(v) for v in r.mean] for k, r in results.items()},
         "aopc": {k: round(r.aopc, 6) for k, r in results.items()},
-        "score": "clip probability of the explained class",
-        "perturbation": f"time-frequency bins set to baseline '{first.baseline}' in all channels",
+        "score": "clip probability of the explained class (mean over examples)",
+        "perturbation": f"time-frequency bins set to baseline '{first.baseline}'",
         "results": results,
     }
 
@@ -284,7 +326,7 @@ def analyse_clip(
     if pixel_flipping:
         with prog.step("pixel flipping", "pixel_flipping"):
             res.pixel_flipping = pixel_flipping_curves(
-                handle, features, res.relevance, pred, pixel_flipping_steps, seed
+                handle, features, res.relevance, [pred], pixel_flipping_steps, seed
             )
     if auralize:
         with prog.step("auralizing the relevance (Eq. 3, 4)", "auralization"):
@@ -388,10 +430,14 @@ def clip_figures(
     channels = figure_png(channel_relevance_figure(a.channel_relevance, handle.channel_names))
     flipping = None
     if a.pixel_flipping is not None:
+        n_ex = a.pixel_flipping["n_examples"]
         flipping = figure_png(
-            plot_pixel_flipping(a.pixel_flipping["results"], band="none",
-                                ylabel="explained-class probability",
-                                title="Pixel flipping (this example)")
+            plot_pixel_flipping(
+                a.pixel_flipping["results"], band="se" if n_ex > 1 else "none",
+                ylabel=f"{a.pixel_flipping.get('class_tracked', 'explained')}-class probability",
+                title="Pixel flipping" + (f" (mean of {n_ex} scenes)" if n_ex > 1
+                                          else " (this example)"),
+            )
         )
     return ClipFigures(doa, panels, channels, flipping)
 
@@ -452,11 +498,18 @@ def clip_blocks(
         ),
     ]
     if figs.flipping is not None:
+        pf = a.pixel_flipping or {}
+        if pf.get("class_tracked") == "true":
+            scope = (f"{pf['n_examples']} simulated scenes (this one and the next seeds; "
+                     "relevance and score of each scene's true class, mean and 95 % band)")
+        else:
+            scope = "this example (relevance and score of the explained class)"
         blocks["flipping"] = [
             Text(
-                "Time-frequency bins are set to zero in all input channels, most relevant first "
-                "(LRP) or in random order; a faithful explanation makes the score of the "
-                "explained class fall faster than the random baseline (paper Fig. 4)."
+                "Time-frequency bins are set to zero (the normalised zero), most relevant first "
+                "(LRP) or in random order, in all input channels or in one channel group only; "
+                "a faithful explanation makes the score fall faster than the random baseline "
+                f"(paper Fig. 4). Computed on {scope}."
             ),
             Image(figs.flipping, "Score of the explained class versus removed bins.",
                   alt="pixel flipping curve"),
@@ -535,8 +588,12 @@ def run_demo(
     rt60_s: float | None = None,
     pixel_flipping: bool = True,
     quiet: bool = False,
+    pixel_flipping_scenes: int = 4,
 ) -> dict[str, Any]:
     """Simulate, predict, explain and analyse one scene; write the report folder.
+
+    Pixel flipping runs on ``pixel_flipping_scenes`` scenes (this one and the next seeds),
+    explaining and tracking each scene's true class as in the paper's Fig. 4.
 
     Returns the ``results.json`` content (also written to ``out_dir/results.json``).
     """
@@ -575,8 +632,26 @@ def run_demo(
         from audiolrp.recordings import to_model_input
 
         feats = to_model_input(audio, handle.feature, handle.order)
-    a = analyse_clip(handle, audio, features=feats, pixel_flipping=pixel_flipping, seed=seed,
+    a = analyse_clip(handle, audio, features=feats, pixel_flipping=False, seed=seed,
                      progress=prog)
+    if pixel_flipping:
+        n_pf = max(1, int(pixel_flipping_scenes))
+        with prog.step(f"pixel flipping on {n_pf} scene(s)", "pixel_flipping"):
+            xs, labels = [feats], [int(scene.label)]
+            for j in range(1, n_pf):
+                extra = _simulate(seed + j, scene_order, snr_db, rt60_s)
+                xs.append(to_model_input(np.asarray(extra.mixture, dtype=np.float64),
+                                         handle.feature, handle.order))
+                labels.append(int(extra.label))
+            x_pf = np.stack(xs)
+            r_pf, _ = explain_relevance(handle, x_pf, labels)
+            a.pixel_flipping = pixel_flipping_curves(handle, x_pf, r_pf, labels, seed=seed)
+            a.pixel_flipping["class_tracked"] = "true"
+            a.pixel_flipping["seeds"] = [seed + j for j in range(n_pf)]
+            a.pixel_flipping["score"] = (
+                "clip probability of each scene's true DOA class (relevance of the true class), "
+                "mean over scenes"
+            )
     true_rad = (float(scene.azimuth_rad), float(scene.elevation_rad))
     from audiolrp.ambisonics import angular_error_deg
 
@@ -630,7 +705,10 @@ def run_demo(
              f"confidence {a.confidence:.3f})"),
             ("angular error", f"{err_deg:.1f} deg"),
             ("seed", seed),
-        ] + [(str(k_), _fmt(v)) for k_, v in params.items()]
+        ] + [
+            (str(k_), _fmt(v)) for k_, v in params.items()
+            if k_ not in ("azimuth_rad", "elevation_rad", "label")
+        ]
         sections = [
             Section("Scene and prediction", [Table(summary_rows, header=("", "value"))],
                     "summary"),
@@ -711,10 +789,12 @@ def run_recording(
     auralization) are made for ``windows`` (indices) or, by default, the most confident window.
     """
     from audiolrp.recordings import (
+        get_window,
         read_ambisonics,
+        required_channels,
         resample_to_model_rate,
-        sliding_windows,
         to_model_input,
+        window_starts,
     )
     from audiolrp.report.figures import timeline_figure
     from audiolrp.report.html import (
@@ -735,7 +815,7 @@ def run_recording(
     out = Path(out_dir) if out_dir is not None else Path(f"{path.stem}-audiolrp")
     if out.exists() and not out.is_dir():
         raise AudioLRPError(f"{out} exists and is not a folder: pass another --out")
-    prog = Progress(5, enabled=not quiet)
+    prog = Progress(6, enabled=not quiet)
     with prog.step(f"loading model {model!r}", "load_model"):
         handle = load_model(model)
     with prog.step(f"reading {path.name}", "read"):
@@ -744,10 +824,11 @@ def run_recording(
         )
     n_file = signals.shape[1]
     duration_s = n_file / fs
-    sig16 = resample_to_model_rate(signals, fs)
+    k = required_channels(handle.feature, handle.order)
+    sig16 = resample_to_model_rate(signals[:k], fs)
     hop = max(1, int(round(hop_s * FS_HZ)))
-    wins, starts = sliding_windows(sig16, CLIP_SAMPLES, hop)
-    n_win = wins.shape[0]
+    starts = window_starts(sig16.shape[1], CLIP_SAMPLES, hop)
+    n_win = int(starts.size)
     if windows:
         bad = [w for w in windows if not 0 <= int(w) < n_win]
         if bad:
@@ -755,24 +836,44 @@ def run_recording(
                 f"--windows {bad[0]} is out of range: {path.name} has {n_win} windows "
                 f"(0..{n_win - 1})"
             )
-    with prog.step(f"predicting and explaining {n_win} window(s)", "predict_explain"):
-        feats = np.stack([to_model_input(w, handle.feature, handle.order) for w in wins])
-        _, probs = predict(handle, feats)
+
+    def window(i: int) -> np.ndarray:
+        return get_window(sig16, int(starts[i]))
+
+    def window_features(idx: Sequence[int]) -> np.ndarray:
+        return np.stack([to_model_input(window(i), handle.feature, handle.order) for i in idx])
+
+    batch = 8
+    with prog.step(f"predicting the DOA of {n_win} window(s)", "predict"):
+        probs = np.concatenate([
+            predict(handle, window_features(range(i, min(i + batch, n_win))))[1]
+            for i in range(0, n_win, batch)
+        ])
         preds = probs.argmax(axis=1)
         conf = probs[np.arange(n_win), preds]
-        rel = np.empty(feats.shape, dtype=np.float64)
-        method = ""
-        for i in range(0, n_win, 8):
-            r, method = explain_relevance(handle, feats[i : i + 8], preds[i : i + 8].tolist())
-            rel[i : i + 8] = r
-    grid = _grid()
-    times = (starts + CLIP_SAMPLES / 2) / FS_HZ
     chosen = [int(w) for w in windows] if windows else [int(np.argmax(conf))]
     chosen = list(dict.fromkeys(chosen))[: max(1, max_detailed) if not windows else None]
+    kept: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    cr_all = np.empty((n_win, len(handle.channel_names)))
+    total_rel = np.empty(n_win)
+    method = ""
+    with prog.step(f"explaining {n_win} window(s) with LRP", "lrp"):
+        bar = _bar(n_win, enabled=not quiet and n_win > batch)
+        for i in range(0, n_win, batch):
+            idx = list(range(i, min(i + batch, n_win)))
+            f = window_features(idx)
+            r, method = explain_relevance(handle, f, preds[idx].tolist())
+            for j, w in enumerate(idx):
+                cr_all[w] = channel_relevance(r[j])
+                total_rel[w] = float(r[j].sum())
+                if w in chosen:
+                    kept[w] = (f[j], r[j])
+            bar(len(idx))
+    grid = _grid()
+    times = (starts + CLIP_SAMPLES / 2) / FS_HZ
     table_rows = []
     win_json = []
     for i in range(n_win):
-        cr = channel_relevance(rel[i])
         az = _wrap_deg(np.degrees(grid[preds[i], 0]))
         el = _deg(grid[preds[i], 1])
         win_json.append({
@@ -783,9 +884,10 @@ def run_recording(
             "azimuth_deg": az,
             "elevation_deg": el,
             "confidence": round(float(conf[i]), 6),
-            "total_relevance": float(rel[i].sum()),
+            "total_relevance": total_rel[i],
             "channel_relevance": {
-                n: round(float(v), 6) for n, v in zip(handle.channel_names, cr, strict=True)
+                n: round(float(v), 6)
+                for n, v in zip(handle.channel_names, cr_all[i], strict=True)
             },
         })
         table_rows.append((i, f"{starts[i] / FS_HZ:.2f}", f"{az:.1f}", f"{el:.1f}",
@@ -797,12 +899,13 @@ def run_recording(
     with prog.step(f"detailed analysis of window(s) {', '.join(map(str, chosen))}", "detail"):
         out.mkdir(parents=True, exist_ok=True)
         for w in chosen:
-            a = analyse_clip(handle, wins[w], features=feats[w], relevance=rel[w],
+            audio_w = window(w)
+            a = analyse_clip(handle, audio_w, features=kept[w][0], relevance=kept[w][1],
                              pixel_flipping=pixel_flipping, seed=w)
             a.relevance_method = method
-            figs = clip_figures(handle, a, wins[w], None, None,
+            figs = clip_figures(handle, a, audio_w, None, None,
                                 title_suffix=f", window {w} ({starts[w] / FS_HZ:.2f} s)")
-            blocks = clip_blocks(handle, a, figs, wins[w], None)
+            blocks = clip_blocks(handle, a, figs, audio_w, None)
             stem = f"window{w:03d}"
             for name, png in (("doa_map", figs.doa_map), ("fig2_panels", figs.panels),
                               ("channel_relevance", figs.channels),
@@ -810,7 +913,7 @@ def run_recording(
                 if png is not None:
                     _write_png(out / f"{stem}_{name}.png", png)
                     files[f"{stem}_{name}"] = f"{stem}_{name}.png"
-            _write_wav(out / f"{stem}_input_W.wav", wins[w][0])
+            _write_wav(out / f"{stem}_input_W.wav", audio_w[0])
             files[f"{stem}_input_audio"] = f"{stem}_input_W.wav"
             if a.filtered_audio is not None:
                 _write_wav(out / f"{stem}_relevance_filtered_W.wav", a.filtered_audio[0])

@@ -16,6 +16,7 @@ line naming the file and the fix.
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -107,6 +108,7 @@ def read_ambisonics(
         data, fs = sf.read(str(path), dtype="float64", always_2d=True)
     except Exception as err:  # soundfile raises LibsndfileError / RuntimeError / TypeError
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        reason = re.sub(r"^Error opening .*?: ", "", reason)  # libsndfile repeats the path
         raise AudioFileError(
             f"{name} is not a readable audio file ({reason}): pass a WAV or FLAC file"
         ) from None
@@ -179,12 +181,40 @@ def resample_to_model_rate(
     )
 
 
+def window_starts(n_samples: int, window_samples: int, hop_samples: int) -> np.ndarray:
+    """Start samples of the windows :func:`sliding_windows` cuts from ``n_samples`` samples.
+
+    ``0, hop, 2 hop, ...`` while a window fits, plus one final window aligned with the end when
+    the regular hops miss a tail; ``[0]`` when the recording is shorter than one window.
+    """
+    if window_samples <= 0 or hop_samples <= 0:
+        raise AudioLRPError("window and hop must be positive: pass --hop-s > 0")
+    if n_samples <= window_samples:
+        return np.zeros(1, dtype=np.int64)
+    starts = list(range(0, n_samples - window_samples + 1, hop_samples))
+    if starts[-1] + window_samples < n_samples:
+        starts.append(n_samples - window_samples)
+    return np.asarray(starts, dtype=np.int64)
+
+
+def get_window(signals: np.ndarray, start: int, window_samples: int = CLIP_SAMPLES) -> np.ndarray:
+    """``signals[:, start:start + window_samples]``, zero-padded at the end if too short."""
+    x = np.asarray(signals)
+    seg = x[:, start : start + window_samples]
+    if seg.shape[1] == window_samples:
+        return seg
+    out = np.zeros((x.shape[0], window_samples), dtype=x.dtype)
+    out[:, : seg.shape[1]] = seg
+    return out
+
+
 def sliding_windows(
     signals: np.ndarray,
     window_samples: int = CLIP_SAMPLES,
     hop_samples: int = CLIP_SAMPLES // 2,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cut ``(n_ch, n)`` signals into overlapping windows.
+    """Cut ``(n_ch, n)`` signals into overlapping windows (all in memory; see
+    :func:`window_starts` and :func:`get_window` for long recordings).
 
     Windows start at ``0, hop, 2 hop, ...`` while they fit; a recording shorter than one window,
     or a tail the regular windows miss, gets one final window aligned with the end of the
@@ -200,19 +230,9 @@ def sliding_windows(
     x = np.asarray(signals)
     if x.ndim != 2:
         raise ValueError(f"signals must be (channels, samples), got shape {x.shape}")
-    if window_samples <= 0 or hop_samples <= 0:
-        raise AudioLRPError("window and hop must be positive: pass --hop-s > 0")
-    n = x.shape[1]
-    if n <= window_samples:
-        pad = np.zeros((x.shape[0], window_samples), dtype=x.dtype)
-        pad[:, :n] = x
-        return pad[None], np.zeros(1, dtype=np.int64)
-    starts = list(range(0, n - window_samples + 1, hop_samples))
-    if starts[-1] + window_samples < n:
-        starts.append(n - window_samples)
-    idx = np.asarray(starts, dtype=np.int64)
-    windows = np.stack([x[:, s : s + window_samples] for s in idx])
-    return windows, idx
+    starts = window_starts(x.shape[1], window_samples, hop_samples)
+    windows = np.stack([get_window(x, int(s), window_samples) for s in starts])
+    return windows, starts
 
 
 def to_model_input(signals: np.ndarray, feature: str, order: int) -> np.ndarray:
@@ -241,10 +261,12 @@ __all__ = [
     "SUPPORTED_FORMATS",
     "check_channels",
     "describe_requirement",
+    "get_window",
     "order_from_channels",
     "read_ambisonics",
     "required_channels",
     "resample_to_model_rate",
     "sliding_windows",
     "to_model_input",
+    "window_starts",
 ]

@@ -17,11 +17,12 @@ al. [6, 7]).  This module implements such a simulator:
   scaled by ``1 / sqrt(2n + 1)`` (SN3D diffuse field: E[Y_nm^2] = 1/(2n+1) relative to W).
   ``sigma_0`` is matched to the energy of the rendered (high-passed) image-source signal in W
   over the second half of the early window (statistical fallback ``sigma_0^2 = c / (4 pi V fs)``
-  when fewer than 30 images fall there), and the images hand over to the tail with a
+  when fewer than 30 images fall there or ``max_image_order`` truncates them), and the images
+  hand over to the tail with a
   power-complementary cos/sin cross-fade (10 ms at most).  The default mixing time is
   ``r / c + clip(T60 / 12, 10 ms, 80 ms)``: the image part covers about the first 5 dB of the
   decay, so Schroeder T20/T30 follow the target (image sources alone, with Sabine or Eyring
-  absorption, miss it by up to ~70% in elongated rooms).
+  absorption, overshoot it by 70-150% in elongated rooms; see docs/rooms.md).
 * Reflection coefficients of the image method are all positive, which piles energy up near DC
   in W; the image part of the reverberant response is therefore high-passed (2nd-order
   Butterworth, 10 Hz default, as pyroomacoustics does).  The direct path and the zero-mean
@@ -75,9 +76,10 @@ class HoaRir:
     Attributes
     ----------
     direct : numpy.ndarray
-        ``(n_sh, n_samples)`` float32, the direct path only.
+        ``(n_sh, n_samples)`` float64, the direct path only; exactly rank one
+        (``direct[c] = Y_c(source direction) * direct[0]``).
     reverberant : numpy.ndarray
-        ``(n_sh, n_samples)`` float32, early reflections plus late tail (high-passed).
+        ``(n_sh, n_samples)`` float64, early reflections (high-passed) plus late tail.
     fs_hz, order : int
     source_azimuth_rad, source_elevation_rad : float
         Direction of the source seen from the receiver.
@@ -167,9 +169,7 @@ def _absorption6(absorption: ArrayLike) -> np.ndarray:
     return a
 
 
-def rt60_from_absorption(
-    room_m: ArrayLike, absorption: ArrayLike, model: str = "eyring"
-) -> float:
+def rt60_from_absorption(room_m: ArrayLike, absorption: ArrayLike, model: str = "eyring") -> float:
     """Reverberation time of a shoebox from its wall absorption (Sabine or Eyring).
 
     Sabine ``T = K V / sum(S_i alpha_i)``, Eyring ``T = K V / (-S ln(1 - mean alpha))`` with
@@ -313,31 +313,41 @@ def _fractional_delay_kernels(delay_samples: np.ndarray) -> tuple[np.ndarray, np
 
     Kernel of delay ``D`` (samples): ``h[k] = sinc(k - D) * w(k - D)`` for integer
     ``k = round(D) - 16 .. round(D) + 16`` with ``w(t) = 0.5 (1 + cos(pi t / 17))``.
+    Evaluated with angle-addition identities (one sin/cos per image, not per tap):
+    ``sin(pi (j - f)) = (-1)^(j+1) sin(pi f)`` for integer j.
     """
     n0 = np.rint(delay_samples).astype(np.int64)
-    frac = delay_samples - n0
-    k = np.arange(-_HALF_TAPS, _HALF_TAPS + 1, dtype=np.float64)
-    t = k[None, :] - frac[:, None]
-    h = np.sinc(t) * (0.5 * (1.0 + np.cos(np.pi * t / (_HALF_TAPS + 1))))
-    return h, n0 - _HALF_TAPS
-
-
-def _render(
-    weights: np.ndarray, delay_samples: np.ndarray, n_samples: int
-) -> np.ndarray:
-    """Sum of fractionally delayed impulses, ``out[ch, t] = sum_i w[i, ch] d(t - D_i)``."""
-    n_img, n_ch = weights.shape
-    out = np.zeros((n_ch, n_samples), dtype=np.float64)
-    if n_img == 0:
-        return out
-    h, first = _fractional_delay_kernels(delay_samples)
-    rows = first[:, None] + np.arange(FRACTIONAL_DELAY_TAPS)[None, :]
-    valid = (rows >= 0) & (rows < n_samples)
-    cols = np.broadcast_to(np.arange(n_img)[:, None], rows.shape)
-    mat = sparse.csr_array(
-        (h[valid], (rows[valid], cols[valid])), shape=(n_samples, n_img)
+    frac = delay_samples - n0  # in [-0.5, 0.5]
+    j = np.arange(-_HALF_TAPS, _HALF_TAPS + 1, dtype=np.float64)
+    t = j[None, :] - frac[:, None]
+    sign = np.where(np.arange(-_HALF_TAPS, _HALF_TAPS + 1) % 2 == 0, -1.0, 1.0)
+    num = np.sin(np.pi * frac)[:, None] * sign[None, :]
+    exact = t == 0.0
+    sinc = np.divide(num, np.pi * t, out=np.ones_like(t), where=~exact)
+    w = np.pi / (_HALF_TAPS + 1)
+    cos_t = np.cos(w * j)[None, :] * np.cos(w * frac)[:, None] + (
+        np.sin(w * j)[None, :] * np.sin(w * frac)[:, None]
     )
-    return np.ascontiguousarray((mat @ weights).T)
+    return sinc * (0.5 * (1.0 + cos_t)), n0 - _HALF_TAPS
+
+
+def _render(weights: np.ndarray, delay_samples: np.ndarray, n_samples: int) -> np.ndarray:
+    """Sum of fractionally delayed impulses, time-major ``out[t, ch] = sum_i w[i, ch] d(t - D_i)``.
+
+    One sparse (CSC, built directly: each image is one column of 33 contiguous rows)
+    matrix-times-dense product; no per-image Python loop.
+    """
+    keep = delay_samples < n_samples + _HALF_TAPS
+    weights = weights[keep]
+    n_img, n_ch = weights.shape
+    if n_img == 0:
+        return np.zeros((n_samples, n_ch), dtype=np.float64)
+    h, first = _fractional_delay_kernels(delay_samples[keep])
+    pad = FRACTIONAL_DELAY_TAPS
+    rows = (first[:, None] + (pad + np.arange(FRACTIONAL_DELAY_TAPS))[None, :]).ravel()
+    indptr = np.arange(n_img + 1, dtype=np.int64) * FRACTIONAL_DELAY_TAPS
+    mat = sparse.csc_array((h.ravel(), rows, indptr), shape=(n_samples + 2 * pad, n_img))
+    return (mat @ weights)[pad : pad + n_samples]
 
 
 # --------------------------------------------------------------------------------------------
@@ -420,10 +430,17 @@ def simulate_hoa_rir(
             f"source and receiver are {dist:.3g} m apart: keep them >= {_MIN_DISTANCE_M} m apart"
         )
     if max_image_order is not None and (
-        isinstance(max_image_order, bool) or int(max_image_order) != max_image_order
+        isinstance(max_image_order, bool)
+        or int(max_image_order) != max_image_order
         or max_image_order < 0
     ):
         raise AudioLRPError(f"max_image_order={max_image_order!r} must be an integer >= 0")
+
+    hp_hz = None
+    if highpass_hz:
+        hp_hz = float(highpass_hz)
+        if not 0 < hp_hz < fs / 2:
+            raise AudioLRPError(f"highpass_hz={highpass_hz!r} must lie in (0, fs/2) or be None")
 
     # ---- absorption and target RT60 -----------------------------------------------------
     if rt60_s is not None:
@@ -504,19 +521,25 @@ def simulate_hoa_rir(
     y = sh_matrix(order, az, el)
     delays = t_arr * fs
 
-    w_direct = y[is_direct] * amp[is_direct, None]
-    direct = _render(w_direct, delays[is_direct], n_samples)
+    # direct path: one image, written straight into a channel-major array; float64 and built
+    # as an outer product so that it is exactly rank one (SH gains x one filter), which lets
+    # callers convolve the source once instead of once per channel
+    direct = np.zeros((y.shape[1], n_samples), dtype=np.float64)
+    h_d, first_d = _fractional_delay_kernels(delays[is_direct])
+    cols = first_d[0] + np.arange(FRACTIONAL_DELAY_TAPS)
+    ok = (cols >= 0) & (cols < n_samples)
+    direct[:, cols[ok]] = (y[is_direct][0] * amp[is_direct][0])[:, None] * h_d[0, ok][None, :]
     refl = ~is_direct
-    reverb = _render(y[refl] * amp_faded[refl, None], delays[refl], n_samples)
+    reverb = np.ascontiguousarray(
+        _render(y[refl] * amp_faded[refl, None], delays[refl], n_samples).T
+    )
 
-    if highpass_hz:
-        hp = float(highpass_hz)
-        if not 0 < hp < fs / 2:
-            raise AudioLRPError(f"highpass_hz={highpass_hz!r} must lie in (0, fs/2) or be None")
-        sos = sps.butter(2, hp, btype="highpass", fs=fs, output="sos")
-        reverb = sps.sosfilt(sos, reverb, axis=1)
+    if hp_hz is not None:
+        sos = sps.butter(2, hp_hz, btype="highpass", fs=fs, output="sos")
+        reverb = sps.sosfilt(sos, reverb, axis=-1)
 
     # ---- diffuse late tail --------------------------------------------------------------------
+    tail = None
     if late_tail:
         t0 = t_mix - t_fade
         start = max(0, int(math.ceil(t0 * fs)))
@@ -539,16 +562,17 @@ def simulate_hoa_rir(
             env = np.sqrt(sigma0_sq) * np.exp(-0.5 * decay * t)
             env *= np.sin(0.5 * np.pi * np.clip((t - t0) / t_fade, 0.0, 1.0))
             ch_gain = 1.0 / np.sqrt(2.0 * _channel_orders(order) + 1.0)
-            noise = rng.standard_normal((y.shape[1], n_samples - start), dtype=np.float32)
-            noise *= ch_gain[:, None].astype(np.float32)
-            noise *= env[None, :].astype(np.float32)
-            reverb[:, start:] += noise
+            tail = rng.standard_normal((y.shape[1], n_samples - start), dtype=np.float32)
+            tail *= ch_gain[:, None].astype(np.float32)
+            tail *= env[None, :].astype(np.float32)
+    if tail is not None:
+        reverb[:, start:] += tail
 
     src_az = math.atan2(vec[1], vec[0])
     src_el = math.atan2(vec[2], math.hypot(vec[0], vec[1]))
     return HoaRir(
-        direct=direct.astype(np.float32),
-        reverberant=reverb.astype(np.float32),
+        direct=direct,
+        reverberant=reverb,
         fs_hz=fs,
         order=order,
         source_azimuth_rad=src_az,
@@ -599,8 +623,7 @@ def measure_rt60(h: ArrayLike, fs_hz: int, db_range: tuple[float, float] = (-5.0
     idx = np.nonzero((edc <= hi) & (edc >= lo))[0]
     if idx.size < 2:
         raise AudioLRPError(
-            f"the decay curve does not span {hi}..{lo} dB: use a longer response or a smaller "
-            "range"
+            f"the decay curve does not span {hi}..{lo} dB: use a longer response or a smaller range"
         )
     t = idx / float(fs_hz)
     slope = np.polyfit(t, edc[idx], 1)[0]

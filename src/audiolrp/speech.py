@@ -326,6 +326,30 @@ class SpeechCorpus(ABC):
             )
         return pool, starts, usable
 
+    def _draw(
+        self, split: str, rng: np.random.Generator, n: int, duration_s: float = 1.0
+    ) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """Core of :meth:`sample_segments`: (segments, speaker ids, pool sample offsets)."""
+        n_samples = int(round(duration_s * FS_HZ))
+        if n_samples <= 0 or n < 0:
+            raise AudioLRPError(f"bad segment request n={n}, duration_s={duration_s}")
+        pool, starts, usable = self._usable(split, n_samples)
+        if n <= len(usable):
+            spk = rng.choice(usable, size=n, replace=False)
+        else:
+            spk = usable[rng.integers(0, len(usable), size=n)]
+        n_frames = -(-n_samples // VAD_FRAME_SAMPLES)
+        frame0 = np.array([starts[s][rng.integers(0, len(starts[s]))] for s in spk], np.int64)
+        jitter = rng.integers(0, VAD_FRAME_SAMPLES, size=n)
+        s0 = frame0 * VAD_FRAME_SAMPLES + jitter
+        out = pool.audio[s0[:, None] + np.arange(n_samples)[None, :]]
+        fr = frame0[:, None] + np.arange(n_frames)[None, :]
+        act = pool.active[fr]
+        e = np.where(act, pool.energy[fr], 0.0).sum(axis=1) / np.maximum(act.sum(axis=1), 1)
+        gain = 1.0 / np.sqrt(np.maximum(e, 1e-12))
+        seg = (out * gain[:, None].astype(np.float32)).astype(np.float32, copy=False)
+        return seg, [pool.speakers[k] for k in spk], s0
+
     def sample_segments(
         self, split: str, rng: np.random.Generator, n: int, duration_s: float = 1.0
     ) -> np.ndarray:
@@ -348,33 +372,28 @@ class SpeechCorpus(ABC):
             float32, shape (n, round(duration_s * 16000)); each row has >= 50 % VAD-active
             20-ms frames and unit RMS over its active frames.
         """
-        n_samples = int(round(duration_s * FS_HZ))
-        if n_samples <= 0 or n < 0:
-            raise AudioLRPError(f"bad segment request n={n}, duration_s={duration_s}")
-        pool, starts, usable = self._usable(split, n_samples)
-        if n <= len(usable):
-            spk = rng.choice(usable, size=n, replace=False)
-        else:
-            spk = usable[rng.integers(0, len(usable), size=n)]
-        n_frames = -(-n_samples // VAD_FRAME_SAMPLES)
-        frame0 = np.array([starts[s][rng.integers(0, len(starts[s]))] for s in spk], np.int64)
-        jitter = rng.integers(0, VAD_FRAME_SAMPLES, size=n)
-        s0 = frame0 * VAD_FRAME_SAMPLES + jitter
-        out = pool.audio[s0[:, None] + np.arange(n_samples)[None, :]]
-        fr = frame0[:, None] + np.arange(n_frames)[None, :]
-        act = pool.active[fr]
-        e = np.where(act, pool.energy[fr], 0.0).sum(axis=1) / np.maximum(act.sum(axis=1), 1)
-        gain = 1.0 / np.sqrt(np.maximum(e, 1e-12))
-        return (out * gain[:, None].astype(np.float32)).astype(np.float32, copy=False)
+        return self._draw(split, rng, n, duration_s)[0]
 
     def sample_segment(
         self, split: str, rng: np.random.Generator, duration_s: float = 1.0
     ) -> np.ndarray:
         """One speech-active segment, float32 of ``round(duration_s * 16000)`` samples.
 
-        See :meth:`sample_segments` (this is its ``n = 1`` row).
+        Same draws as the ``n = 1`` row of :meth:`sample_segments`; the speaker and position
+        are then available from :meth:`last_segment_info`.
         """
-        return self.sample_segments(split, rng, 1, duration_s)[0]
+        seg, spk, s0 = self._draw(split, rng, 1, duration_s)
+        self._last_info = {
+            "speaker": spk[0],
+            "split": split,
+            "pool_offset_s": round(float(s0[0]) / FS_HZ, 5),
+        }
+        return seg[0]
+
+    def last_segment_info(self) -> dict:
+        """Speaker (and pool position) of the latest :meth:`sample_segment` result ({} before
+        the first call; not tracked for :meth:`sample_segments`)."""
+        return dict(getattr(self, "_last_info", {}))
 
     def _split_summary(self, split: str, files: int, hours: float) -> dict:
         return {"speakers": len(self.speakers(split)), "files": files, "hours": round(hours, 4)}

@@ -31,6 +31,7 @@ import math
 import os
 import platform
 import random
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -202,6 +203,35 @@ def _collate(items: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack(xs), torch.tensor(ys, dtype=torch.int64)
 
 
+def _base_dataset(dataset: Dataset) -> Dataset:
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    return dataset
+
+
+def _batched_feature_path(
+    dataset: Dataset, device: torch.device, num_workers: int
+) -> tuple[Callable[[Sequence[Any]], tuple[torch.Tensor, torch.Tensor]], bool]:
+    """``(collate_fn, on_device)``: for a ``FeatureDataset`` items are raw audio and features
+    are computed per batch in torch (on ``device`` when there are no workers); other datasets
+    yield features and use :func:`_collate`."""
+    base = _base_dataset(dataset)
+    if hasattr(base, "return_audio") and callable(getattr(base, "collate_fn", None)):
+        base.return_audio = True
+        base.return_meta = False
+        on_device = num_workers == 0
+        return base.collate_fn(device if on_device else None), on_device
+    return _collate, False
+
+
+def _n_channels(dataset: Dataset) -> int:
+    base = _base_dataset(dataset)
+    n = getattr(base, "n_channels", None)
+    if isinstance(n, int):
+        return n
+    return int(np.asarray(dataset[0][0]).shape[0])
+
+
 def open_split(data_root: str | os.PathLike[str], split: str, config: TrainConfig) -> Dataset:
     """Open one split of a simulated dataset as a ``FeatureDataset`` (lazy import)."""
     root = Path(data_root)
@@ -239,6 +269,8 @@ def read_data_recipe(data_root: str | os.PathLike[str] | None) -> dict[str, Any]
         "version",
         "format",
         "corpus",
+        "shard_size",
+        "dtype",
     ):
         if key in manifest:
             recipe[key] = manifest[key]
@@ -273,10 +305,7 @@ def compute_normalization_stats(
 
 
 def _normalization_stats(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
-    base = dataset
-    while isinstance(base, Subset):
-        base = base.dataset
-    getter = getattr(base, "normalization_stats", None)
+    getter = getattr(_base_dataset(dataset), "normalization_stats", None)
     if callable(getter):
         mean, std = getter()
         return np.asarray(mean, np.float32), np.asarray(std, np.float32)
@@ -534,6 +563,7 @@ def _run_validation(
     batch_size: int,
     device: torch.device,
     num_workers: int,
+    collate: Callable[[Sequence[Any]], tuple[torch.Tensor, torch.Tensor]] = _collate,
 ) -> tuple[float, float, float]:
     """Sums ``(loss * n, correct, n)`` over this rank's share of the validation set."""
     model.eval()
@@ -542,7 +572,7 @@ def _run_validation(
         loader = DataLoader(
             dataset,
             batch_sampler=_batches(indices, batch_size),
-            collate_fn=_collate,
+            collate_fn=collate,
             num_workers=num_workers,
         )
         with torch.no_grad():
@@ -709,10 +739,10 @@ def _train(
         )
 
     n_in = n_input_channels(config.feature, config.order)
-    sample_x = np.asarray(train_ds[0][0])
-    if sample_x.shape[0] != n_in:
+    n_data = _n_channels(train_ds)
+    if n_data != n_in:
         raise DatasetError(
-            f"training features have {sample_x.shape[0]} channels but feature={config.feature!r} "
+            f"training features have {n_data} channels but feature={config.feature!r} "
             f"order={config.order} needs {n_in}: pass the matching --feature/--order"
         )
     torch.manual_seed(config.seed)
@@ -783,6 +813,8 @@ def _train(
         _set_rng_state(tensors, meta.get("rng", {}))
         state.update(meta["state"])
         state["config"] = asdict(config)
+        if state["finished"] and not state["stopped_early"] and state["epoch"] < config.epochs:
+            state["finished"] = False  # resumed with a larger --epochs: train on
 
     if dist_info.is_main:
         out.mkdir(parents=True, exist_ok=True)
@@ -810,6 +842,8 @@ def _train(
 
     t_start = time.perf_counter() - float(state["elapsed_s"])
     val_indices = list(range(dist_info.rank, n_val, dist_info.world_size))
+    train_collate, train_on_device = _batched_feature_path(train_ds, device, config.num_workers)
+    val_collate, _ = _batched_feature_path(val_ds, device, config.num_workers)
     while not state["finished"] and state["epoch"] < config.epochs:
         epoch = int(state["epoch"])
         t_epoch = time.perf_counter()
@@ -821,15 +855,16 @@ def _train(
         loader = DataLoader(
             train_ds,
             batch_sampler=batches[start_batch:],
-            collate_fn=_collate,
+            collate_fn=train_collate,
             num_workers=config.num_workers,
-            pin_memory=device.type == "cuda",
+            pin_memory=device.type == "cuda" and not train_on_device,
         )
         bar = tqdm(
             total=len(batches),
             initial=start_batch,
             desc=f"epoch {epoch + 1}/{config.epochs}",
-            disable=not (config.progress and dist_info.is_main),
+            # None: tqdm hides itself when stderr is not a terminal (background runs)
+            disable=True if not (config.progress and dist_info.is_main) else None,
             leave=False,
             dynamic_ncols=True,
         )
@@ -872,7 +907,13 @@ def _train(
         )
         v_loss_sum, v_correct, v_count = _all_reduce(
             _run_validation(
-                ddp_model, val_ds, val_indices, config.batch_size, device, config.num_workers
+                ddp_model,
+                val_ds,
+                val_indices,
+                config.batch_size,
+                device,
+                config.num_workers,
+                val_collate,
             ),
             dist_info,
             device,
@@ -927,7 +968,9 @@ def _train(
                 print(
                     f"epoch {epoch + 1}: train loss {row['train_loss']:.4f} acc "
                     f"{row['train_accuracy']:.3f} | val loss {val_loss:.4f} acc {val_acc:.3f}"
-                    f"{' *' if improved else ''} | lr {row['lr']:.2e}",
+                    f"{' *' if improved else ''} | lr {row['lr']:.2e} | "
+                    f"{row['epoch_time_s']:.0f} s",
+                    file=sys.stderr,
                     flush=True,
                 )
         if on_epoch_end is not None:
@@ -991,6 +1034,193 @@ def _train(
     )
 
 
+# ------------------------------------------------------------------------------------------
+# Export of shipped models (model files + model card)
+# ------------------------------------------------------------------------------------------
+
+
+def _fmt_num(v: Any, digits: int = 3) -> str:
+    return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+
+def model_card_markdown(name: str, config: dict[str, Any]) -> str:
+    """Markdown model card of a saved model description (:func:`audiolrp.models.save` JSON)."""
+    arch = config.get("architecture", {})
+    tr = config.get("training", {}) or {}
+    hw = tr.get("hardware", {}) or {}
+    recipe = config.get("data_recipe", {}) or {}
+    metrics = config.get("metrics", {}) or {}
+    ev = config.get("evaluation", {}) or {}
+    feature = config.get("feature")
+    desc = (
+        f"HOA order {config.get('order')} magnitude + phase ({arch.get('n_in')} channels)"
+        if feature == "hoa"
+        else "active + reactive intensity of the first-order signals (6 channels)"
+    )
+    norm = config.get("normalization", {}) or {}
+    identity = all(v == 0 for v in norm.get("mean", [0])) and all(
+        v == 1 for v in norm.get("std", [1])
+    )
+    norm_text = "none (identity)" if identity else "training-set statistics (stored in the model)"
+    lines = [
+        f"# Model card: `{name}`",
+        "",
+        "DOA classification CRNN of Table 1 (Kiyan et al.; Poschadel et al. 2021): 425 direction "
+        "classes, clip prediction = argmax of the mean frame softmax.",
+        "",
+        f"- **Input**: {desc}; STFT hop {config.get('stft', {}).get('hop_samples')} samples, "
+        f"{config.get('stft', {}).get('n_frames')} frames x {config.get('stft', {}).get('n_bins')} "
+        "bins at 16 kHz.",
+        f"- **Architecture**: n_filters={arch.get('n_filters')}, pool_sizes="
+        f"{arch.get('pool_sizes')}, lstm_hidden={arch.get('lstm_hidden')} x "
+        f"{arch.get('n_lstm_layers')} BiLSTM, dense={arch.get('n_dense')}.",
+        f"- **Normalisation**: {norm_text}.",
+        f"- **Files**: `{name}.safetensors` (sha256 `{config.get('weights_sha256')}`), "
+        f"`{name}.json` (full description).",
+        "",
+        "## Training data",
+        "",
+        f"Simulated with `audiolrp simulate` (seed {recipe.get('seed')}, counts "
+        f"{recipe.get('counts')}; used {recipe.get('n_train_used')} train / "
+        f"{recipe.get('n_val_used')} val examples). Speech corpus: "
+        f"{(recipe.get('corpus') or {}).get('name', 'embedded eSpeak synthetic speech')} "
+        "(not TIMIT as in the paper). Scene configuration (`SceneConfig`):",
+        "",
+        "| field | value |",
+        "|---|---|",
+        *[f"| {k} | {json.dumps(v)} |" for k, v in sorted((recipe.get("config") or {}).items())],
+        "",
+        "## Training",
+        "",
+        f"- **Command**: `{tr.get('command')}`",
+        f"- **Time**: {float(tr.get('train_time_s') or 0.0) / 60:.2f} min, "
+        f"{tr.get('epochs_run')} epochs ({tr.get('steps')} steps), best epoch "
+        f"{tr.get('best_epoch')}, early stop: {tr.get('stopped_early')}.",
+        f"- **Hardware**: {hw.get('cpu')} ({hw.get('cpu_count')} CPUs, "
+        f"{hw.get('torch_threads')} torch threads), device {hw.get('device')}"
+        f"{', GPU ' + str(hw.get('gpu')) if hw.get('gpu') else ''}, {hw.get('processes')} "
+        f"process(es), torch {hw.get('torch')}.",
+        "",
+        "## Test metrics",
+        "",
+        f"Freshly simulated test set: {ev.get('n_examples')} examples, seed {ev.get('seed')} "
+        "(scene i = test split scene i of `audiolrp simulate --seed SEED` with the training "
+        f"scene configuration). Reproduce with `{ev.get('command')}`.",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| accuracy (exact class) | {_fmt_num(metrics.get('accuracy'))} |",
+        f"| accuracy within neighbour (<= {_fmt_num(metrics.get('neighbour_tolerance_deg'), 1)} "
+        f"deg) | {_fmt_num(metrics.get('accuracy_within_neighbour'))} |",
+    ]
+    for key, label in (
+        ("error_vs_true_direction_deg", "error vs true direction (deg)"),
+        ("error_vs_true_class_deg", "error vs true class direction (deg)"),
+    ):
+        m = metrics.get(key) or {}
+        lines.append(
+            f"| {label}: mean / median | {_fmt_num(m.get('mean'), 2)} / "
+            f"{_fmt_num(m.get('median'), 2)} |"
+        )
+    for key, unit in (("by_snr_db", "SNR (dB)"), ("by_rt60_s", "RT60 (s)")):
+        rows = metrics.get(key) or []
+        if rows:
+            lines += [
+                "",
+                f"By {unit}:",
+                "",
+                f"| {unit} | n | accuracy | mean error (deg) |",
+                "|---|---|---|---|",
+            ]
+            for r in rows:
+                lines.append(
+                    f"| {r['low']:.2f} - {r['high']:.2f} | {r['n']} | {r['accuracy']:.3f} | "
+                    f"{r['mean_error_deg']:.2f} |"
+                )
+    lines += [
+        "",
+        f"![errors]({name}-errors.png)",
+        "",
+        "## Limitations",
+        "",
+        "Trained on simulated shoebox rooms with synthetic speech and ideal diffuse babble; "
+        "compact training budget (CPU), so accuracy is below the paper's TIMIT-trained models. "
+        "Intended for reproducing the LRP analyses, not as a production DOA estimator.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def export_model(
+    model_path: str | os.PathLike[str],
+    name: str,
+    export_dir: str | os.PathLike[str] | None = None,
+    *,
+    eval_examples: int = 500,
+    eval_seed: int | None = None,
+    batch_size: int = 16,
+    progress: bool = False,
+) -> dict[str, Path]:
+    """Evaluate a trained model on a fresh seeded test set and write ``NAME.safetensors``,
+    ``NAME.json`` (with ``metrics`` and an ``evaluation`` entry), ``NAME.md`` (model card) and
+    ``NAME-errors.png`` into ``export_dir`` (default ``audiolrp/pretrained/``).
+
+    ``audiolrp evaluate --model NAME`` then re-simulates the same test set (seed and recipe from
+    the ``evaluation`` entry) and reproduces the card's metrics.
+    """
+    import shutil
+
+    from audiolrp.evaluation import DEFAULT_EVAL_SEED, evaluate
+    from audiolrp.models import PRETRAINED_DIR
+    from audiolrp.models import load as load_model
+
+    if not name or not all(c.isalnum() or c in "-_." for c in name):
+        raise AudioLRPError(f"export name {name!r} must be letters, digits, '-', '_' or '.'")
+    out = Path(export_dir) if export_dir is not None else PRETRAINED_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    loaded = load_model(model_path)
+    seed = DEFAULT_EVAL_SEED if eval_seed is None else int(eval_seed)
+    recipe = loaded.data_recipe
+    work = Path(loaded.path).parent / f"export-eval-{name}"
+    result = evaluate(
+        loaded,
+        n_examples=eval_examples,
+        seed=seed,
+        recipe=recipe,
+        out_dir=work,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    evaluation = {
+        "n_examples": eval_examples,
+        "seed": seed,
+        "recipe": recipe,
+        "command": f"audiolrp evaluate --model {name}",
+    }
+    json_path = save(
+        loaded.model,
+        out / name,
+        feature=loaded.feature,
+        order=loaded.order,
+        data_recipe=recipe,
+        metrics=result.metrics,
+        training=loaded.config.get("training") or {},
+        extra={"name": name, "evaluation": evaluation},
+    )
+    from audiolrp.models import load as reload
+
+    card = model_card_markdown(name, reload(json_path).config)
+    _atomic_write_bytes(out / f"{name}.md", card.encode("utf-8"))
+    files = {"json": json_path, "weights": out / f"{name}.safetensors", "card": out / f"{name}.md"}
+    if "plot" in result.files:
+        png = out / f"{name}-errors.png"
+        tmp = png.with_name(f".{png.name}.tmp")
+        shutil.copyfile(result.files["plot"], tmp)
+        os.replace(tmp, png)
+        files["plot"] = png
+    return files
+
+
 __all__ = [
     "LOG_COLUMNS",
     "TrainConfig",
@@ -998,6 +1228,8 @@ __all__ = [
     "TrainingInterrupted",
     "compute_normalization_stats",
     "epoch_order",
+    "export_model",
+    "model_card_markdown",
     "framewise_cross_entropy",
     "hardware_description",
     "load_checkpoint",

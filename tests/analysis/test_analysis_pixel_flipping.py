@@ -12,6 +12,7 @@ from torch import nn
 from audiolrp.analysis.pixel_flipping import (
     PixelFlippingResult,
     bin_ranking,
+    fast_inference_model,
     hoa_channel_groups,
     n_flipped_bins,
     pixel_flipping,
@@ -75,8 +76,16 @@ def test_bookkeeping_matches_explicit_loop(seed, order, channels, batch_size) ->
     fractions = np.array([0.0, 0.1, 0.25, 0.5, 0.9, 1.0])
     mean = rng.standard_normal(c)
     model = Recorder(c, mean=mean)
-    res = pixel_flipping(model, x, rel, [0, 1, 2], fractions=fractions, order=order,
-                         channels=channels, batch_size=batch_size)
+    res = pixel_flipping(
+        model,
+        x,
+        rel,
+        [0, 1, 2],
+        fractions=fractions,
+        order=order,
+        channels=channels,
+        batch_size=batch_size,
+    )
     seen = torch.cat(model.seen).double().numpy().reshape(n, len(fractions), c, t, f)
     base = [mean.astype(np.float32)] * n
     ref = _reference_inputs(x, rel, fractions, order, channels, base)
@@ -134,8 +143,9 @@ def test_one_bin_model_drops_at_the_right_step() -> None:
     most = pixel_flipping(model, x, rel, [0], fractions=fr, baseline="zero-raw")
     drop = np.flatnonzero(most.scores[0] < 0.75)[0]
     assert drop == 3  # bins 1..9 flipped after step 3
-    least = pixel_flipping(model, x, rel, [0], fractions=fr, baseline="zero-raw",
-                           order="least_relevant")
+    least = pixel_flipping(
+        model, x, rel, [0], fractions=fr, baseline="zero-raw", order="least_relevant"
+    )
     assert np.flatnonzero(least.scores[0] < 0.75)[0] == 6  # 16th least relevant: 18 >= 16
     assert most.aopc > least.aopc
     # only perturbing channel 1 never touches the bin the model uses
@@ -149,9 +159,15 @@ def test_one_bin_model_drops_at_the_right_step() -> None:
 
 def test_aopc_and_bands_against_hand_computation() -> None:
     scores = np.array([[1.0, 0.5, 0.25], [1.0, 1.0, 0.0]])
-    res = PixelFlippingResult(fractions=np.array([0, 0.5, 1]), n_flipped=np.array([0, 1, 2]),
-                              scores=scores, order="most_relevant", channels=None,
-                              baseline="zero-raw", score="probability")
+    res = PixelFlippingResult(
+        fractions=np.array([0, 0.5, 1]),
+        n_flipped=np.array([0, 1, 2]),
+        scores=scores,
+        order="most_relevant",
+        channels=None,
+        baseline="zero-raw",
+        score="probability",
+    )
     # (0 + 0.5 + 0.75)/3 = 5/12 and (0 + 0 + 1)/3 = 1/3 -> mean 3/8
     np.testing.assert_allclose(res.aopc_per_example, [5 / 12, 1 / 3])
     assert res.aopc == pytest.approx(3 / 8)
@@ -176,11 +192,15 @@ def test_baselines() -> None:
         pixel_flipping(m, x, rel, [0, 0], fractions=full, baseline=baseline, seed=seed)
         return torch.cat(m.seen).numpy().reshape(2, 2, 2, 3, 4)[:, 1]  # fully flipped
 
-    np.testing.assert_array_equal(run("zero-normalised"),
-                                  np.broadcast_to(mean.reshape(1, 2, 1, 1), x.shape))
+    np.testing.assert_array_equal(
+        run("zero-normalised"), np.broadcast_to(mean.reshape(1, 2, 1, 1), x.shape)
+    )
     np.testing.assert_array_equal(run("zero-raw"), 0.0)
-    np.testing.assert_allclose(run("mean"), np.broadcast_to(
-        x.astype(np.float64).mean(axis=(2, 3), keepdims=True), x.shape), rtol=1e-6)
+    np.testing.assert_allclose(
+        run("mean"),
+        np.broadcast_to(x.astype(np.float64).mean(axis=(2, 3), keepdims=True), x.shape),
+        rtol=1e-6,
+    )
     noise = run("noise")
     np.testing.assert_array_equal(noise, run("noise"))
     assert not np.array_equal(noise, run("noise", seed=1))
@@ -221,3 +241,33 @@ def test_helpers_and_errors() -> None:
         pixel_flipping(model, x, x, [0, 0], channels=[2])
     with pytest.raises(AudioLRPError):
         pixel_flipping(model, x, x, [0, 0], baseline="ones")  # type: ignore[arg-type]
+
+
+def test_fast_inference_model_is_equivalent() -> None:
+    torch.manual_seed(1)
+    model = CRNN(
+        3,
+        n_filters=5,
+        lstm_hidden=3,
+        n_dense=6,
+        n_classes=7,
+        norm_mean=[0.1, -0.2, 0.3],
+        norm_std=[1.5, 0.5, 2.0],
+    ).eval()
+    for mod in model.modules():
+        if isinstance(mod, nn.BatchNorm2d):
+            mod.running_mean.normal_()
+            mod.running_var.uniform_(0.5, 2.0)
+            mod.weight.data.uniform_(-1.5, 1.5)  # negative scales too
+            mod.bias.data.normal_()
+    fast = fast_inference_model(model)
+    assert fast is not model
+    x = torch.randn(4, 3, 50, 512)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x), model(x), rtol=1e-5, atol=1e-5)
+    rel = torch.randn(4, 3, 50, 512)
+    a = pixel_flipping(model, x, rel, [0, 1, 2, 3], n_steps=3, fast=True)
+    b = pixel_flipping(model, x, rel, [0, 1, 2, 3], n_steps=3, fast=False)
+    np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5)
+    other = Recorder(2)
+    assert fast_inference_model(other) is other

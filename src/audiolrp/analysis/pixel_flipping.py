@@ -48,7 +48,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from torch import nn  # noqa: E402
 
 from audiolrp.errors import AudioLRPError  # noqa: E402
-from audiolrp.models import InputNormalization  # noqa: E402
+from audiolrp.models import CRNN, InputNormalization  # noqa: E402
 
 Order = Literal["most_relevant", "least_relevant", "random"]
 Baseline = Literal["zero-normalised", "zero-raw", "mean", "noise"]
@@ -182,6 +182,69 @@ def _normalisation_stats(model: nn.Module, n_channels: int) -> tuple[np.ndarray,
     return np.zeros(n_channels), np.ones(n_channels)
 
 
+class _FastCRNN(nn.Module):
+    """Inference-only reformulation of a :class:`~audiolrp.models.CRNN` (same outputs).
+
+    Exact rewrites (up to float rounding): eval-mode BatchNorm folded into the preceding
+    convolution; max-pooling moved before the ELU (ELU is strictly increasing, so
+    ``max(ELU(a)) = ELU(max(a))``), which applies the ELU to 8x fewer values; channels-last memory
+    layout for the convolutions. About 3-4x faster on CPU for the full-size model.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.normalization = model.normalization
+        blocks = []
+        layers = list(model.conv)
+        for i in range(0, len(layers), 4):
+            conv, bn, elu, pool = layers[i : i + 4]
+            fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size,
+                              stride=conv.stride, padding=conv.padding, dilation=conv.dilation,
+                              bias=True).to(conv.weight.device, conv.weight.dtype)
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+            with torch.no_grad():
+                fused.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
+                fused.bias.copy_((bias - bn.running_mean) * scale + bn.bias)
+            blocks.append(nn.Sequential(fused, pool, nn.ELU(alpha=elu.alpha)))
+        self.blocks = nn.Sequential(*blocks)
+        self.reshape = model.reshape
+        self.lstms = model.lstms
+        self.dense = model.dense
+        self.dense_activation = model.dense_activation
+        self.output = model.output
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.normalization(x).contiguous(memory_format=torch.channels_last)
+        h = self.reshape(self.blocks(h).contiguous())
+        for lstm in self.lstms:
+            h, _ = lstm(h)
+        return self.output(self.dense_activation(self.dense(h)))
+
+
+def fast_inference_model(model: nn.Module) -> nn.Module:
+    """A faster equivalent of a standard :class:`~audiolrp.models.CRNN` for inference.
+
+    Returns ``model`` itself when it is not a CRNN with the layer stack of Table 1 (conv ->
+    BatchNorm -> ELU -> MaxPool blocks) or when a BatchNorm uses batch statistics.
+    """
+    conv = getattr(model, "conv", None)
+    needed = ("normalization", "reshape", "lstms", "dense", "dense_activation", "output")
+    if not isinstance(model, CRNN) or not isinstance(conv, nn.Sequential) or len(conv) % 4:
+        return model
+    if not all(hasattr(model, a) for a in needed):
+        return model
+    layers = list(conv)
+    for i in range(0, len(layers), 4):
+        c, bn, elu, pool = layers[i : i + 4]
+        if not (isinstance(c, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)
+                and isinstance(elu, nn.ELU) and isinstance(pool, nn.MaxPool2d)
+                and bn.track_running_stats and bn.running_var is not None and bn.affine
+                and c.groups == 1):
+            return model
+    return _FastCRNN(model).eval()
+
+
 def _slice(a: object, i0: int, i1: int) -> np.ndarray:
     part = a[i0:i1]  # type: ignore[index]
     if hasattr(part, "detach"):
@@ -205,6 +268,7 @@ def pixel_flipping(
     seed: int = 0,
     device: str | torch.device | None = None,
     progress: bool = False,
+    fast: bool = True,
 ) -> PixelFlippingResult:
     """Run a pixel-flipping experiment (Fig. 4) in batches.
 
@@ -237,6 +301,9 @@ def pixel_flipping(
         Torch device; default the model's.
     progress
         Show a tqdm progress bar.
+    fast
+        Run a standard CRNN through :func:`fast_inference_model` (same scores, ~3-4x faster on
+        CPU); other models are used as they are.
 
     Returns
     -------
@@ -279,6 +346,7 @@ def pixel_flipping(
     scores = np.empty((n, n_s))
     was_training = model.training
     model.eval()
+    net = fast_inference_model(model) if fast else model
     # examples per block: enough to fill a few batches, at least 1
     block = max(1, (4 * batch_size) // n_s)
     bar = None
@@ -326,7 +394,7 @@ def pixel_flipping(
                     mask = (ranks_t[ex] < counts_t[st].view(-1, 1, 1, 1)) & ch_mask
                     b_sel = base_t[ex] if base_t.shape[0] > 1 else base_t
                     inp = torch.where(mask, b_sel, xb_t[ex])
-                    logits = model(inp)
+                    logits = net(inp)
                     if score == "probability":
                         val = torch.softmax(logits.double(), dim=-1).mean(dim=1)
                     else:
@@ -380,6 +448,7 @@ __all__ = [
     "INTENSITY_GROUPS",
     "PixelFlippingResult",
     "bin_ranking",
+    "fast_inference_model",
     "hoa_channel_groups",
     "n_flipped_bins",
     "pixel_flipping",

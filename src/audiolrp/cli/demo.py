@@ -109,6 +109,11 @@ def demo(
     no_pixel_flipping: Annotated[
         bool, typer.Option("--no-pixel-flipping", help="Skip the pixel-flipping analysis.")
     ] = False,
+    pf_scenes: Annotated[
+        int,
+        typer.Option("--pf-scenes", min=1,
+                     help="Scenes in the pixel-flipping mean curve (this one + next seeds)."),
+    ] = 4,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
 ) -> None:
     """Simulate a scene, predict its DOA, explain it with LRP, write an HTML report."""
@@ -118,7 +123,7 @@ def demo(
 
         return run_demo(
             out_dir=out, model=model, seed=seed, order=order, snr_db=snr_db, rt60_s=rt60_s,
-            pixel_flipping=not no_pixel_flipping, quiet=quiet,
+            pixel_flipping=not no_pixel_flipping, quiet=quiet, pixel_flipping_scenes=pf_scenes,
         )
 
     results = run_guarded(job)

@@ -75,7 +75,9 @@ def simulate(
             try:
                 overrides = json.loads(config.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError) as err:
-                raise AudioLRPError(f"--config {config} is not a readable JSON file ({err})")
+                raise AudioLRPError(
+                    f"--config {config} is not a readable JSON file ({err})"
+                ) from None
             if not isinstance(overrides, dict):
                 raise AudioLRPError(f"--config {config} must hold a JSON object of fields")
         overrides["order"] = order

@@ -1,5 +1,211 @@
-"""`audiolrp train` subcommand(s)."""
+"""`audiolrp train` and `audiolrp evaluate` subcommands.
+
+``audiolrp train DATA OUT`` trains a CRNN on a dataset folder (``audiolrp simulate``), writing
+logs, resumable checkpoints and ``OUT/model.{json,safetensors}``; ``--resume`` continues an
+interrupted run; ``--export-name NAME`` then evaluates the model on a fresh seeded test set and
+writes ``NAME.safetensors``, ``NAME.json``, ``NAME.md`` (model card) into
+``audiolrp/pretrained/`` (or ``--export-dir``). For DDP launch the same command with
+``torchrun --nproc_per_node K --no-python audiolrp train ...``.
+
+``audiolrp evaluate --model NAME_OR_PATH [--data DIR]`` reports accuracy, great-circle errors
+and SNR/RT60 breakdowns, on a dataset split or on a freshly simulated seeded test set.
+"""
 
 from __future__ import annotations
 
-from audiolrp.cli.app import app  # noqa: F401
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from audiolrp.cli.app import app
+from audiolrp.errors import AudioLRPError
+
+
+def _command_line() -> str:
+    args = sys.argv[1:]
+    return "audiolrp " + shlex.join(args) if args else "audiolrp train"
+
+
+@app.command("train")
+def train_command(
+    data: Annotated[Path, typer.Argument(help="Dataset folder written by `audiolrp simulate`.")],
+    out: Annotated[Path, typer.Argument(help="Output folder (logs, checkpoints, model).")],
+    feature: Annotated[str, typer.Option(help="Input features: hoa or intensity.")] = "hoa",
+    order: Annotated[int, typer.Option(help="HOA order N (ignored for intensity).")] = 2,
+    epochs: Annotated[int, typer.Option(help="Maximum number of epochs.")] = 30,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Examples per step.")] = 32,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
+    patience: Annotated[
+        int, typer.Option(help="Early stopping: epochs without val-loss improvement.")
+    ] = 6,
+    lr_patience: Annotated[
+        int, typer.Option("--lr-patience", help="Epochs without improvement before LR halves.")
+    ] = 2,
+    seed: Annotated[int, typer.Option(help="Seed of initialisation and data order.")] = 0,
+    num_workers: Annotated[int, typer.Option("--num-workers", help="DataLoader workers.")] = 0,
+    checkpoint_every: Annotated[
+        int, typer.Option("--checkpoint-every", help="Checkpoint every N steps (0: epoch ends).")
+    ] = 200,
+    max_train_examples: Annotated[
+        int | None, typer.Option("--max-train-examples", help="Use only the first N.")
+    ] = None,
+    max_val_examples: Annotated[
+        int | None, typer.Option("--max-val-examples", help="Use only the first N.")
+    ] = None,
+    model_size: Annotated[
+        str, typer.Option("--model-size", help="Architecture preset: full (Table 1), small, tiny.")
+    ] = "full",
+    n_filters: Annotated[int | None, typer.Option("--n-filters", help="Conv filters.")] = None,
+    lstm_hidden: Annotated[
+        int | None, typer.Option("--lstm-hidden", help="LSTM blocks per direction.")
+    ] = None,
+    n_dense: Annotated[int | None, typer.Option("--n-dense", help="Hidden dense units.")] = None,
+    device: Annotated[str, typer.Option(help="auto (GPU if present), cpu or cuda.")] = "auto",
+    threads: Annotated[
+        int | None, typer.Option(help="torch intra-op threads (default: torch's choice).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the interrupted run in OUT.")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    export_name: Annotated[
+        str | None,
+        typer.Option("--export-name", help="After training, ship the model as NAME (+ card)."),
+    ] = None,
+    export_dir: Annotated[
+        Path | None,
+        typer.Option("--export-dir", help="Where to export (default audiolrp/pretrained/)."),
+    ] = None,
+    eval_examples: Annotated[
+        int, typer.Option("--eval-examples", help="Simulated test examples for the card.")
+    ] = 500,
+    eval_seed: Annotated[
+        int | None, typer.Option("--eval-seed", help="Seed of the card's test set.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Train a DOA CRNN (Table 1) with Adam, early stopping and resumable checkpoints."""
+    import torch
+
+    from audiolrp.training import TrainConfig, export_model, train
+
+    if threads is not None:
+        if threads < 1:
+            raise AudioLRPError(f"--threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+    config = TrainConfig(
+        feature=feature.lower(),
+        order=order,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        patience=patience,
+        lr_patience=lr_patience,
+        seed=seed,
+        num_workers=num_workers,
+        checkpoint_every_steps=checkpoint_every,
+        max_train_examples=max_train_examples,
+        max_val_examples=max_val_examples,
+        model_size=model_size,
+        n_filters=n_filters,
+        lstm_hidden=lstm_hidden,
+        n_dense=n_dense,
+        device=device,
+        progress=progress and not json_out,
+    )
+    result = train(data, out, config, resume=resume, command=_command_line())
+    summary: dict = {
+        "model": str(result.model_path) if result.model_path else None,
+        "best_epoch": result.best_epoch,
+        "best_val_loss": result.best_val_loss,
+        "best_val_accuracy": result.best_val_accuracy,
+        "epochs_run": result.epochs_run,
+        "steps": result.steps,
+        "stopped_early": result.stopped_early,
+        "train_time_s": round(result.train_time_s, 2),
+    }
+    if export_name is not None and result.model_path is not None:
+        files = export_model(
+            result.model_path,
+            export_name,
+            export_dir,
+            eval_examples=eval_examples,
+            eval_seed=eval_seed,
+            progress=progress and not json_out,
+        )
+        summary["exported"] = {k: str(v) for k, v in files.items()}
+    if json_out:
+        typer.echo(json.dumps(summary, indent=1))
+    elif result.model_path is not None:
+        for key, value in summary.items():
+            typer.echo(f"{key}: {value}")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    model: Annotated[
+        str, typer.Option("--model", help="Shipped model name (e.g. hoa2) or saved model path.")
+    ],
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Dataset folder; default: simulate a fresh seeded test set."),
+    ] = None,
+    split: Annotated[str, typer.Option(help="Split of --data to evaluate.")] = "test",
+    max_examples: Annotated[
+        int | None, typer.Option("--max-examples", help="Use only the first N of --data.")
+    ] = None,
+    n_examples: Annotated[
+        int | None,
+        typer.Option("--n-examples", help="Simulated examples (default: model card's, or 500)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the simulated test set (default: model card's).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write metrics.json, predictions and errors.png.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Examples per batch.")] = 16,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    plot: Annotated[bool, typer.Option(help="Write errors.png into --out.")] = True,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+) -> None:
+    """Accuracy, great-circle errors and SNR/RT60 breakdowns of a DOA model."""
+    from audiolrp.evaluation import evaluate, format_metrics
+
+    if batch_size < 1:
+        raise AudioLRPError(f"--batch-size must be >= 1, got {batch_size}")
+    if n_examples is not None and n_examples < 1:
+        raise AudioLRPError(f"--n-examples must be >= 1, got {n_examples}")
+    if device not in ("cpu", "cuda"):
+        raise AudioLRPError(f"unknown --device {device!r}: use cpu or cuda")
+    result = evaluate(
+        model,
+        data_root=data,
+        split=split,
+        max_examples=max_examples,
+        n_examples=n_examples,
+        seed=seed,
+        batch_size=batch_size,
+        device=device,
+        out_dir=out,
+        plot=plot,
+        progress=progress and not json_out,
+    )
+    if json_out:
+        typer.echo(
+            json.dumps(
+                {"metrics": result.metrics, "test_data": result.test_data, "files": result.files},
+                indent=1,
+            )
+        )
+    else:
+        typer.echo(f"model: {result.metrics.get('model')}")
+        typer.echo(f"test data: {result.test_data}")
+        typer.echo(format_metrics(result.metrics))
+        for key, path in result.files.items():
+            typer.echo(f"{key}: {path}")

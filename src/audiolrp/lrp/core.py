@@ -75,8 +75,9 @@ class LRPState:
 
     def add_dead(self, dead: torch.Tensor, lost: torch.Tensor) -> None:
         """Accumulate per-example counts of dead units and their relevance."""
-        n = dead.reshape(dead.shape[0], -1).sum(1)
-        lo = lost.reshape(lost.shape[0], -1).sum(1)
+        dims = tuple(range(1, dead.dim()))
+        n = dead.sum(dims) if dims else dead.long()
+        lo = lost.sum(dims) if dims else lost
         self.n_dead = n if self.n_dead is None else self.n_dead + n
         self.dead_relevance = lo if self.dead_relevance is None else self.dead_relevance + lo
 
@@ -84,7 +85,8 @@ class LRPState:
         """Record the per-example relevance sum at the input of module ``name``."""
         if not self.record:
             return
-        s = r_in.detach().reshape(r_in.shape[0], -1).sum(1)
+        dims = tuple(range(1, r_in.dim()))
+        s = r_in.detach().sum(dims) if dims else r_in.detach()
         self.layers[name] = self.layers[name] + s if name in self.layers else s
 
 
@@ -93,7 +95,8 @@ class _LinearRuleFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, op, rule, state, name):  # noqa: D102
         z = op.forward(x, weight, bias)
-        ctx.save_for_backward(x, weight, bias, z)
+        # the output is kept only for rules whose backward needs it (memory of large convs)
+        ctx.save_for_backward(x, weight, bias, z if rule.needs_output else None)
         ctx.op, ctx.rule, ctx.state, ctx.name = op, rule, state, name
         return z
 

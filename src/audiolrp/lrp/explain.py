@@ -170,7 +170,7 @@ def explain(
     model.eval()
     try:
         with torch.enable_grad():
-            xg = x.detach().clone().requires_grad_()
+            xg = x.detach().requires_grad_()
             if method == "lrp":
                 with LRPEngine(model, comp, state):
                     out = model(xg)

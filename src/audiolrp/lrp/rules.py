@@ -96,6 +96,9 @@ class Rule:
 class LinearRule(Rule):
     """A rule for a layer ``z = W x + b`` (Linear, Conv1d, Conv2d)."""
 
+    #: whether ``backward`` uses the layer output ``z`` (else it receives None)
+    needs_output = True
+
     def backward(
         self,
         op: LinearOp,
@@ -161,6 +164,7 @@ class AlphaBeta(LinearRule):
     """
 
     name = "alpha_beta"
+    needs_output = False
 
     def __init__(self, alpha: float = 1.0, beta: float = 0.0) -> None:
         if alpha - beta != 1 or beta < 0:
@@ -192,24 +196,29 @@ class AlphaBeta(LinearRule):
         xp, xn = x.clamp(min=0), x.clamp(max=0)
         wp, wn = weight.clamp(min=0), weight.clamp(max=0)
         zp = self._both(op, xp, xn, wp, wn, x.shape)
-        ok = zp > 0
-        sp = torch.where(ok, r / torch.where(ok, zp, 1.0), 0.0)
+        sp = self._safe_ratio(r, zp, zp > 0, self.alpha, state)
         gp, gn = self._both(op, xp, xn, wp, wn, x.shape, sp)
-        r_in = self.alpha * (xp * gp + xn * gn)
-        dead = (~ok) & (r != 0)
-        lost = torch.where(dead, r, 0.0) * self.alpha
+        r_in = torch.addcmul(xp * gp, xn, gn)
+        if self.alpha != 1.0:
+            r_in = r_in * self.alpha
         if self.beta:
             zn = self._both(op, xp, xn, wn, wp, x.shape)
-            okn = zn < 0
-            sn = torch.where(okn, r / torch.where(okn, zn, -1.0), 0.0)
+            sn = self._safe_ratio(r, zn, zn < 0, -self.beta, state)
             hp, hn = self._both(op, xp, xn, wn, wp, x.shape, sn)
-            r_in = r_in - self.beta * (xp * hp + xn * hn)
-            deadn = (~okn) & (r != 0)
-            lost = lost - torch.where(deadn, r, 0.0) * self.beta
-            dead = dead | deadn
-        if state is not None:
-            state.add_dead(dead, lost)
+            r_in = r_in - self.beta * torch.addcmul(xp * hp, xn, hn)
         return r_in
+
+    @staticmethod
+    def _safe_ratio(
+        r: torch.Tensor, den: torch.Tensor, ok: torch.Tensor, weight: float, state: LRPState | None
+    ) -> torch.Tensor:
+        """``r / den`` where ``ok``, else 0; units with relevance but ``not ok`` are reported."""
+        if bool(ok.all()):
+            return r / den
+        lost = torch.where(ok, 0.0, r)
+        if state is not None:
+            state.add_dead(lost != 0, lost * weight)
+        return r / torch.where(ok, den, torch.inf)
 
 
 class ZPlus(AlphaBeta):
@@ -225,6 +234,7 @@ class Flat(LinearRule):
     """Flat rule: ``R_i = sum_j R_j / N_j`` over the real inputs connected to unit ``j``."""
 
     name = "flat"
+    needs_output = False
 
     def backward(self, op, x, weight, bias, z, r, state):  # noqa: D102
         return op.spread(r / op.fan_in(x, weight), weight, x.shape)

@@ -23,6 +23,11 @@ def _wrap_deg(az_deg: np.ndarray | float) -> np.ndarray:
     return (np.asarray(az_deg, dtype=np.float64) + 180.0) % 360.0 - 180.0
 
 
+def _seam_copies(az_deg: float) -> np.ndarray:
+    """A marker at azimuth -180 deg is also drawn at +180 deg (the map's two edges meet)."""
+    return np.array([az_deg, -az_deg]) if abs(abs(az_deg) - 180.0) < 1e-6 else np.array([az_deg])
+
+
 def doa_map_figure(
     probabilities: np.ndarray,
     grid_rad: np.ndarray,
@@ -59,16 +64,18 @@ def doa_map_figure(
     cb = fig.colorbar(sc, ax=ax, pad=0.02)
     cb.set_label("probability")
     if true_rad is not None:
+        t_az = _seam_copies(_wrap_deg(np.degrees(true_rad[0])))
         ax.scatter(
-            _wrap_deg(np.degrees(true_rad[0])), np.degrees(true_rad[1]), marker="*", s=320,
+            t_az, np.full(t_az.size, np.degrees(true_rad[1])), marker="*", s=320,
             facecolors="none", edgecolors="#d62728", linewidths=2.0, zorder=4, label="true DOA",
         )
     if predicted_rad is not None:
+        p_az = _seam_copies(_wrap_deg(np.degrees(predicted_rad[0])))
         ax.scatter(
-            _wrap_deg(np.degrees(predicted_rad[0])), np.degrees(predicted_rad[1]), marker="x",
+            p_az, np.full(p_az.size, np.degrees(predicted_rad[1])), marker="x",
             s=160, c="#111111", linewidths=2.2, zorder=5, label="predicted DOA",
         )
-    ax.set_xlim(180, -180)  # azimuth grows counter-clockwise (left when looking along +x)
+    ax.set_xlim(186, -186)  # azimuth grows counter-clockwise (left when looking along +x)
     ax.set_ylim(-92, 92)
     ax.set_xticks(np.arange(-180, 181, 45))
     ax.set_yticks(np.arange(-90, 91, 30))
