@@ -386,3 +386,32 @@ def test_real_subprocess_explain(models, tmp_path) -> None:
         "channels (1st-order AmbiX, ACN/SN3D)"
     ]
     assert proc.stdout == ""
+
+
+def test_explain_short_higher_order_recording(models, tmp_path) -> None:
+    """0.4 s of 3rd-order audio with a 1st-order model: one zero-padded window, extra
+    channels ignored."""
+    from audiolrp.ambisonics import encode_plane_wave
+    from audiolrp.features import compute_features
+
+    rng = np.random.default_rng(2)
+    s = 0.1 * rng.standard_normal(int(0.4 * 22050))
+    sig = encode_plane_wave(s, 1.0, 0.3, 3)
+    rec = tmp_path / "short.wav"
+    sf.write(rec, sig.T, 22050, subtype="FLOAT")
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["explain", str(rec), "--model", models["hoa1"], "--out", str(out),
+                              "--json", "--quiet", "--no-pixel-flipping"])
+    assert res.exit_code == 0, _output(res)
+    data = json.loads(res.stdout)
+    assert len(data["windows"]) == 1 and data["channels"] == 16
+    assert math.isclose(data["duration_s"], 0.4, abs_tol=1e-3)
+    from audiolrp.recordings import resample_to_model_rate
+
+    x = resample_to_model_rate(sig[:4], 22050)
+    padded = np.zeros((4, 16000))
+    padded[:, : x.shape[1]] = x
+    probs = _clip_probs(models["hoa1"], np.asarray(compute_features(padded, "hoa", 1),
+                                                   dtype=np.float32)[None])[0]
+    assert data["windows"][0]["class"] == int(np.argmax(probs))
+    assert "zero-padded" in (out / "report.html").read_text()

@@ -190,3 +190,24 @@ def test_scene_with_default_speech_corpus() -> None:
     assert s.mixture.shape == (4, 16000) and np.isfinite(s.mixture).all()
     assert np.abs(s.direct).max() > 0
     assert s.params["corpus"] and "speaker" in s.params
+
+
+def test_convolution_window_and_rank_one_direct_path() -> None:
+    from scipy.signal import fftconvolve
+
+    from audiolrp.scenes import _convolve_window, _direct_is_rank_one
+
+    rng = np.random.default_rng(3)
+    speech = rng.standard_normal(3000)
+    rirs = rng.standard_normal((3, 700)) * np.exp(-np.arange(700) / 150)
+    got = _convolve_window(speech, rirs, 700, 2000)
+    ref = np.stack([fftconvolve(speech, r)[700:2700] for r in rirs])
+    np.testing.assert_allclose(got, ref, atol=2e-5 * np.abs(ref).max())
+    w = np.zeros(700)
+    w[100:133] = rng.standard_normal(33)
+    g = np.array([1.0, 0.3, -0.5, 0.8])
+    assert np.allclose(_direct_is_rank_one(g[:, None] * w[None, :]), g)
+    bad = g[:, None] * w[None, :]
+    bad[2, 110] += 0.1
+    assert _direct_is_rank_one(bad) is None
+    assert _direct_is_rank_one(np.zeros((4, 10))) is None

@@ -245,8 +245,9 @@ def generate_shard(
         for c in _META_COLUMNS:
             cols[c][j] = float(sc.params[c])
         params.append({"scene_index": i, **sc.params})
-        if acc is not None:
-            acc.update(audio["mixture"][j].astype(np.float32))
+    if acc is not None:  # statistics of the stored (possibly float16) audio, fixed chunking
+        for lo in range(0, n, 16):
+            acc.update(audio["mixture"][lo : lo + 16].astype(np.float32))
     path = root / shard_name(split, index)
     tmp = path.with_name(path.name + ".tmp")
     with h5py.File(tmp, "w", libver="earliest", track_order=False) as f:
@@ -688,7 +689,7 @@ class FeatureDataset(torch.utils.data.Dataset):
         return out.float()
 
     def __getitem__(self, i: int) -> Any:
-        x = self.audio(i)
+        x = self.audio(i, order=self.order)  # only the channels the feature needs
         y = torch.tensor(int(self.labels[i]), dtype=torch.int64)
         item: Any
         if self.return_audio:
@@ -752,7 +753,7 @@ def iter_batches(
     idx = list(indices)
     for s in range(0, len(idx), batch_size):
         chunk = idx[s : s + batch_size]
-        audio = torch.from_numpy(np.stack([dataset.audio(i) for i in chunk]))
+        audio = torch.from_numpy(np.stack([dataset.audio(i, order=dataset.order) for i in chunk]))
         labels = torch.as_tensor(dataset.labels[chunk], dtype=torch.int64)
         if device is not None:
             audio, labels = audio.to(device), labels.to(device)

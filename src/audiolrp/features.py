@@ -373,15 +373,17 @@ class HoaStatsAccumulator:
     def update(self, audio_or_stft: ArrayLike) -> None:
         """Add a batch of audio ``(..., K, samples)`` or STFT ``(..., K, frames, 512)``."""
         spec, _ = _spectra(audio_or_stft, self.max_order, "statistics input")
-        spec = spec.to(torch.complex128)
         k = spec.shape[-3]
-        mag = spec.abs().movedim(-3, 0).reshape(k, -1)
-        ph = spec.angle().movedim(-3, 0).reshape(k, -1)
+        # features in the input's precision, sums accumulated in float64
+        feats = hoa_features(spec, self.max_order)
+        mag = feats[..., :k, :, :].movedim(-3, 0).reshape(k, -1)
+        ph = feats[..., k:, :, :].movedim(-3, 0).reshape(k, -1)
+        f64 = torch.float64
         self.count += mag.shape[1]
-        self.sums[0] += mag.sum(dim=1).numpy()
-        self.sums[1] += (mag * mag).sum(dim=1).numpy()
-        self.sums[2] += ph.sum(dim=1).numpy()
-        self.sums[3] += (ph * ph).sum(dim=1).numpy()
+        self.sums[0] += mag.sum(dim=1, dtype=f64).cpu().numpy()
+        self.sums[1] += (mag * mag).sum(dim=1, dtype=f64).cpu().numpy()
+        self.sums[2] += ph.sum(dim=1, dtype=f64).cpu().numpy()
+        self.sums[3] += (ph * ph).sum(dim=1, dtype=f64).cpu().numpy()
 
     def merge(self, other: HoaStatsAccumulator) -> None:
         """Add another accumulator's sums (same ``max_order``)."""

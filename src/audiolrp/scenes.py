@@ -24,7 +24,8 @@ Recipe of :func:`simulate_scene` (all draws from one ``np.random.Generator`` in 
    truncated at ``min(rir_max_length_s, distance/c + rt60 * rir_decay_db / 60)`` (defaults: the
    lead-in, because longer RIR taps would only see speech before the excerpt, and 40 dB of
    decay). The convolution is one FFT product in float32 (direct path: the RIR's direct part
-   is an SH gain vector times one filter, so it costs one channel, not (N+1)^2). ``direct`` = speech * direct-path RIR, ``reverberant`` =
+   is an SH gain vector times one filter, so it costs one channel, not (N+1)^2).
+   ``direct`` = speech * direct-path RIR, ``reverberant`` =
    speech * (RIR - direct path).
 5. Babble: ``n_babble_talkers`` independent 1-s speech segments (each scaled to unit RMS,
    then averaged), talker j placed as a plane wave at point ``j mod P`` of a spherical t-design
@@ -399,11 +400,16 @@ def babble_sh(
 def _direct_is_rank_one(direct: np.ndarray) -> np.ndarray | None:
     """SH gains g with ``direct[c] = g[c] * direct[0]`` if the direct RIR factorises."""
     w = direct[0]
-    p = int(np.argmax(np.abs(w)))
-    if w[p] == 0:
+    support = np.flatnonzero(w)
+    if support.size == 0:
         return None
+    lo, hi = int(support[0]), int(support[-1]) + 1
+    if np.any(direct[:, :lo]) or np.any(direct[:, hi:]):
+        return None
+    p = lo + int(np.argmax(np.abs(w[lo:hi])))
     g = direct[:, p] / w[p]
-    if np.allclose(direct, g[:, None] * w[None, :], rtol=1e-9, atol=1e-12 * abs(w[p])):
+    seg = direct[:, lo:hi]
+    if np.allclose(seg, g[:, None] * w[None, lo:hi], rtol=1e-6, atol=1e-9 * abs(w[p])):
         return g
     return None
 

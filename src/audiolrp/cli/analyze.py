@@ -89,11 +89,24 @@ def _relevance(model: Any, x: np.ndarray, targets: np.ndarray, batch_size: int) 
     return out
 
 
+def _plain(obj: Any) -> Any:
+    """JSON-ready copy: arrays -> lists, NaN/inf -> None."""
+    if hasattr(obj, "tolist"):
+        obj = obj.tolist()
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
 def _write_json(path: Path, obj: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist") else o)
+        json.dump(_plain(obj), fh, indent=2, allow_nan=False)
     os.replace(tmp, path)
 
 

@@ -113,23 +113,30 @@ def timeline_figure(
     el = np.degrees(np.asarray(elevation_rad, dtype=np.float64))
     c = np.asarray(confidence, dtype=np.float64)
     fig, axes = plt.subplots(3, 1, figsize=(8.0, 5.6), sharex=True)
-    for ax, y, label, lim in (
-        (axes[0], az, "azimuth (deg)", (-185, 185)),
-        (axes[1], el, "elevation (deg)", (-95, 95)),
+    vmax = max(1e-9, float(c.max())) if c.size else 1.0
+    for ax, y, label, lim, connect in (
+        (axes[0], az, "azimuth (deg)", (-185, 185), False),  # no lines across the +-180 seam
+        (axes[1], el, "elevation (deg)", (-95, 95), True),
     ):
-        sc = ax.scatter(t, y, c=c, cmap="viridis", vmin=0.0, vmax=max(1e-9, float(c.max())), s=28)
-        ax.plot(t, y, color="#9aa3ab", linewidth=0.8, zorder=0)
+        sc = ax.scatter(t, y, c=c, cmap="viridis", vmin=0.0, vmax=vmax, s=28, zorder=2)
+        if connect:
+            ax.plot(t, y, color="#9aa3ab", linewidth=0.8, zorder=1)
         for i in highlight:
-            ax.scatter(t[i], y[i], s=140, facecolors="none", edgecolors="#d62728", linewidths=1.6)
+            ax.scatter(t[i], y[i], s=140, facecolors="none", edgecolors="#d62728", linewidths=1.6,
+                       zorder=3)
         ax.set_ylabel(label)
         ax.set_ylim(*lim)
         ax.grid(True, color="#e3e6e9", linewidth=0.6)
-    fig.colorbar(sc, ax=axes[:2], pad=0.02).set_label("confidence")
-    axes[2].bar(t, c, width=(t[1] - t[0]) * 0.8 if t.size > 1 else 0.4, color="#2a6db0")
-    axes[2].set_ylim(0, 1)
+    axes[0].set_yticks([-180, -90, 0, 90, 180])
+    fig.colorbar(sc, ax=list(axes), pad=0.02).set_label("confidence")
+    width = float(np.min(np.diff(t))) * 0.8 if t.size > 1 else 0.4
+    axes[2].bar(t, c, width=width, color="#2a6db0")
+    axes[2].axhline(1 / 425, color="#d62728", linewidth=0.8, linestyle="--", label="chance (1/425)")
+    axes[2].set_ylim(0, min(1.0, max(0.05, 1.15 * vmax)))
     axes[2].set_ylabel("confidence")
     axes[2].set_xlabel("time (s, window centre)")
     axes[2].grid(True, color="#e3e6e9", linewidth=0.6)
+    axes[2].legend(fontsize=7, loc="upper right")
     fig.suptitle("DOA estimates over time")
     return fig
 
