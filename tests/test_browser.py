@@ -1,10 +1,10 @@
 """The HTML report in a real browser: headless Chromium driven by Selenium.
 
-Loads a report written by the explain pipeline from disk (file:// URL) and checks that every
-image decodes (naturalWidth > 0), every audio element reports a finite duration > 0 once its
-metadata has loaded, and the console shows no SEVERE entries. A screenshot is saved into
-tmp_path (and into $AUDIOLRP_SCREENSHOT_DIR when that is set). Skips cleanly when Chromium,
-chromedriver or selenium is missing.
+Loads reports written by the explain and demo pipelines from disk (file:// URL) and checks
+that every image decodes (naturalWidth > 0), every audio element reports a finite duration
+> 0 once its metadata has loaded, and the console shows no SEVERE entries. A screenshot is
+saved into tmp_path (and into $AUDIOLRP_SCREENSHOT_DIR when that is set). Skips cleanly when
+Chromium, chromedriver or selenium is missing.
 """
 
 from __future__ import annotations
@@ -55,26 +55,48 @@ def browser_paths() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def report_path(browser_paths, tmp_path_factory) -> Path:
+def tiny_model(browser_paths, tmp_path_factory) -> str:
     from audiolrp.models import build_model, save
-    from audiolrp.pipeline import run_recording
 
-    tmp = tmp_path_factory.mktemp("browser")
+    tmp = tmp_path_factory.mktemp("model")
     torch.manual_seed(0)
     save(build_model("hoa", 1, size="tiny"), tmp / "tiny", feature="hoa", order=1)
+    return str(tmp / "tiny.json")
+
+
+def _explain_report(tmp: Path, model: str) -> Path:
+    from audiolrp.pipeline import run_recording
+
     rec = tmp / "rec.wav"
     _write_plane_wave(rec)
-    run_recording(rec, out_dir=tmp / "out", model=str(tmp / "tiny.json"), quiet=True)
+    run_recording(rec, out_dir=tmp / "out", model=model, quiet=True)
     return tmp / "out" / "report.html"
 
 
-def test_report_renders_in_chromium(browser_paths, report_path: Path, tmp_path: Path) -> None:
+def _demo_report(tmp: Path, model: str) -> Path:
+    from audiolrp.pipeline import run_demo
+
+    run_demo(tmp / "demo", model=model, seed=1, quiet=True, pixel_flipping_scenes=1)
+    return tmp / "demo" / "report.html"
+
+
+# kind -> (builder, title fragment, min images, min audio players)
+REPORTS = {
+    "explain": (_explain_report, "audiolrp explain", 5, 2),
+    "demo": (_demo_report, "audiolrp demo", 4, 3),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(REPORTS))
+def test_report_renders_in_chromium(browser_paths, tiny_model, kind: str, tmp_path: Path) -> None:
+    builder, title, min_images, min_audio = REPORTS[kind]
+    report_path = builder(tmp_path, tiny_model)
     browser, driver_path = browser_paths
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
 
-    profile = tmp_path / "profile"
+    profile = tmp_path / "chromium-profile"
     profile.mkdir()
     options = webdriver.ChromeOptions()
     options.binary_location = browser
@@ -94,7 +116,7 @@ def test_report_renders_in_chromium(browser_paths, report_path: Path, tmp_path: 
         driver.set_page_load_timeout(60)
         driver.set_script_timeout(60)
         driver.get(report_path.resolve().as_uri())
-        assert "audiolrp explain" in driver.title
+        assert title in driver.title
 
         WebDriverWait(driver, 30).until(
             lambda d: d.execute_script(
@@ -104,7 +126,7 @@ def test_report_renders_in_chromium(browser_paths, report_path: Path, tmp_path: 
         widths = driver.execute_script(
             "return Array.from(document.images).map(i => i.naturalWidth)"
         )
-        assert len(widths) >= 5  # timeline, DOA map, panels, channels, pixel flipping
+        assert len(widths) >= min_images  # (timeline,) DOA map, panels, channels, flipping
         assert all(w > 0 for w in widths), widths
 
         durations = driver.execute_async_script(
@@ -119,7 +141,7 @@ def test_report_renders_in_chromium(browser_paths, report_path: Path, tmp_path: 
             }))).then(done);
             """
         )
-        assert len(durations) >= 2  # input and relevance-filtered audio
+        assert len(durations) >= min_audio  # input, (direct,) relevance-filtered audio
         for d in durations:
             assert d is not None and math.isfinite(d) and d > 0, durations
             assert abs(d - 1.0) < 0.01  # 1-s windows at 16 kHz
@@ -135,6 +157,6 @@ def test_report_renders_in_chromium(browser_paths, report_path: Path, tmp_path: 
         extra = os.environ.get("AUDIOLRP_SCREENSHOT_DIR")
         if extra:
             Path(extra).mkdir(parents=True, exist_ok=True)
-            shutil.copy(shot, Path(extra) / "report-explain.png")
+            shutil.copy(shot, Path(extra) / f"report-{kind}.png")
     finally:
         driver.quit()

@@ -517,8 +517,8 @@ def plot_errors(
     axes[1].set_title("per class: mean error (grey = no test clip)")
     fig.colorbar(sc2, ax=axes[1], label="mean error (deg)")
     for ax in axes:
-        ax.set_xlim(-180, 180)
-        ax.set_ylim(-90, 90)
+        ax.set_xlim(-185, 185)
+        ax.set_ylim(-95, 95)
         ax.set_xlabel("azimuth (deg)")
         ax.set_ylabel("elevation (deg)")
     out = Path(path)

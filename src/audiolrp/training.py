@@ -92,6 +92,9 @@ class TrainConfig:
         Use only the first examples of the splits (``None``: all).
     model_size, n_filters, lstm_hidden, n_dense
         Architecture preset (:data:`audiolrp.models.MODEL_SIZES`) and explicit overrides.
+    model_kwargs
+        Further :class:`~audiolrp.models.CRNN` keyword arguments (e.g. ``n_bins`` and
+        ``pool_sizes`` for toy inputs in tests); ``None`` for Table 1.
     normalize
         Put training-set statistics into the model's ``InputNormalization``; ``None`` means
         the paper's choice: yes for HOA, no for intensity.
@@ -121,6 +124,7 @@ class TrainConfig:
     n_filters: int | None = None
     lstm_hidden: int | None = None
     n_dense: int | None = None
+    model_kwargs: dict[str, Any] | None = None
     normalize: bool | None = None
     device: str = "auto"
     progress: bool = True
@@ -696,6 +700,11 @@ def train(
             dist.destroy_process_group()
 
 
+def _jsonish(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples become lists)."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
 def _train(
     data_root: str | os.PathLike[str] | None,
     out: Path,
@@ -761,6 +770,7 @@ def _train(
         n_filters=config.n_filters,
         lstm_hidden=config.lstm_hidden,
         n_dense=config.n_dense,
+        **(config.model_kwargs or {}),
     )
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -786,6 +796,8 @@ def _train(
         "elapsed_s": 0.0,
         "accum": {"loss_sum": 0.0, "correct": 0.0, "count": 0.0},
         "config": asdict(config),
+        "command": command,
+        "resume_commands": [],
     }
     if ckpt is not None:
         tensors, meta = ckpt
@@ -797,10 +809,11 @@ def _train(
             "n_filters",
             "lstm_hidden",
             "n_dense",
+            "model_kwargs",
             "batch_size",
             "seed",
         ):
-            if getattr(saved_cfg, key) != getattr(config, key):
+            if _jsonish(getattr(saved_cfg, key)) != _jsonish(getattr(config, key)):
                 raise AudioLRPError(
                     f"--resume with {key}={getattr(config, key)!r} but the run in {out} used "
                     f"{getattr(saved_cfg, key)!r}: use the original settings or a new folder"
@@ -812,6 +825,7 @@ def _train(
         scheduler.load_state_dict(meta["scheduler"])
         _set_rng_state(tensors, meta.get("rng", {}))
         state.update(meta["state"])
+        state["resume_commands"] = [*state.get("resume_commands", []), command]
         state["config"] = asdict(config)
         if state["finished"] and not state["stopped_early"] and state["epoch"] < config.epochs:
             state["finished"] = False  # resumed with a larger --epochs: train on
@@ -993,7 +1007,8 @@ def _train(
     best_model = load_model(best_path).model if best_path.exists() else last_model
     model_path: Path | None = None
     training_info = {
-        "command": command,
+        "command": state.get("command") or command,
+        "resume_commands": state.get("resume_commands", []),
         "config": asdict(config),
         "train_time_s": train_time_s,
         "hardware": hardware,
@@ -1093,6 +1108,7 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
         "## Training",
         "",
         f"- **Command**: `{tr.get('command')}`",
+        *[f"- **Resumed with**: `{c}`" for c in tr.get("resume_commands") or [] if c],
         f"- **Time**: {float(tr.get('train_time_s') or 0.0) / 60:.2f} min, "
         f"{tr.get('epochs_run')} epochs ({tr.get('steps')} steps), best epoch "
         f"{tr.get('best_epoch')}, early stop: {tr.get('stopped_early')}.",

@@ -138,9 +138,11 @@ def train_command(
             progress=progress and not json_out,
         )
         summary["exported"] = {k: str(v) for k, v in files.items()}
+    if result.model_path is None:  # DDP rank > 0: rank 0 reports
+        return
     if json_out:
         typer.echo(json.dumps(summary, indent=1))
-    elif result.model_path is not None:
+    else:
         for key, value in summary.items():
             typer.echo(f"{key}: {value}")
 
