@@ -387,7 +387,11 @@ def test_cli_simulate_train_export_evaluate_round_trip(tmp_path: Path) -> None:
     assert "audiolrp evaluate --model t1" in card and "## Test metrics" in card
     shipped = json.loads((tmp_path / "exp" / "t1.json").read_text())
     assert shipped["data_recipe"]["seed"] == 3
-    assert shipped["normalization"]["std"] != [1.0] * 8  # manifest statistics were used
+    from audiolrp.datasets import FeatureDataset
+
+    mean, std = FeatureDataset(tmp_path / "ds", "train", order=1).normalization_stats()
+    assert shipped["normalization"]["mean"] == pytest.approx(mean.tolist())  # manifest stats
+    assert shipped["normalization"]["std"] == pytest.approx(std.tolist())
     res = runner.invoke(
         app, ["evaluate", "--model", str(tmp_path / "exp" / "t1.json"), "--json", "--no-progress"]
     )
