@@ -131,8 +131,10 @@ def test_model_unchanged_after_explain():
         n: (dict(mod._forward_hooks), dict(mod._forward_pre_hooks), dict(mod._backward_hooks))
         for n, mod in m.named_modules()
     }
+    n_threads = torch.get_num_threads()
     for comp in ("paper", "epsilon_alpha2_beta1"):
         explain(m, _x(3), composite=comp)
+    assert torch.get_num_threads() == n_threads
     explain(m, _x(3), method="gradient")
     assert calls, "user hooks still run during explain"
     after = m.state_dict()
@@ -337,3 +339,28 @@ def test_full_size_crnn_float32_batch_one():
     assert e.relevance.shape == x.shape and e.relevance.dtype == torch.float32
     assert float((e.conservation_error().abs() / e.start_relevance.abs()).max()) < 1e-4
     torch.testing.assert_close(e.logits, m(x), rtol=1e-4, atol=1e-5)
+
+
+def test_conv1d_maxpool1d_lstm_model_conserves():
+    torch.manual_seed(12)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Sequential(nn.Conv1d(3, 4, 3, padding=1), nn.BatchNorm1d(4), nn.ReLU(),
+                                      nn.MaxPool1d(2))
+            self.lstm = nn.LSTM(4, 3, batch_first=True)
+            self.out = nn.Linear(3, 5)
+
+        def forward(self, x):
+            h, _ = self.lstm(self.conv(x).transpose(1, 2))
+            return self.out(h)  # (B, T, C)
+
+    m = Net().double().eval()
+    with torch.no_grad():
+        m.conv[1].running_mean.uniform_(-0.2, 0.2)
+        m.conv[1].weight.uniform_(-1, 1)
+    x = torch.randn(3, 3, 8)
+    e = explain(m, x, frames=[1, 3])
+    assert e.logits.shape == (3, 4, 5)
+    assert bool((e.conservation_error().abs() <= 1e-8 * e.start_relevance.abs()).all())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -176,8 +177,14 @@ def explain(
                     out = model(xg)
                     rel = _backward(out, xg, target, frames, start, state, lrp=True)
             else:
+                # cuDNN's RNN backward refuses eval mode: use the native kernels then
                 rnn_cuda = x.is_cuda and any(isinstance(m, RNNS) for m in model.modules())
-                with torch.backends.cudnn.flags(enabled=not rnn_cuda):
+                cud = torch.backends.cudnn
+                no_cudnn = cud.flags(
+                    enabled=False, benchmark=cud.benchmark,
+                    deterministic=cud.deterministic, allow_tf32=cud.allow_tf32,
+                )
+                with no_cudnn if rnn_cuda else contextlib.nullcontext():
                     out = model(xg)
                     rel = _backward(out, xg, target, frames, start, state, lrp=False)
     finally:

@@ -30,7 +30,8 @@ fixed weight factor, bias ``b_nx + r_t b_nh`` and stabiliser shared equally over
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -38,6 +39,25 @@ from torch import nn
 
 from audiolrp.errors import UnsupportedModuleError
 from audiolrp.lrp.rules import sign0
+
+
+@contextmanager
+def _one_thread(x: torch.Tensor) -> Iterator[None]:
+    """Run the time loop with one intra-op thread on CPU.
+
+    Each step is a handful of tiny ops ((B, H) x (H, 4H) matmuls); OpenMP synchronisation costs
+    more than it gains, catastrophically so on an oversubscribed machine (measured ~70x per
+    small matmul with 2 threads on 2 busy cores). The previous setting is restored.
+    """
+    n = torch.get_num_threads()
+    if x.is_cuda or n == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
 
 
 class _Tap(torch.autograd.Function):
@@ -71,19 +91,20 @@ class _LSTMDirection(torch.autograd.Function):
         hs[:, 0] = h0
         cs[:, 0] = c0
         h, c = h0, c0
-        for t in range(n_t):
-            a = torch.addmm(xp[:, t], h, w_hh_t)
-            sig = torch.sigmoid(a)
-            i, f, o = sig[:, :hid], sig[:, hid : 2 * hid], sig[:, 3 * hid :]
-            zg = a[:, 2 * hid : 3 * hid]
-            ig = i * torch.tanh(zg)
-            c = f * c + ig
-            h = o * torch.tanh(c)
-            hs[:, t + 1] = h
-            cs[:, t + 1] = c
-            fs[:, t] = f
-            igs[:, t] = ig
-            zgs[:, t] = zg
+        with _one_thread(x):
+            for t in range(n_t):
+                a = torch.addmm(xp[:, t], h, w_hh_t)
+                sig = torch.sigmoid(a)
+                i, f, o = sig[:, :hid], sig[:, hid : 2 * hid], sig[:, 3 * hid :]
+                zg = a[:, 2 * hid : 3 * hid]
+                ig = i * torch.tanh(zg)
+                c = f * c + ig
+                h = o * torch.tanh(c)
+                hs[:, t + 1] = h
+                cs[:, t + 1] = c
+                fs[:, t] = f
+                igs[:, t] = ig
+                zgs[:, t] = zg
         ctx.save_for_backward(x, hs, cs, fs, igs, zgs, w_ih, w_hh, b)
         ctx.eps = eps
         return hs[:, 1:].clone(), h.clone(), c.clone()
@@ -110,15 +131,16 @@ class _LSTMDirection(torch.autograd.Function):
         shares = x.new_empty(bsz, n_t, 1)
         r_h = r_hn
         r_c = r_cn
-        for t in range(n_t - 1, -1, -1):
-            r_ct = r_c + r_h + r_out[:, t]
-            k = r_ct / den_c[:, t]
-            r_c = num_c[:, t] * k
-            q = num_g[:, t] * k / den_a[:, t]
-            share = (ba[:, t] * q).sum(-1, keepdim=True) / n_share
-            r_h = hs[:, t] * (q @ w_gh) + share
-            qs[:, t] = q
-            shares[:, t] = share
+        with _one_thread(x):
+            for t in range(n_t - 1, -1, -1):
+                r_ct = r_c + r_h + r_out[:, t]
+                k = r_ct / den_c[:, t]
+                r_c = num_c[:, t] * k
+                q = num_g[:, t] * k / den_a[:, t]
+                share = (ba[:, t] * q).sum(-1, keepdim=True) / n_share
+                r_h = hs[:, t] * (q @ w_gh) + share
+                qs[:, t] = q
+                shares[:, t] = share
         r_x = x * (qs @ w_gx) + shares
         return r_x, r_h, r_c, None, None, None, None, None
 
@@ -139,18 +161,19 @@ class _GRUDirection(torch.autograd.Function):
         rs = x.new_empty(bsz, n_t, hid)
         hs[:, 0] = h0
         h = h0
-        for t in range(n_t):
-            gh = torch.addmm(b_hh, h, w_hh_t)
-            rz = torch.sigmoid(gx[:, t, : 2 * hid] + gh[:, : 2 * hid])
-            r, z = rz[:, :hid], rz[:, hid:]
-            an = gx[:, t, 2 * hid :] + r * gh[:, 2 * hid :]
-            n = torch.tanh(an)
-            h = (1 - z) * n + z * h
-            hs[:, t + 1] = h
-            zs[:, t] = z
-            ns[:, t] = n
-            ans[:, t] = an
-            rs[:, t] = r
+        with _one_thread(x):
+            for t in range(n_t):
+                gh = torch.addmm(b_hh, h, w_hh_t)
+                rz = torch.sigmoid(gx[:, t, : 2 * hid] + gh[:, : 2 * hid])
+                r, z = rz[:, :hid], rz[:, hid:]
+                an = gx[:, t, 2 * hid :] + r * gh[:, 2 * hid :]
+                n = torch.tanh(an)
+                h = (1 - z) * n + z * h
+                hs[:, t + 1] = h
+                zs[:, t] = z
+                ns[:, t] = n
+                ans[:, t] = an
+                rs[:, t] = r
         ctx.save_for_backward(x, hs, zs, ns, ans, rs, w_ih, w_hh, b_ih, b_hh)
         ctx.eps = eps
         return hs[:, 1:].clone(), h.clone()
@@ -174,13 +197,14 @@ class _GRUDirection(torch.autograd.Function):
         qs = x.new_empty(bsz, n_t, hid)
         shares = x.new_empty(bsz, n_t, 1)
         r_h = r_hn
-        for t in range(n_t - 1, -1, -1):
-            k = (r_h + r_out[:, t]) / den_h[:, t]
-            q = num_n[:, t] * k / den_a[:, t]
-            share = (ba[:, t] * q).sum(-1, keepdim=True) / n_share
-            r_h = num_h[:, t] * k + hs[:, t] * ((q * rs[:, t]) @ w_nh) + share
-            qs[:, t] = q
-            shares[:, t] = share
+        with _one_thread(x):
+            for t in range(n_t - 1, -1, -1):
+                k = (r_h + r_out[:, t]) / den_h[:, t]
+                q = num_n[:, t] * k / den_a[:, t]
+                share = (ba[:, t] * q).sum(-1, keepdim=True) / n_share
+                r_h = num_h[:, t] * k + hs[:, t] * ((q * rs[:, t]) @ w_nh) + share
+                qs[:, t] = q
+                shares[:, t] = share
         r_x = x * (qs @ w_nx) + shares
         return r_x, r_h, None, None, None, None, None, None
 

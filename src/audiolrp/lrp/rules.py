@@ -175,37 +175,54 @@ class AlphaBeta(LinearRule):
         self.alpha = float(alpha)
         self.beta = float(beta)
 
-    def _both(self, op, xp, xn, wa, wb, x_shape, s=None):
-        """``W_a x^+ + W_b x^-`` (forward) or ``(W_a^T s, W_b^T s)`` (transpose)."""
-        fused = op.groups == 1
-        if s is None:
-            if fused:
-                dim = -1 if op.kind == "linear" else 1
-                return op.forward(torch.cat([xp, xn], dim), torch.cat([wa, wb], 1), None)
-            return op.forward(xp, wa, None) + op.forward(xn, wb, None)
-        if fused:
-            if op.kind == "linear":
-                g = s @ torch.cat([wa, wb], 1)
-                return g.split(x_shape[-1], -1)
-            shape2 = (x_shape[0], 2 * x_shape[1], *x_shape[2:])
-            g = op.transpose(s, torch.cat([wa, wb], 1), torch.Size(shape2))
-            return g.split(x_shape[1], 1)
+    @staticmethod
+    def _signs(op: LinearOp, x: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        """``(buffer, x^+, x^-)``; for ungrouped layers ``x^+, x^-`` are the two halves of one
+        buffer (channel axis for convs, feature axis for dense layers), so the fused
+        convolution needs no concatenation; otherwise the buffer is None."""
+        if op.groups != 1:
+            return None, x.clamp(min=0), x.clamp(max=0)
+        dim = x.dim() - 1 if op.kind == "linear" else 1
+        shape = list(x.shape)
+        shape[dim] *= 2
+        buf = x.new_empty(shape)
+        xp, xn = buf.split(x.shape[dim], dim)
+        torch.clamp(x, min=0, out=xp)
+        torch.clamp(x, max=0, out=xn)
+        return buf, xp, xn
+
+    @staticmethod
+    def _fwd(op, buf, xp, xn, wa, wb):
+        """``W_a x^+ + W_b x^-``."""
+        if buf is not None:
+            return op.forward(buf, torch.cat([wa, wb], 1), None)
+        return op.forward(xp, wa, None) + op.forward(xn, wb, None)
+
+    @staticmethod
+    def _bwd(op, buf, x_shape, wa, wb, s):
+        """``(W_a^T s, W_b^T s)``."""
+        if buf is not None:
+            dim = len(x_shape) - 1 if op.kind == "linear" else 1
+            g = op.transpose(s, torch.cat([wa, wb], 1), buf.shape)
+            return g.split(x_shape[dim], dim)
         return op.transpose(s, wa, x_shape), op.transpose(s, wb, x_shape)
 
     def backward(self, op, x, weight, bias, z, r, state):  # noqa: D102
-        xp, xn = x.clamp(min=0), x.clamp(max=0)
+        buf, xp, xn = self._signs(op, x)
         wp, wn = weight.clamp(min=0), weight.clamp(max=0)
-        zp = self._both(op, xp, xn, wp, wn, x.shape)
+        zp = self._fwd(op, buf, xp, xn, wp, wn)
         sp = self._safe_ratio(r, zp, zp > 0, self.alpha, state)
-        gp, gn = self._both(op, xp, xn, wp, wn, x.shape, sp)
-        r_in = torch.addcmul(xp * gp, xn, gn)
+        del zp
+        gp, gn = self._bwd(op, buf, x.shape, wp, wn, sp)
+        del sp
+        r_in = (xp * gp).addcmul_(xn, gn)
         if self.alpha != 1.0:
             r_in = r_in * self.alpha
         if self.beta:
-            zn = self._both(op, xp, xn, wn, wp, x.shape)
+            zn = self._fwd(op, buf, xp, xn, wn, wp)
             sn = self._safe_ratio(r, zn, zn < 0, -self.beta, state)
-            hp, hn = self._both(op, xp, xn, wn, wp, x.shape, sn)
-            r_in = r_in - self.beta * torch.addcmul(xp * hp, xn, hn)
+            hp, hn = self._bwd(op, buf, x.shape, wn, wp, sn)
+            r_in = r_in - self.beta * (xp * hp).addcmul_(xn, hn)
         return r_in
 
     @staticmethod
@@ -214,7 +231,7 @@ class AlphaBeta(LinearRule):
     ) -> torch.Tensor:
         """``r / den`` where ``ok``, else 0; units with relevance but ``not ok`` are reported."""
         if bool(ok.all()):
-            return r / den
+            return torch.div(r, den, out=den)  # den is a temporary: reuse its memory
         lost = torch.where(ok, 0.0, r)
         if state is not None:
             state.add_dead(lost != 0, lost * weight)
