@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -187,6 +188,18 @@ def test_help_has_examples() -> None:
         res = runner.invoke(app, [cmd, "--help"], terminal_width=120)
         assert res.exit_code == 0
         assert "Examples" in res.stdout and f"audiolrp {cmd}" in res.stdout
+
+
+def test_version_and_command_order() -> None:
+    from audiolrp import __version__
+
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.stdout.strip() == f"audiolrp {__version__}"
+    top = runner.invoke(app, ["--help"], terminal_width=120)
+    names = ["demo", "explain", "simulate", "train", "evaluate", "analyze", "corpus"]
+    rows = (re.match(r"^\W{0,3}(\w+)\s{2,}", line) for line in top.stdout.splitlines())
+    listed = [m.group(1) for m in rows if m and m.group(1) in names]
+    assert listed == names
 
 
 # ---------------------------------------------------------------------------------- explain

@@ -12,9 +12,9 @@ Layout of a dataset folder (``audiolrp simulate OUT_DIR``)
     is a pure function of ``(spec, split, index)``: serial, parallel (``--workers``), resumed and
     machine-split (``--shard I/N``) runs give byte-identical files (same software stack). HDF5
     files are written without timestamps (``track_times=False``), attributes in a fixed order,
-    no compression; each is written as ``*.tmp`` and renamed after its checksum sidecar is
-    written, so partial files are never visible and finished shards are recognised (checksum
-    verified) and kept on resume.
+    no compression; each is written to a temporary file (:func:`audiolrp.io.atomic_path`)
+    and renamed after its checksum sidecar is written, so partial files are never visible and
+    finished shards are recognised (checksum verified) and kept on resume.
 ``manifest.json``
     Written when all shards exist (by a run without ``--shard`` or by ``--finalize``): spec,
     counts, shard list with sha256 and size, corpus description and the HOA normalisation
@@ -56,6 +56,7 @@ from audiolrp.features import (
     feature_channels,
     normalization_vectors,
 )
+from audiolrp.io import atomic_path, atomic_write_text
 from audiolrp.scenes import SPLITS, SceneConfig, get_corpus, simulate_scene
 
 FORMAT_VERSION: int = 1
@@ -186,12 +187,6 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _json_dump(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, indent=1) + "\n"
 
@@ -249,28 +244,31 @@ def generate_shard(
         for lo in range(0, n, 16):
             acc.update(audio["mixture"][lo : lo + 16].astype(np.float32))
     path = root / shard_name(split, index)
-    tmp = path.with_name(path.name + ".tmp")
-    with h5py.File(tmp, "w", libver="earliest", track_order=False) as f:
-        # attributes in a fixed order
-        f.attrs["format_version"] = FORMAT_VERSION
-        f.attrs["split"] = split
-        f.attrs["shard_index"] = index
-        f.attrs["spec_sha256"] = spec.fingerprint()
-        f.attrs["order"] = cfg.order
-        f.attrs["n_examples"] = n
-        for p in parts:
-            f.create_dataset(p, data=audio[p], chunks=(1, k, CLIP_SAMPLES), track_times=False)
-        f.create_dataset("label", data=labels, track_times=False)
-        for c in _META_COLUMNS:
-            f.create_dataset(c, data=cols[c], track_times=False)
-        f.create_dataset("scene_index", data=np.asarray(rng_idx, np.int64), track_times=False)
-        blob = json.dumps(params, sort_keys=True).encode("utf-8")
-        f.create_dataset("params_json", data=np.frombuffer(blob, np.uint8), track_times=False)
-        if acc is not None:
-            f.create_dataset("hoa_sums", data=acc.to_arrays(), track_times=False)
-    digest = sha256_file(tmp)
-    _atomic_write_text(path.with_name(path.name + ".sha256"), digest + "\n")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:  # renamed after the checksum sidecar is written
+        with h5py.File(tmp, "w", libver="earliest", track_order=False) as f:
+            # attributes in a fixed order
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["split"] = split
+            f.attrs["shard_index"] = index
+            f.attrs["spec_sha256"] = spec.fingerprint()
+            f.attrs["order"] = cfg.order
+            f.attrs["n_examples"] = n
+            for p in parts:
+                f.create_dataset(
+                    p, data=audio[p], chunks=(1, k, CLIP_SAMPLES), track_times=False
+                )
+            f.create_dataset("label", data=labels, track_times=False)
+            for c in _META_COLUMNS:
+                f.create_dataset(c, data=cols[c], track_times=False)
+            idx = np.asarray(rng_idx, np.int64)
+            f.create_dataset("scene_index", data=idx, track_times=False)
+            blob = json.dumps(params, sort_keys=True).encode("utf-8")
+            raw = np.frombuffer(blob, np.uint8)
+            f.create_dataset("params_json", data=raw, track_times=False)
+            if acc is not None:
+                f.create_dataset("hoa_sums", data=acc.to_arrays(), track_times=False)
+        digest = sha256_file(tmp)
+        atomic_write_text(path.with_name(path.name + ".sha256"), digest + "\n")
     return {
         "file": path.name,
         "split": split,
@@ -318,7 +316,7 @@ def _prepare_root(root: Path, spec: DatasetSpec) -> None:
                 "OUT_DIR or delete the folder"
             )
         return
-    _atomic_write_text(spec_path, text)
+    atomic_write_text(spec_path, text)
 
 
 def generate_dataset(
@@ -332,7 +330,7 @@ def generate_dataset(
 ) -> dict[str, Any]:
     """Generate the missing shards (all, or this machine's ``shard=(I, N)`` share).
 
-    Finished shards whose checksum verifies are kept; stale ``*.tmp`` files are overwritten.
+    Finished shards whose checksum verifies are kept; stale temporary files are ignored.
     Without ``shard`` the manifest is written at the end (:func:`finalize_dataset`).
 
     Parameters
@@ -488,7 +486,7 @@ def finalize_dataset(root: str | os.PathLike[str], corpus: Any = None) -> dict[s
         "shards": shards,
         "total_bytes": sum(s["bytes"] for s in shards),
     }
-    _atomic_write_text(root / MANIFEST_NAME, _json_dump(manifest))
+    atomic_write_text(root / MANIFEST_NAME, _json_dump(manifest))
     return manifest
 
 

@@ -33,7 +33,8 @@ import torch
 from torch import nn
 
 from audiolrp.errors import AudioLRPError, DatasetError
-from audiolrp.models import LoadedModel, _atomic_write_bytes, _json_default, clip_probabilities
+from audiolrp.io import atomic_path, atomic_write_bytes, json_default
+from audiolrp.models import LoadedModel, clip_probabilities
 from audiolrp.models import load as load_model
 
 #: Seed of the freshly simulated test sets of ``audiolrp evaluate`` (model cards record it).
@@ -450,13 +451,13 @@ def evaluate(
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         payload = {"metrics": metrics, "test_data": test_data, "model": str(loaded.path)}
-        _atomic_write_bytes(
+        atomic_write_bytes(
             out / "metrics.json",
-            (json.dumps(payload, indent=2, default=_json_default) + "\n").encode(),
+            (json.dumps(payload, indent=2, default=json_default) + "\n").encode(),
         )
-        _atomic_write_bytes(
+        atomic_write_bytes(
             out / "predictions.json",
-            (json.dumps(preds.as_dict(), default=_json_default) + "\n").encode(),
+            (json.dumps(preds.as_dict(), default=json_default) + "\n").encode(),
         )
         result.files = {
             "metrics": str(out / "metrics.json"),
@@ -522,11 +523,11 @@ def plot_errors(
         ax.set_xlabel("azimuth (deg)")
         ax.set_ylabel("elevation (deg)")
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, out)
+    try:
+        with atomic_path(out, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=110)
+    finally:
+        plt.close(fig)
     return out
 
 

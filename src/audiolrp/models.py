@@ -14,13 +14,11 @@ LRP engine can start from the pre-softmax score (paper, section "Experimental Se
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +39,7 @@ from audiolrp.constants import (
     n_sh_channels,
 )
 from audiolrp.errors import AudioLRPError, ModelFileError
+from audiolrp.io import atomic_write_bytes, json_default
 
 
 class InputNormalization(nn.Module):
@@ -365,31 +364,6 @@ def _model_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     return p.with_name(p.name + ".json"), p.with_name(p.name + ".safetensors")
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, torch.Tensor):
-        return obj.tolist()
-    if hasattr(obj, "tolist"):  # numpy arrays and scalars
-        return obj.tolist()
-    if hasattr(obj, "__dataclass_fields__"):
-        return asdict(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
 def _state_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -473,9 +447,9 @@ def save(
     }
     if extra:
         description.update(extra)
-    text = json.dumps(description, indent=2, default=_json_default, allow_nan=True) + "\n"
-    _atomic_write_bytes(st_path, blob)
-    _atomic_write_bytes(json_path, text.encode("utf-8"))
+    text = json.dumps(description, indent=2, default=json_default, allow_nan=True) + "\n"
+    atomic_write_bytes(st_path, blob)
+    atomic_write_bytes(json_path, text.encode("utf-8"))
     return json_path
 
 

@@ -533,14 +533,9 @@ def _write_png(path: Path, png: bytes) -> Path:
 
 
 def _write_wav(path: Path, audio: np.ndarray) -> Path:
-    import os
-
     from audiolrp.analysis.auralization import write_wav
-    from audiolrp.report.html import _umask
 
-    out = write_wav(path, np.asarray(audio, dtype=np.float64), FS_HZ)
-    os.chmod(out, 0o666 & ~_umask())
-    return out
+    return write_wav(path, np.asarray(audio, dtype=np.float64), FS_HZ)
 
 
 def _env() -> dict[str, Any]:

@@ -38,7 +38,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import threading
 import warnings
 from abc import ABC, abstractmethod
@@ -52,6 +51,7 @@ from scipy.signal import resample_poly
 
 from audiolrp.constants import FS_HZ
 from audiolrp.errors import AudioLRPError, DatasetError
+from audiolrp.io import atomic_path, atomic_write_text
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 #: VAD frame length (20 ms at 16 kHz; equals the STFT hop).
@@ -809,15 +809,8 @@ def _run(cmd: list[str], cwd: Path | None = None) -> None:
 
 
 def _write_flac(path: Path, y: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".flac")
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".flac") as tmp:
         sf.write(tmp, np.clip(y, -1.0, 32767 / 32768), FS_HZ, subtype="PCM_16", format="FLAC")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def fillets_speaker(lang: str, level: str, stem: str) -> str:
@@ -932,9 +925,7 @@ def build_debian_corpus(
         log(f"{pkg}: converting")
         pkg_rows = _convert_package(pkg, tree, out, log)
         shutil.rmtree(tree)
-        tmp = done.with_suffix(".tmp")
-        tmp.write_text("".join(f"{s}\t{f}\t{d:.3f}\n" for s, f, d in pkg_rows))
-        os.replace(tmp, done)
+        atomic_write_text(done, "".join(f"{s}\t{f}\t{d:.3f}\n" for s, f, d in pkg_rows))
         if not keep_debs:
             deb.unlink()
         rows.extend(pkg_rows)
@@ -961,9 +952,7 @@ def build_debian_corpus(
         (LICENCE_FILE, licence),
         (SPLITS_FILE, json.dumps(splits, indent=1) + "\n"),
     ):
-        tmp = out / (name + ".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, out / name)
+        atomic_write_text(out / name, text)
     return {
         "dir": str(out),
         "files": len(rows),

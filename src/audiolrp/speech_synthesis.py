@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from audiolrp.errors import AudioLRPError
+from audiolrp.io import atomic_path
 
 ESPEAK_FS_HZ: int = 22_050
 
@@ -237,9 +238,8 @@ def _worker_main(out_path: str) -> None:
         spec = VoiceSpec(**spec_d)
         for t, text in enumerate(texts):
             arrays[f"j{j}_t{t}"] = engine.synthesize(text, spec)
-    tmp = out_path + ".tmp.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, out_path)
+    with atomic_path(out_path, suffix=".npz") as tmp:
+        np.savez(tmp, **arrays)
 
 
 if __name__ == "__main__":

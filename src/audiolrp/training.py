@@ -45,12 +45,11 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
 from audiolrp.errors import AudioLRPError, DatasetError, ModelFileError
+from audiolrp.io import atomic_path, atomic_write_bytes, json_default
 from audiolrp.models import (
     CRNN,
     FEATURES,
     MODEL_SIZES,
-    _atomic_write_bytes,
-    _json_default,
     build_model,
     clip_probabilities,
     n_input_channels,
@@ -507,12 +506,12 @@ def save_checkpoint(
         "rng": rng_meta,
         "state": state,
     }
-    _atomic_write_bytes(ckdir / f"{stem}.safetensors", blob)
-    _atomic_write_bytes(
+    atomic_write_bytes(ckdir / f"{stem}.safetensors", blob)
+    atomic_write_bytes(
         ckdir / f"{stem}.json",
-        (json.dumps(meta, indent=1, default=_json_default) + "\n").encode(),
+        (json.dumps(meta, indent=1, default=json_default) + "\n").encode(),
     )
-    _atomic_write_bytes(ckdir / "latest.json", json.dumps({"checkpoint": stem}).encode())
+    atomic_write_bytes(ckdir / "latest.json", json.dumps({"checkpoint": stem}).encode())
     old = sorted(p for p in ckdir.glob("ckpt-*.json") if p.stem != stem)
     for p in old[: max(0, len(old) - (keep - 1))]:
         with contextlib.suppress(OSError):
@@ -618,9 +617,9 @@ def _write_logs(out_dir: Path, history: list[dict[str, Any]]) -> None:
     writer.writeheader()
     for row in history:
         writer.writerow(row)
-    _atomic_write_bytes(out_dir / "log.csv", buf.getvalue().encode())
-    _atomic_write_bytes(
-        out_dir / "log.json", (json.dumps(history, indent=1, default=_json_default) + "\n").encode()
+    atomic_write_bytes(out_dir / "log.csv", buf.getvalue().encode())
+    atomic_write_bytes(
+        out_dir / "log.json", (json.dumps(history, indent=1, default=json_default) + "\n").encode()
     )
 
 
@@ -702,7 +701,7 @@ def train(
 
 def _jsonish(value: Any) -> Any:
     """``value`` as it reads back from JSON (tuples become lists)."""
-    return json.loads(json.dumps(value, default=_json_default))
+    return json.loads(json.dumps(value, default=json_default))
 
 
 def _train(
@@ -832,13 +831,13 @@ def _train(
 
     if dist_info.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        _atomic_write_bytes(
+        atomic_write_bytes(
             out / "train_config.json",
             (
                 json.dumps(
                     {"config": asdict(config), "data_recipe": recipe, "command": command},
                     indent=2,
-                    default=_json_default,
+                    default=json_default,
                 )
                 + "\n"
             ).encode(),
@@ -1226,13 +1225,12 @@ def export_model(
     from audiolrp.models import load as reload
 
     card = model_card_markdown(name, reload(json_path).config)
-    _atomic_write_bytes(out / f"{name}.md", card.encode("utf-8"))
+    atomic_write_bytes(out / f"{name}.md", card.encode("utf-8"))
     files = {"json": json_path, "weights": out / f"{name}.safetensors", "card": out / f"{name}.md"}
     if "plot" in result.files:
         png = out / f"{name}-errors.png"
-        tmp = png.with_name(f".{png.name}.tmp")
-        shutil.copyfile(result.files["plot"], tmp)
-        os.replace(tmp, png)
+        with atomic_path(png) as tmp:
+            shutil.copyfile(result.files["plot"], tmp)
         files["plot"] = png
     return files
 

@@ -8,7 +8,6 @@ import soundfile as sf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audiolrp.analysis import _stft
 from audiolrp.analysis.auralization import (
     auralize,
     frame_filters,
@@ -28,6 +27,7 @@ from audiolrp.analysis.filterbank import (
     design_filterbank,
 )
 from audiolrp.errors import AudioLRPError
+from audiolrp.features import bin_frequencies_hz, stft, stft_window
 
 FS = 16000
 
@@ -74,33 +74,6 @@ def test_band_magnitude_responses_against_explicit_dft() -> None:
 def test_bad_taps_raise() -> None:
     with pytest.raises(AudioLRPError):
         design_filterbank(20, 128)
-
-
-# ----------------------------------------------------------------------------- STFT spec
-
-
-def test_local_stft_against_explicit_loop() -> None:
-    a = np.random.default_rng(0).standard_normal(FS)
-    spec = _stft.local_stft(a)
-    assert spec.shape == (50, 512)
-    w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(640) / 640)
-    for n in (0, 1, 25, 49):
-        seg = np.zeros(640)
-        for j in range(640):
-            m = n * 320 - 160 + j
-            if 0 <= m < FS:
-                seg[j] = a[m] * w[j]
-        for k in (0, 3, 511):
-            ref = np.sum(seg * np.exp(-2j * np.pi * k * np.arange(640) / 1024))
-            assert spec[n, k] == pytest.approx(ref, abs=1e-9)
-
-
-def test_stft_matches_features_module_when_present() -> None:
-    features = pytest.importorskip("audiolrp.features")
-    a = np.random.default_rng(1).standard_normal((2, FS))
-    got = np.asarray(features.stft(a))
-    np.testing.assert_allclose(got, _stft.local_stft(a), atol=1e-6 * np.abs(got).max())
-    np.testing.assert_allclose(np.asarray(features.stft_window()), _stft.stft_window(), atol=1e-7)
 
 
 # ----------------------------------------------------------------------------- Eq. 3 / Eq. 4
@@ -165,7 +138,7 @@ def test_zero_frame_is_silenced() -> None:
     heat[n0] = 0.0
     out = relevance_filter(a, heat)
     start = n0 * 320 - 160
-    w = _stft.stft_window()
+    w = stft_window()
     expected = a.copy()
     expected[start : start + 640] *= 1.0 - w
     np.testing.assert_allclose(out[160:-160], expected[160:-160], atol=1e-6)
@@ -183,7 +156,7 @@ def test_zero_frame_is_silenced() -> None:
 def test_band_selective_heatmap_attenuates_tone_outside() -> None:
     t = np.arange(FS) / FS
     low, high = np.sin(2 * np.pi * 1000 * t), np.sin(2 * np.pi * 5000 * t)
-    freqs = _stft.bin_frequencies_hz()
+    freqs = bin_frequencies_hz()
     heat = np.zeros((50, 512))
     heat[:, (freqs > 3000) & (freqs < 7000)] = 1.0
     out = relevance_filter(low + high, heat)
@@ -273,7 +246,7 @@ def test_oracle_heatmap_brings_mixture_closer_to_direct_sound() -> None:
     direct = gate * (np.sin(2 * np.pi * 700 * t) + 0.5 * np.sin(2 * np.pi * 1400 * t))
     noise = 0.3 * rng.standard_normal(FS)
     mixture = direct + noise
-    mask = (np.abs(_stft.local_stft(direct)) > np.abs(_stft.local_stft(noise))).astype(float)
+    mask = (np.abs(stft(direct)) > np.abs(stft(noise))).astype(float)
     filtered = relevance_filter(mixture, mask)
     # (SI-SDR need not improve: band weights differ between the 700 Hz and 1400 Hz bands)
     assert spectral_similarity(filtered, direct) > spectral_similarity(mixture, direct) + 0.2

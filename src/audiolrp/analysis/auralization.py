@@ -38,20 +38,12 @@ not an HRTF-based binaural decoder.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from audiolrp.analysis._stft import (
-    FIRST_FRAME_START,
-    WINDOW_SAMPLES,
-    frame_segments,
-    frame_start_samples,
-    local_stft,
-    stft_window,
-)
+from audiolrp.analysis._arrays import as_numpy
 from audiolrp.analysis.filterbank import (
     PAPER_N_BANDS,
     PAPER_N_TAPS,
@@ -61,14 +53,19 @@ from audiolrp.analysis.filterbank import (
 )
 from audiolrp.constants import FS_HZ, HOP_SAMPLES, N_FFT
 from audiolrp.errors import AudioFileError, AudioLRPError
+from audiolrp.features import (
+    FRAME_OFFSET_SAMPLES,
+    WINDOW_SAMPLES,
+    frame_start_samples,
+    stft,
+    stft_window,
+)
+from audiolrp.io import atomic_path
 
 Negative = Literal["clip", "abs", "signed"]
 
-
-def _as_numpy(a: object) -> np.ndarray:
-    if hasattr(a, "detach"):
-        a = a.detach().cpu().numpy()  # type: ignore[union-attr]
-    return np.asarray(a)
+FIRST_FRAME_START: int = -FRAME_OFFSET_SAMPLES
+"""First sample of frame 0 (-160); frame n starts at ``n * 320 - 160``."""
 
 
 def prepare_heatmap(
@@ -93,7 +90,7 @@ def prepare_heatmap(
     np.ndarray
         Float64 heatmap of the same shape.
     """
-    r = _as_numpy(relevance).astype(np.float64)
+    r = as_numpy(relevance).astype(np.float64)
     if r.ndim < 2:
         raise AudioLRPError(f"relevance has shape {r.shape}: pass (..., frames, bins)")
     if negative == "clip":
@@ -120,7 +117,7 @@ def band_weights(
     With ``normalize_bands`` they are divided by ``sum_k |Gamma_b(k)|`` (all-ones heatmap ->
     all-ones weights).
     """
-    heatmap = _as_numpy(heatmap).astype(np.float64)
+    heatmap = as_numpy(heatmap).astype(np.float64)
     mags = band_magnitude_responses(bank, n_bins=heatmap.shape[-1], n_fft=2 * heatmap.shape[-1])
     weights = heatmap @ mags.T
     if normalize_bands:
@@ -133,6 +130,17 @@ def frame_filters(
 ) -> np.ndarray:
     """Per-frame impulse responses ``g_n(m)`` of Eq. 4, shape ``(..., T, taps)``."""
     return band_weights(heatmap, bank, normalize_bands) @ np.asarray(bank, dtype=np.float64)
+
+
+def _frame_segments(audio: np.ndarray, n_frames: int) -> np.ndarray:
+    """Unwindowed STFT frames ``(..., n_frames, 640)`` of ``audio (..., L)``, zeros outside."""
+    length = audio.shape[-1]
+    starts = frame_start_samples(n_frames)
+    pad_left = -FIRST_FRAME_START
+    pad_right = max(0, int(starts[-1]) + WINDOW_SAMPLES - length)
+    padded = np.pad(audio, [(0, 0)] * (audio.ndim - 1) + [(pad_left, pad_right)])
+    idx = (starts + pad_left)[:, None] + np.arange(WINDOW_SAMPLES)[None, :]
+    return padded[..., idx]
 
 
 def overlap_add_gain(length: int, n_frames: int) -> np.ndarray:
@@ -173,8 +181,8 @@ def relevance_filter(
     np.ndarray
         ``(..., L)`` float64 relevance-filtered signal, aligned with ``audio``.
     """
-    audio = _as_numpy(audio).astype(np.float64)
-    heatmap = _as_numpy(heatmap).astype(np.float64)
+    audio = as_numpy(audio).astype(np.float64)
+    heatmap = as_numpy(heatmap).astype(np.float64)
     if heatmap.ndim < 2:
         raise AudioLRPError(f"heatmap has shape {heatmap.shape}: pass (..., frames, bins)")
     if audio.ndim < 1 or audio.shape[-1] < WINDOW_SAMPLES:
@@ -188,7 +196,7 @@ def relevance_filter(
     delay = filterbank_delay_samples(bank)
 
     g = frame_filters(heatmap, bank, normalize_bands)  # (..., T, taps)
-    segs = frame_segments(audio, n_frames) * stft_window()  # (..., T, 640)
+    segs = _frame_segments(audio, n_frames) * stft_window()  # (..., T, 640)
     conv_len = WINDOW_SAMPLES + taps - 1
     n_fft = 1 << int(np.ceil(np.log2(conv_len)))
     y = np.fft.irfft(
@@ -256,7 +264,7 @@ def auralize(
 
 def mono_mix(ambix: np.ndarray) -> np.ndarray:
     """Mono rendition: the omnidirectional W channel (ACN 0) of ``(K, L)`` AmbiX audio."""
-    ambix = _as_numpy(ambix)
+    ambix = as_numpy(ambix)
     if ambix.ndim != 2:
         raise AudioLRPError(f"ambix has shape {ambix.shape}: pass (channels, samples)")
     return ambix[0]
@@ -264,7 +272,7 @@ def mono_mix(ambix: np.ndarray) -> np.ndarray:
 
 def stereo_mix(ambix: np.ndarray) -> np.ndarray:
     """Stereo rendition ``(2, L)``: virtual cardioids left/right, ``0.5 (W +- Y)`` (SN3D)."""
-    ambix = _as_numpy(ambix)
+    ambix = as_numpy(ambix)
     if ambix.ndim != 2 or ambix.shape[0] < 4:
         raise AudioLRPError(
             f"ambix has shape {ambix.shape}: the stereo mix needs >= 4 channels (first order)"
@@ -280,23 +288,15 @@ def write_wav(path: str | os.PathLike, audio: np.ndarray, fs_hz: int = FS_HZ) ->
     """
     import soundfile as sf  # noqa: PLC0415
 
-    audio = _as_numpy(audio)
+    audio = as_numpy(audio)
     if audio.ndim not in (1, 2) or not np.all(np.isfinite(audio)):
         raise AudioFileError(
             f"cannot write {path}: audio must be finite with shape (channels, samples)"
         )
     data = audio.T if audio.ndim == 2 else audio
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         sf.write(tmp, data.astype(np.float32), int(fs_hz), subtype="FLOAT", format="WAV")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 
@@ -321,7 +321,7 @@ def write_auralization(
     dict[str, Path]
         Written files by kind (``"ambix"``, ``"acn0"``..., ``"mono"``, ``"stereo"``).
     """
-    filtered = _as_numpy(filtered)
+    filtered = as_numpy(filtered)
     if filtered.ndim == 1:
         filtered = filtered[None]
     out_dir = Path(out_dir)
@@ -340,7 +340,7 @@ def write_auralization(
 
 
 def _log_spectrogram(audio: np.ndarray, floor_db: float) -> np.ndarray:
-    mag = np.abs(local_stft(audio))
+    mag = np.abs(stft(np.asarray(audio, dtype=np.float64)))
     peak = np.max(mag, axis=(-2, -1), keepdims=True)
     db = 20.0 * np.log10(np.maximum(mag, 1e-20))
     return np.maximum(db, 20.0 * np.log10(np.maximum(peak, 1e-20)) + floor_db)
@@ -352,8 +352,8 @@ def spectral_similarity(a: np.ndarray, b: np.ndarray, floor_db: float = -80.0) -
     Each spectrogram is floored at ``floor_db`` below its own peak, so silence does not dominate.
     Invariant to the scale of either signal. Returns one value per leading index.
     """
-    sa = _log_spectrogram(_as_numpy(a), floor_db)
-    sb = _log_spectrogram(_as_numpy(b), floor_db)
+    sa = _log_spectrogram(as_numpy(a), floor_db)
+    sb = _log_spectrogram(as_numpy(b), floor_db)
     sa = sa.reshape(*sa.shape[:-2], -1)
     sb = sb.reshape(*sb.shape[:-2], -1)
     sa = sa - sa.mean(axis=-1, keepdims=True)
@@ -364,8 +364,8 @@ def spectral_similarity(a: np.ndarray, b: np.ndarray, floor_db: float = -80.0) -
 
 def sdr_db(reference: np.ndarray, estimate: np.ndarray) -> np.ndarray:
     """Signal-to-distortion ratio ``10 log10(|s|^2 / |s - s_hat|^2)`` along the last axis."""
-    s = _as_numpy(reference).astype(np.float64)
-    e = _as_numpy(estimate).astype(np.float64)
+    s = as_numpy(reference).astype(np.float64)
+    e = as_numpy(estimate).astype(np.float64)
     return 10.0 * np.log10((s**2).sum(-1) / np.maximum(((s - e) ** 2).sum(-1), 1e-30))
 
 
@@ -375,8 +375,8 @@ def si_sdr_db(reference: np.ndarray, estimate: np.ndarray) -> np.ndarray:
     The reference is scaled optimally, ``alpha = <e, s> / <s, s>``, before comparing, which
     suits relevance-filtered audio whose level depends on the heatmap normalisation.
     """
-    s = _as_numpy(reference).astype(np.float64)
-    e = _as_numpy(estimate).astype(np.float64)
+    s = as_numpy(reference).astype(np.float64)
+    e = as_numpy(estimate).astype(np.float64)
     alpha = (e * s).sum(-1, keepdims=True) / np.maximum((s**2).sum(-1, keepdims=True), 1e-30)
     target = alpha * s
     return 10.0 * np.log10(

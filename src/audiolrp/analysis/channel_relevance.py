@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from scipy import stats as sps  # noqa: E402
 
+from audiolrp.analysis._arrays import as_numpy  # noqa: E402
 from audiolrp.constants import INTENSITY_CHANNEL_NAMES  # noqa: E402
 from audiolrp.errors import AudioLRPError  # noqa: E402
 
@@ -39,12 +40,6 @@ AXIS_DIRECTIONS_XYZ: dict[str, tuple[float, float, float]] = {
 }
 #: Cartesian axis (0=x, 1=y, 2=z) of each intensity feature channel.
 INTENSITY_CHANNEL_AXES: tuple[int, ...] = (0, 1, 2, 0, 1, 2)
-
-
-def _as_numpy(a: object) -> np.ndarray:
-    if hasattr(a, "detach"):
-        a = a.detach().cpu().numpy()  # type: ignore[union-attr]
-    return np.asarray(a)
 
 
 def channel_relevance(
@@ -66,7 +61,7 @@ def channel_relevance(
     np.ndarray
         ``(N, C)`` float64 (``(C,)`` for one example).
     """
-    r = _as_numpy(relevance)
+    r = as_numpy(relevance)
     if r.ndim not in (3, 4):
         raise AudioLRPError(f"relevance has shape {r.shape}: pass (examples, channels, T, F)")
     if absolute and per_bin:
@@ -77,7 +72,7 @@ def channel_relevance(
 
 def relevance_shares(values: np.ndarray) -> np.ndarray:
     """Per-example share of each channel, ``v_c / sum_c |v_c|``; rows summing to 0 give 0."""
-    v = _as_numpy(values).astype(np.float64)
+    v = as_numpy(values).astype(np.float64)
     total = np.abs(v).sum(axis=-1, keepdims=True)
     return np.divide(v, total, out=np.zeros_like(v), where=total > 0)
 
@@ -127,7 +122,7 @@ def channel_relevance_stats(
     group_order
         Groups to report, in order; default the sorted unique labels. Empty groups raise.
     """
-    v = _as_numpy(values).astype(np.float64)
+    v = as_numpy(values).astype(np.float64)
     g = np.asarray(groups).astype(str)
     if v.ndim != 2 or g.shape != (v.shape[0],):
         raise AudioLRPError(
@@ -257,8 +252,8 @@ def relevance_direction_correlation(
     channel_names
         Names of the channels (default intensity names for 6 channels).
     """
-    s = _as_numpy(shares).astype(np.float64)
-    d = np.abs(_as_numpy(directions_xyz).astype(np.float64))
+    s = as_numpy(shares).astype(np.float64)
+    d = np.abs(as_numpy(directions_xyz).astype(np.float64))
     if s.ndim != 2 or d.shape != (s.shape[0], 3) or len(channel_axes) != s.shape[1]:
         raise AudioLRPError(
             f"shares {s.shape}, directions {d.shape} and {len(channel_axes)} channel axes do "

@@ -10,7 +10,6 @@ phase relevance of that ACN channel), (c) the spectrogram of the noise-free dire
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -22,15 +21,11 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from audiolrp.analysis._stft import bin_frequencies_hz, frame_times_s, stft  # noqa: E402
+from audiolrp.analysis._arrays import as_numpy  # noqa: E402
 from audiolrp.constants import INTENSITY_CHANNEL_NAMES, n_sh_channels  # noqa: E402
 from audiolrp.errors import AudioLRPError  # noqa: E402
-
-
-def _as_numpy(a: object) -> np.ndarray:
-    if hasattr(a, "detach"):
-        a = a.detach().cpu().numpy()  # type: ignore[union-attr]
-    return np.asarray(a)
+from audiolrp.features import bin_frequencies_hz, frame_times_s, stft  # noqa: E402
+from audiolrp.io import atomic_path  # noqa: E402
 
 
 def hoa_channel_relevance_map(relevance: np.ndarray, acn: int, order: int) -> np.ndarray:
@@ -51,7 +46,7 @@ def hoa_channel_relevance_map(relevance: np.ndarray, acn: int, order: int) -> np
     np.ndarray
         ``(T, F)`` heatmap ``R[acn] + R[K + acn]`` with ``K = (N+1)^2``.
     """
-    relevance = _as_numpy(relevance)
+    relevance = as_numpy(relevance)
     k = n_sh_channels(order)
     if relevance.ndim != 3 or relevance.shape[0] != 2 * k:
         raise AudioLRPError(
@@ -84,7 +79,7 @@ def audio_channel_heatmaps(relevance: np.ndarray, feature: str, order: int = 1) 
     np.ndarray
         ``((N+1)^2, T, F)`` heatmaps (``(4, T, F)`` for intensity).
     """
-    relevance = _as_numpy(relevance)
+    relevance = as_numpy(relevance)
     if feature == "hoa":
         k = n_sh_channels(order)
         hoa_channel_relevance_map(relevance, 0, order)  # validates the shape
@@ -101,7 +96,7 @@ def audio_channel_heatmaps(relevance: np.ndarray, feature: str, order: int = 1) 
 
 def spectrogram_dbp(audio: np.ndarray, floor_db: float = -80.0) -> np.ndarray:
     """Magnitude spectrogram ``(T, F)`` in dB re its peak (dBp), floored at ``floor_db``."""
-    mag = np.abs(stft(_as_numpy(audio).astype(np.float64)))
+    mag = np.abs(stft(as_numpy(audio).astype(np.float64)))
     peak = float(mag.max())
     if peak <= 0.0:
         return np.full(mag.shape, floor_db)
@@ -150,7 +145,7 @@ def fig2_panels(
     -------
     matplotlib.figure.Figure
     """
-    relevance_map = _as_numpy(relevance_map).astype(np.float64)
+    relevance_map = as_numpy(relevance_map).astype(np.float64)
     if relevance_map.ndim != 2:
         raise AudioLRPError(
             f"relevance_map has shape {relevance_map.shape}: pass one (frames, bins) heatmap"
@@ -181,17 +176,9 @@ def fig2_panels(
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 150) -> Path:
     """Save ``fig`` (format from the suffix, e.g. PNG) atomically: temp file + rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = path.suffix.lstrip(".") or "png"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=dpi)
     return path
 
 

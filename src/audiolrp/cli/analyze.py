@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +21,7 @@ import typer
 
 from audiolrp.cli.app import app
 from audiolrp.errors import AudioLRPError
+from audiolrp.io import atomic_write_text
 
 analyze_app = typer.Typer(
     name="analyze",
@@ -103,11 +102,7 @@ def _plain(obj: Any) -> Any:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(_plain(obj), fh, indent=2, allow_nan=False)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(_plain(obj), indent=2, allow_nan=False))
 
 
 def _channel_names(feature: str, order: int) -> tuple[str, ...]:
@@ -295,3 +290,56 @@ def auralize_cmd(
 
 
 __all__ = ["analyze_app", "app"]
+
+
+@analyze_app.command("replicate")
+def replicate_cmd(
+    intensity_model: Annotated[str, typer.Option(
+        help="Intensity CRNN (findings 1, 2): shipped name or saved NAME.json.")] = "intensity",
+    hoa_model: Annotated[str, typer.Option(
+        help="HOA CRNN (finding 3, auralization): shipped name or saved NAME.json.")] = "hoa2",
+    out: OutOpt = Path("docs/replication"),
+    n_channel: Annotated[int, typer.Option(
+        help="Fig. 3 scenes, split equally over the +-x/+-y classes (paper: 1000).")] = 1000,
+    n_general: Annotated[int, typer.Option(
+        help="Random-DOA scenes for the correlation over all 425 classes.")] = 500,
+    n_flip: Annotated[int, typer.Option(
+        help="Pixel-flipping examples (first ones of the random-DOA set; paper: 2583).")] = 200,
+    flip_steps: Annotated[int, typer.Option(help="Pixel-flipping steps 0..100 %.")] = 10,
+    least_relevant: Annotated[bool, typer.Option(
+        help="Also flip least-relevant first (one more curve, ~25 % more flip time).")] = True,
+    n_aural: Annotated[int, typer.Option(help="Auralization scenes (HOA model).")] = 100,
+    corpus: Annotated[str | None, typer.Option(
+        help="Speech corpus: espeak, debian or a folder (default: the models' data recipe).")
+    ] = None,
+    stages: Annotated[str, typer.Option(
+        help="Comma-separated stages: channels, flip, aural.")] = "channels,flip,aural",
+    seed: Annotated[int, typer.Option(help="Seed of the replication scenes.")] = 0,
+    batch_size: Annotated[int, typer.Option(help="LRP batch size.")] = 16,
+    flip_batch_size: Annotated[int, typer.Option(help="Pixel-flipping forward batch.")] = 64,
+    as_json: Annotated[bool, typer.Option("--json", help="Print verdicts + timing as JSON.")]
+    = False,
+    quiet: Annotated[bool, typer.Option(help="No progress messages on stderr.")] = False,
+) -> None:
+    """Replication study of the paper's three findings (Figs. 2-4) with explicit criteria:
+    writes OUT/results.json, OUT/replication.md and the figures."""
+
+    def job() -> None:
+        from audiolrp.analysis.replication import ReplicationConfig, replicate  # noqa: PLC0415
+
+        cfg = ReplicationConfig(
+            n_channel=n_channel, n_general=n_general, n_flip=n_flip, flip_steps=flip_steps,
+            n_aural=n_aural, least_relevant=least_relevant, corpus=corpus, seed=seed,
+            batch_size=batch_size, flip_batch_size=flip_batch_size,
+            stages=tuple(s.strip() for s in stages.split(",") if s.strip()),
+        )
+        res = replicate(intensity_model, hoa_model, out, cfg, progress=not quiet)
+        if as_json:
+            typer.echo(json.dumps({"verdicts": res["verdicts"], "timing_s": res["timing_s"],
+                                   "files": res["files"]}, indent=2))
+        else:
+            for k, v in res["verdicts"].items():
+                typer.echo(f"{k:20s} {v}")
+            typer.echo(f"wrote {res['files']['report']}")
+
+    _guard(job)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import numpy as np
 import typer
 
 from audiolrp.cli.app import app
+from audiolrp.io import atomic_path
 
 corpus_app = typer.Typer(
     name="corpus",
@@ -85,9 +84,6 @@ def sample(
     x = corpus.sample_segments(split, np.random.default_rng(seed), n)
     y = np.concatenate(list(x)) if n else np.zeros(0, np.float32)
     peak = float(np.max(np.abs(y))) if y.size else 1.0
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".wav")
-    os.close(fd)
-    sf.write(tmp, 0.9 * y / max(peak, 1e-9), FS_HZ, subtype="PCM_16")
-    os.replace(tmp, out)
+    with atomic_path(out, suffix=".wav") as tmp:
+        sf.write(tmp, 0.9 * y / max(peak, 1e-9), FS_HZ, subtype="PCM_16")
     typer.echo(f"wrote {n} segments ({split}) of {corpus.name} to {out}")

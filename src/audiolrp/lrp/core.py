@@ -173,18 +173,29 @@ def _conv_op(module: nn.Conv1d | nn.Conv2d) -> tuple[LinearOp, tuple[int, ...] |
     return op, pre_pad, mode
 
 
+_LAYER_KINDS: tuple[tuple[tuple[type[nn.Module], ...], str], ...] = (
+    (LINEAR_MODULES, "linear"),
+    (RNNS, "rnn"),
+    (MAX_POOLS, "maxpool"),
+    (AVG_POOLS, "avgpool"),
+)
+
+
+def _layer_kind(module: nn.Module) -> str | None:
+    """Engine kind of a linear, recurrent or pooling layer (``None`` for any other module)."""
+    for types, kind in _LAYER_KINDS:
+        if isinstance(module, types):
+            return kind
+    return None
+
+
 def classify(name: str, module: nn.Module) -> str:
     """Kind of a module for the engine, or raise :class:`UnsupportedModuleError`."""
-    if isinstance(module, LINEAR_MODULES):
-        return "linear"
     if isinstance(module, BATCHNORMS):
         return "batchnorm"
-    if isinstance(module, RNNS):
-        return "rnn"
-    if isinstance(module, MAX_POOLS):
-        return "maxpool"
-    if isinstance(module, AVG_POOLS):
-        return "avgpool"
+    kind = _layer_kind(module)
+    if kind is not None:
+        return kind
     if isinstance(module, ACTIVATIONS):
         return "pass"
     from audiolrp.models import InputNormalization  # local import: models imports nothing here
@@ -309,14 +320,9 @@ class LRPEngine:
 
 
 def _explicit_kind(module: nn.Module, rule: Rule) -> str:
-    if isinstance(module, LINEAR_MODULES):
-        return "linear"
-    if isinstance(module, RNNS):
-        return "rnn"
-    if isinstance(module, AVG_POOLS):
-        return "avgpool"
-    if isinstance(module, MAX_POOLS):
-        return "maxpool"
+    kind = _layer_kind(module)
+    if kind is not None:
+        return kind
     if isinstance(rule, PassThrough):
         return "pass"
     if isinstance(rule, WinnerTakeAll):

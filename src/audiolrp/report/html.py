@@ -13,8 +13,6 @@ import base64
 import html
 import io
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from audiolrp.constants import FS_HZ
+from audiolrp.io import atomic_write_bytes, json_default
 
 
 @dataclass
@@ -184,19 +183,9 @@ def _render_block(block: Block) -> str:
     if isinstance(block, Text):
         return f"<p>{_esc(block.text)}</p>"
     if isinstance(block, JsonBlock):
-        text = json.dumps(block.value, indent=2, ensure_ascii=False, default=_json_default)
+        text = json.dumps(block.value, indent=2, ensure_ascii=False, default=json_default)
         return f"<details><summary>{_esc(block.summary)}</summary><pre>{_esc(text)}</pre></details>"
     raise TypeError(f"unknown report block {type(block).__name__}")
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def render_html(
@@ -227,27 +216,10 @@ def render_html(
     )
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_atomic(path: str | Path, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and :func:`os.replace`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``data`` (text as UTF-8) to ``path`` atomically (:mod:`audiolrp.io`)."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; use the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, raw)
 
 
 def write_report(
@@ -263,7 +235,7 @@ def write_report(
 
 def json_dumps(value: Any) -> str:
     """JSON text (indent 2) that also accepts NumPy scalars/arrays and paths."""
-    return json.dumps(value, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+    return json.dumps(value, indent=2, ensure_ascii=False, default=json_default) + "\n"
 
 
 __all__ = [
