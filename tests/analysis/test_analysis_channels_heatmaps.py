@@ -141,3 +141,25 @@ def test_hoa_maps_and_fig2(tmp_path) -> None:
     assert images[0].get_xlabel() == "time / s" and images[0].get_ylabel() == "frequency / Hz"
     save_figure(fig, tmp_path / "fig2.png")
     assert len(fig2_panels(a, r[0]).axes) == 4  # two panels + two colorbars
+
+
+def test_fig2_relevance_limits_ignore_outliers_by_percentile() -> None:
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import TwoSlopeNorm
+
+    from audiolrp.analysis.heatmaps import fig2_panels
+
+    rng = np.random.default_rng(0)
+    rel = rng.uniform(-1.0, 1.0, size=(50, 512))
+    rel[3, 7] = 1000.0
+    audio = rng.standard_normal(16000)
+    def relevance_vmax(fig) -> float:
+        (vmax,) = {c.norm.vmax for ax in fig.axes for c in ax.collections
+                   if isinstance(c.norm, TwoSlopeNorm)}
+        plt.close(fig)
+        return float(vmax)
+
+    vmax_default = relevance_vmax(fig2_panels(audio, rel))
+    vmax_full = relevance_vmax(fig2_panels(audio, rel, relevance_percentile=None))
+    assert vmax_full == 1000.0
+    assert 0.9 < vmax_default < 1.0  # 99.5th percentile of |U(-1, 1)|

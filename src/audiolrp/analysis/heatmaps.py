@@ -121,6 +121,7 @@ def fig2_panels(
     dynamic_range_db: float = 60.0,
     channel_label: str = "Ambisonics channel 0",
     cmap_relevance: str = "RdBu_r",
+    relevance_percentile: float | None = 99.5,
 ) -> Figure:
     """The four panels of Fig. 2 for one example and one Ambisonics channel.
 
@@ -140,6 +141,10 @@ def fig2_panels(
         Text for the titles.
     cmap_relevance
         Diverging colormap of the relevance panel, centred at 0 with symmetric limits.
+    relevance_percentile
+        The relevance panel's limits are +-(this percentile of |R|), so that a few outlier bins
+        (common with LRP) do not wash out the rest; bins beyond it saturate. ``None`` uses
+        +-max|R|.
 
     Returns
     -------
@@ -164,8 +169,12 @@ def fig2_panels(
             _plot_tf(ax, fig, values, "magnitude / dBp", cmap="magma",
                      vmin=-dynamic_range_db, vmax=0.0)
         else:
-            lim = float(np.max(np.abs(values)))
-            lim = lim if lim > 0 else 1.0
+            mag = np.abs(values)
+            lim = float(
+                np.max(mag) if relevance_percentile is None
+                else np.percentile(mag, relevance_percentile)
+            )
+            lim = lim if lim > 0 else float(np.max(mag)) or 1.0
             norm = TwoSlopeNorm(vcenter=0.0, vmin=-lim, vmax=lim)
             _plot_tf(ax, fig, values, "relevance", cmap=cmap_relevance, norm=norm)
         ax.set_title(f"{title}, {channel_label}", fontsize=9)
