@@ -264,8 +264,7 @@ def test_config_validation(tiny_models, tmp_path) -> None:
         rp.ReplicationConfig(stages=("bogus",)).validate()
     with pytest.raises(AudioLRPError, match="intensity"):
         rp.replicate(ph, ph, tmp_path, rp.ReplicationConfig(**SMALL), progress=False)
-    with pytest.raises(AudioLRPError, match="HOA"):
-        rp.replicate(pi, pi, tmp_path, rp.ReplicationConfig(**SMALL), progress=False)
+    # the auralization stage takes HOA or intensity models (see the test below); nothing else
 
 
 def test_cli_help_and_run(tiny_models, tmp_path) -> None:
@@ -283,3 +282,13 @@ def test_cli_help_and_run(tiny_models, tmp_path) -> None:
     payload = json.loads(res.stdout)
     assert set(payload["verdicts"]) == {"auralization"}
     assert (tmp_path / "o" / "replication.md").is_file()
+
+
+def test_auralization_stage_accepts_the_intensity_model(tiny_models, tmp_path) -> None:
+    pi, _ = tiny_models
+    cfg = rp.ReplicationConfig(**{**SMALL, "stages": ("aural",)})
+    res = rp.replicate(pi, pi, tmp_path / "out", cfg, progress=False)
+    au = res["findings"]["auralization"]
+    assert au["filter"]["model_feature"] == "intensity"
+    assert au["n_examples"] == cfg.n_aural
+    assert (tmp_path / "out" / "fig2_panels.png").is_file()

@@ -615,9 +615,12 @@ def _finding_aural(lm: Any, cfg: ReplicationConfig, out: Path, files: dict[str, 
     from audiolrp.features import compute_features
     from audiolrp.scenes import get_corpus, simulate_scene
 
-    if lm.feature != "hoa":
-        raise AudioLRPError(f"the auralization model must be an HOA model, got {lm.feature!r}")
-    order = lm.order
+    if lm.feature not in ("hoa", "intensity"):
+        raise AudioLRPError(
+            f"the auralization model must be an HOA or intensity model, got {lm.feature!r}")
+    # intensity models see the W channel through all six intensity channels: their W heatmap is
+    # the relevance summed over the channels (analysis.heatmaps.audio_channel_heatmaps)
+    order = lm.order if lm.feature == "hoa" else 1
     scfg = replication_scene_config(lm.data_recipe, order, cfg.corpus)
     corpus = get_corpus(scfg.speech, scfg.corpus_seed)
     n = cfg.n_aural
@@ -635,10 +638,12 @@ def _finding_aural(lm: Any, cfg: ReplicationConfig, out: Path, files: dict[str, 
                                 split="test")
             labels[i] = sc.label
             mix[i], direct[i] = sc.mixture[0], sc.direct[0]
-            xs.append(np.asarray(compute_features(sc.mixture, "hoa", order), dtype=np.float32))
+            xs.append(np.asarray(compute_features(sc.mixture, lm.feature, order),
+                                 dtype=np.float32))
         rel, preds[i0:i1] = _explain(lm.model, np.stack(xs), labels[i0:i1])
         for j in range(i1 - i0):
-            heat[i0 + j] = hm.hoa_channel_relevance_map(rel[j], 0, order)
+            heat[i0 + j] = (hm.hoa_channel_relevance_map(rel[j], 0, order)
+                            if lm.feature == "hoa" else rel[j].sum(axis=0))
         log(f"auralization: {i1}/{n} scenes explained")
     filtered = au.auralize(mix, heat, negative="clip", bank=bank)
     control = au.auralize(mix, np.roll(heat, 1, axis=0), negative="clip", bank=bank)
@@ -667,7 +672,9 @@ def _finding_aural(lm: Any, cfg: ReplicationConfig, out: Path, files: dict[str, 
                  "noise-free direct sound than the input is.",
         "n_examples": n,
         "model_quality": model_quality(preds, labels),
-        "filter": {"channel": "ACN 0 (W), magnitude + phase relevance", "n_bands": 20,
+        "filter": {"channel": ("ACN 0 (W), magnitude + phase relevance" if lm.feature == "hoa"
+                               else "W, relevance summed over the 6 intensity channels"),
+                   "model_feature": lm.feature, "n_bands": 20,
                    "n_taps": 129, "negative": "clip", "normalize": "max"},
         "metrics": {
             "spectral_similarity": {"filtered": mean_ci(spec_f), "input": mean_ci(spec_i),
@@ -923,9 +930,10 @@ def replicate(
         models["intensity"] = str(lm_int.path)
     lm_hoa = _load(hoa_model) if "aural" in cfg.stages else None
     if lm_hoa is not None:
-        if lm_hoa.feature != "hoa":
+        if lm_hoa.feature not in ("hoa", "intensity"):
             raise AudioLRPError(
-                f"--hoa-model is a {lm_hoa.feature!r} model: pass an HOA CRNN (e.g. hoa2)")
+                f"--hoa-model is a {lm_hoa.feature!r} model: pass an HOA CRNN (e.g. hoa2) or "
+                "the intensity CRNN")
         models["hoa"] = str(lm_hoa.path)
 
     rnd = None

@@ -297,7 +297,8 @@ def replicate_cmd(
     intensity_model: Annotated[str, typer.Option(
         help="Intensity CRNN (findings 1, 2): shipped name or saved NAME.json.")] = "intensity",
     hoa_model: Annotated[str, typer.Option(
-        help="HOA CRNN (finding 3, auralization): shipped name or saved NAME.json.")] = "hoa2",
+        help="Model of finding 3 (auralization): an HOA CRNN (paper: hoa2) or the intensity "
+        "CRNN (W heatmap = relevance summed over its 6 channels).")] = "hoa2",
     out: OutOpt = Path("docs/replication"),
     n_channel: Annotated[int, typer.Option(
         help="Fig. 3 scenes, split equally over the +-x/+-y classes (paper: 1000).")] = 1000,
