@@ -38,7 +38,7 @@ from audiolrp.constants import (
 )
 from audiolrp.errors import AudioLRPError
 
-DEFAULT_MODEL = "hoa2"
+DEFAULT_MODEL = "intensity"
 PIXEL_FLIPPING_STEPS = 10
 
 

@@ -58,9 +58,9 @@ def print_json(results: dict[str, Any]) -> None:
 DEMO_EPILOG = """\
 Examples:
 
-  audiolrp demo                             (hoa2 model, writes ./audiolrp-demo/)
+  audiolrp demo                             (intensity model, writes ./audiolrp-demo/)
 
-  audiolrp demo --model intensity --seed 3  (intensity model, another scene)
+  audiolrp demo --model hoa2 --seed 3       (2nd-order HOA model, another scene)
 
   audiolrp demo --snr-db 5 --rt60-s 0.8 --out noisy-room
 
@@ -86,7 +86,7 @@ def demo(
         str,
         typer.Option("--model", "-m",
                      help="Shipped model name (hoa2, intensity) or path of a saved NAME.json."),
-    ] = "hoa2",
+    ] = "intensity",
     seed: Annotated[int, typer.Option(help="Seed of the simulated scene.", min=0)] = 0,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Output folder (created if missing).")

@@ -14,11 +14,11 @@ from audiolrp.errors import AudioLRPError
 EXPLAIN_EPILOG = """\
 Examples:
 
-  audiolrp explain rec.wav                     (AmbiX ACN/SN3D, hoa2 model)
+  audiolrp explain rec.wav                     (AmbiX ACN/SN3D, intensity model)
 
   audiolrp explain rec_fuma.wav --format fuma  (FuMa, orders 1 to 3)
 
-  audiolrp explain rec.flac --model intensity --hop-s 0.25 --windows 0,4
+  audiolrp explain rec.flac --model hoa2 --hop-s 0.25 --windows 0,4
 
   audiolrp explain rec.wav --json > rec.json   (machine-readable results)
 
@@ -56,7 +56,7 @@ def explain(
         str,
         typer.Option("--model", "-m",
                      help="Shipped model name (hoa2, intensity) or path of a saved NAME.json."),
-    ] = "hoa2",
+    ] = "intensity",
     format: Annotated[
         str, typer.Option("--format", "-f", help="Channel convention: ambix (ACN/SN3D) or fuma.")
     ] = "ambix",
