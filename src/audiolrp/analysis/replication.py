@@ -815,8 +815,8 @@ def report_markdown(results: dict[str, Any]) -> str:
     if au:
         m = au["metrics"]
         L += ["## 3. Auralization (Eq. 3/4, Fig. 2)", "", f"**Claim.** {au['claim']}", "",
-              f"{au['n_examples']} random-DOA scenes; W channel filtered with its ACN-0 "
-              "magnitude + phase relevance (B = 20, 129 taps, negative relevance clipped). "
+              f"{au['n_examples']} random-DOA scenes; W channel filtered with its heatmap: "
+              f"{au['filter']['channel']} (B = 20, 129 taps, negative relevance clipped). "
               "Compared with the noise-free direct sound (W).", "",
               _quality_line(au["model_quality"]), "",
               f"![Fig. 2](fig2_panels.png) (example {au['example_index']}: "
