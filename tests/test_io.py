@@ -131,3 +131,16 @@ def test_package_writers_use_normal_permissions(tmp_path: Path, umask: int) -> N
         plt.close(fig)
     assert {p.name: _mode(p) for p in files} == {p.name: ref for p in files}
     assert _only(tmp_path) == ["a.wav", "f.png", "r.html"]
+
+
+def test_json_ready_converts_arrays_keys_and_non_finite() -> None:
+    import json
+
+    import numpy as np
+
+    from audiolrp.io import json_ready
+
+    obj = {1: np.array([1.0, np.nan]), "t": (np.float32(2.5), float("inf")), "s": "x"}
+    out = json_ready(obj)
+    assert out == {"1": [1.0, None], "t": [2.5, None], "s": "x"}
+    json.dumps(out, allow_nan=False)  # strict JSON

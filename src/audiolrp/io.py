@@ -11,6 +11,7 @@ readable only by their owner).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import secrets
 from collections.abc import Iterator
@@ -87,6 +88,22 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
     """Atomically write ``text`` (encoded with ``encoding``) to ``path``; returns ``path``."""
     return atomic_write_bytes(path, text.encode(encoding))
+
+
+def json_ready(obj: Any) -> Any:
+    """A JSON-ready copy of ``obj``: arrays/tensors -> lists, dict keys -> str, NaN/inf -> None.
+
+    Suitable for ``json.dumps(json_ready(obj), allow_nan=False)`` (strict JSON).
+    """
+    if hasattr(obj, "tolist"):  # NumPy arrays and scalars, torch tensors
+        obj = obj.tolist()
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def json_default(obj: Any) -> Any:

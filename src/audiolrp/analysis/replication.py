@@ -77,7 +77,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -87,6 +86,7 @@ from typing import Any
 import numpy as np
 
 from audiolrp.errors import AudioLRPError
+from audiolrp.io import atomic_write_text, json_ready
 
 REPRODUCED = "REPRODUCED"
 PARTIAL = "PARTIAL"
@@ -387,26 +387,6 @@ def _intensity_features(mixture: np.ndarray) -> np.ndarray:
     from audiolrp.features import compute_features
 
     return np.asarray(compute_features(mixture[:4], "intensity", 1), dtype=np.float32)
-
-
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, np.ndarray | np.generic):
-        obj = obj.tolist()
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def _load(model: Any) -> Any:
@@ -863,7 +843,7 @@ def _write_results(out: Path, cfg: ReplicationConfig, models: dict[str, str],
 
     t = dict(timing)
     t["total"] = sum(timing.values())
-    results = _plain({
+    results = json_ready({
         "config": dataclasses.asdict(cfg),
         "complete": complete,
         "models": models,
@@ -874,8 +854,8 @@ def _write_results(out: Path, cfg: ReplicationConfig, models: dict[str, str],
         "verdicts": {k: v["verdict"] for k, v in findings.items()},
         "files": dict(files),
     })
-    _atomic_write_text(out / "results.json", json.dumps(results, indent=2, allow_nan=False) + "\n")
-    _atomic_write_text(out / "replication.md", report_markdown(results))
+    atomic_write_text(out / "results.json", json.dumps(results, indent=2, allow_nan=False) + "\n")
+    atomic_write_text(out / "replication.md", report_markdown(results))
     results["files"].update({"results": str(out / "results.json"),
                              "report": str(out / "replication.md")})
     return results

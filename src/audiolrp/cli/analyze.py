@@ -21,7 +21,7 @@ import typer
 
 from audiolrp.cli.app import app
 from audiolrp.errors import AudioLRPError
-from audiolrp.io import atomic_write_text
+from audiolrp.io import atomic_write_text, json_ready
 
 analyze_app = typer.Typer(
     name="analyze",
@@ -88,21 +88,8 @@ def _relevance(model: Any, x: np.ndarray, targets: np.ndarray, batch_size: int) 
     return out
 
 
-def _plain(obj: Any) -> Any:
-    """JSON-ready copy: arrays -> lists, NaN/inf -> None."""
-    if hasattr(obj, "tolist"):
-        obj = obj.tolist()
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
-
-
 def _write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(_plain(obj), indent=2, allow_nan=False))
+    atomic_write_text(path, json.dumps(json_ready(obj), indent=2, allow_nan=False))
 
 
 def _channel_names(feature: str, order: int) -> tuple[str, ...]:
