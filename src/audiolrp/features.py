@@ -3,7 +3,7 @@
 All functions are batched over any leading dimensions, run in torch (CPU or GPU) and accept
 either torch tensors (result stays on the tensor's device) or NumPy arrays (result is NumPy).
 
-STFT conventions (fixed project-wide, see ``docs/CONTRIBUTING-helpers.md``)
+STFT conventions (fixed project-wide, see ``docs/conventions.md``)
 --------------------------------------------------------------------------
 * periodic Hann window ``w(m) = 0.5 - 0.5 cos(2 pi m / 640)``, ``m = 0..639``;
 * hop ``M_hop = 320`` samples, so the shifted windows sum to exactly 1 (COLA);
