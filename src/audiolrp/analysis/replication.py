@@ -894,7 +894,6 @@ def replicate(
     cfg = config or ReplicationConfig()
     cfg.validate()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     say = log or _Progress(progress)
     torch.manual_seed(cfg.seed)
     files: dict[str, str] = {}
@@ -916,6 +915,7 @@ def replicate(
                 "the intensity CRNN")
         models["hoa"] = str(lm_hoa.path)
 
+    out.mkdir(parents=True, exist_ok=True)  # only once the models have loaded
     rnd = None
     if need_int:
         t = time.perf_counter()
