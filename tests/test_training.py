@@ -330,12 +330,23 @@ def test_cli_train_help_and_bad_arguments(tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(app, ["train", "--help"])
     assert res.exit_code == 0
-    for opt in ("--resume", "--export-name", "--model-size", "--checkpoint-every"):
+    for opt in (
+        "--resume",
+        "--export-name",
+        "--model-size",
+        "--checkpoint-every",
+        "--label-sigma-deg",
+        "--init-from",
+    ):
         assert opt in res.output
     res = runner.invoke(app, ["train", str(tmp_path), str(tmp_path / "o"), "--epochs", "abc"])
     assert res.exit_code == 2
     res = runner.invoke(app, ["train", str(tmp_path), str(tmp_path / "o"), "--feature", "stereo"])
     assert isinstance(res.exception, AudioLRPError) and "feature" in str(res.exception)
+    res = runner.invoke(
+        app, ["train", str(tmp_path), str(tmp_path / "o"), "--label-sigma-deg", "-1"]
+    )
+    assert isinstance(res.exception, AudioLRPError) and "label-sigma-deg" in str(res.exception)
     res = runner.invoke(app, ["train", str(tmp_path / "missing"), str(tmp_path / "o")])
     assert isinstance(res.exception, AudioLRPError) and "audiolrp simulate" in str(res.exception)
 

@@ -7,6 +7,12 @@ plateau, early stopping and keeping the best (lowest validation loss) weights. T
 prediction used for accuracies is the argmax of the mean frame probability
 (:func:`audiolrp.models.clip_probabilities`).
 
+Two optional departures from the paper's recipe, both off by default and recorded in the model
+card when used: ``label_sigma_deg > 0`` replaces the one-hot frame target by a Gaussian over the
+great-circle distance from the labelled class (:func:`angular_label_targets`), so near misses
+cost less than far ones; ``init_from`` starts from the weights (and normalisation) of a saved
+model instead of a random initialisation (fine-tuning; the earlier stage's commands are kept).
+
 Resumability. Every ``checkpoint_every_steps`` optimizer steps and at every epoch end a
 checkpoint is written to ``OUT/checkpoints/``: tensors (model, optimizer moments, RNG state) in
 safetensors, everything else (optimizer hyper-parameters, scheduler state, NumPy/Python RNG
@@ -44,6 +50,7 @@ from safetensors import torch as st_torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
+from audiolrp.ambisonics import angular_error_deg, doa_grid
 from audiolrp.errors import AudioLRPError, DatasetError, ModelFileError
 from audiolrp.io import atomic_path, atomic_write_bytes, json_default
 from audiolrp.models import (
@@ -97,6 +104,12 @@ class TrainConfig:
     normalize
         Put training-set statistics into the model's ``InputNormalization``; ``None`` means
         the paper's choice: yes for HOA, no for intensity.
+    label_sigma_deg
+        0 (the paper): one-hot cross-entropy targets. ``> 0``: Gaussian angular targets of
+        this standard deviation in degrees (:func:`angular_label_targets`).
+    init_from
+        Saved model (name or path, :func:`audiolrp.models.load`) whose weights and input
+        normalisation initialise the network; ``None``: random initialisation from ``seed``.
     device
         ``"auto"`` (GPU when present), ``"cpu"`` or ``"cuda"``.
     progress
@@ -125,6 +138,8 @@ class TrainConfig:
     n_dense: int | None = None
     model_kwargs: dict[str, Any] | None = None
     normalize: bool | None = None
+    label_sigma_deg: float = 0.0
+    init_from: str | None = None
     device: str = "auto"
     progress: bool = True
 
@@ -149,6 +164,11 @@ class TrainConfig:
             raise AudioLRPError(f"patience must be >= 1, got {self.patience}")
         if self.checkpoint_every_steps < 0 or self.num_workers < 0:
             raise AudioLRPError("checkpoint_every_steps and num_workers must be >= 0")
+        if not (math.isfinite(self.label_sigma_deg) and self.label_sigma_deg >= 0):
+            raise AudioLRPError(
+                f"--label-sigma-deg must be a finite angle >= 0 (0: one-hot), got "
+                f"{self.label_sigma_deg}"
+            )
         if self.device not in ("auto", "cpu", "cuda"):
             raise AudioLRPError(f"unknown device {self.device!r}: use auto, cpu or cuda")
 
@@ -545,7 +565,35 @@ def load_checkpoint(out_dir: Path) -> tuple[dict[str, torch.Tensor], dict[str, A
 # ------------------------------------------------------------------------------------------
 
 
-def framewise_cross_entropy(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def class_distance_deg() -> np.ndarray:
+    """``(425, 425)`` great-circle angles in degrees between the DOA class directions."""
+    grid = doa_grid()
+    return angular_error_deg(grid[:, None, 0], grid[:, None, 1], grid[None, :, 0], grid[None, :, 1])
+
+
+def angular_label_targets(sigma_deg: float) -> torch.Tensor:
+    """Soft frame targets: row ``y`` is a Gaussian over the angle from class ``y``.
+
+    ``q_k(y) = exp(-d(k, y)^2 / (2 sigma^2)) / sum_j exp(-d(j, y)^2 / (2 sigma^2))`` with
+    ``d`` the great-circle angle (degrees) between the class directions of :func:`doa_grid`.
+    Because the grid is nearly uniform (neighbours 8.6-10 deg apart), ``sigma_deg`` of about
+    the neighbour spacing spreads a label over its ring of neighbours. ``sigma_deg -> 0`` gives
+    the one-hot targets of the paper's cross-entropy. Returns float32 ``(425, 425)``; rows sum
+    to 1.
+    """
+    if not (math.isfinite(sigma_deg) and sigma_deg > 0):
+        raise AudioLRPError(f"sigma_deg must be a finite angle > 0, got {sigma_deg}")
+    d = class_distance_deg()
+    logits = -0.5 * (d / float(sigma_deg)) ** 2
+    logits -= logits.max(axis=1, keepdims=True)
+    q = np.exp(logits)
+    q /= q.sum(axis=1, keepdims=True)
+    return torch.from_numpy(q.astype(np.float32))
+
+
+def framewise_cross_entropy(
+    scores: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor | None = None
+) -> torch.Tensor:
     """Mean cross-entropy of every frame's pre-softmax scores against the clip label.
 
     Parameters
@@ -554,9 +602,18 @@ def framewise_cross_entropy(scores: torch.Tensor, labels: torch.Tensor) -> torch
         ``(B, T, n_classes)`` pre-softmax scores.
     labels
         ``(B,)`` class indices, repeated for all ``T`` frames.
+    targets
+        ``None``: one-hot targets (the paper). Otherwise an ``(n_classes, n_classes)``
+        table whose row ``y`` is the target distribution of label ``y``
+        (:func:`angular_label_targets`); the loss is ``-sum_k q_k(y) log softmax(s)_k``
+        averaged over all frames.
     """
     b, t, c = scores.shape
-    return nn.functional.cross_entropy(scores.reshape(b * t, c), labels.repeat_interleave(t))
+    if targets is None:
+        return nn.functional.cross_entropy(scores.reshape(b * t, c), labels.repeat_interleave(t))
+    log_p = nn.functional.log_softmax(scores, dim=-1)  # (B, T, C)
+    q = targets.to(device=scores.device, dtype=scores.dtype)[labels]  # (B, C)
+    return -(log_p * q[:, None, :]).sum(-1).mean()
 
 
 def _run_validation(
@@ -567,10 +624,16 @@ def _run_validation(
     device: torch.device,
     num_workers: int,
     collate: Callable[[Sequence[Any]], tuple[torch.Tensor, torch.Tensor]] = _collate,
-) -> tuple[float, float, float]:
-    """Sums ``(loss * n, correct, n)`` over this rank's share of the validation set."""
+    targets: torch.Tensor | None = None,
+    distance_deg: torch.Tensor | None = None,
+) -> tuple[float, float, float, float]:
+    """Sums ``(loss * n, correct, angular error (deg), n)`` over this rank's validation share.
+
+    The angular error is between the predicted and the labelled class directions
+    (``distance_deg``: :func:`class_distance_deg`; 0 when ``None``).
+    """
     model.eval()
-    loss_sum = correct = count = 0.0
+    loss_sum = correct = err_sum = count = 0.0
     if indices:
         loader = DataLoader(
             dataset,
@@ -582,10 +645,13 @@ def _run_validation(
             for x, y in loader:
                 x, y = x.to(device), y.to(device)
                 scores = model(x)
-                loss_sum += float(framewise_cross_entropy(scores, y)) * len(y)
-                correct += float((clip_probabilities(scores).argmax(-1) == y).sum())
+                loss_sum += float(framewise_cross_entropy(scores, y, targets)) * len(y)
+                pred = clip_probabilities(scores).argmax(-1)
+                correct += float((pred == y).sum())
+                if distance_deg is not None:
+                    err_sum += float(distance_deg[pred.cpu(), y.cpu()].sum())
                 count += len(y)
-    return loss_sum, correct, count
+    return loss_sum, correct, err_sum, count
 
 
 def _all_reduce(values: Sequence[float], dist_info: _Dist, device: torch.device) -> list[float]:
@@ -605,6 +671,7 @@ LOG_COLUMNS = (
     "train_accuracy",
     "val_loss",
     "val_accuracy",
+    "val_mean_error_deg",
     "lr",
     "epoch_time_s",
     "is_best",
@@ -699,6 +766,41 @@ def train(
             dist.destroy_process_group()
 
 
+def _load_init_model(config: TrainConfig) -> Any:
+    """The saved model named by ``config.init_from`` (a run folder means its ``model.json``)."""
+    from audiolrp.models import load as load_model
+
+    src = Path(str(config.init_from))
+    loaded = load_model(src / "model.json" if src.is_dir() else str(config.init_from))
+    if loaded.feature != config.feature or (
+        config.feature == "hoa" and loaded.order != config.order
+    ):
+        raise AudioLRPError(
+            f"--init-from {config.init_from} is a {loaded.feature} model of order {loaded.order} "
+            f"but this run trains feature={config.feature!r} order={config.order}: pass a "
+            "matching model"
+        )
+    return loaded
+
+
+def _initialise_from(model: CRNN, init: Any, config: TrainConfig) -> dict[str, Any]:
+    """Copy ``init``'s weights and normalisation into ``model``; describe where they came from."""
+    try:
+        model.load_state_dict(init.model.state_dict(), strict=True)
+    except RuntimeError as err:
+        first = str(err).splitlines()[0]
+        raise AudioLRPError(
+            f"--init-from {config.init_from} does not fit this architecture ({first}): pass "
+            "the same --model-size/--n-filters/--lstm-hidden/--n-dense as that model"
+        ) from None
+    training = dict(init.config.get("training") or {})
+    return {
+        "model": str(config.init_from),
+        "weights_sha256": init.config.get("weights_sha256"),
+        "training": training,
+    }
+
+
 def _jsonish(value: Any) -> Any:
     """``value`` as it reads back from JSON (tuples become lists)."""
     return json.loads(json.dumps(value, default=json_default))
@@ -756,7 +858,8 @@ def _train(
     torch.manual_seed(config.seed)
     np.random.seed(config.seed % 2**32)  # noqa: NPY002 - seeds third-party global use
     random.seed(config.seed)
-    if config.use_normalization:
+    init = _load_init_model(config) if ckpt is None and config.init_from else None
+    if config.use_normalization and init is None:
         mean, std = _normalization_stats(train_ds)
     else:
         mean = std = None
@@ -771,7 +874,12 @@ def _train(
         n_dense=config.n_dense,
         **(config.model_kwargs or {}),
     )
+    initialised_from: dict[str, Any] | None = None
+    if init is not None:
+        initialised_from = _initialise_from(model, init, config)
     model.to(device)
+    targets = angular_label_targets(config.label_sigma_deg) if config.label_sigma_deg > 0 else None
+    distance_deg = torch.from_numpy(class_distance_deg())
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer,
@@ -797,6 +905,7 @@ def _train(
         "config": asdict(config),
         "command": command,
         "resume_commands": [],
+        "initialised_from": initialised_from,
     }
     if ckpt is not None:
         tensors, meta = ckpt
@@ -811,6 +920,8 @@ def _train(
             "model_kwargs",
             "batch_size",
             "seed",
+            "label_sigma_deg",
+            "init_from",
         ):
             if _jsonish(getattr(saved_cfg, key)) != _jsonish(getattr(config, key)):
                 raise AudioLRPError(
@@ -887,7 +998,7 @@ def _train(
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
             scores = ddp_model(x)
-            loss = framewise_cross_entropy(scores, y)
+            loss = framewise_cross_entropy(scores, y, targets)
             loss.backward()
             if config.grad_clip_norm is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip_norm)
@@ -918,7 +1029,7 @@ def _train(
         tr_loss_sum, tr_correct, tr_count = _all_reduce(
             [accum["loss_sum"], accum["correct"], accum["count"]], dist_info, device
         )
-        v_loss_sum, v_correct, v_count = _all_reduce(
+        v_loss_sum, v_correct, v_err_sum, v_count = _all_reduce(
             _run_validation(
                 ddp_model,
                 val_ds,
@@ -927,6 +1038,8 @@ def _train(
                 device,
                 config.num_workers,
                 val_collate,
+                targets,
+                distance_deg,
             ),
             dist_info,
             device,
@@ -942,6 +1055,7 @@ def _train(
             "train_accuracy": tr_correct / tr_count,
             "val_loss": val_loss,
             "val_accuracy": val_acc,
+            "val_mean_error_deg": v_err_sum / v_count,
             "lr": optimizer.param_groups[0]["lr"],
             "epoch_time_s": time.perf_counter() - t_epoch,
             "is_best": improved,
@@ -980,7 +1094,8 @@ def _train(
             if config.progress:
                 print(
                     f"epoch {epoch + 1}: train loss {row['train_loss']:.4f} acc "
-                    f"{row['train_accuracy']:.3f} | val loss {val_loss:.4f} acc {val_acc:.3f}"
+                    f"{row['train_accuracy']:.3f} | val loss {val_loss:.4f} acc {val_acc:.3f} "
+                    f"err {row['val_mean_error_deg']:.1f} deg"
                     f"{' *' if improved else ''} | lr {row['lr']:.2e} | "
                     f"{row['epoch_time_s']:.0f} s",
                     file=sys.stderr,
@@ -1015,6 +1130,7 @@ def _train(
         "epochs_run": state["epoch"],
         "steps": state["global_step"],
         "stopped_early": state["stopped_early"],
+        "initialised_from": state.get("initialised_from"),
     }
     if dist_info.is_main:
         model_path = save(
@@ -1055,6 +1171,46 @@ def _train(
 
 def _fmt_num(v: Any, digits: int = 3) -> str:
     return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+
+def _training_stages(training: dict[str, Any]) -> list[dict[str, Any]]:
+    """The chain of training stages, first stage first (``init_from`` links them)."""
+    stages: list[dict[str, Any]] = []
+    tr: dict[str, Any] | None = training
+    while tr:
+        stages.insert(0, tr)
+        tr = (tr.get("initialised_from") or {}).get("training")
+    return stages
+
+
+def _training_stage_lines(training: dict[str, Any]) -> list[str]:
+    stages = _training_stages(training)
+    lines: list[str] = []
+    for i, tr in enumerate(stages, start=1):
+        cfg = tr.get("config") or {}
+        sigma = float(cfg.get("label_sigma_deg") or 0.0)
+        loss = (
+            f"cross-entropy against Gaussian angular targets, sigma = {sigma:g} deg"
+            if sigma > 0
+            else "cross-entropy against one-hot targets (the paper)"
+        )
+        prefix = f"Stage {i} " if len(stages) > 1 else ""
+        init = tr.get("initialised_from") or {}
+        init_text = f"; initialised from the stage {i - 1} model (`{init.get('model')}`)"
+        lines += [
+            f"- **{prefix}Command**: `{tr.get('command')}`",
+            *[f"- **Resumed with**: `{c}`" for c in tr.get("resume_commands") or [] if c],
+            f"- **{prefix}Loss**: frame-wise {loss}"
+            + (init_text if init else "")
+            + f"; Adam, lr {cfg.get('lr')}, batch {cfg.get('batch_size')}.",
+            f"- **{prefix}Time**: {float(tr.get('train_time_s') or 0.0) / 60:.2f} min, "
+            f"{tr.get('epochs_run')} epochs ({tr.get('steps')} steps), best epoch "
+            f"{tr.get('best_epoch')}, early stop: {tr.get('stopped_early')}.",
+        ]
+    if len(stages) > 1:
+        total_min = sum(float(t.get("train_time_s") or 0.0) for t in stages) / 60
+        lines.append(f"- **Total training time**: {total_min:.2f} min over {len(stages)} stages.")
+    return lines
 
 
 def model_card_markdown(name: str, config: dict[str, Any]) -> str:
@@ -1106,11 +1262,7 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
         "",
         "## Training",
         "",
-        f"- **Command**: `{tr.get('command')}`",
-        *[f"- **Resumed with**: `{c}`" for c in tr.get("resume_commands") or [] if c],
-        f"- **Time**: {float(tr.get('train_time_s') or 0.0) / 60:.2f} min, "
-        f"{tr.get('epochs_run')} epochs ({tr.get('steps')} steps), best epoch "
-        f"{tr.get('best_epoch')}, early stop: {tr.get('stopped_early')}.",
+        *_training_stage_lines(tr),
         f"- **Hardware**: {hw.get('cpu')} ({hw.get('cpu_count')} CPUs, "
         f"{hw.get('torch_threads')} torch threads), device {hw.get('device')}"
         f"{', GPU ' + str(hw.get('gpu')) if hw.get('gpu') else ''}, {hw.get('processes')} "
@@ -1237,6 +1389,8 @@ def export_model(
 
 __all__ = [
     "LOG_COLUMNS",
+    "angular_label_targets",
+    "class_distance_deg",
     "TrainConfig",
     "TrainResult",
     "TrainingInterrupted",

@@ -64,6 +64,20 @@ def train_command(
         int | None, typer.Option("--lstm-hidden", help="LSTM blocks per direction.")
     ] = None,
     n_dense: Annotated[int | None, typer.Option("--n-dense", help="Hidden dense units.")] = None,
+    label_sigma_deg: Annotated[
+        float,
+        typer.Option(
+            "--label-sigma-deg",
+            help="0: one-hot targets (the paper); >0: Gaussian angular targets of this std (deg).",
+        ),
+    ] = 0.0,
+    init_from: Annotated[
+        str | None,
+        typer.Option(
+            "--init-from",
+            help="Start from this saved model (name, model JSON or training folder): fine-tune.",
+        ),
+    ] = None,
     device: Annotated[str, typer.Option(help="auto (GPU if present), cpu or cuda.")] = "auto",
     threads: Annotated[
         int | None, typer.Option(help="torch intra-op threads (default: torch's choice).")
@@ -114,6 +128,8 @@ def train_command(
         n_filters=n_filters,
         lstm_hidden=lstm_hidden,
         n_dense=n_dense,
+        label_sigma_deg=label_sigma_deg,
+        init_from=init_from,
         device=device,
         progress=progress and not json_out,
     )
