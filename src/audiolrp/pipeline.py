@@ -405,7 +405,7 @@ def clip_figures(
 ) -> ClipFigures:
     """Render the clip's figures: DOA map, Fig. 2 panels (channel W), channel relevance,
     pixel flipping."""
-    from audiolrp.analysis.heatmaps import fig2_panels
+    from audiolrp.analysis.heatmaps import fig2_panels, relevance_map_label
     from audiolrp.analysis.pixel_flipping import plot_pixel_flipping
     from audiolrp.report.figures import channel_relevance_figure, doa_map_figure
     from audiolrp.report.html import figure_png
@@ -424,6 +424,7 @@ def clip_figures(
             None if direct is None else direct[0],
             filtered_w,
             channel_label="Ambisonics channel 0 (W)",
+            relevance_label=relevance_map_label(handle.feature),
         ),
         dpi=90,
     )

@@ -20,6 +20,7 @@ from audiolrp.analysis.heatmaps import (
     audio_channel_heatmaps,
     fig2_panels,
     hoa_channel_relevance_map,
+    relevance_map_label,
     save_figure,
     spectrogram_dbp,
 )
@@ -141,6 +142,12 @@ def test_hoa_maps_and_fig2(tmp_path) -> None:
     assert images[0].get_xlabel() == "time / s" and images[0].get_ylabel() == "frequency / Hz"
     save_figure(fig, tmp_path / "fig2.png")
     assert len(fig2_panels(a, r[0]).axes) == 4  # two panels + two colorbars
+    assert "magnitude + phase" in images[1].get_title()
+    label = relevance_map_label("intensity")
+    titled = fig2_panels(a, r[0], relevance_label=label)
+    assert "6 intensity channels" in [ax for ax in titled.axes if ax.get_title()][1].get_title()
+    with pytest.raises(AudioLRPError, match="unknown"):
+        relevance_map_label("stereo")
 
 
 def test_fig2_relevance_limits_ignore_outliers_by_percentile() -> None:

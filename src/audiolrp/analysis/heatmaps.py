@@ -94,6 +94,15 @@ def audio_channel_heatmaps(relevance: np.ndarray, feature: str, order: int = 1) 
     raise AudioLRPError(f"feature={feature!r} is unknown: pass 'hoa' or 'intensity'")
 
 
+def relevance_map_label(feature: str) -> str:
+    """What a heatmap of :func:`audio_channel_heatmaps` sums, for figure titles."""
+    if feature == "intensity":
+        return "sum over the 6 intensity channels"
+    if feature == "hoa":
+        return "magnitude + phase"
+    raise AudioLRPError(f"feature={feature!r} is unknown: pass 'hoa' or 'intensity'")
+
+
 def spectrogram_dbp(audio: np.ndarray, floor_db: float = -80.0) -> np.ndarray:
     """Magnitude spectrogram ``(T, F)`` in dB re its peak (dBp), floored at ``floor_db``."""
     mag = np.abs(stft(as_numpy(audio).astype(np.float64)))
@@ -120,6 +129,7 @@ def fig2_panels(
     *,
     dynamic_range_db: float = 60.0,
     channel_label: str = "Ambisonics channel 0",
+    relevance_label: str = "magnitude + phase",
     cmap_relevance: str = "RdBu_r",
     relevance_percentile: float | None = 99.5,
 ) -> Figure:
@@ -139,6 +149,8 @@ def fig2_panels(
         Colour range of the dBp spectrograms.
     channel_label
         Text for the titles.
+    relevance_label
+        What the heatmap sums (panel b's title): :func:`relevance_map_label` of the feature.
     cmap_relevance
         Diverging colormap of the relevance panel, centred at 0 with symmetric limits.
     relevance_percentile
@@ -157,7 +169,7 @@ def fig2_panels(
         )
     panels: list[tuple[str, np.ndarray, str]] = [
         ("(a) input magnitude spectrogram", spectrogram_dbp(mixture_channel), "spec"),
-        ("(b) relevance (magnitude + phase)", relevance_map, "rel"),
+        (f"(b) relevance ({relevance_label})", relevance_map, "rel"),
     ]
     if direct_channel is not None:
         panels.append(("(c) direct sound (noise-free)", spectrogram_dbp(direct_channel), "spec"))
@@ -195,6 +207,7 @@ __all__ = [
     "audio_channel_heatmaps",
     "fig2_panels",
     "hoa_channel_relevance_map",
+    "relevance_map_label",
     "save_figure",
     "spectrogram_dbp",
 ]

@@ -640,7 +640,8 @@ def _finding_aural(lm: Any, cfg: ReplicationConfig, out: Path, files: dict[str, 
                  else "no scene was classified correctly: scene 0")
     if n:
         fig = hm.fig2_panels(mix[ex], heat[ex], direct[ex], filtered[ex],
-                             channel_label="Ambisonics channel 0 (W)")
+                             channel_label="Ambisonics channel 0 (W)",
+                             relevance_label=hm.relevance_map_label(lm.feature))
         files["fig2"] = str(hm.save_figure(fig, out / "fig2_panels.png"))
         for stem, sig in (("input", mix[ex]), ("direct", direct[ex]),
                           ("relevant", filtered[ex])):

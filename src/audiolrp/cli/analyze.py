@@ -268,7 +268,8 @@ def auralize_cmd(
         if not 0 <= acn < mix.shape[0]:
             raise AudioLRPError(f"--acn {acn} is out of range: pass 0..{mix.shape[0] - 1}")
         fig = hm.fig2_panels(mix[acn], heat[acn], read(direct)[acn] if direct else None,
-                             filtered[acn], channel_label=f"Ambisonics channel {acn}")
+                             filtered[acn], channel_label=f"Ambisonics channel {acn}",
+                             relevance_label=hm.relevance_map_label(feature))
         hm.save_figure(fig, out / "fig2_panels.png")
         typer.echo(f"class {tgt}: wrote {', '.join(str(p) for p in paths.values())} and "
                    f"{out / 'fig2_panels.png'}")
