@@ -1196,7 +1196,12 @@ def _training_stage_lines(training: dict[str, Any]) -> list[str]:
         )
         prefix = f"Stage {i} " if len(stages) > 1 else ""
         init = tr.get("initialised_from") or {}
-        init_text = f"; initialised from the stage {i - 1} model (`{init.get('model')}`)"
+        init_text = (
+            f"; initialised from the stage {i - 1} model (`{init.get('model')}`)"
+            if init.get("training")
+            else f"; initialised from the weights of `{init.get('model')}` (sha256 "
+            f"`{init.get('weights_sha256')}`; that file holds no training record)"
+        )
         lines += [
             f"- **{prefix}Command**: `{tr.get('command')}`",
             *[f"- **Resumed with**: `{c}`" for c in tr.get("resume_commands") or [] if c],
@@ -1204,7 +1209,7 @@ def _training_stage_lines(training: dict[str, Any]) -> list[str]:
             + (init_text if init else "")
             + f"; Adam, lr {cfg.get('lr')}, batch {cfg.get('batch_size')}.",
             f"- **{prefix}Time**: {float(tr.get('train_time_s') or 0.0) / 60:.2f} min, "
-            f"{tr.get('epochs_run')} epochs ({tr.get('steps')} steps), best epoch "
+            f"{tr.get('epochs_run')} epoch(s) ({tr.get('steps')} steps), best epoch "
             f"{tr.get('best_epoch')}, early stop: {tr.get('stopped_early')}.",
         ]
     if len(stages) > 1:
@@ -1226,6 +1231,14 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
         f"HOA order {config.get('order')} magnitude + phase ({arch.get('n_in')} channels)"
         if feature == "hoa"
         else "active + reactive intensity of the first-order signals (6 channels)"
+    )
+    corpus = (recipe.get("corpus") or {}).get("name")
+    speech = (
+        "recorded speech (Debian corpus)"
+        if corpus == "debian"
+        else f"speech from the `{corpus}` corpus"
+        if corpus
+        else "synthetic (eSpeak) speech"
     )
     norm = config.get("normalization", {}) or {}
     identity = all(v == 0 for v in norm.get("mean", [0])) and all(
@@ -1310,7 +1323,7 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
         "",
         "## Limitations",
         "",
-        "Trained on simulated shoebox rooms with synthetic speech and ideal diffuse babble; "
+        f"Trained on simulated shoebox rooms with {speech} and ideal diffuse babble; "
         "compact training budget (CPU), so accuracy is below the paper's TIMIT-trained models. "
         "Intended for reproducing the LRP analyses, not as a production DOA estimator.",
         "",
