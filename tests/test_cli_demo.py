@@ -161,6 +161,8 @@ def test_demo_human_output_and_no_pixel_flipping(models, tmp_path) -> None:
     assert not (out / "pixel_flipping.png").exists()
     data = json.loads((out / "results.json").read_text())
     assert data["model"]["feature"] == "intensity"
+    html = (out / "report.html").read_text()
+    assert "summed over the 6 intensity channels" in html and "magnitude + phase" not in html
     assert math.isclose(data["scene"]["snr_db"], 10.0)
     assert math.isclose(data["scene"]["rt60_s"], 0.3)
 

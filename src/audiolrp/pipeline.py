@@ -476,7 +476,14 @@ def clip_blocks(
     blocks["heatmaps"] = [
         Text(
             "Relevance of the predicted class's pre-softmax score, attributed to every "
-            "time-frequency bin (magnitude + phase relevance of the W channel; paper Fig. 2). "
+            "time-frequency bin ("
+            + (
+                "magnitude + phase relevance of the W channel"
+                if handle.feature == "hoa"
+                else "relevance summed over the 6 intensity channels, shown for every FOA "
+                "channel"
+            )
+            + "; paper Fig. 2). "
             "Red: evidence for the predicted direction; blue: evidence against. Panels (c) and "
             "(d) compare the noise-free direct sound with the input filtered by the relevance "
             "(Eq. 3, 4)."
