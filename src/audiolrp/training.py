@@ -878,7 +878,11 @@ def _train(
     if init is not None:
         initialised_from = _initialise_from(model, init, config)
     model.to(device)
-    targets = angular_label_targets(config.label_sigma_deg) if config.label_sigma_deg > 0 else None
+    targets = (
+        angular_label_targets(config.label_sigma_deg).to(device)
+        if config.label_sigma_deg > 0
+        else None
+    )
     distance_deg = torch.from_numpy(class_distance_deg())
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
