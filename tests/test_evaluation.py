@@ -13,9 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audiolrp.evaluation import (
+    axis_sign_folded_error_deg,
     breakdown,
     compute_metrics,
     evaluate,
+    format_metrics,
     great_circle_deg,
     neighbour_spacing_deg,
     predict_examples,
@@ -214,3 +216,47 @@ def test_cli_evaluate_help_bad_arguments_and_run(tmp_path: Path) -> None:
     assert "accuracy (exact class)" in res.output
     saved = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert saved["metrics"]["n_examples"] == 2 and saved["test_data"]["source"] == "simulated"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    az1=st.floats(-math.pi, math.pi),
+    el1=st.floats(-math.pi / 2, math.pi / 2),
+    az2=st.floats(-math.pi, math.pi),
+    el2=st.floats(-math.pi / 2, math.pi / 2),
+    flips=st.tuples(st.booleans(), st.booleans(), st.booleans()),
+)
+def test_axis_sign_folded_error_matches_haversine_and_ignores_mirrors(
+    az1: float, el1: float, az2: float, el2: float, flips: tuple[bool, bool, bool]
+) -> None:
+    def folded(az: float, el: float) -> tuple[float, float]:
+        # independent form: fold the angles, not the vectors
+        x, y = abs(math.cos(az)), abs(math.sin(az))
+        return math.atan2(y, x), abs(el)
+
+    fa, fe = folded(az1, el1)
+    ga, ge = folded(az2, el2)
+    h = math.sin((ge - fe) / 2) ** 2 + math.cos(fe) * math.cos(ge) * math.sin((ga - fa) / 2) ** 2
+    expected = math.degrees(2 * math.asin(min(1.0, math.sqrt(h))))
+    got = float(
+        axis_sign_folded_error_deg(np.array(az1), np.array(el1), np.array(az2), np.array(el2))
+    )
+    assert got == pytest.approx(expected, abs=1e-6)
+    # any mirror image of direction 1 (sign flips of x, y, z) has zero folded error
+    x = math.cos(el1) * math.cos(az1)
+    y = math.cos(el1) * math.sin(az1)
+    z = math.sin(el1)
+    x, y, z = (-x if flips[0] else x), (-y if flips[1] else y), (-z if flips[2] else z)
+    maz, mel = math.atan2(y, x), math.asin(max(-1.0, min(1.0, z)))
+    mirror = float(
+        axis_sign_folded_error_deg(np.array(az1), np.array(el1), np.array(maz), np.array(mel))
+    )
+    assert mirror == pytest.approx(0.0, abs=1e-5)
+
+
+def test_metrics_report_the_sign_ignoring_error() -> None:
+    # class 3 (azimuth 180) is the mirror image of class 0 (azimuth 0) in the y-z plane
+    m = compute_metrics(np.array([3, 1]), np.array([0, 1]), grid_rad=GRID)
+    assert m["error_vs_true_class_deg"]["mean"] == pytest.approx(90.0)
+    assert m["error_ignoring_axis_signs_deg"]["mean"] == pytest.approx(0.0, abs=1e-9)
+    assert "ignoring the signs" in format_metrics(m)

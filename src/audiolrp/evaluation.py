@@ -9,6 +9,14 @@ errors are reported, both great-circle angles ``atan2(|u x v|, u . v)`` in degre
 * ``error_vs_true_class_deg``: predicted class direction vs the true class direction (0 for a
   correct prediction).
 
+A diagnostic third error, ``error_ignoring_axis_signs_deg``, is the angle left after both
+directions are mirrored into the first octant (``(x, y, z) -> (|x|, |y|, |z|)``). Every real
+spherical harmonic is even or odd under each of the reflections ``x -> -x``, ``y -> -y``,
+``z -> -z``, so the channel *magnitudes* of a plane wave are identical for the 8 mirror images of
+its direction at every Ambisonics order; the signs live only in the inter-channel *phases*. A
+magnitude + phase model that has learned the magnitude cues but not yet the phase cues shows a
+small sign-ignoring error next to a ~90 deg plain error.
+
 ``accuracy_within_neighbour`` is the fraction of clips whose class error is at most the grid's
 neighbour spacing (the largest nearest-neighbour angle of the grid: 10 deg for
 :func:`audiolrp.ambisonics.doa_grid`), i.e. the prediction is the true class or an adjacent one.
@@ -58,6 +66,19 @@ def great_circle_deg(
 ) -> np.ndarray:
     """Great-circle angle in degrees between directions, ``atan2(|u x v|, u . v)``."""
     u, v = np.broadcast_arrays(_unit(az1_rad, el1_rad), _unit(az2_rad, el2_rad))
+    cross = np.linalg.norm(np.cross(u, v), axis=-1)
+    return np.degrees(np.arctan2(cross, np.sum(u * v, axis=-1)))
+
+
+def axis_sign_folded_error_deg(
+    az1_rad: np.ndarray, el1_rad: np.ndarray, az2_rad: np.ndarray, el2_rad: np.ndarray
+) -> np.ndarray:
+    """Great-circle angle in degrees after mirroring both directions into the first octant.
+
+    ``(x, y, z) -> (|x|, |y|, |z|)``: 0 when one direction is a mirror image of the other in
+    any of the coordinate planes (the ambiguity left by HOA channel magnitudes alone).
+    """
+    u, v = np.broadcast_arrays(np.abs(_unit(az1_rad, el1_rad)), np.abs(_unit(az2_rad, el2_rad)))
     cross = np.linalg.norm(np.cross(u, v), axis=-1)
     return np.degrees(np.arctan2(cross, np.sum(u * v, axis=-1)))
 
@@ -169,7 +190,8 @@ def compute_metrics(
     -------
     dict
         ``n_examples``, ``accuracy``, ``error_vs_true_direction_deg`` and
-        ``error_vs_true_class_deg`` (mean/median/p90), ``accuracy_within_neighbour``,
+        ``error_vs_true_class_deg`` and ``error_ignoring_axis_signs_deg`` (mean/median/p90; the
+        last vs the true direction), ``accuracy_within_neighbour``,
         ``neighbour_tolerance_deg``, ``by_snr_db`` and ``by_rt60_s`` (lists of bins).
     """
     pred = np.asarray(pred, np.int64).reshape(-1)
@@ -197,6 +219,9 @@ def compute_metrics(
         "accuracy": float(np.mean(correct)) if pred.size else float("nan"),
         "error_vs_true_direction_deg": _summary(err_dir),
         "error_vs_true_class_deg": _summary(err_cls),
+        "error_ignoring_axis_signs_deg": _summary(
+            axis_sign_folded_error_deg(grid[pred, 0], grid[pred, 1], true_az, true_el)
+        ),
         "accuracy_within_neighbour": (
             float(np.mean(err_cls <= tol + 1e-6)) if pred.size else float("nan")
         ),
@@ -543,6 +568,12 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         f"error vs true direction (deg): mean {d['mean']:.2f}, median {d['median']:.2f}",
         f"error vs true class (deg): mean {c['mean']:.2f}, median {c['median']:.2f}",
     ]
+    f = metrics.get("error_ignoring_axis_signs_deg")
+    if f:
+        lines.append(
+            f"error ignoring the signs of x, y, z (deg): mean {f['mean']:.2f}, "
+            f"median {f['median']:.2f}"
+        )
     for key, unit in (("by_snr_db", "SNR dB"), ("by_rt60_s", "RT60 s")):
         for row in metrics.get(key, []):
             lines.append(
@@ -562,6 +593,7 @@ __all__ = [
     "dataset_examples",
     "evaluate",
     "format_metrics",
+    "axis_sign_folded_error_deg",
     "great_circle_deg",
     "neighbour_spacing_deg",
     "plot_errors",

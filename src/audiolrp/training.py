@@ -1300,8 +1300,11 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
     for key, label in (
         ("error_vs_true_direction_deg", "error vs true direction (deg)"),
         ("error_vs_true_class_deg", "error vs true class direction (deg)"),
+        ("error_ignoring_axis_signs_deg", "error ignoring the signs of x, y, z (deg)"),
     ):
-        m = metrics.get(key) or {}
+        m = metrics.get(key)
+        if not m:
+            continue
         lines.append(
             f"| {label}: mean / median | {_fmt_num(m.get('mean'), 2)} / "
             f"{_fmt_num(m.get('median'), 2)} |"
