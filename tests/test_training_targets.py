@@ -23,15 +23,7 @@ from audiolrp.training import (
     model_card_markdown,
     train,
 )
-from test_training import ToyDataset, _tiny
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from test_training import ToyDataset, _one_thread, _tiny  # noqa: F401 - autouse fixture
 
 
 def _haversine_deg(az1: float, el1: float, az2: float, el2: float) -> float:

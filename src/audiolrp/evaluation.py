@@ -65,7 +65,12 @@ def great_circle_deg(
     az1_rad: np.ndarray, el1_rad: np.ndarray, az2_rad: np.ndarray, el2_rad: np.ndarray
 ) -> np.ndarray:
     """Great-circle angle in degrees between directions, ``atan2(|u x v|, u . v)``."""
-    u, v = np.broadcast_arrays(_unit(az1_rad, el1_rad), _unit(az2_rad, el2_rad))
+    return _vector_angle_deg(_unit(az1_rad, el1_rad), _unit(az2_rad, el2_rad))
+
+
+def _vector_angle_deg(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Angle in degrees between (broadcast) vectors ``(..., 3)``: ``atan2(|u x v|, u . v)``."""
+    u, v = np.broadcast_arrays(u, v)
     cross = np.linalg.norm(np.cross(u, v), axis=-1)
     return np.degrees(np.arctan2(cross, np.sum(u * v, axis=-1)))
 
@@ -78,9 +83,7 @@ def axis_sign_folded_error_deg(
     ``(x, y, z) -> (|x|, |y|, |z|)``: 0 when one direction is a mirror image of the other in
     any of the coordinate planes (the ambiguity left by HOA channel magnitudes alone).
     """
-    u, v = np.broadcast_arrays(np.abs(_unit(az1_rad, el1_rad)), np.abs(_unit(az2_rad, el2_rad)))
-    cross = np.linalg.norm(np.cross(u, v), axis=-1)
-    return np.degrees(np.arctan2(cross, np.sum(u * v, axis=-1)))
+    return _vector_angle_deg(np.abs(_unit(az1_rad, el1_rad)), np.abs(_unit(az2_rad, el2_rad)))
 
 
 def neighbour_spacing_deg(grid_rad: np.ndarray) -> float:
