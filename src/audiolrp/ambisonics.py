@@ -45,6 +45,7 @@ __all__ = [
     "spherical_t_design",
     "spherical_t_design_degrees",
     "unit_vector",
+    "vector_angle_deg",
 ]
 
 #: Highest supported spherical-harmonic order (the un-normalised Legendre recurrence stays
@@ -323,12 +324,17 @@ def angular_error_deg(
 
     Uses ``atan2(|u x v|, u . v)``, accurate for tiny and near-180-degree angles alike.
     """
-    u = unit_vector(az1_rad, el1_rad)
-    v = unit_vector(az2_rad, el2_rad)
-    u, v = np.broadcast_arrays(u, v)
+    return vector_angle_deg(unit_vector(az1_rad, el1_rad), unit_vector(az2_rad, el2_rad))
+
+
+def vector_angle_deg(u: ArrayLike, v: ArrayLike) -> np.ndarray:
+    """Angle in degrees between (broadcast) vectors ``(..., 3)``: ``atan2(|u x v|, u . v)``.
+
+    Accurate for tiny and near-180-degree angles alike; the vectors need not be unit length.
+    """
+    u, v = np.broadcast_arrays(np.asarray(u, np.float64), np.asarray(v, np.float64))
     cross = np.linalg.norm(np.cross(u, v), axis=-1)
-    dot = np.sum(u * v, axis=-1)
-    return np.degrees(np.arctan2(cross, dot))
+    return np.degrees(np.arctan2(cross, np.sum(u * v, axis=-1)))
 
 
 @functools.cache

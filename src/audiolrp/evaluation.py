@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from audiolrp.ambisonics import angular_error_deg, unit_vector, vector_angle_deg
 from audiolrp.errors import AudioLRPError, DatasetError
 from audiolrp.io import atomic_path, atomic_write_bytes, json_default
 from audiolrp.models import LoadedModel, clip_probabilities
@@ -55,24 +56,12 @@ DEFAULT_EVAL_EXAMPLES = 500
 # ------------------------------------------------------------------------------------------
 
 
-def _unit(az_rad: np.ndarray, el_rad: np.ndarray) -> np.ndarray:
-    az = np.asarray(az_rad, np.float64)
-    el = np.asarray(el_rad, np.float64)
-    return np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], axis=-1)
-
-
 def great_circle_deg(
     az1_rad: np.ndarray, el1_rad: np.ndarray, az2_rad: np.ndarray, el2_rad: np.ndarray
 ) -> np.ndarray:
-    """Great-circle angle in degrees between directions, ``atan2(|u x v|, u . v)``."""
-    return _vector_angle_deg(_unit(az1_rad, el1_rad), _unit(az2_rad, el2_rad))
-
-
-def _vector_angle_deg(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Angle in degrees between (broadcast) vectors ``(..., 3)``: ``atan2(|u x v|, u . v)``."""
-    u, v = np.broadcast_arrays(u, v)
-    cross = np.linalg.norm(np.cross(u, v), axis=-1)
-    return np.degrees(np.arctan2(cross, np.sum(u * v, axis=-1)))
+    """Great-circle angle in degrees between directions, ``atan2(|u x v|, u . v)``
+    (:func:`audiolrp.ambisonics.angular_error_deg`)."""
+    return angular_error_deg(az1_rad, el1_rad, az2_rad, el2_rad)
 
 
 def axis_sign_folded_error_deg(
@@ -83,7 +72,9 @@ def axis_sign_folded_error_deg(
     ``(x, y, z) -> (|x|, |y|, |z|)``: 0 when one direction is a mirror image of the other in
     any of the coordinate planes (the ambiguity left by HOA channel magnitudes alone).
     """
-    return _vector_angle_deg(np.abs(_unit(az1_rad, el1_rad)), np.abs(_unit(az2_rad, el2_rad)))
+    return vector_angle_deg(
+        np.abs(unit_vector(az1_rad, el1_rad)), np.abs(unit_vector(az2_rad, el2_rad))
+    )
 
 
 def neighbour_spacing_deg(grid_rad: np.ndarray) -> float:
