@@ -681,6 +681,8 @@ class FeatureDataset(torch.utils.data.Dataset):
     def features_from_audio(self, audio: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Features ``(..., C, 50, 512)`` float32 of audio ``(..., K, 16000)`` (torch)."""
         t = torch.as_tensor(audio)
+        if t.is_complex():  # an STFT (e.g. of training crops, features.stft_frames)
+            return compute_features(t, self.feature, self.order).float()  # type: ignore[arg-type]
         if not t.is_floating_point():
             raise DatasetError("audio must be floating point")
         out = compute_features(t.float(), self.feature, self.order)  # type: ignore[arg-type]
@@ -743,6 +745,96 @@ class FeatureDataset(torch.utils.data.Dataset):
         self._files = {}
 
 
+class FeatureDatasets(torch.utils.data.Dataset):
+    """Several :class:`FeatureDataset` splits (e.g. one per speech corpus) used as one.
+
+    Example ``i`` is example ``i - offset_k`` of part ``k``; every part must give the same
+    feature and order. :meth:`normalization_stats` pools the parts' per-channel statistics
+    exactly (count-weighted means and second moments).
+    """
+
+    def __init__(self, parts: Sequence[FeatureDataset]) -> None:
+        if not parts:
+            raise DatasetError("no dataset folders given: pass at least one")
+        kinds = {(p.feature, p.order) for p in parts}
+        if len(kinds) != 1:
+            raise DatasetError(
+                f"dataset folders give different features/orders {sorted(kinds)}: pass folders "
+                "of the same stored order"
+            )
+        self.parts = list(parts)
+        self.feature, self.order = parts[0].feature, parts[0].order
+        self.offsets = np.cumsum([0] + [len(p) for p in parts])
+        self.labels = np.concatenate([p.labels for p in parts])
+        self.return_audio = False
+        self.return_meta = False
+        self.root = parts[0].root
+        self.manifest = parts[0].manifest
+
+    def _locate(self, i: int) -> tuple[FeatureDataset, int]:
+        if not 0 <= i < len(self):
+            raise IndexError(f"index {i} out of range for {len(self)} examples")
+        k = int(np.searchsorted(self.offsets, i, side="right") - 1)
+        return self.parts[k], int(i - self.offsets[k])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def n_channels(self) -> int:
+        return self.parts[0].n_channels
+
+    def audio(self, i: int, part: str = "mixture", order: int | None = None) -> np.ndarray:
+        ds, j = self._locate(i)
+        return ds.audio(j, part, order)
+
+    def meta(self, i: int) -> dict[str, Any]:
+        ds, j = self._locate(i)
+        return ds.meta(j)
+
+    def features_from_audio(self, audio: np.ndarray | torch.Tensor) -> torch.Tensor:
+        return self.parts[0].features_from_audio(audio)
+
+    def __getitem__(self, i: int) -> Any:
+        ds, j = self._locate(i)
+        ds.return_audio, ds.return_meta = self.return_audio, self.return_meta
+        return ds[j]
+
+    def collate(
+        self, batch: Sequence[Any], device: str | torch.device | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.parts[0].collate(batch, device)
+
+    def collate_fn(self, device: str | torch.device | None = None) -> Callable[..., Any]:
+        def fn(batch: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
+            return self.collate(batch, device)
+
+        return fn
+
+    def normalization_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        n = np.array([len(p) for p in self.parts], np.float64)
+        stats = [p.normalization_stats() for p in self.parts]
+        means = np.stack([m for m, _ in stats]).astype(np.float64)
+        second = np.stack([s.astype(np.float64) ** 2 + m**2 for m, s in stats])
+        w = (n / n.sum())[:, None]
+        mean = (w * means).sum(0)
+        std = np.sqrt(np.maximum((w * second).sum(0) - mean**2, 0.0))
+        std[std < 1e-8] = 1.0
+        return mean.astype(np.float32), std.astype(np.float32)
+
+    def close(self) -> None:
+        for p in self.parts:
+            p.close()
+
+
+def open_splits(
+    roots: Sequence[str | os.PathLike[str]], split: str, feature: str, order: int | None
+) -> FeatureDataset | FeatureDatasets:
+    """One split of one or several dataset folders (several: :class:`FeatureDatasets`)."""
+    parts = [FeatureDataset(r, split, feature=feature, order=order) for r in roots]
+    return parts[0] if len(parts) == 1 else FeatureDatasets(parts)
+
+
 def iter_batches(
     dataset: FeatureDataset, indices: Iterable[int], batch_size: int,
     device: str | torch.device | None = None,
@@ -762,6 +854,8 @@ __all__ = [
     "DatasetSpec",
     "FORMAT_VERSION",
     "FeatureDataset",
+    "FeatureDatasets",
+    "open_splits",
     "MANIFEST_NAME",
     "finalize_dataset",
     "generate_dataset",

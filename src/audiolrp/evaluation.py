@@ -246,6 +246,8 @@ class Predictions:
     snr_db: np.ndarray
     rt60_s: np.ndarray
     confidence: np.ndarray
+    baseline_azimuth_rad: np.ndarray
+    baseline_elevation_rad: np.ndarray
 
     def as_dict(self) -> dict[str, list[Any]]:
         return {k: v.tolist() for k, v in self.__dict__.items()}
@@ -265,8 +267,9 @@ def predict_examples(
 ) -> Predictions:
     """Run ``model`` over ``(features (C,50,512), label, meta)`` examples in batches.
 
-    ``meta`` may hold ``azimuth_rad``, ``elevation_rad`` (exact true direction), ``snr_db`` and
-    ``rt60_s``; missing entries become NaN (directions then default to the class direction).
+    ``meta`` may hold ``azimuth_rad``, ``elevation_rad`` (exact true direction), ``snr_db``,
+    ``rt60_s`` and the classic estimate ``baseline_azimuth_rad``/``baseline_elevation_rad``;
+    missing entries become NaN (directions then default to the class direction).
     """
     from tqdm.auto import tqdm
 
@@ -289,7 +292,14 @@ def predict_examples(
     for x, label, meta in examples:
         batch_x.append(np.asarray(x, np.float32))
         out["label"].append(int(label))
-        for key in ("azimuth_rad", "elevation_rad", "snr_db", "rt60_s"):
+        for key in (
+            "azimuth_rad",
+            "elevation_rad",
+            "snr_db",
+            "rt60_s",
+            "baseline_azimuth_rad",
+            "baseline_elevation_rad",
+        ):
             val = meta.get(key) if meta else None
             out[key].append(float(val) if val is not None else float("nan"))
         if len(batch_x) == batch_size:
@@ -305,16 +315,30 @@ def predict_examples(
     )
 
 
+def _with_baseline(meta: dict[str, Any], audio: np.ndarray | None) -> dict[str, Any]:
+    """``meta`` plus the classic intensity-vector estimate of first-order ``audio``."""
+    if audio is not None and audio.shape[0] >= 4:
+        from audiolrp.features import intensity_vector_direction
+
+        az, el = intensity_vector_direction(audio[:4])
+        meta = {**meta, "baseline_azimuth_rad": float(az), "baseline_elevation_rad": float(el)}
+    return meta
+
+
 def dataset_examples(dataset: Any, max_examples: int | None = None) -> Iterator[Example]:
-    """Yield ``(features, label, meta)`` from a ``FeatureDataset``-like dataset."""
+    """Yield ``(features, label, meta)`` from a ``FeatureDataset``-like dataset; ``meta`` gets
+    the classic intensity-vector estimate where first-order audio is stored."""
     n = len(dataset) if max_examples is None else min(len(dataset), max_examples)
     meta_fn = getattr(dataset, "meta", None)
+    audio_fn = getattr(dataset, "audio", None)
+    stored_order = int(getattr(dataset, "stored_order", 0) or 0)
     for i in range(n):
         item = dataset[i]
         meta = item[2] if len(item) > 2 and isinstance(item[2], dict) else None
         if meta is None and callable(meta_fn):
             meta = meta_fn(i)
-        yield np.asarray(item[0]), int(item[1]), dict(meta or {})
+        audio = audio_fn(i, order=1) if callable(audio_fn) and stored_order >= 1 else None
+        yield np.asarray(item[0]), int(item[1]), _with_baseline(dict(meta or {}), audio)
 
 
 def scene_config_from_recipe(recipe: dict[str, Any] | None, order: int) -> Any:
@@ -364,6 +388,7 @@ def simulated_test_examples(
             "snr_db": scene.params.get("snr_db"),
             "rt60_s": scene.params.get("rt60_s"),
         }
+        meta = _with_baseline(meta, scene.mixture if scene.mixture.shape[0] >= 4 else None)
         yield np.asarray(feats, np.float32), int(scene.label), meta
 
 
@@ -465,6 +490,9 @@ def evaluate(
         preds.pred, preds.label, az, el, grid_rad=grid, snr_db=preds.snr_db, rt60_s=preds.rt60_s
     )
     metrics["model"] = loaded.name
+    baseline = baseline_metrics(preds, az, el)
+    if baseline is not None:
+        metrics["baseline_intensity_vector"] = baseline
     result = EvaluationResult(metrics=metrics, predictions=preds, test_data=test_data)
     if out_dir is not None:
         out = Path(out_dir)
@@ -550,6 +578,38 @@ def plot_errors(
     return out
 
 
+def baseline_metrics(
+    preds: Predictions, true_azimuth_rad: np.ndarray, true_elevation_rad: np.ndarray
+) -> dict[str, Any] | None:
+    """Errors of the classic broadband intensity-vector estimate on the same clips.
+
+    ``error_vs_true_direction_deg`` of its continuous direction (mean/median/p90),
+    ``share_within_10_deg`` beside the model's, and the exact-class ``accuracy`` of its nearest
+    class. ``None`` when the clips carried no first-order audio.
+    """
+    from audiolrp.ambisonics import nearest_class
+
+    baz, bel = preds.baseline_azimuth_rad, preds.baseline_elevation_rad
+    ok = np.isfinite(baz) & np.isfinite(bel)
+    if not ok.any():
+        return None
+    err = great_circle_deg(baz[ok], bel[ok], true_azimuth_rad[ok], true_elevation_rad[ok])
+    grid = _default_grid()
+    model_err = great_circle_deg(
+        grid[preds.pred[ok], 0], grid[preds.pred[ok], 1], true_azimuth_rad[ok],
+        true_elevation_rad[ok],
+    )
+    return {
+        "estimator": "broadband active intensity vector sum_{t,f} Re{conj(W) [X, Y, Z]}",
+        "n_examples": int(ok.sum()),
+        "error_vs_true_direction_deg": _summary(err),
+        "share_within_10_deg": float(np.mean(err <= 10.0)),
+        "model_share_within_10_deg": float(np.mean(model_err <= 10.0)),
+        "accuracy": float(np.mean(nearest_class(baz[ok], bel[ok]) == preds.label[ok])),
+        "model_wins_share": float(np.mean(model_err < err)),
+    }
+
+
 def format_metrics(metrics: dict[str, Any]) -> str:
     """Human-readable multi-line summary of :func:`compute_metrics` output."""
     d = metrics["error_vs_true_direction_deg"]
@@ -567,6 +627,15 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         lines.append(
             f"error ignoring the signs of x, y, z (deg): mean {f['mean']:.2f}, "
             f"median {f['median']:.2f}"
+        )
+    b = metrics.get("baseline_intensity_vector")
+    if b:
+        e = b["error_vs_true_direction_deg"]
+        lines.append(
+            f"classic intensity-vector estimator on the same clips (deg): mean {e['mean']:.2f}, "
+            f"median {e['median']:.2f}; within 10 deg: baseline {b['share_within_10_deg']:.3f}, "
+            f"model {b['model_share_within_10_deg']:.3f}; model closer on "
+            f"{b['model_wins_share']:.3f} of the clips"
         )
     for key, unit in (("by_snr_db", "SNR dB"), ("by_rt60_s", "RT60 s")):
         for row in metrics.get(key, []):
@@ -588,6 +657,7 @@ __all__ = [
     "evaluate",
     "format_metrics",
     "axis_sign_folded_error_deg",
+    "baseline_metrics",
     "great_circle_deg",
     "neighbour_spacing_deg",
     "plot_errors",

@@ -159,6 +159,45 @@ def stft(x: ArrayLike) -> ArrayLike:
     return _out(spec.reshape(*lead, n_frames, N_BINS), to_np)
 
 
+def stft_frames(x: torch.Tensor, start_frames: Sequence[int], n_frames: int) -> torch.Tensor:
+    """Frames ``start .. start + n_frames - 1`` of :func:`stft` of each example, computed
+    directly (only those frames are transformed: a training crop costs ``n_frames / 50`` of
+    a whole clip's STFT).
+
+    Parameters
+    ----------
+    x
+        Real audio ``(B, ..., n_samples)``.
+    start_frames
+        ``B`` first frame indices, each in ``0 .. n_total - n_frames`` with ``n_total =
+        ceil(n_samples / 320)``.
+    n_frames
+        Frames per example.
+
+    Returns
+    -------
+    Tensor
+        Complex ``(B, ..., n_frames, 512)``, equal to ``stft(x)[b, ..., s_b : s_b + n_frames, :]``.
+    """
+    if x.is_complex() or x.dim() < 2:
+        raise AudioLRPError("stft_frames needs real audio of shape (B, ..., n_samples)")
+    n = x.shape[-1]
+    n_total = n_frames_for(n)
+    starts = [int(s) for s in start_frames]
+    if len(starts) != x.shape[0] or not all(0 <= s <= n_total - n_frames for s in starts):
+        raise AudioLRPError(
+            f"need {x.shape[0]} start frames in 0..{n_total - n_frames}, got {starts}"
+        )
+    dtype = _real_dtype(x)
+    pad_right = (n_total - 1) * HOP_SAMPLES + WINDOW_SAMPLES - FRAME_OFFSET_SAMPLES - n
+    padded = torch.nn.functional.pad(x.to(dtype), (FRAME_OFFSET_SAMPLES, pad_right))
+    span = (n_frames - 1) * HOP_SAMPLES + WINDOW_SAMPLES
+    segs = torch.stack([padded[b, ..., s * HOP_SAMPLES : s * HOP_SAMPLES + span]
+                        for b, s in enumerate(starts)])
+    frames = segs.unfold(-1, WINDOW_SAMPLES, HOP_SAMPLES) * _window(dtype, x.device)
+    return torch.fft.rfft(frames, n=N_FFT, dim=-1)[..., :N_BINS]
+
+
 def istft(X: ArrayLike, n_samples: int = CLIP_SAMPLES) -> ArrayLike:
     """Inverse of :func:`stft` (weighted overlap-add), exact for unmodified spectra.
 
@@ -506,6 +545,44 @@ def intensity_features(
     denom = (denom + eps).unsqueeze(-3)
     feats = torch.cat([prod.real / denom, prod.imag / denom], dim=-3)
     return _out(feats, to_np)
+
+
+def intensity_vector_direction(audio: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """The classic DOA estimate: direction of the broadband active intensity of a clip.
+
+    ``I = sum_{t, f} Re{conj(W[t, f]) [X, Y, Z][t, f]}`` over all STFT bins of the clip
+    (unnormalised, so loud bins dominate), and the estimate is the direction of ``I``
+    (e.g. Jarrett, Habets & Naylor, *Theory and Applications of Spherical Microphone Array
+    Processing*, 2017, ch. 6). No learning; the reference a DOA network has to beat.
+
+    Parameters
+    ----------
+    audio
+        SN3D/ACN audio ``(..., K >= 4, samples)``; only the first four channels are used.
+
+    Returns
+    -------
+    (azimuth_rad, elevation_rad)
+        Arrays of the leading shape ``(...)`` (float64). A clip with zero intensity (silence)
+        gets azimuth 0, elevation 0.
+    """
+    from audiolrp.ambisonics import direction_from_vector
+
+    xt, _ = _as_tensor(audio, "intensity-vector input")
+    if xt.dim() < 2 or xt.shape[-2] < 4:
+        raise AudioLRPError(
+            f"the intensity vector needs first-order audio (..., K >= 4, samples), got shape "
+            f"{tuple(xt.shape)}: pass at least W, Y, Z, X"
+        )
+    _check_finite(xt, "intensity-vector input")
+    spec = stft(xt[..., :4, :].to(torch.float64))
+    w = spec[..., 0, :, :]
+    v = torch.stack([spec[..., 3, :, :], spec[..., 1, :, :], spec[..., 2, :, :]], dim=-3)
+    i_a = (w.conj().unsqueeze(-3) * v).real.sum(dim=(-2, -1)).cpu().numpy()  # (..., 3)
+    silent = np.all(i_a == 0, axis=-1)
+    i_a[silent] = (1.0, 0.0, 0.0)
+    az, el = direction_from_vector(i_a)
+    return np.asarray(az, np.float64), np.asarray(el, np.float64)
 
 
 def feature_channels(kind: FeatureKind, order: int) -> int:

@@ -50,7 +50,8 @@ from safetensors import torch as st_torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
-from audiolrp.ambisonics import angular_error_deg, doa_grid
+from audiolrp.ambisonics import angular_error_deg, doa_grid, nearest_class
+from audiolrp.constants import N_FRAMES
 from audiolrp.errors import AudioLRPError, DatasetError, ModelFileError
 from audiolrp.io import atomic_path, atomic_write_bytes, json_default
 from audiolrp.models import (
@@ -114,6 +115,32 @@ class TrainConfig:
         ``"auto"`` (GPU when present), ``"cpu"`` or ``"cuda"``.
     progress
         Show a tqdm progress bar (rank 0 only).
+    precision
+        ``"fp32"``, ``"bf16"`` (``torch.autocast`` to bfloat16 for the training step; the
+        weights, optimizer and validation stay float32) or ``"auto"``: bf16 on a GPU or on a
+        CPU with native bfloat16 instructions (``avx512_bf16``/``amx_bf16``), else fp32.
+    channels_last
+        Run the convolutions in the ``channels_last`` memory format (same numbers, faster on
+        CPUs).
+    crop_frames
+        Train on random windows of this many consecutive STFT frames (0 or 50: whole clips).
+        The CRNN is frame-wise up to its BiLSTM, so a crop is a shorter clip; validation and
+        evaluation always use whole 1-s clips.
+    schedule
+        ``"plateau"`` (the paper: halve on a validation plateau) or ``"cosine"`` (linear
+        warm-up over ``warmup_steps``, then cosine decay from ``lr`` to ``min_lr`` over
+        ``epochs`` epochs).
+    augment
+        Exact sound-field augmentation (:mod:`audiolrp.augmentation`): every training example
+        is rotated about the vertical axis by a random angle and mirrored in y and z with
+        probability 1/2, in the Ambisonics domain before the features; the source direction
+        moves with it. Implies ``direction_targets``.
+    direction_targets
+        Gaussian targets (``label_sigma_deg``) centred on the exact source direction of each
+        scene instead of on its class (needs a dataset with stored directions).
+    select_by
+        Which epoch's weights are kept: ``"val_loss"`` (the paper) or ``"val_error"`` (lowest
+        mean angular error on the validation set).
     """
 
     feature: str = "hoa"
@@ -142,6 +169,14 @@ class TrainConfig:
     init_from: str | None = None
     device: str = "auto"
     progress: bool = True
+    precision: str = "auto"
+    channels_last: bool = True
+    crop_frames: int = 25
+    schedule: str = "plateau"
+    warmup_steps: int = 0
+    augment: bool = False
+    direction_targets: bool = False
+    select_by: str = "val_loss"
 
     def validate(self) -> None:
         """Raise :class:`AudioLRPError` with one line for an invalid setting."""
@@ -171,6 +206,29 @@ class TrainConfig:
             )
         if self.device not in ("auto", "cpu", "cuda"):
             raise AudioLRPError(f"unknown device {self.device!r}: use auto, cpu or cuda")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise AudioLRPError(f"unknown precision {self.precision!r}: use auto, fp32 or bf16")
+        if self.schedule not in ("plateau", "cosine"):
+            raise AudioLRPError(f"unknown schedule {self.schedule!r}: use plateau or cosine")
+        if self.select_by not in ("val_loss", "val_error"):
+            raise AudioLRPError(
+                f"unknown --select-by {self.select_by!r}: use val_loss or val_error"
+            )
+        if not 0 <= self.crop_frames <= N_FRAMES:
+            raise AudioLRPError(
+                f"--crop-frames must be in 0..{N_FRAMES} (0: whole clips), got {self.crop_frames}"
+            )
+        if self.warmup_steps < 0:
+            raise AudioLRPError(f"--warmup-steps must be >= 0, got {self.warmup_steps}")
+        if (self.augment or self.direction_targets) and not self.label_sigma_deg > 0:
+            raise AudioLRPError(
+                "--augment and --direction-targets train on Gaussian targets around the exact "
+                "direction: pass --label-sigma-deg > 0 (e.g. 8)"
+            )
+
+    @property
+    def uses_direction_targets(self) -> bool:
+        return bool(self.augment or self.direction_targets)
 
     @property
     def use_normalization(self) -> bool:
@@ -255,21 +313,33 @@ def _n_channels(dataset: Dataset) -> int:
     return int(np.asarray(dataset[0][0]).shape[0])
 
 
+def data_roots(data_root: str | os.PathLike[str]) -> list[Path]:
+    """Dataset folders named by ``data_root``: one path, or several joined by commas."""
+    return [Path(p) for p in str(data_root).split(",") if p.strip()]
+
+
 def open_split(data_root: str | os.PathLike[str], split: str, config: TrainConfig) -> Dataset:
-    """Open one split of a simulated dataset as a ``FeatureDataset`` (lazy import)."""
-    root = Path(data_root)
-    if not root.is_dir():
-        raise DatasetError(f"dataset folder {root} not found: create it with `audiolrp simulate`")
-    from audiolrp.datasets import FeatureDataset  # written concurrently; import lazily
+    """Open one split of one or several (comma-separated) simulated dataset folders."""
+    roots = data_roots(data_root)
+    for root in roots:
+        if not root.is_dir():
+            raise DatasetError(
+                f"dataset folder {root} not found: create it with `audiolrp simulate`"
+            )
+    from audiolrp.datasets import open_splits
 
     order = config.order if config.feature == "hoa" else None
-    return FeatureDataset(root, split, feature=config.feature, order=order)
+    return open_splits(roots, split, config.feature, order)
 
 
 def read_data_recipe(data_root: str | os.PathLike[str] | None) -> dict[str, Any]:
     """The data recipe (``config`` and ``seed`` of ``manifest.json``) of a dataset folder."""
     if data_root is None:
         return {}
+    roots = data_roots(data_root)
+    if len(roots) > 1:
+        parts = [read_data_recipe(r) for r in roots]
+        return {"datasets": parts, "dataset": ",".join(str(p.get("dataset")) for p in parts)}
     path = Path(data_root) / "manifest.json"
     if not path.exists():
         return {}
@@ -348,6 +418,132 @@ def epoch_order(
 
 def _batches(order: list[int], batch_size: int) -> list[list[int]]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def _base_indices(dataset: Dataset, indices: Sequence[int]) -> list[int]:
+    """Indices into the base dataset of ``indices`` of a (nested) ``Subset``."""
+    idx = list(indices)
+    while isinstance(dataset, Subset):
+        idx = [int(dataset.indices[i]) for i in idx]
+        dataset = dataset.dataset
+    return idx
+
+
+def dataset_directions(dataset: Dataset) -> np.ndarray | None:
+    """``(n, 2)`` float64 [azimuth_rad, elevation_rad] of every example's exact source
+    direction, from the stored scene parameters (``None`` if the dataset stores none)."""
+    base = _base_dataset(dataset)
+    meta = getattr(base, "meta", None)
+    if not callable(meta):
+        return None
+    idx = _base_indices(dataset, range(len(dataset)))  # type: ignore[arg-type]
+    try:
+        rows = [meta(i) for i in idx]
+        return np.array([[r["azimuth_rad"], r["elevation_rad"]] for r in rows], np.float64)
+    except (KeyError, TypeError):
+        return None
+
+
+def batch_rng(seed: int, epoch: int, batch: int) -> np.random.Generator:
+    """The random stream of one training batch (crops, augmentation): a pure function of
+    ``(seed, epoch, batch)``, so a resumed run draws exactly what the uninterrupted one did."""
+    return np.random.default_rng([int(seed), int(epoch), int(batch), 0xA11D])
+
+
+def random_time_crops(x: torch.Tensor, n_frames: int, rng: np.random.Generator) -> torch.Tensor:
+    """Random windows of ``n_frames`` consecutive frames of features ``(B, C, T, F)``, one
+    start per example (uniform over ``0..T - n_frames``); no-op when ``n_frames`` is 0 or T."""
+    t = x.shape[2]
+    if n_frames in (0, t):
+        return x
+    starts = rng.integers(0, t - n_frames + 1, size=x.shape[0])
+    return torch.stack([x[i, :, s : s + n_frames] for i, s in enumerate(starts.tolist())])
+
+
+class DirectionBatches:
+    """Training batches with targets from the exact source directions, optionally augmented.
+
+    For batch ``b`` of epoch ``e``: the stored audio of the examples, each transformed by a
+    random :class:`~audiolrp.augmentation.FieldTransform` (``augment``), the model features
+    computed per batch (torch), the direction moved with the field, soft targets
+    :func:`~audiolrp.augmentation.direction_targets` and the nearest class as label. All draws
+    come from :func:`batch_rng`.
+    """
+
+    def __init__(self, dataset: Dataset, config: TrainConfig, device: torch.device) -> None:
+        base = _base_dataset(dataset)
+        for attr in ("audio", "features_from_audio", "meta"):
+            if not callable(getattr(base, attr, None)):
+                raise DatasetError(
+                    "--augment/--direction-targets need a dataset folder written by "
+                    "`audiolrp simulate` (stored audio and directions)"
+                )
+        dirs = dataset_directions(dataset)
+        if dirs is None:
+            raise DatasetError(
+                "the training set stores no source directions: re-simulate it with "
+                "`audiolrp simulate`"
+            )
+        self.dataset, self.base, self.config, self.device = dataset, base, config, device
+        self.directions = dirs
+        self.audio_order = 1 if getattr(base, "feature", "hoa") == "intensity" else base.order
+
+    def __call__(
+        self, indices: Sequence[int], epoch: int, batch: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        from audiolrp.augmentation import (
+            apply_field_transforms,
+            direction_targets,
+            random_field_transforms,
+        )
+
+        rng = batch_rng(self.config.seed, epoch, batch)
+        idx = list(indices)
+        base_idx = _base_indices(self.dataset, idx)
+        audio = torch.from_numpy(
+            np.stack([self.base.audio(j, order=self.audio_order) for j in base_idx])
+        )
+        az, el = self.directions[idx, 0], self.directions[idx, 1]
+        if self.config.augment:
+            audio, az, el = apply_field_transforms(
+                audio, az, el, random_field_transforms(len(idx), rng)
+            )
+        audio = audio.to(self.device)
+        crop = self.config.crop_frames
+        if crop in (0, N_FRAMES):
+            x = self.base.features_from_audio(audio)
+        else:  # only the cropped frames are transformed (same numbers as cropping features)
+            from audiolrp.features import stft_frames
+
+            starts = rng.integers(0, N_FRAMES - crop + 1, size=len(idx))
+            x = self.base.features_from_audio(stft_frames(audio.float(), starts.tolist(), crop))
+        q = direction_targets(az, el, self.config.label_sigma_deg).to(self.device)
+        y = torch.as_tensor(nearest_class(az, el), dtype=torch.int64, device=self.device)
+        return x, y, q
+
+
+def autocast_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
+    """``torch.bfloat16`` when the training step runs under autocast, else ``None``."""
+    if config.precision == "fp32":
+        return None
+    if config.precision == "bf16" or device.type == "cuda":
+        return torch.bfloat16
+    with contextlib.suppress(OSError):
+        flags = Path("/proc/cpuinfo").read_text()
+        if "avx512_bf16" in flags or "amx_bf16" in flags:
+            return torch.bfloat16
+    return None
+
+
+def scheduled_lr(config: TrainConfig, step: int, total_steps: int) -> float:
+    """Learning rate of optimizer step ``step`` (0-based) under ``schedule="cosine"``:
+    linear warm-up over ``warmup_steps``, then ``min_lr + (lr - min_lr) (1 + cos(pi p)) / 2``
+    with ``p`` the fraction of the remaining steps done."""
+    if config.warmup_steps and step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    span = max(1, total_steps - config.warmup_steps)
+    p = min(1.0, (step - config.warmup_steps) / span)
+    return config.min_lr + 0.5 * (config.lr - config.min_lr) * (1.0 + math.cos(math.pi * p))
 
 
 # ------------------------------------------------------------------------------------------
@@ -592,7 +788,10 @@ def angular_label_targets(sigma_deg: float) -> torch.Tensor:
 
 
 def framewise_cross_entropy(
-    scores: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor | None = None
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    targets: torch.Tensor | None = None,
+    soft_targets: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Mean cross-entropy of every frame's pre-softmax scores against the clip label.
 
@@ -607,8 +806,15 @@ def framewise_cross_entropy(
         table whose row ``y`` is the target distribution of label ``y``
         (:func:`angular_label_targets`); the loss is ``-sum_k q_k(y) log softmax(s)_k``
         averaged over all frames.
+    soft_targets
+        ``(B, n_classes)`` target distribution per example (e.g. centred on the exact source
+        direction, :func:`audiolrp.augmentation.direction_targets`); overrides ``targets``.
     """
     b, t, c = scores.shape
+    if soft_targets is not None:
+        log_p = nn.functional.log_softmax(scores.float(), dim=-1)
+        q = soft_targets.to(device=scores.device, dtype=log_p.dtype)
+        return -(log_p * q[:, None, :]).sum(-1).mean()
     if targets is None:
         return nn.functional.cross_entropy(scores.reshape(b * t, c), labels.repeat_interleave(t))
     log_p = nn.functional.log_softmax(scores, dim=-1)  # (B, T, C)
@@ -626,14 +832,22 @@ def _run_validation(
     collate: Callable[[Sequence[Any]], tuple[torch.Tensor, torch.Tensor]] = _collate,
     targets: torch.Tensor | None = None,
     distance_deg: torch.Tensor | None = None,
-) -> tuple[float, float, float, float]:
-    """Sums ``(loss * n, correct, angular error (deg), n)`` over this rank's validation share.
+    directions: np.ndarray | None = None,
+    sigma_deg: float = 0.0,
+) -> tuple[list[float], np.ndarray]:
+    """Validation on whole clips in float32.
 
-    The angular error is between the predicted and the labelled class directions
-    (``distance_deg``: :func:`class_distance_deg`; 0 when ``None``).
+    Returns ``([loss * n, correct, angular error sum (deg), n], errors)`` summed over this
+    rank's share. The angular error is between the predicted class direction and the exact
+    source direction when ``directions`` (``(n, 2)`` radians, aligned with ``dataset``) is
+    given, else the labelled class direction (``distance_deg``: :func:`class_distance_deg`).
+    With ``directions`` and ``sigma_deg > 0`` the loss uses direction-centred targets (as in
+    training with ``direction_targets``).
     """
     model.eval()
-    loss_sum = correct = err_sum = count = 0.0
+    loss_sum = correct = count = 0.0
+    errors: list[np.ndarray] = []
+    grid = doa_grid()
     if indices:
         loader = DataLoader(
             dataset,
@@ -641,17 +855,33 @@ def _run_validation(
             collate_fn=collate,
             num_workers=num_workers,
         )
+        batches = _batches(indices, batch_size)
         with torch.no_grad():
-            for x, y in loader:
+            for (x, y), idx in zip(loader, batches, strict=True):
                 x, y = x.to(device), y.to(device)
                 scores = model(x)
-                loss_sum += float(framewise_cross_entropy(scores, y, targets)) * len(y)
-                pred = clip_probabilities(scores).argmax(-1)
-                correct += float((pred == y).sum())
-                if distance_deg is not None:
-                    err_sum += float(distance_deg[pred.cpu(), y.cpu()].sum())
+                soft = None
+                if directions is not None and sigma_deg > 0:
+                    from audiolrp.augmentation import direction_targets
+
+                    d = directions[idx]
+                    soft = direction_targets(d[:, 0], d[:, 1], sigma_deg).to(device)
+                loss = framewise_cross_entropy(scores, y, targets, soft)
+                loss_sum += float(loss) * len(y)
+                pred = clip_probabilities(scores).argmax(-1).cpu().numpy()
+                correct += float((pred == y.cpu().numpy()).sum())
+                if directions is not None:
+                    d = directions[idx]
+                    errors.append(
+                        angular_error_deg(grid[pred, 0], grid[pred, 1], d[:, 0], d[:, 1])
+                    )
+                elif distance_deg is not None:
+                    errors.append(
+                        distance_deg[torch.as_tensor(pred), y.cpu()].numpy().astype(np.float64)
+                    )
                 count += len(y)
-    return loss_sum, correct, err_sum, count
+    err = np.concatenate(errors) if errors else np.zeros(0)
+    return [loss_sum, correct, float(err.sum()), count], err
 
 
 def _all_reduce(values: Sequence[float], dist_info: _Dist, device: torch.device) -> list[float]:
@@ -672,6 +902,8 @@ LOG_COLUMNS = (
     "val_loss",
     "val_accuracy",
     "val_mean_error_deg",
+    "val_median_error_deg",
+    "examples_seen",
     "lr",
     "epoch_time_s",
     "is_best",
@@ -878,6 +1110,9 @@ def _train(
     if init is not None:
         initialised_from = _initialise_from(model, init, config)
     model.to(device)
+    if config.channels_last:
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    amp_dtype = autocast_dtype(config, device)
     targets = (
         angular_label_targets(config.label_sigma_deg).to(device)
         if config.label_sigma_deg > 0
@@ -900,6 +1135,8 @@ def _train(
         "history": [],
         "best_val_loss": math.inf,
         "best_val_accuracy": 0.0,
+        "best_val_error_deg": math.inf,
+        "examples_seen": 0,
         "best_epoch": -1,
         "bad_epochs": 0,
         "finished": False,
@@ -926,7 +1163,18 @@ def _train(
             "seed",
             "label_sigma_deg",
             "init_from",
+            "crop_frames",
+            "schedule",
+            "warmup_steps",
+            "augment",
+            "direction_targets",
+            "select_by",
         ):
+            if key not in meta["state"].get("config", {}) and key in (
+                "crop_frames", "schedule", "warmup_steps", "augment", "direction_targets",
+                "select_by",
+            ):
+                continue  # checkpoint written before these options existed
             if _jsonish(getattr(saved_cfg, key)) != _jsonish(getattr(config, key)):
                 raise AudioLRPError(
                     f"--resume with {key}={getattr(config, key)!r} but the run in {out} used "
@@ -972,6 +1220,14 @@ def _train(
     val_indices = list(range(dist_info.rank, n_val, dist_info.world_size))
     train_collate, train_on_device = _batched_feature_path(train_ds, device, config.num_workers)
     val_collate, _ = _batched_feature_path(val_ds, device, config.num_workers)
+    direction_batches = (
+        DirectionBatches(train_ds, config, device) if config.uses_direction_targets else None
+    )
+    val_directions = dataset_directions(val_ds)
+    steps_per_epoch = len(_batches(epoch_order(
+        n_train, 0, config.seed, world_size=dist_info.world_size, rank=dist_info.rank
+    ), config.batch_size))
+    total_steps = steps_per_epoch * config.epochs
     while not state["finished"] and state["epoch"] < config.epochs:
         epoch = int(state["epoch"])
         t_epoch = time.perf_counter()
@@ -980,13 +1236,27 @@ def _train(
         )
         batches = _batches(order, config.batch_size)
         start_batch = int(state["batch"])
-        loader = DataLoader(
-            train_ds,
-            batch_sampler=batches[start_batch:],
-            collate_fn=train_collate,
-            num_workers=config.num_workers,
-            pin_memory=device.type == "cuda" and not train_on_device,
-        )
+        source: Any
+        if direction_batches is not None:
+            source = (
+                direction_batches(batches[b], epoch, b) for b in range(start_batch, len(batches))
+            )
+        else:
+            loader = DataLoader(
+                train_ds,
+                batch_sampler=batches[start_batch:],
+                collate_fn=train_collate,
+                num_workers=config.num_workers,
+                pin_memory=device.type == "cuda" and not train_on_device,
+            )
+            source = (
+                (
+                    random_time_crops(x, config.crop_frames, batch_rng(config.seed, epoch, b)),
+                    y,
+                    None,
+                )
+                for b, (x, y) in enumerate(loader, start=start_batch)
+            )
         bar = tqdm(
             total=len(batches),
             initial=start_batch,
@@ -998,11 +1268,20 @@ def _train(
         )
         accum = state["accum"]
         ddp_model.train()
-        for b, (x, y) in enumerate(loader, start=start_batch):
+        for b, (x, y, q) in enumerate(source, start=start_batch):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            if config.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            if config.schedule == "cosine":
+                for group in optimizer.param_groups:
+                    group["lr"] = scheduled_lr(config, int(state["global_step"]), total_steps)
             optimizer.zero_grad(set_to_none=True)
-            scores = ddp_model(x)
-            loss = framewise_cross_entropy(scores, y, targets)
+            with torch.autocast(
+                device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None
+            ):
+                scores = ddp_model(x)
+            scores = scores.float()
+            loss = framewise_cross_entropy(scores, y, targets, q)
             loss.backward()
             if config.grad_clip_norm is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip_norm)
@@ -1012,6 +1291,9 @@ def _train(
                 accum["correct"] += float((clip_probabilities(scores).argmax(-1) == y).sum())
                 accum["count"] += len(y)
             state["global_step"] += 1
+            state["examples_seen"] = int(state.get("examples_seen", 0)) + len(y) * max(
+                1, dist_info.world_size
+            )
             state["batch"] = b + 1
             bar.update(1)
             bar.set_postfix(
@@ -1033,25 +1315,29 @@ def _train(
         tr_loss_sum, tr_correct, tr_count = _all_reduce(
             [accum["loss_sum"], accum["correct"], accum["count"]], dist_info, device
         )
-        v_loss_sum, v_correct, v_err_sum, v_count = _all_reduce(
-            _run_validation(
-                ddp_model,
-                val_ds,
-                val_indices,
-                config.batch_size,
-                device,
-                config.num_workers,
-                val_collate,
-                targets,
-                distance_deg,
-            ),
-            dist_info,
+        val_sums, val_errors = _run_validation(
+            model,
+            val_ds,
+            val_indices,
+            config.batch_size,
             device,
+            config.num_workers,
+            val_collate,
+            targets,
+            distance_deg,
+            val_directions,
+            config.label_sigma_deg if config.uses_direction_targets else 0.0,
         )
+        v_loss_sum, v_correct, v_err_sum, v_count = _all_reduce(val_sums, dist_info, device)
         val_loss = v_loss_sum / v_count
         val_acc = v_correct / v_count
-        scheduler.step(val_loss)
-        improved = val_loss < state["best_val_loss"]
+        val_err = v_err_sum / v_count
+        if config.schedule == "plateau":
+            scheduler.step(val_loss)
+        if config.select_by == "val_error":
+            improved = val_err < state.get("best_val_error_deg", math.inf)
+        else:
+            improved = val_loss < state["best_val_loss"]
         row = {
             "epoch": epoch + 1,
             "step": state["global_step"],
@@ -1059,7 +1345,9 @@ def _train(
             "train_accuracy": tr_correct / tr_count,
             "val_loss": val_loss,
             "val_accuracy": val_acc,
-            "val_mean_error_deg": v_err_sum / v_count,
+            "val_mean_error_deg": val_err,
+            "val_median_error_deg": float(np.median(val_errors)) if len(val_errors) else None,
+            "examples_seen": int(state.get("examples_seen", 0)),
             "lr": optimizer.param_groups[0]["lr"],
             "epoch_time_s": time.perf_counter() - t_epoch,
             "is_best": improved,
@@ -1069,6 +1357,7 @@ def _train(
             state.update(
                 best_val_loss=val_loss,
                 best_val_accuracy=val_acc,
+                best_val_error_deg=val_err,
                 best_epoch=epoch + 1,
                 bad_epochs=0,
             )
@@ -1091,7 +1380,12 @@ def _train(
                     feature=config.feature,
                     order=config.model_order,
                     data_recipe=recipe,
-                    metrics={"val_loss": val_loss, "val_accuracy": val_acc, "epoch": epoch + 1},
+                    metrics={
+                        "val_loss": val_loss,
+                        "val_accuracy": val_acc,
+                        "val_mean_error_deg": val_err,
+                        "epoch": epoch + 1,
+                    },
                 )
             _write_logs(out, state["history"])
             save_checkpoint(out, model=model, optimizer=optimizer, scheduler=scheduler, state=state)
@@ -1121,7 +1415,7 @@ def _train(
         import torch.distributed as dist
 
         dist.barrier()
-    last_model = model.cpu().eval()
+    last_model = model.cpu().to(memory_format=torch.contiguous_format).eval()  # type: ignore[call-overload]
     best_model = load_model(best_path).model if best_path.exists() else last_model
     model_path: Path | None = None
     training_info = {
@@ -1133,6 +1427,7 @@ def _train(
         "best_epoch": state["best_epoch"],
         "epochs_run": state["epoch"],
         "steps": state["global_step"],
+        "examples_seen": state.get("examples_seen"),
         "stopped_early": state["stopped_early"],
         "initialised_from": state.get("initialised_from"),
     }
@@ -1147,6 +1442,7 @@ def _train(
             metrics={
                 "val_loss": state["best_val_loss"],
                 "val_accuracy": state["best_val_accuracy"],
+                "val_mean_error_deg": state.get("best_val_error_deg"),
             },
         )
     return TrainResult(

@@ -32,7 +32,13 @@ def _command_line() -> str:
 
 @app.command("train")
 def train_command(
-    data: Annotated[Path, typer.Argument(help="Dataset folder written by `audiolrp simulate`.")],
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="Dataset folder written by `audiolrp simulate`; several joined by commas "
+            "(e.g. one per speech corpus) are used as one training set."
+        ),
+    ],
     out: Annotated[Path, typer.Argument(help="Output folder (logs, checkpoints, model).")],
     feature: Annotated[str, typer.Option(help="Input features: hoa or intensity.")] = "hoa",
     order: Annotated[int, typer.Option(help="HOA order N (ignored for intensity).")] = 2,
@@ -78,6 +84,36 @@ def train_command(
             help="Start from this saved model (name, model JSON or training folder): fine-tune.",
         ),
     ] = None,
+    precision: Annotated[
+        str,
+        typer.Option(help="auto (bf16 autocast where the CPU/GPU has it), bf16 or fp32."),
+    ] = "auto",
+    channels_last: Annotated[
+        bool, typer.Option(help="Convolutions in channels_last memory format.")
+    ] = True,
+    crop_frames: Annotated[
+        int,
+        typer.Option("--crop-frames", help="Train on random crops of N frames (0: whole clips)."),
+    ] = 25,
+    schedule: Annotated[
+        str, typer.Option(help="plateau (the paper) or cosine (sized to --epochs).")
+    ] = "plateau",
+    warmup_steps: Annotated[
+        int, typer.Option("--warmup-steps", help="Linear LR warm-up steps (cosine).")
+    ] = 0,
+    augment: Annotated[
+        bool,
+        typer.Option(
+            help="Rotate/mirror each training scene's sound field (exact, Ambisonics domain)."
+        ),
+    ] = False,
+    direction_targets: Annotated[
+        bool,
+        typer.Option(help="Gaussian targets around the exact source direction (not its class)."),
+    ] = False,
+    select_by: Annotated[
+        str, typer.Option("--select-by", help="Keep the epoch with the best val_loss or val_error.")
+    ] = "val_loss",
     device: Annotated[str, typer.Option(help="auto (GPU if present), cpu or cuda.")] = "auto",
     threads: Annotated[
         int | None, typer.Option(help="torch intra-op threads (default: torch's choice).")
@@ -102,7 +138,13 @@ def train_command(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Train a DOA CRNN (Table 1) with Adam, early stopping and resumable checkpoints."""
+    """Train a DOA CRNN (Table 1) with Adam, early stopping and resumable checkpoints.
+
+    Example (the recipe of the shipped models, docs/models.md):
+
+      audiolrp train data/debian,data/espeak runs/int --feature intensity --augment
+      --label-sigma-deg 8 --schedule cosine --lr 5e-4 --select-by val_error --epochs 20
+    """
     import torch
 
     from audiolrp.training import TrainConfig, export_model, train
@@ -130,6 +172,14 @@ def train_command(
         n_dense=n_dense,
         label_sigma_deg=label_sigma_deg,
         init_from=init_from,
+        precision=precision,
+        channels_last=channels_last,
+        crop_frames=crop_frames,
+        schedule=schedule,
+        warmup_steps=warmup_steps,
+        augment=augment,
+        direction_targets=direction_targets,
+        select_by=select_by,
         device=device,
         progress=progress and not json_out,
     )
