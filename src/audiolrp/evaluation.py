@@ -341,14 +341,17 @@ def dataset_examples(dataset: Any, max_examples: int | None = None) -> Iterator[
         yield np.asarray(item[0]), int(item[1]), _with_baseline(dict(meta or {}), audio)
 
 
-def scene_config_from_recipe(recipe: dict[str, Any] | None, order: int) -> Any:
-    """The :class:`audiolrp.scenes.SceneConfig` of a data recipe (default ranges if absent).
+def scene_config_from_recipe(
+    recipe: dict[str, Any] | None, order: int, overrides: dict[str, Any] | None = None
+) -> Any:
+    """The :class:`audiolrp.scenes.SceneConfig` of a data recipe (default ranges if absent),
+    with ``overrides`` (e.g. ``{"direction_sampling": "uniform", "speech": "espeak"}``) applied.
 
     The simulated order is at least the model's order (``order``).
     """
     from audiolrp.scenes import SceneConfig
 
-    cfg_dict = dict((recipe or {}).get("config") or {})
+    cfg_dict = {**dict((recipe or {}).get("config") or {}), **dict(overrides or {})}
     known = set(SceneConfig.__dataclass_fields__)
     cfg_dict = {k: v for k, v in cfg_dict.items() if k in known}
     cfg_dict["order"] = max(int(cfg_dict.get("order", order)), int(order))
@@ -362,6 +365,7 @@ def simulated_test_examples(
     n_examples: int = DEFAULT_EVAL_EXAMPLES,
     seed: int = DEFAULT_EVAL_SEED,
     recipe: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> Iterator[Example]:
     """A fresh, seeded test set.
 
@@ -374,7 +378,7 @@ def simulated_test_examples(
     from audiolrp.features import compute_features
     from audiolrp.scenes import get_corpus, simulate_scene
 
-    config = scene_config_from_recipe(recipe, order)
+    config = scene_config_from_recipe(recipe, order, overrides)
     corpus = get_corpus(config.speech, config.corpus_seed)
     for i in range(n_examples):
         scene = simulate_scene(config, scene_seed(seed, "test", i), corpus, split="test")
@@ -416,6 +420,7 @@ def evaluate(
     n_examples: int | None = None,
     seed: int | None = None,
     recipe: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
     batch_size: int = 16,
     device: str | torch.device = "cpu",
     out_dir: str | os.PathLike[str] | None = None,
@@ -434,6 +439,10 @@ def evaluate(
         Size, seed and data recipe of the simulated test set (defaults: the model card's
         ``evaluation`` entry, else 500 examples, :data:`DEFAULT_EVAL_SEED` and the model's
         training data recipe).
+    overrides
+        :class:`~audiolrp.scenes.SceneConfig` fields replacing the recipe's for the simulated
+        test set, e.g. ``{"direction_sampling": "uniform"}`` (off-grid sources) or
+        ``{"speech": "espeak"}`` (another speech corpus).
     out_dir
         Folder for ``metrics.json`` (metrics + test-data description), ``predictions.json`` and
         ``errors.png`` (with ``plot``).
@@ -470,13 +479,16 @@ def evaluate(
         )
         seed = int(card_eval.get("seed", DEFAULT_EVAL_SEED)) if seed is None else int(seed)
         recipe = recipe if recipe is not None else (card_eval.get("recipe") or loaded.data_recipe)
-        config = scene_config_from_recipe(recipe, order)
-        examples = simulated_test_examples(feature, order, n_examples=n, seed=seed, recipe=recipe)
+        config = scene_config_from_recipe(recipe, order, overrides)
+        examples = simulated_test_examples(
+            feature, order, n_examples=n, seed=seed, recipe=recipe, overrides=overrides
+        )
         test_data = {
             "source": "simulated",
             "n_examples": n,
             "seed": seed,
             "scene_config": config.to_dict(),
+            "overrides": dict(overrides or {}),
             "split": "test",
         }
     preds = predict_examples(

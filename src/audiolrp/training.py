@@ -1507,15 +1507,68 @@ def _training_stage_lines(training: dict[str, Any]) -> list[str]:
             *[f"- **Resumed with**: `{c}`" for c in tr.get("resume_commands") or [] if c],
             f"- **{prefix}Loss**: frame-wise {loss}"
             + (init_text if init else "")
-            + f"; Adam, lr {cfg.get('lr')}, batch {cfg.get('batch_size')}.",
+            + f"; Adam, batch {cfg.get('batch_size')}; {_recipe_text(cfg)}.",
             f"- **{prefix}Time**: {float(tr.get('train_time_s') or 0.0) / 60:.2f} min, "
-            f"{tr.get('epochs_run')} epoch(s) ({tr.get('steps')} steps), best epoch "
+            f"{tr.get('epochs_run')} epoch(s) ({tr.get('steps')} steps"
+            + (f", {tr.get('examples_seen')} examples" if tr.get("examples_seen") else "")
+            + f"; {(tr.get('hardware') or {}).get('torch_threads')} CPU thread(s)), best epoch "
             f"{tr.get('best_epoch')}, early stop: {tr.get('stopped_early')}.",
         ]
     if len(stages) > 1:
         total_min = sum(float(t.get("train_time_s") or 0.0) for t in stages) / 60
         lines.append(f"- **Total training time**: {total_min:.2f} min over {len(stages)} stages.")
     return lines
+
+
+def _training_data_lines(recipe: dict[str, Any]) -> list[str]:
+    """Card lines describing the training dataset(s) of the last stage."""
+    parts = recipe.get("datasets") or [recipe]
+    lines = [
+        f"Simulated with `audiolrp simulate`; {len(parts)} dataset folder(s) used as one "
+        f"training set ({recipe.get('n_train_used')} train / {recipe.get('n_val_used')} val "
+        "examples in all). Not TIMIT as in the paper.",
+        "",
+    ]
+    for i, part in enumerate(parts, start=1):
+        corpus = (part.get("corpus") or {}).get("name", "embedded eSpeak synthetic speech")
+        prefix = f"Dataset {i}: " if len(parts) > 1 else ""
+        lines += [
+            f"{prefix}seed {part.get('seed')}, counts {part.get('counts')}, speech corpus "
+            f"`{corpus}`, stored as {part.get('dtype', 'float32')}. Scene configuration "
+            "(`SceneConfig`):",
+            "",
+            "| field | value |",
+            "|---|---|",
+            *[f"| {k} | {json.dumps(v)} |" for k, v in sorted((part.get("config") or {}).items())],
+            "",
+        ]
+    return lines
+
+
+def _recipe_text(cfg: dict[str, Any]) -> str:
+    """The training-step options of a stage in words (defaults of older stages: the paper)."""
+    bits = []
+    if cfg.get("augment"):
+        bits.append(
+            "exact sound-field augmentation (random rotation about the vertical axis, y/z "
+            "mirrors) with targets centred on the exact direction"
+        )
+    elif cfg.get("direction_targets"):
+        bits.append("targets centred on the exact source direction")
+    crop = int(cfg.get("crop_frames") or 0)
+    if crop and crop != N_FRAMES:
+        bits.append(f"random {crop}-frame crops")
+    sched = cfg.get("schedule") or "plateau"
+    bits.append(
+        f"cosine schedule from lr {cfg.get('lr')} (warm-up {cfg.get('warmup_steps')} steps)"
+        if sched == "cosine"
+        else f"lr {cfg.get('lr')} halved on validation plateaus"
+    )
+    if cfg.get("precision") and cfg.get("precision") != "fp32":
+        bits.append(f"precision {cfg.get('precision')} (bf16 autocast where the CPU has it)")
+    if cfg.get("select_by") == "val_error":
+        bits.append("weights kept at the lowest validation angular error")
+    return "; ".join(bits)
 
 
 def model_card_markdown(name: str, config: dict[str, Any]) -> str:
@@ -1532,7 +1585,9 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
         if feature == "hoa"
         else "active + reactive intensity of the first-order signals (6 channels)"
     )
-    corpus = (recipe.get("corpus") or {}).get("name")
+    parts = recipe.get("datasets") or [recipe]
+    corpora = sorted({str((p.get("corpus") or {}).get("name")) for p in parts if p.get("corpus")})
+    corpus = ", ".join(corpora) if corpora else None
     speech = (
         "recorded speech (Debian corpus)"
         if corpus == "debian"
@@ -1563,16 +1618,7 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
         "",
         "## Training data",
         "",
-        f"Simulated with `audiolrp simulate` (seed {recipe.get('seed')}, counts "
-        f"{recipe.get('counts')}; used {recipe.get('n_train_used')} train / "
-        f"{recipe.get('n_val_used')} val examples). Speech corpus: "
-        f"{(recipe.get('corpus') or {}).get('name', 'embedded eSpeak synthetic speech')} "
-        "(not TIMIT as in the paper). Scene configuration (`SceneConfig`):",
-        "",
-        "| field | value |",
-        "|---|---|",
-        *[f"| {k} | {json.dumps(v)} |" for k, v in sorted((recipe.get("config") or {}).items())],
-        "",
+        *_training_data_lines(recipe),
         "## Training",
         "",
         *_training_stage_lines(tr),
@@ -1605,6 +1651,41 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
             f"| {label}: mean / median | {_fmt_num(m.get('mean'), 2)} / "
             f"{_fmt_num(m.get('median'), 2)} |"
         )
+    base = metrics.get("baseline_intensity_vector")
+    if base:
+        be = base["error_vs_true_direction_deg"]
+        lines.append(
+            f"| classic intensity-vector estimator, same clips: mean / median (deg) | "
+            f"{_fmt_num(be.get('mean'), 2)} / {_fmt_num(be.get('median'), 2)} |"
+        )
+        lines.append(
+            f"| share within 10 deg: model / classic | "
+            f"{_fmt_num(base.get('model_share_within_10_deg'))} / "
+            f"{_fmt_num(base.get('share_within_10_deg'))} |"
+        )
+    extra_sets = ev.get("extra_test_sets") or []
+    if extra_sets:
+        lines += [
+            "",
+            "Other test sets (same seed and size, one setting changed; the classic "
+            "intensity-vector estimator on the same clips):",
+            "",
+            "| test set | exact class | model mean / median (deg) | classic mean / median (deg) "
+            "| within 10 deg: model / classic | reproduce |",
+            "|---|---|---|---|---|---|",
+        ]
+        for ex in extra_sets:
+            m = ex.get("metrics") or {}
+            e = m.get("error_vs_true_direction_deg") or {}
+            b = m.get("baseline_intensity_vector") or {}
+            bb = b.get("error_vs_true_direction_deg") or {}
+            lines.append(
+                f"| {ex.get('name')} | {_fmt_num(m.get('accuracy'))} | "
+                f"{_fmt_num(e.get('mean'), 2)} / {_fmt_num(e.get('median'), 2)} | "
+                f"{_fmt_num(bb.get('mean'), 2)} / {_fmt_num(bb.get('median'), 2)} | "
+                f"{_fmt_num(b.get('model_share_within_10_deg'))} / "
+                f"{_fmt_num(b.get('share_within_10_deg'))} | `{ex.get('command')}` |"
+            )
     for key, unit in (("by_snr_db", "SNR (dB)"), ("by_rt60_s", "RT60 (s)")):
         rows = metrics.get(key) or []
         if rows:
@@ -1641,6 +1722,8 @@ def export_model(
     *,
     eval_examples: int = 500,
     eval_seed: int | None = None,
+    eval_recipe: dict[str, Any] | None = None,
+    extra_test_sets: dict[str, dict[str, Any]] | None = None,
     batch_size: int = 16,
     progress: bool = False,
 ) -> dict[str, Path]:
@@ -1649,7 +1732,13 @@ def export_model(
     ``NAME-errors.png`` into ``export_dir`` (default ``audiolrp/pretrained/``).
 
     ``audiolrp evaluate --model NAME`` then re-simulates the same test set (seed and recipe from
-    the ``evaluation`` entry) and reproduces the card's metrics.
+    the ``evaluation`` entry) and reproduces the card's metrics; the entry also stores the
+    predicted class of every test clip, so tests can compare re-simulated predictions one by one.
+
+    ``eval_recipe`` fixes the test-set recipe (default: the model's training data recipe; pass
+    an earlier card's recipe to keep test sets comparable across models). ``extra_test_sets``
+    maps a name to :class:`~audiolrp.scenes.SceneConfig` overrides (e.g. off-grid directions,
+    another corpus); each is evaluated with the same seed and size and listed on the card.
     """
     import shutil
 
@@ -1663,7 +1752,7 @@ def export_model(
     out.mkdir(parents=True, exist_ok=True)
     loaded = load_model(model_path)
     seed = DEFAULT_EVAL_SEED if eval_seed is None else int(eval_seed)
-    recipe = loaded.data_recipe
+    recipe = eval_recipe if eval_recipe is not None else loaded.data_recipe
     work = Path(loaded.path).parent / f"export-eval-{name}"
     result = evaluate(
         loaded,
@@ -1674,12 +1763,48 @@ def export_model(
         batch_size=batch_size,
         progress=progress,
     )
-    evaluation = {
+    speech = str(((recipe or {}).get("config") or {}).get("speech") or "espeak")
+    evaluation: dict[str, Any] = {
         "n_examples": eval_examples,
         "seed": seed,
         "recipe": recipe,
-        "command": f"audiolrp evaluate --model {name}",
+        "command": (
+            "audiolrp corpus debian && " if speech == "debian" else ""
+        ) + f"audiolrp evaluate --model {name}",
+        "predictions": result.predictions.pred.tolist(),
+        "extra_test_sets": [],
     }
+    for set_name, overrides in (extra_test_sets or {}).items():
+        extra = evaluate(
+            loaded,
+            n_examples=eval_examples,
+            seed=seed,
+            recipe=recipe,
+            overrides=overrides,
+            batch_size=batch_size,
+            plot=False,
+            progress=progress,
+        )
+        flags = " ".join(
+            ["--off-grid"] * (overrides.get("direction_sampling") == "uniform")
+            + ([f"--corpus {overrides['speech']}"] if "speech" in overrides else [])
+        )
+        evaluation["extra_test_sets"].append(
+            {
+                "name": set_name,
+                "overrides": overrides,
+                "command": f"audiolrp evaluate --model {name} {flags}".strip(),
+                "metrics": {
+                    k: extra.metrics.get(k)
+                    for k in (
+                        "n_examples",
+                        "accuracy",
+                        "error_vs_true_direction_deg",
+                        "baseline_intensity_vector",
+                    )
+                },
+            }
+        )
     json_path = save(
         loaded.model,
         out / name,

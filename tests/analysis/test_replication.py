@@ -17,8 +17,6 @@ from audiolrp.analysis import replication as rp
 from audiolrp.errors import AudioLRPError
 from audiolrp.models import build_model, save
 
-pytest.importorskip("audiolrp.lrp")
-
 RECIPE = {"config": {"order": 2, "speech": "noise", "direction_sampling": "grid"}}
 
 

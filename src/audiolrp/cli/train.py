@@ -233,6 +233,18 @@ def evaluate_command(
     seed: Annotated[
         int | None, typer.Option(help="Seed of the simulated test set (default: model card's).")
     ] = None,
+    off_grid: Annotated[
+        bool,
+        typer.Option(
+            "--off-grid", help="Simulated sources at uniformly random (off-grid) directions."
+        ),
+    ] = False,
+    corpus: Annotated[
+        str | None,
+        typer.Option(
+            help="Speech of the simulated test set: espeak, debian or a folder (default: card's)."
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write metrics.json, predictions and errors.png.")
     ] = None,
@@ -242,7 +254,17 @@ def evaluate_command(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
 ) -> None:
-    """Accuracy, great-circle errors and SNR/RT60 breakdowns of a DOA model."""
+    """Accuracy, great-circle errors and SNR/RT60 breakdowns of a DOA model, beside the
+    classic intensity-vector estimator on the same clips.
+
+    Examples:
+
+      audiolrp evaluate --model intensity            # the model card's test set
+
+      audiolrp evaluate --model intensity --off-grid --corpus espeak --n-examples 200
+
+      audiolrp evaluate --model runs/hoa2/model.json --data data/hoa4 --split test
+    """
     from audiolrp.evaluation import evaluate, format_metrics
 
     if batch_size < 1:
@@ -251,8 +273,18 @@ def evaluate_command(
         raise AudioLRPError(f"--n-examples must be >= 1, got {n_examples}")
     if device not in ("cpu", "cuda"):
         raise AudioLRPError(f"unknown --device {device!r}: use cpu or cuda")
+    overrides: dict = {}
+    if off_grid:
+        overrides["direction_sampling"] = "uniform"
+    if corpus is not None:
+        overrides["speech"] = corpus
+    if overrides and data is not None:
+        raise AudioLRPError(
+            "--off-grid and --corpus describe a simulated test set: drop them or drop --data"
+        )
     result = evaluate(
         model,
+        overrides=overrides or None,
         data_root=data,
         split=split,
         max_examples=max_examples,
