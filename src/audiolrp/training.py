@@ -1033,6 +1033,26 @@ def _initialise_from(model: CRNN, init: Any, config: TrainConfig) -> dict[str, A
     }
 
 
+def _training_info(
+    state: dict[str, Any], config: TrainConfig, hardware: dict[str, Any], command: str | None
+) -> dict[str, Any]:
+    """The ``training`` record stored with a model (command, recipe, compute, lineage)."""
+    return {
+        "command": state.get("command") or command,
+        "resume_commands": state.get("resume_commands", []),
+        "config": asdict(config),
+        "train_time_s": float(state["elapsed_s"]),
+        "hardware": hardware,
+        "best_epoch": state["best_epoch"],
+        "epochs_run": state["epoch"],
+        "steps": state["global_step"],
+        "examples_seen": state.get("examples_seen"),
+        "stopped_early": state["stopped_early"],
+        "initialised_from": state.get("initialised_from"),
+        "history": list(state.get("history") or []),
+    }
+
+
 def _jsonish(value: Any) -> Any:
     """``value`` as it reads back from JSON (tuples become lists)."""
     return json.loads(json.dumps(value, default=json_default))
@@ -1386,6 +1406,8 @@ def _train(
                         "val_mean_error_deg": val_err,
                         "epoch": epoch + 1,
                     },
+                    # every improvement is a complete model: exportable before the run ends
+                    training=_training_info(state, config, hardware, command),
                 )
             _write_logs(out, state["history"])
             save_checkpoint(out, model=model, optimizer=optimizer, scheduler=scheduler, state=state)
@@ -1418,19 +1440,7 @@ def _train(
     last_model = model.cpu().to(memory_format=torch.contiguous_format).eval()  # type: ignore[call-overload]
     best_model = load_model(best_path).model if best_path.exists() else last_model
     model_path: Path | None = None
-    training_info = {
-        "command": state.get("command") or command,
-        "resume_commands": state.get("resume_commands", []),
-        "config": asdict(config),
-        "train_time_s": train_time_s,
-        "hardware": hardware,
-        "best_epoch": state["best_epoch"],
-        "epochs_run": state["epoch"],
-        "steps": state["global_step"],
-        "examples_seen": state.get("examples_seen"),
-        "stopped_early": state["stopped_early"],
-        "initialised_from": state.get("initialised_from"),
-    }
+    training_info = _training_info(state, config, hardware, command)
     if dist_info.is_main:
         model_path = save(
             best_model,
@@ -1497,14 +1507,19 @@ def _training_stage_lines(training: dict[str, Any]) -> list[str]:
         prefix = f"Stage {i} " if len(stages) > 1 else ""
         init = tr.get("initialised_from") or {}
         init_text = (
-            f"; initialised from the stage {i - 1} model (`{init.get('model')}`)"
+            f"; initialised from the stage {i - 1} model "
+            f"(`{_display_command(init.get('model'))}`)"
             if init.get("training")
             else f"; initialised from the weights of `{init.get('model')}` (sha256 "
             f"`{init.get('weights_sha256')}`; that file holds no training record)"
         )
         lines += [
-            f"- **{prefix}Command**: `{tr.get('command')}`",
-            *[f"- **Resumed with**: `{c}`" for c in tr.get("resume_commands") or [] if c],
+            f"- **{prefix}Command**: `{_display_command(tr.get('command'))}`",
+            *[
+                f"- **Resumed with**: `{_display_command(c)}`"
+                for c in tr.get("resume_commands") or []
+                if c
+            ],
             f"- **{prefix}Loss**: frame-wise {loss}"
             + (init_text if init else "")
             + f"; Adam, batch {cfg.get('batch_size')}; {_recipe_text(cfg)}.",
@@ -1543,6 +1558,26 @@ def _training_data_lines(recipe: dict[str, Any]) -> list[str]:
             "",
         ]
     return lines
+
+
+def _test_recipe_text(recipe: dict[str, Any]) -> str:
+    """One phrase describing a simulated test set's scene configuration."""
+    cfg = recipe.get("config") or {}
+    where = "on the class grid" if cfg.get("direction_sampling", "grid") == "grid" else "off-grid"
+    speech = cfg.get("speech") or "espeak"
+    split_note = " (its test split: speakers never used in training)" if speech == "debian" else ""
+    return (
+        f"sources {where}, SNR {cfg.get('snr_db', [0.0, 30.0])} dB, RT60 "
+        f"{cfg.get('rt60_s', [0.2, 0.8])} s, speech `{speech}`{split_note}"
+    )
+
+
+def _display_command(command: str | None) -> str:
+    """A command with absolute paths shortened to their last component (cards never quote
+    the folders of the machine a model was trained on)."""
+    import re
+
+    return re.sub(r"(?<![\w.-])/(?:[\w.+-]+/)+([\w.+-]+)", r"\1", str(command))
 
 
 def _recipe_text(cfg: dict[str, Any]) -> str:
@@ -1588,12 +1623,11 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
     parts = recipe.get("datasets") or [recipe]
     corpora = sorted({str((p.get("corpus") or {}).get("name")) for p in parts if p.get("corpus")})
     corpus = ", ".join(corpora) if corpora else None
+    names = {"debian": "recorded speech (Debian corpus)", "espeak": "synthetic (eSpeak) speech"}
     speech = (
-        "recorded speech (Debian corpus)"
-        if corpus == "debian"
-        else f"speech from the `{corpus}` corpus"
-        if corpus
-        else "synthetic (eSpeak) speech"
+        " and ".join(names.get(c, f"speech from the `{c}` corpus") for c in corpora)
+        if corpora
+        else names["espeak"]
     )
     norm = config.get("normalization", {}) or {}
     identity = all(v == 0 for v in norm.get("mean", [0])) and all(
@@ -1630,8 +1664,8 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
         "## Test metrics",
         "",
         f"Freshly simulated test set: {ev.get('n_examples')} examples, seed {ev.get('seed')} "
-        "(scene i = test split scene i of `audiolrp simulate --seed SEED` with the training "
-        f"scene configuration). Reproduce with `{ev.get('command')}`.",
+        "(scene i = test split scene i of `audiolrp simulate --seed SEED`), "
+        f"{_test_recipe_text(ev.get('recipe') or {})}. Reproduce with `{ev.get('command')}`.",
         "",
         "| metric | value |",
         "|---|---|",
@@ -1810,7 +1844,7 @@ def export_model(
         out / name,
         feature=loaded.feature,
         order=loaded.order,
-        data_recipe=recipe,
+        data_recipe=loaded.data_recipe,
         metrics=result.metrics,
         training=loaded.config.get("training") or {},
         extra={"name": name, "evaluation": evaluation},
