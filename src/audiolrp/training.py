@@ -1622,7 +1622,6 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
     )
     parts = recipe.get("datasets") or [recipe]
     corpora = sorted({str((p.get("corpus") or {}).get("name")) for p in parts if p.get("corpus")})
-    corpus = ", ".join(corpora) if corpora else None
     names = {"debian": "recorded speech (Debian corpus)", "espeak": "synthetic (eSpeak) speech"}
     speech = (
         " and ".join(names.get(c, f"speech from the `{c}` corpus") for c in corpora)
