@@ -169,6 +169,35 @@ def test_bad_inputs(built: Path, tmp_path: Path) -> None:
         tiny_spec(dtype="int8")
 
 
+def test_failed_run_in_a_new_folder_leaves_no_recipe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that writes no shard removes its dataset_spec.json, so a corrected re-run with
+    another recipe is not refused; folders with other content keep theirs."""
+    import audiolrp.datasets as datasets
+
+    real = datasets.generate_shard
+
+    def broken(*args: object, **kw: object) -> None:
+        raise DatasetError("no usable speech")
+
+    small = {"train": 1, "val": 0, "test": 0}
+    monkeypatch.setattr(datasets, "generate_shard", broken)
+    root = tmp_path / "new"
+    with pytest.raises(DatasetError, match="no usable speech"):
+        generate_dataset(root, tiny_spec(counts=small), progress=False)
+    assert list(root.iterdir()) == []
+    shared = tmp_path / "shared"  # e.g. another machine's --shard run is writing here
+    shared.mkdir()
+    (shared / ".train-00001.h5.0123abcd.tmp").write_bytes(b"")
+    with pytest.raises(DatasetError):
+        generate_dataset(shared, tiny_spec(counts=small), shard=(0, 2), progress=False)
+    assert (shared / "dataset_spec.json").is_file()
+    monkeypatch.setattr(datasets, "generate_shard", real)
+    summary = generate_dataset(root, tiny_spec(counts=small, seed=9), progress=False)
+    assert summary["shards_written"] == 1 and (root / MANIFEST_NAME).is_file()
+
+
 def test_float16_storage_precision(tmp_path: Path) -> None:
     spec16 = tiny_spec(counts={"train": 1, "val": 0, "test": 0}, dtype="float16")
     spec32 = tiny_spec(counts={"train": 1, "val": 0, "test": 0})

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from audiolrp.errors import AudioFileError, AudioLRPError
 from audiolrp.recordings import (
     check_channels,
+    check_not_truncated,
     order_from_channels,
     read_ambisonics,
     required_channels,
@@ -146,6 +147,48 @@ def test_not_audio_truncated_missing_empty(tmp_path) -> None:
         read_ambisonics(empty)
     with pytest.raises(AudioLRPError, match="unknown Ambisonics format"):
         read_ambisonics(good, format="bformat")
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+def test_truncated_wav_rejected(tmp_path, subtype: str) -> None:
+    """A real WAV cut to half its bytes: libsndfile would silently read the first half."""
+    rng = np.random.default_rng(3)
+    full = tmp_path / "full.wav"
+    sf.write(full, 0.1 * rng.standard_normal((2 * 16000, 4)), 16000, subtype=subtype)
+    signals, _ = read_ambisonics(full)
+    assert signals.shape == (4, 32000)
+    check_not_truncated(full)
+    half = tmp_path / "half.wav"
+    data = full.read_bytes()
+    half.write_bytes(data[: len(data) // 2])
+    assert sf.info(str(half)).frames < 32000  # what soundfile alone reports, without a word
+    with pytest.raises(AudioFileError, match="half.wav is truncated: its header announces "
+                       "2.00 s but the file holds only 1.00 s of audio") as err:
+        read_ambisonics(half)
+    assert "\n" not in str(err.value)
+    lost_one_frame = tmp_path / "minus.wav"
+    lost_one_frame.write_bytes(data[:-1])
+    with pytest.raises(AudioFileError, match="truncated"):
+        read_ambisonics(lost_one_frame)
+
+
+def test_truncation_check_ignores_other_files(tmp_path) -> None:
+    flac = tmp_path / "x.flac"
+    sf.write(flac, np.zeros((1000, 4)), 16000)
+    check_not_truncated(flac)  # not a WAV: decoders report their own truncation
+    stream = tmp_path / "stream.wav"
+    sf.write(stream, 0.1 * np.ones((1000, 4)), 16000, subtype="PCM_16")
+    data = bytearray(stream.read_bytes())
+    pos = data.index(b"data")
+    data[pos + 4 : pos + 8] = b"\xff\xff\xff\xff"  # "length unknown" of streaming writers
+    stream.write_bytes(bytes(data))
+    check_not_truncated(stream)
+    odd = tmp_path / "odd.wav"
+    sf.write(odd, 0.1 * np.ones((3, 1)), 16000, subtype="PCM_U8")  # 3 data bytes + pad byte
+    check_not_truncated(odd)
+    header_only = tmp_path / "header.wav"
+    header_only.write_bytes(stream.read_bytes()[:30])
+    check_not_truncated(header_only)  # too damaged to tell: soundfile reports it
 
 
 @pytest.mark.parametrize("fs_in", [8000, 22050, 44100, 48000])

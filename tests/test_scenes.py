@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 
@@ -176,6 +175,26 @@ def test_config_json_roundtrip_and_validation() -> None:
         simulate_scene(small_config(), "seed", CORPUS)  # type: ignore[arg-type]
 
 
+def test_supported_order_range_matches_the_embedded_designs() -> None:
+    """Orders 0..5: the babble needs a t-design of degree 2N, the largest embedded is 10."""
+    from audiolrp.ambisonics import spherical_t_design, spherical_t_design_degrees
+    from audiolrp.scenes import MAX_DESIGN_DEGREE, MAX_SCENE_ORDER, check_scene_order
+
+    assert max(spherical_t_design_degrees()) == MAX_DESIGN_DEGREE == 2 * MAX_SCENE_ORDER == 10
+    for order in range(MAX_SCENE_ORDER + 1):
+        assert check_scene_order(order) == order
+        assert SceneConfig(order=order).n_sh == (order + 1) ** 2
+        spherical_t_design(SceneConfig(order=order).design_degree)  # exists
+    for bad in (-1, 6, 10, 2.0, True, "4"):
+        with pytest.raises(AudioLRPError, match=r"HOA order 0\.\.5") as err:
+            SceneConfig(order=bad)  # type: ignore[arg-type]
+        assert "\n" not in str(err.value)
+    with pytest.raises(AudioLRPError, match="--order 6 is not supported"):
+        check_scene_order(6, "--order")
+    with pytest.raises(AudioLRPError, match="babble_design_degree"):
+        SceneConfig(order=2, babble_design_degree=12)
+
+
 def test_uniform_direction_sampling_labels_nearest_class() -> None:
     from audiolrp.ambisonics import nearest_class
 
@@ -184,7 +203,6 @@ def test_uniform_direction_sampling_labels_nearest_class() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("audiolrp.speech") is None, reason="no speech")
 def test_scene_with_default_speech_corpus() -> None:
     s = simulate_scene(SceneConfig(order=1), 0)
     assert s.mixture.shape == (4, 16000) and np.isfinite(s.mixture).all()

@@ -499,6 +499,27 @@ def test_cli_corpus_help_and_sample(tone_corpus, tmp_path):
         )
         assert r.exit_code == 0, r.output
         assert sf.info(str(out)).frames == 3 * 16000
-        r = CliRunner().invoke(app, ["corpus", "describe", str(tone_corpus)])
+        r = CliRunner().invoke(app, ["corpus", "describe", str(tone_corpus), "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["splits"]["train"]["speakers"] >= 1
+
+
+def test_cli_corpus_readable_and_json_output(tone_corpus, tmp_path):
+    import audiolrp.cli  # noqa: F401  registers the subcommands
+    from audiolrp.cli.app import app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpeechFileWarning)
+        r = CliRunner().invoke(app, ["corpus", "describe", str(tone_corpus)])
+        assert r.exit_code == 0, r.output
+        lines = r.output.splitlines()
+        assert "{" not in r.output and lines[0].startswith("name: ")
+        assert any(ln.split()[:1] == ["train"] for ln in lines)
+        out = tmp_path / "new" / "s.wav"  # the folder is created
+        r = CliRunner().invoke(
+            app, ["corpus", "sample", str(tone_corpus), "--out", str(out), "--n", "2", "--json"]
+        )
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert data["file"] == str(out) and data["segments"] == 2 and data["seconds"] == 2.0
+    assert sf.info(str(out)).frames == 2 * 16000

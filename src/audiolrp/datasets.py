@@ -33,6 +33,7 @@ of the stored audio) from which the manifest statistics are merged.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -301,7 +302,11 @@ def parse_shard_arg(text: str | None) -> tuple[int, int] | None:
     return i, n
 
 
-def _prepare_root(root: Path, spec: DatasetSpec) -> None:
+def _prepare_root(root: Path, spec: DatasetSpec) -> bool:
+    """Create ``root`` and write the recipe, or check it against an existing one.
+
+    Returns True when this call wrote ``SPEC_NAME`` (a new dataset folder).
+    """
     root.mkdir(parents=True, exist_ok=True)
     spec_path = root / SPEC_NAME
     text = _json_dump(spec.to_dict())
@@ -315,8 +320,21 @@ def _prepare_root(root: Path, spec: DatasetSpec) -> None:
                 f"{root} holds a dataset with a different recipe ({SPEC_NAME}); choose another "
                 "OUT_DIR or delete the folder"
             )
-        return
+        return False
     atomic_write_text(spec_path, text)
+    return True
+
+
+def _forget_new_spec(root: Path) -> None:
+    """Remove the recipe written by a run that failed before producing anything.
+
+    Only when ``root`` holds nothing but ``SPEC_NAME`` (no shard, no temporary file of another
+    machine's ``--shard`` run), so a corrected re-run in the same folder is not refused as a
+    different recipe.
+    """
+    with contextlib.suppress(OSError):
+        if [p.name for p in root.iterdir()] == [SPEC_NAME]:
+            (root / SPEC_NAME).unlink()
 
 
 def generate_dataset(
@@ -352,11 +370,36 @@ def generate_dataset(
     -------
     dict
         Summary: counts, shards written/kept, bytes, seconds, scenes per second, manifest path.
+
+    Raises
+    ------
+    AudioLRPError
+        Bad recipe, corpus or folder. A run that fails before writing any shard into a new
+        folder removes its recipe again, so the corrected command can reuse the folder.
     """
+    root = Path(root)
+    new_spec = _prepare_root(root, spec)
+    try:
+        return _generate(root, spec, workers=workers, shard=shard, progress=progress,
+                         corpus=corpus)
+    except BaseException:
+        if new_spec:
+            _forget_new_spec(root)
+        raise
+
+
+def _generate(
+    root: Path,
+    spec: DatasetSpec,
+    *,
+    workers: int,
+    shard: tuple[int, int] | None,
+    progress: bool,
+    corpus: Any,
+) -> dict[str, Any]:
+    """Body of :func:`generate_dataset` after the folder and recipe are in place."""
     from tqdm import tqdm
 
-    root = Path(root)
-    _prepare_root(root, spec)
     ids = spec.shard_ids()
     mine = [sid for g, sid in enumerate(ids) if shard is None or g % shard[1] == shard[0]]
     todo = [sid for sid in mine if not shard_is_complete(root, *sid)]

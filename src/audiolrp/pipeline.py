@@ -774,6 +774,11 @@ def _scene_params(scene: Any) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ recordings
+def default_recording_out_dir(path: str | Path) -> Path:
+    """Output folder of :func:`run_recording` when none is given: ``./FILE-audiolrp``."""
+    return Path(f"{Path(path).stem}-audiolrp")
+
+
 def run_recording(
     path: str | Path,
     out_dir: str | Path | None = None,
@@ -815,7 +820,7 @@ def run_recording(
     path = Path(path)
     if not hop_s > 0 or not np.isfinite(hop_s):
         raise AudioLRPError(f"--hop-s {hop_s} is invalid: pass a positive number of seconds")
-    out = Path(out_dir) if out_dir is not None else Path(f"{path.stem}-audiolrp")
+    out = Path(out_dir) if out_dir is not None else default_recording_out_dir(path)
     if out.exists() and not out.is_dir():
         raise AudioLRPError(f"{out} exists and is not a folder: pass another --out")
     prog = Progress(6, enabled=not quiet)
@@ -998,6 +1003,7 @@ __all__ = [
     "Progress",
     "analyse_clip",
     "channel_relevance",
+    "default_recording_out_dir",
     "explain_relevance",
     "load_model",
     "pixel_flipping_curves",

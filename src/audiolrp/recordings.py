@@ -16,7 +16,9 @@ line naming the file and the fix.
 from __future__ import annotations
 
 import math
+import os
 import re
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -58,6 +60,99 @@ def describe_requirement(feature: str, order: int) -> str:
     )
 
 
+def check_audio_path(path: str | Path) -> None:
+    """Raise if ``path`` does not exist or is a folder (cheap; reads nothing).
+
+    Raises
+    ------
+    AudioFileError
+        One line naming the path and the fix.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AudioFileError(f"{path} does not exist: pass the path of an Ambisonics WAV/FLAC file")
+    if path.is_dir():
+        raise AudioFileError(f"{path} is a folder: pass the path of an Ambisonics WAV/FLAC file")
+
+
+#: WAV ``data`` sizes from this value up are "length unknown" placeholders of streaming writers
+#: (``0xFFFFFFFF``, RF64's ``-1``, ``0x7FFFF000``-style values), not a promise of that many bytes.
+_WAV_UNKNOWN_SIZE = 0x7FFFF000
+_WAV_MAX_CHUNKS = 4096
+
+
+def _wav_data_sizes(path: Path) -> tuple[int, int, int | None, int | None] | None:
+    """``(declared_bytes, present_bytes, block_align, fs_hz)`` of a RIFF/RIFX WAVE data chunk.
+
+    ``declared_bytes`` is the size written in the ``data`` chunk header, ``present_bytes`` what
+    the file actually holds after it; ``block_align`` (bytes per frame) and ``fs_hz`` come from
+    the ``fmt`` chunk when it precedes the data (else None). Returns None for other formats and
+    for headers too damaged to find the ``data`` chunk (soundfile then reports them).
+    """
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            head = fh.read(12)
+            if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+                return None
+            endian = "<" if head[:4] == b"RIFF" else ">"
+            pos, block_align, fs_hz = 12, None, None
+            for _ in range(_WAV_MAX_CHUNKS):
+                if pos + 8 > size:
+                    return None
+                fh.seek(pos)
+                header = fh.read(8)
+                chunk_id = header[:4]
+                (chunk_size,) = struct.unpack(endian + "I", header[4:8])
+                body = pos + 8
+                if chunk_id == b"fmt ":
+                    fmt = fh.read(min(chunk_size, 16))
+                    if len(fmt) >= 14:
+                        (fs_hz,) = struct.unpack(endian + "I", fmt[4:8])
+                        (block_align,) = struct.unpack(endian + "H", fmt[12:14])
+                elif chunk_id == b"data":
+                    return chunk_size, size - body, block_align or None, fs_hz or None
+                pos = body + chunk_size + (chunk_size & 1)
+    except OSError:
+        return None
+    return None
+
+
+def check_not_truncated(path: str | Path) -> None:
+    """Raise if ``path`` is a WAV file whose audio data stops before its header says it ends.
+
+    libsndfile (hence :mod:`soundfile`) silently shortens such files to the data present, so a
+    half-copied recording would otherwise be analysed as a shorter one without a word.
+
+    Parameters
+    ----------
+    path
+        Audio file; anything but RIFF/RIFX WAVE is accepted unchecked (FLAC and other
+        compressed formats report truncation themselves when decoded).
+
+    Raises
+    ------
+    AudioFileError
+        The ``data`` chunk is shorter than its header declares.
+    """
+    path = Path(path)
+    sizes = _wav_data_sizes(path)
+    if sizes is None:
+        return
+    declared, present, block_align, fs_hz = sizes
+    if declared <= present or declared >= _WAV_UNKNOWN_SIZE:
+        return
+    if block_align and fs_hz:
+        have = f"{present // block_align / fs_hz:.2f} s of audio"
+        want = f"{declared // block_align / fs_hz:.2f} s"
+    else:
+        have, want = f"{present} bytes of audio", f"{declared} bytes"
+    raise AudioFileError(
+        f"{path.name} is truncated: its header announces {want} but the file holds only {have} "
+        "(an interrupted copy or download?): copy or export the recording again"
+    )
+
+
 def read_ambisonics(
     path: str | Path,
     format: str = "ambix",
@@ -91,7 +186,8 @@ def read_ambisonics(
     Raises
     ------
     AudioFileError
-        Missing, unreadable, empty, non-finite or wrongly shaped files (one line each).
+        Missing, unreadable, truncated (:func:`check_not_truncated`), empty, non-finite or
+        wrongly shaped files (one line each).
     """
     import soundfile as sf
 
@@ -100,10 +196,8 @@ def read_ambisonics(
     fmt = str(format).lower()
     if fmt not in SUPPORTED_FORMATS:
         raise AudioLRPError(f"unknown Ambisonics format {format!r}: use 'ambix' or 'fuma'")
-    if not path.exists():
-        raise AudioFileError(f"{path} does not exist: pass the path of an Ambisonics WAV/FLAC file")
-    if path.is_dir():
-        raise AudioFileError(f"{path} is a folder: pass the path of an Ambisonics WAV/FLAC file")
+    check_audio_path(path)
+    check_not_truncated(path)
     try:
         data, fs = sf.read(str(path), dtype="float64", always_2d=True)
     except Exception as err:  # soundfile raises LibsndfileError / RuntimeError / TypeError
@@ -259,7 +353,9 @@ def to_model_input(signals: np.ndarray, feature: str, order: int) -> np.ndarray:
 __all__ = [
     "MAX_ORDER",
     "SUPPORTED_FORMATS",
+    "check_audio_path",
     "check_channels",
+    "check_not_truncated",
     "describe_requirement",
     "get_window",
     "order_from_channels",

@@ -57,6 +57,42 @@ from audiolrp.errors import AudioLRPError
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
+MAX_SCENE_ORDER: int = 5
+"""Highest HOA order N of simulated scenes: the diffuse babble (step 5) needs a spherical
+t-design of degree 2N, and the largest embedded design has degree 10
+(:func:`audiolrp.ambisonics.spherical_t_design_degrees`)."""
+
+MAX_DESIGN_DEGREE: int = 2 * MAX_SCENE_ORDER
+"""Largest degree of the embedded spherical t-designs (``babble_design_degree`` limit)."""
+
+
+def check_scene_order(order: object, name: str = "SceneConfig.order") -> int:
+    """Return ``order`` as an int if scenes of that HOA order can be simulated (``0..5``).
+
+    Parameters
+    ----------
+    order
+        HOA order N to check.
+    name
+        How the caller names the value in the message (``"--order"`` in the CLI).
+
+    Raises
+    ------
+    AudioLRPError
+        ``order`` is not an integer in ``0..MAX_SCENE_ORDER``.
+    """
+    if (
+        isinstance(order, bool)
+        or not isinstance(order, int | np.integer)
+        or not 0 <= int(order) <= MAX_SCENE_ORDER
+    ):
+        raise AudioLRPError(
+            f"{name} {order!r} is not supported: simulated scenes have HOA order "
+            f"0..{MAX_SCENE_ORDER} (diffuse babble needs a spherical t-design of degree 2N <= "
+            f"{MAX_DESIGN_DEGREE}); pass an order in 0..{MAX_SCENE_ORDER}"
+        )
+    return int(order)
+
 
 # --------------------------------------------------------------------------------------------
 # configuration
@@ -153,8 +189,16 @@ class SceneConfig:
             if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
                 raise AudioLRPError(f"SceneConfig.{name}=({lo}, {hi}) needs low <= high")
             setattr(self, name, (lo, hi))
-        if not isinstance(self.order, int) or not 0 <= self.order <= 10:
-            raise AudioLRPError(f"SceneConfig.order={self.order!r}; pass an integer in 0..10")
+        self.order = check_scene_order(self.order)
+        if self.babble_design_degree is not None and (
+            isinstance(self.babble_design_degree, bool)
+            or not isinstance(self.babble_design_degree, int)
+            or not 0 <= self.babble_design_degree <= MAX_DESIGN_DEGREE
+        ):
+            raise AudioLRPError(
+                f"SceneConfig.babble_design_degree={self.babble_design_degree!r}; pass an "
+                f"integer in 0..{MAX_DESIGN_DEGREE} (or None for 2N)"
+            )
         for name in ("room_length_m", "room_width_m", "room_height_m", "rt60_s",
                      "source_distance_m"):
             if getattr(self, name)[0] <= 0:
@@ -615,11 +659,14 @@ def _jsonable(v: Any) -> bool:
 
 
 __all__ = [
+    "MAX_DESIGN_DEGREE",
+    "MAX_SCENE_ORDER",
     "SPLITS",
     "NoiseCorpus",
     "Scene",
     "SceneConfig",
     "babble_sh",
+    "check_scene_order",
     "get_corpus",
     "sample_geometry",
     "simulate_scene",

@@ -1336,7 +1336,7 @@ def _train(
             [accum["loss_sum"], accum["correct"], accum["count"]], dist_info, device
         )
         val_sums, val_errors = _run_validation(
-            model,
+            ddp_model,  # under DDP its forward broadcasts rank 0's BatchNorm buffers
             val_ds,
             val_indices,
             config.batch_size,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +14,6 @@ from typer.testing import CliRunner
 from audiolrp.cli import analyze as cli
 from audiolrp.cli.app import app
 from audiolrp.models import CRNN
-
-pytest.importorskip("audiolrp.lrp")
 
 
 @pytest.fixture
@@ -46,7 +45,7 @@ def test_channels_and_flip(tiny, tmp_path) -> None:
     curves = json.loads((tmp_path / "pf" / "pixel_flipping.json").read_text())["curves"]
     assert len(curves) == 6 and all(len(c["mean"]) == 3 for c in curves.values())
     res = runner.invoke(app, ["analyze", "flip", "-m", "x", "-d", str(tmp_path),
-                              "--groups", "magnitude"])
+                              "-o", str(tmp_path / "pf2"), "--groups", "magnitude"])
     assert res.exit_code == 2 and "unknown channel group" in res.output
 
 
@@ -62,5 +61,47 @@ def test_auralize(tiny, tmp_path) -> None:
         assert (tmp_path / "au" / name).exists()
     short = tmp_path / "short.wav"
     sf.write(short, np.zeros((100, 4)), 16000)
-    res = CliRunner().invoke(app, ["analyze", "auralize", "-m", "x", "-a", str(short)])
+    res = CliRunner().invoke(app, ["analyze", "auralize", "-m", "x", "-a", str(short),
+                                   "-o", str(tmp_path / "au2")])
     assert res.exit_code == 2 and ">= 1 s" in res.output
+
+
+def test_json_and_readable_output(tiny, tmp_path) -> None:
+    """--json prints one JSON object; without it, readable lines (no Python dict reprs)."""
+    runner = CliRunner()
+    res = runner.invoke(app, ["analyze", "channels", "-m", "x", "-d", str(tmp_path),
+                              "-o", str(tmp_path / "ch"), "--max-examples", "4", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["n_examples"] == 4 and set(data["mean_share"]) == set(data["correlation"])
+    assert str(tmp_path / "ch" / "channel_relevance.json") in data["files"]
+    res = runner.invoke(app, ["analyze", "channels", "-m", "x", "-d", str(tmp_path),
+                              "-o", str(tmp_path / "ch"), "--max-examples", "4"])
+    assert res.exit_code == 0, res.output
+    assert "mean relevance share per channel" in res.output and "{" not in res.output
+    res = runner.invoke(app, ["analyze", "flip", "-m", "x", "-d", str(tmp_path), "-o",
+                              str(tmp_path / "pf"), "--steps", "2", "--max-examples", "3",
+                              "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["n_examples"] == 3 and all("aopc" in c for c in data["curves"].values())
+    wav = tmp_path / "clip.wav"
+    sf.write(wav, 0.1 * np.random.default_rng(2).standard_normal((16000, 4)), 16000,
+             subtype="FLOAT")
+    res = runner.invoke(app, ["analyze", "auralize", "-m", "x", "-a", str(wav),
+                              "-o", str(tmp_path / "au"), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert 0 <= data["class"] < 425 and str(tmp_path / "au" / "fig2_panels.png") in data["files"]
+    assert all(Path(f).is_file() for f in data["files"])
+
+
+def test_auralize_truncated_wav(tiny, tmp_path) -> None:
+    full = tmp_path / "full.wav"
+    sf.write(full, 0.1 * np.random.default_rng(3).standard_normal((32000, 4)), 16000,
+             subtype="PCM_16")
+    half = tmp_path / "half.wav"
+    half.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    res = CliRunner().invoke(app, ["analyze", "auralize", "-m", "x", "-a", str(half),
+                                   "-o", str(tmp_path / "au")])
+    assert res.exit_code == 2 and "half.wav is truncated" in res.output

@@ -297,6 +297,36 @@ def test_bad_arguments():
         AlphaBeta(1, 1)
 
 
+def test_bad_inputs_are_one_line_errors():
+    """NaN/inf input, an empty batch and a non-module model: one-line AudioLRPErrors."""
+    m = random_crnn(0)
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        x = _x(0)
+        x[1, 2, 3, 4] = bad
+        with pytest.raises(AudioLRPError, match="NaN or infinite") as err:
+            explain(m, x)
+        assert "\n" not in str(err.value)
+    for empty in (_x(0)[:0], torch.tensor(1.0, dtype=torch.float64)):
+        with pytest.raises(AudioLRPError, match="empty batch") as err:
+            explain(m, empty)
+        assert "\n" not in str(err.value)
+    for not_a_model in ("hoa2", {"model": m}, None):
+        with pytest.raises(AudioLRPError, match="not a torch nn.Module") as err:
+            explain(not_a_model, _x(0))  # type: ignore[arg-type]
+        assert "\n" not in str(err.value)
+
+
+def test_loaded_model_is_explained_like_its_network(tmp_path):
+    from audiolrp.models import LoadedModel
+
+    m = random_crnn(1)
+    loaded = LoadedModel(model=m, config={"feature": "hoa"}, path=tmp_path / "m.json", name="m")
+    x = _x(1)
+    a = explain(loaded, x, composite="paper")
+    b = explain(m, x, composite="paper")
+    assert torch.equal(a.relevance, b.relevance) and torch.equal(a.target, b.target)
+
+
 def test_float32_cpu_and_zplus_equivalence():
     m = random_crnn(1).float()
     x = _x(1).float()

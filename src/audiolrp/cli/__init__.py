@@ -2,14 +2,15 @@
 
 Each subcommand lives in its own module of this package and registers itself on :data:`app`.
 :func:`main` turns every :class:`~audiolrp.errors.AudioLRPError` into a one-line message on
-stderr and exit code 2 (no traceback).
+stderr and exit code 2 (no traceback), removing output folders the failed command created and
+left empty (:func:`audiolrp.cli.app.forget_new_dirs`).
 """
 
 from __future__ import annotations
 
 import sys
 
-from audiolrp.cli.app import app
+from audiolrp.cli.app import app, forget_new_dirs
 from audiolrp.errors import AudioLRPError
 
 # Subcommand modules register their commands on ``app`` when imported.
@@ -28,6 +29,7 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except AudioLRPError as err:
+        forget_new_dirs(remove_empty=True)
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
 

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from audiolrp.cli.app import app
+from audiolrp.cli.app import app, prepare_output_dir
 from audiolrp.errors import AudioLRPError
 from audiolrp.io import atomic_write_text, json_ready
 
@@ -35,7 +35,44 @@ ModelOpt = Annotated[
     str, typer.Option("--model", "-m", help="Shipped model name or path of a saved NAME.json.")
 ]
 DataOpt = Annotated[Path, typer.Option("--data", "-d", help="Simulated dataset folder.")]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
+OutOpt = Annotated[
+    Path, typer.Option("--out", "-o", help="Output folder (created if missing).")
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print the results as JSON instead of a summary.")
+]
+
+CHANNELS_EPILOG = """\
+Examples:
+
+  audiolrp analyze channels --model intensity --data data/hoa4 -o fig3
+
+  audiolrp analyze channels -m hoa2 -d data/hoa4 --max-examples 200 --per-bin --json
+"""
+
+FLIP_EPILOG = """\
+Examples:
+
+  audiolrp analyze flip --model intensity --data data/hoa4 -o fig4
+
+  audiolrp analyze flip -m intensity -d data/hoa4 --orders most_relevant,random --json
+"""
+
+AURALIZE_EPILOG = """\
+Examples:
+
+  audiolrp analyze auralize --model hoa2 --audio scene.wav -o fig2
+
+  audiolrp analyze auralize -m hoa2 -a scene.wav --direct direct.wav --acn 1 --json
+"""
+
+REPLICATE_EPILOG = """\
+Examples:
+
+  audiolrp analyze replicate -o docs/replication
+
+  audiolrp analyze replicate --n-channel 100 --n-general 50 --stages channels,flip --json
+"""
 
 
 def _guard(job: Any) -> Any:
@@ -92,6 +129,11 @@ def _write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(json_ready(obj), indent=2, allow_nan=False))
 
 
+def _echo_json(obj: Any) -> None:
+    """Print ``obj`` as strict JSON on stdout (arrays converted, NaN/inf -> null)."""
+    typer.echo(json.dumps(json_ready(obj), indent=2, allow_nan=False))
+
+
 def _channel_names(feature: str, order: int) -> tuple[str, ...]:
     from audiolrp.constants import INTENSITY_CHANNEL_NAMES, hoa_feature_channel_names
 
@@ -107,7 +149,7 @@ def _channel_axes(feature: str, order: int) -> list[int | None]:
     return axes + axes
 
 
-@analyze_app.command("channels")
+@analyze_app.command("channels", epilog=CHANNELS_EPILOG)
 def channels_cmd(
     model: ModelOpt,
     data: DataOpt,
@@ -116,11 +158,13 @@ def channels_cmd(
     max_examples: Annotated[int, typer.Option(help="Examples per analysis (paper: 1000).")] = 1000,
     per_bin: Annotated[bool, typer.Option(help="Sum |R| per bin instead of |sum R|.")] = False,
     batch_size: Annotated[int, typer.Option(help="LRP batch size.")] = 8,
+    as_json: JsonOpt = False,
 ) -> None:
     """Channel relevance (Fig. 3) for examples with DOA classes at +-e_x, +-e_y, and the
     correlation of relevance shares with |DOA components| over all examples."""
 
     def job() -> None:
+        prepare_output_dir(out)
         from audiolrp.ambisonics import doa_grid, unit_vector  # noqa: PLC0415
         cr = importlib.import_module("audiolrp.analysis.channel_relevance")
         from audiolrp.analysis.heatmaps import save_figure  # noqa: PLC0415
@@ -159,13 +203,24 @@ def channels_cmd(
         }
         summary["mean_share"] = dict(zip(names, vals.mean(0).tolist(), strict=True))
         _write_json(out / "channel_relevance.json", summary)
-        typer.echo(f"wrote {out}/channel_relevance.json and figures "
-                   f"({axis_idx.size} axis examples, {all_idx.size} examples)")
+        written = ["channel_relevance.json", "fig3_direction_correlation.png"]
+        if axis_idx.size:
+            written.insert(1, "fig3_channel_relevance.png")
+        files = [str(out / n) for n in written]
+        if as_json:
+            _echo_json({**summary, "n_axis_examples": int(axis_idx.size),
+                        "n_examples": int(all_idx.size), "files": files})
+            return
+        typer.echo(f"{axis_idx.size} axis examples, {all_idx.size} examples "
+                   f"({summary['mode']}); mean relevance share per channel:")
+        for name, share in summary["mean_share"].items():
+            typer.echo(f"  {name:12s} {share:7.3f}")
+        typer.echo(f"wrote {', '.join(files)}")
 
     _guard(job)
 
 
-@analyze_app.command("flip")
+@analyze_app.command("flip", epilog=FLIP_EPILOG)
 def flip_cmd(
     model: ModelOpt,
     data: DataOpt,
@@ -183,10 +238,12 @@ def flip_cmd(
         help="zero-normalised, zero-raw, mean or noise.")] = "zero-normalised",
     batch_size: Annotated[int, typer.Option(help="Forward batch size.")] = 64,
     seed: Annotated[int, typer.Option(help="Seed (random order, noise baseline).")] = 0,
+    as_json: JsonOpt = False,
 ) -> None:
     """Pixel flipping (Fig. 4): true-class probability vs. fraction of flipped bins."""
 
     def job() -> None:
+        prepare_output_dir(out)
         pf = importlib.import_module("audiolrp.analysis.pixel_flipping")
         from audiolrp.analysis.heatmaps import save_figure  # noqa: PLC0415
 
@@ -209,18 +266,24 @@ def flip_cmd(
                     baseline=baseline, batch_size=batch_size, seed=seed,  # type: ignore[arg-type]
                 )
         save_figure(pf.plot_pixel_flipping(results), out / "fig4_pixel_flipping.png")
-        _write_json(out / "pixel_flipping.json", {
+        record = {
             "n_examples": int(x.shape[0]), "baseline": baseline, "score": "clip probability",
             "curves": {k: {"fractions": r.fractions, "mean": r.mean, "ci95": r.ci,
                            "aopc": r.aopc} for k, r in results.items()},
-        })
+        }
+        _write_json(out / "pixel_flipping.json", record)
+        files = [str(out / "pixel_flipping.json"), str(out / "fig4_pixel_flipping.png")]
+        if as_json:
+            _echo_json({**record, "files": files})
+            return
         for k, r in results.items():
             typer.echo(f"{k:40s} AOPC {r.aopc:.4f}")
+        typer.echo(f"wrote {', '.join(files)}")
 
     _guard(job)
 
 
-@analyze_app.command("auralize")
+@analyze_app.command("auralize", epilog=AURALIZE_EPILOG)
 def auralize_cmd(
     model: ModelOpt,
     audio: Annotated[Path, typer.Option("--audio", "-a", help="1-s AmbiX WAV (16 kHz).")],
@@ -231,10 +294,12 @@ def auralize_cmd(
     target: Annotated[int | None, typer.Option(help="Class to explain (default: predicted).")]
     = None,
     negative: Annotated[str, typer.Option(help="clip, abs or signed.")] = "clip",
+    as_json: JsonOpt = False,
 ) -> None:
     """Relevance-filtered audio (Eq. 3/4) of one clip plus the four panels of Fig. 2."""
 
     def job() -> None:
+        prepare_output_dir(out)
         import soundfile as sf  # noqa: PLC0415
         import torch  # noqa: PLC0415
 
@@ -242,10 +307,12 @@ def auralize_cmd(
         from audiolrp.analysis import heatmaps as hm  # noqa: PLC0415
         from audiolrp.features import compute_features  # noqa: PLC0415
         from audiolrp.models import predict_clip  # noqa: PLC0415
+        from audiolrp.recordings import check_not_truncated  # noqa: PLC0415
 
         net, feature, order = _load_model(model)
 
         def read(p: Path) -> np.ndarray:
+            check_not_truncated(p)
             try:
                 data, fs = sf.read(p, dtype="float64", always_2d=True)
             except (OSError, RuntimeError) as err:
@@ -271,8 +338,12 @@ def auralize_cmd(
                              filtered[acn], channel_label=f"Ambisonics channel {acn}",
                              relevance_label=hm.relevance_map_label(feature))
         hm.save_figure(fig, out / "fig2_panels.png")
-        typer.echo(f"class {tgt}: wrote {', '.join(str(p) for p in paths.values())} and "
-                   f"{out / 'fig2_panels.png'}")
+        files = [str(p) for p in paths.values()] + [str(out / "fig2_panels.png")]
+        if as_json:
+            _echo_json({"class": tgt, "acn": acn, "negative": negative, "files": files})
+            return
+        typer.echo(f"explained class {tgt} (ACN {acn}, negative relevance: {negative})")
+        typer.echo(f"wrote {', '.join(files)}")
 
     _guard(job)
 
@@ -280,7 +351,7 @@ def auralize_cmd(
 __all__ = ["analyze_app", "app"]
 
 
-@analyze_app.command("replicate")
+@analyze_app.command("replicate", epilog=REPLICATE_EPILOG)
 def replicate_cmd(
     intensity_model: Annotated[str, typer.Option(
         help="Intensity CRNN (findings 1, 2): shipped name or saved NAME.json.")] = "intensity",
@@ -314,6 +385,7 @@ def replicate_cmd(
     writes OUT/results.json, OUT/replication.md and the figures."""
 
     def job() -> None:
+        prepare_output_dir(out)
         from audiolrp.analysis.replication import ReplicationConfig, replicate  # noqa: PLC0415
 
         cfg = ReplicationConfig(

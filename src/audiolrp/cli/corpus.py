@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from audiolrp.cli.app import app
-from audiolrp.io import atomic_path
+from audiolrp.cli.app import app, prepare_output_dir
+from audiolrp.errors import AudioLRPError
+from audiolrp.io import atomic_path, json_ready
 
 corpus_app = typer.Typer(
     name="corpus",
@@ -23,8 +24,38 @@ corpus_app = typer.Typer(
 )
 app.add_typer(corpus_app, name="corpus")
 
+JSON_HELP = "Print the result as JSON instead of a summary."
 
-@corpus_app.command("debian")
+DEBIAN_EPILOG = """\
+Examples:
+
+  audiolrp corpus debian                       (all 7 packages into the default folder)
+
+  audiolrp corpus debian --out speech/debian --package fillets-ng-data-nl --json
+"""
+
+DESCRIBE_EPILOG = """\
+Examples:
+
+  audiolrp corpus describe                     (the built-in eSpeak corpus)
+
+  audiolrp corpus describe ~/corpora/LibriSpeech --json
+"""
+
+SAMPLE_EPILOG = """\
+Examples:
+
+  audiolrp corpus sample --out espeak.wav      (five 1-s eSpeak segments)
+
+  audiolrp corpus sample debian --out test.wav --split test --n 10 --seed 3
+"""
+
+
+def _echo_json(obj: object) -> None:
+    typer.echo(json.dumps(json_ready(obj), indent=1, allow_nan=False))
+
+
+@corpus_app.command("debian", epilog=DEBIAN_EPILOG)
 def debian(
     out: Path = typer.Option(
         None,
@@ -38,41 +69,63 @@ def debian(
         "sets (en, es, fr, it, ru) and Fish Fillets dialogue (cs, nl).",
     ),
     keep_debs: bool = typer.Option(False, help="Keep the downloaded .deb files in OUT/.debs."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Download recorded speech from Debian packages (apt-get download) into a corpus folder.
 
     About 5.5 h of speech from 7 packages (~120 MB download); resumable.
     """
-    from audiolrp.speech import DEBIAN_PACKAGES, build_debian_corpus
+    from audiolrp.speech import DEBIAN_PACKAGES, build_debian_corpus, default_debian_dir
 
+    folder = prepare_output_dir(out.expanduser() if out is not None else default_debian_dir())
     t0 = time.time()
     summary = build_debian_corpus(
-        out, packages=tuple(package) if package else DEBIAN_PACKAGES, keep_debs=keep_debs
+        folder,
+        packages=tuple(package) if package else DEBIAN_PACKAGES,
+        keep_debs=keep_debs,
+        log=(lambda msg: typer.echo(msg, err=True)) if as_json else print,
     )
+    if as_json:
+        _echo_json({**summary, "seconds": round(time.time() - t0, 3)})
+        return
     typer.echo(
         f"wrote {summary['files']} files, {summary['hours']:.2f} h, {summary['speakers']} "
         f"speakers to {summary['dir']} in {time.time() - t0:.0f} s"
     )
 
 
-@corpus_app.command("describe")
+@corpus_app.command("describe", epilog=DESCRIBE_EPILOG)
 def describe(
     spec: str = typer.Argument("espeak", help="'espeak', 'debian' or a folder."),
     seed: int = typer.Option(0, help="Corpus seed."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Print speakers, files and hours per split as JSON."""
+    """Print speakers, files and hours per split (a table, or JSON with --json)."""
     from audiolrp.speech import open_corpus
 
-    typer.echo(json.dumps(open_corpus(spec, seed=seed).describe(), indent=1))
+    info = open_corpus(spec, seed=seed).describe()
+    if as_json:
+        _echo_json(info)
+        return
+    for key, value in info.items():
+        if key != "splits":
+            typer.echo(f"{key}: {value}")
+    typer.echo(f"{'split':6s} {'speakers':>8s} {'files':>7s} {'hours':>8s}")
+    for split, row in info.get("splits", {}).items():
+        typer.echo(
+            f"{split:6s} {row.get('speakers', ''):>8} {row.get('files', ''):>7} "
+            f"{row.get('hours', float('nan')):>8.3f}"
+        )
 
 
-@corpus_app.command("sample")
+@corpus_app.command("sample", epilog=SAMPLE_EPILOG)
 def sample(
     spec: str = typer.Argument("espeak", help="'espeak', 'debian' or a folder."),
     out: Path = typer.Option(..., "--out", help="WAV file to write (16 kHz)."),
     split: str = typer.Option("train", help="train, val or test."),
     n: int = typer.Option(5, help="Number of 1-s segments (concatenated)."),
     seed: int = typer.Option(0, help="Corpus and sampling seed."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Write N random 1-s segments of a corpus to a WAV file, for listening."""
     import soundfile as sf
@@ -80,10 +133,25 @@ def sample(
     from audiolrp.constants import FS_HZ
     from audiolrp.speech import open_corpus
 
+    if out.is_dir():
+        raise AudioLRPError(f"--out {out} is a folder: pass the path of a .wav file to write")
+    prepare_output_dir(out.parent)
     corpus = open_corpus(spec, seed=seed)
     x = corpus.sample_segments(split, np.random.default_rng(seed), n)
     y = np.concatenate(list(x)) if n else np.zeros(0, np.float32)
     peak = float(np.max(np.abs(y))) if y.size else 1.0
     with atomic_path(out, suffix=".wav") as tmp:
         sf.write(tmp, 0.9 * y / max(peak, 1e-9), FS_HZ, subtype="PCM_16")
+    if as_json:
+        _echo_json(
+            {
+                "file": str(out),
+                "corpus": corpus.name,
+                "split": split,
+                "segments": n,
+                "seconds": y.size / FS_HZ,
+                "seed": seed,
+            }
+        )
+        return
     typer.echo(f"wrote {n} segments ({split}) of {corpus.name} to {out}")

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from audiolrp.cli.app import app
+from audiolrp.cli.app import app, forget_new_dirs, prepare_output_dir
 from audiolrp.errors import AudioLRPError
 
 EXIT_OK = 0
@@ -23,19 +23,25 @@ def run_guarded(job: Callable[[], Any]) -> Any:
 
     :class:`~audiolrp.errors.AudioLRPError` -> ``error: <message>`` on stderr, exit code 2.
     Any other exception -> ``internal error: <type>: <message>`` on stderr and exit code 1
-    (set ``AUDIOLRP_DEBUG=1`` to see the traceback). Ctrl-C -> exit 130.
+    (set ``AUDIOLRP_DEBUG=1`` to see the traceback). Ctrl-C -> exit 130. On any failure the
+    output folders the job created with :func:`~audiolrp.cli.app.prepare_output_dir` are
+    removed again if they are still empty.
     """
     try:
-        return job()
+        result = job()
     except AudioLRPError as err:
+        forget_new_dirs(remove_empty=True)
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     except KeyboardInterrupt:
+        forget_new_dirs(remove_empty=True)
         typer.echo("interrupted", err=True)
         raise typer.Exit(130) from None
     except typer.Exit:
+        forget_new_dirs(remove_empty=True)
         raise
     except Exception as err:  # noqa: BLE001 - the CLI's last line of defence
+        forget_new_dirs(remove_empty=True)
         if os.environ.get("AUDIOLRP_DEBUG"):
             raise
         msg = str(err).strip().splitlines()[0] if str(err).strip() else ""
@@ -45,6 +51,8 @@ def run_guarded(job: Callable[[], Any]) -> Any:
             err=True,
         )
         raise typer.Exit(EXIT_INTERNAL) from None
+    forget_new_dirs(remove_empty=False)
+    return result
 
 
 def print_json(results: dict[str, Any]) -> None:
@@ -119,6 +127,7 @@ def demo(
     """Simulate a scene, predict its DOA, explain it with LRP, write an HTML report."""
 
     def job() -> dict[str, Any]:
+        prepare_output_dir(out)
         from audiolrp.pipeline import run_demo
 
         return run_demo(

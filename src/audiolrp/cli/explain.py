@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from audiolrp.cli.app import app
+from audiolrp.cli.app import app, prepare_output_dir
 from audiolrp.cli.demo import print_json, run_guarded
 from audiolrp.errors import AudioLRPError
 
@@ -83,13 +83,16 @@ def explain(
     """Predict and explain the DOA of an Ambisonics recording in sliding 1-s windows."""
 
     def job() -> dict[str, Any]:
-        from audiolrp.pipeline import run_recording
+        from audiolrp.pipeline import default_recording_out_dir, run_recording
+        from audiolrp.recordings import check_audio_path
 
         fmt = format.lower()
         if fmt not in ("ambix", "fuma"):
             raise AudioLRPError(f"--format {format!r} is unknown: use ambix or fuma")
+        check_audio_path(file)
+        out_dir = prepare_output_dir(out if out is not None else default_recording_out_dir(file))
         return run_recording(
-            file, out_dir=out, model=model, format=fmt, hop_s=hop_s,
+            file, out_dir=out_dir, model=model, format=fmt, hop_s=hop_s,
             windows=_parse_windows(windows), pixel_flipping=not no_pixel_flipping, quiet=quiet,
         )
 

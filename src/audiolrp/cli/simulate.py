@@ -8,17 +8,31 @@ from typing import Annotated
 
 import typer
 
-from audiolrp.cli.app import app
+from audiolrp.cli.app import app, prepare_output_dir
 from audiolrp.errors import AudioLRPError
 
+SIMULATE_EPILOG = """\
+Examples:
 
-@app.command("simulate")
+  audiolrp simulate data/hoa4                    (1000/100/100 scenes, order 4, eSpeak speech)
+
+  audiolrp simulate data/foa --order 1 --n-train 200 --workers 2 --corpus debian
+
+  audiolrp simulate data/hoa4 --shard 0/4        (this machine's quarter; then --finalize)
+
+HOA orders 0 to 5 are supported (diffuse babble needs a spherical t-design of degree 2N <= 10).
+"""
+
+
+@app.command("simulate", epilog=SIMULATE_EPILOG)
 def simulate(
     out_dir: Annotated[Path, typer.Argument(help="Output folder of the dataset.")],
     n_train: Annotated[int, typer.Option("--n-train", help="Training examples.")] = 1000,
     n_val: Annotated[int, typer.Option("--n-val", help="Validation examples.")] = 100,
     n_test: Annotated[int, typer.Option("--n-test", help="Test examples.")] = 100,
-    order: Annotated[int, typer.Option(help="HOA order N of the stored audio.")] = 4,
+    order: Annotated[
+        int, typer.Option(help="HOA order N of the stored audio, 0 to 5 ((N+1)^2 channels).")
+    ] = 4,
     seed: Annotated[int, typer.Option(help="Master seed.")] = 0,
     shard_size: Annotated[int, typer.Option("--shard-size", help="Scenes per shard.")] = 256,
     workers: Annotated[int, typer.Option(help="Parallel worker processes.")] = 1,
@@ -48,7 +62,10 @@ def simulate(
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Simulate reverberant noisy HOA speech scenes into HDF5 shards plus manifest.json."""
+    """Simulate reverberant noisy HOA speech scenes into HDF5 shards plus manifest.json.
+
+    Every argument (order, config, corpus, shard) is checked before anything is written.
+    """
     from audiolrp.datasets import (
         SPEC_NAME,
         DatasetSpec,
@@ -56,9 +73,11 @@ def simulate(
         generate_dataset,
         parse_shard_arg,
     )
-    from audiolrp.scenes import SceneConfig
+    from audiolrp.scenes import SceneConfig, check_scene_order, get_corpus
 
     if finalize:
+        if out_dir.is_dir():
+            prepare_output_dir(out_dir, option="OUT_DIR")
         spec_path = out_dir / SPEC_NAME
         manifest = finalize_dataset(out_dir)
         summary = {
@@ -70,6 +89,7 @@ def simulate(
             "spec": str(spec_path),
         }
     else:
+        check_scene_order(order, "--order")
         overrides: dict = {}
         if config is not None:
             try:
@@ -92,15 +112,20 @@ def simulate(
             direct_splits=tuple(s.strip() for s in direct_splits.split(",") if s.strip()),
             all_parts=all_parts,
         )
+        shard_arg = parse_shard_arg(shard)
+        get_corpus(cfg.speech, cfg.corpus_seed)  # a missing corpus fails before any write
+        prepare_output_dir(out_dir, option="OUT_DIR")
         summary = generate_dataset(
             out_dir,
             spec,
             workers=workers,
-            shard=parse_shard_arg(shard),
+            shard=shard_arg,
             progress=progress and not json_out,
         )
     if json_out:
         typer.echo(json.dumps(summary, indent=1, sort_keys=True))
     else:
         for key, value in summary.items():
+            if isinstance(value, dict):
+                value = ", ".join(f"{k} {v}" for k, v in value.items())
             typer.echo(f"{key}: {value}")

@@ -21,7 +21,7 @@ from typing import Annotated
 
 import typer
 
-from audiolrp.cli.app import app
+from audiolrp.cli.app import app, prepare_output_dir
 from audiolrp.errors import AudioLRPError
 
 
@@ -153,6 +153,9 @@ def train_command(
         if threads < 1:
             raise AudioLRPError(f"--threads must be >= 1, got {threads}")
         torch.set_num_threads(threads)
+    prepare_output_dir(out, option="OUT")
+    if export_dir is not None:
+        prepare_output_dir(export_dir, option="--export-dir")
     config = TrainConfig(
         feature=feature.lower(),
         order=order,
@@ -282,6 +285,8 @@ def evaluate_command(
         raise AudioLRPError(
             "--off-grid and --corpus describe a simulated test set: drop them or drop --data"
         )
+    if out is not None:
+        prepare_output_dir(out)
     result = evaluate(
         model,
         overrides=overrides or None,

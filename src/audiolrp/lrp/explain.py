@@ -12,7 +12,7 @@ from torch import nn
 from audiolrp.errors import AudioLRPError
 from audiolrp.lrp.composites import Composite, get_composite
 from audiolrp.lrp.core import RNNS, LRPEngine, LRPState
-from audiolrp.models import clip_probabilities
+from audiolrp.models import LoadedModel, clip_probabilities
 
 METHODS = ("lrp", "gradient", "gradient_x_input")
 
@@ -100,9 +100,31 @@ def _frame_mask(logits: torch.Tensor, frames: object) -> torch.Tensor:
     return m.expand(bsz, n_t).clone()
 
 
+def _as_module(model: object) -> nn.Module:
+    """The network to explain: ``model`` itself, or the ``.model`` of a :class:`LoadedModel`."""
+    if isinstance(model, LoadedModel):
+        return model.model
+    if not isinstance(model, nn.Module):
+        raise AudioLRPError(
+            f"model is a {type(model).__name__}, not a torch nn.Module; pass the network "
+            "(e.g. audiolrp.models.load(name).model or a LoadedModel)"
+        )
+    return model
+
+
 def _check_inputs(model: nn.Module, x: torch.Tensor, start: str, method: str) -> None:
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise AudioLRPError("x must be a floating-point torch.Tensor; pass e.g. torch.as_tensor(x)")
+    if x.dim() == 0 or x.shape[0] == 0:
+        raise AudioLRPError(
+            f"x has shape {tuple(x.shape)}, an empty batch; pass at least one example "
+            "(batch, ...), e.g. x[None] for a single clip"
+        )
+    if not bool(torch.isfinite(x).all()):
+        raise AudioLRPError(
+            "x contains NaN or infinite values; pass finite features (check the audio and the "
+            "feature computation)"
+        )
     if start not in ("score", "probability"):
         raise AudioLRPError(f"start={start!r} is unknown; pass 'score' or 'probability'")
     if method not in METHODS:
@@ -116,7 +138,7 @@ def _check_inputs(model: nn.Module, x: torch.Tensor, start: str, method: str) ->
 
 
 def explain(
-    model: nn.Module,
+    model: nn.Module | LoadedModel,
     x: torch.Tensor,
     target: int | Sequence[int] | torch.Tensor | None = None,
     composite: str | Composite = "paper",
@@ -139,9 +161,11 @@ def explain(
     model
         Model assembled from supported modules; output ``(B, T, C)`` or ``(B, C)``. Its
         parameters, buffers, hooks and training flags are unchanged afterwards (it is run in
-        eval mode during the call).
+        eval mode during the call). A :class:`~audiolrp.models.LoadedModel` (from
+        :func:`audiolrp.models.load`) is accepted too: its ``.model`` is explained.
     x
-        Input batch (same dtype/device as the model).
+        Input batch of at least one example, finite values only (same dtype/device as the
+        model).
     target
         Class per example (int or ``(B,)``); default: the predicted class of the clip (argmax
         of the mean frame softmax, :func:`audiolrp.models.clip_probabilities`).
@@ -163,7 +187,14 @@ def explain(
     Returns
     -------
     Explanation
+
+    Raises
+    ------
+    AudioLRPError
+        ``model`` is not a module, ``x`` is not a floating-point tensor, is an empty batch or
+        holds NaN/inf, or an argument is unknown (one line each).
     """
+    model = _as_module(model)
     _check_inputs(model, x, start, method)
     comp = get_composite(composite, batchnorm)
     flags = [(m, m.training) for m in model.modules()]

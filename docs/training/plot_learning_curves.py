@@ -1,0 +1,55 @@
+"""Learning curves of the issue-10 pilots and long runs: validation angular error vs examples.
+
+Reads the per-epoch logs copied next to this script (``<run>.csv``, written by
+``audiolrp train``) and ``start.json`` (validation error of each run's initial model on the
+same validation set), and writes ``learning-curves.png``. Run from the repository root:
+``.venv/bin/python docs/training/plot_learning_curves.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # a script, not the library: choosing a backend is fine here
+import matplotlib.pyplot as plt  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+RUNS = {
+    "pilot-int-A": ("intensity pilot A: class targets, plateau (no augmentation)", "intensity"),
+    "pilot-int-B": ("intensity pilot B: augmentation + direction targets, cosine", "intensity"),
+    "long-intensity": ("intensity long run (recipe B)", "intensity"),
+    "long-hoa2": ("hoa2 long run (recipe B)", "hoa2"),
+}
+
+
+def main() -> None:
+    start = json.loads((HERE / "start.json").read_text())
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=False)
+    for run, (label, model) in RUNS.items():
+        path = HERE / f"{run}.csv"
+        if not path.exists():
+            continue
+        rows = list(csv.DictReader(path.open()))
+        x = [0] + [int(r["examples_seen"]) / 1000 for r in rows]
+        for ax, key, skey in (
+            (axes[0], "val_mean_error_deg", "val_mean_error_deg"),
+            (axes[1], "val_median_error_deg", "val_median_error_deg"),
+        ):
+            y = [start[model][skey]] + [float(r[key]) for r in rows]
+            ax.plot(x, y, marker="o", label=label)
+    for ax, title in zip(axes, ("mean", "median"), strict=True):
+        ax.set_xlabel("training examples seen in this stage (thousands)")
+        ax.set_ylabel(f"validation {title} angular error (deg)")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle("Validation: 800 off-grid scenes, -5..35 dB SNR, RT60 0.15-1.0 s, unseen speakers")
+    fig.tight_layout()
+    fig.savefig(HERE / "learning-curves.png", dpi=110)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,348 @@
+"""User-facing CLI defects: unusable output folders, failed simulate runs, the supported HOA
+order range, truncated recordings and the help examples.
+
+Commands are run through :func:`audiolrp.cli.main` (the console-script entry point, which maps
+:class:`~audiolrp.errors.AudioLRPError` to ``error: ...`` and exit 2) or, for the commands that
+guard themselves (``demo``, ``explain``, ``analyze``), through typer's ``CliRunner``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from typer.testing import CliRunner
+
+from audiolrp.cli import app, main
+from audiolrp.cli.app import prepare_output_dir
+from audiolrp.errors import AudioLRPError
+
+runner = CliRunner()
+
+TINY_SIM = ["--n-train", "1", "--n-val", "0", "--n-test", "0", "--shard-size", "1",
+            "--corpus", "noise", "--no-progress"]
+
+
+def run_main(args: list[str], monkeypatch: pytest.MonkeyPatch,
+             capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run the console-script entry point with ``args``; ``(exit code, stdout, stderr)``."""
+    monkeypatch.setattr(sys, "argv", ["audiolrp", *args])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    captured = capsys.readouterr()
+    code = exc.value.code
+    return (0 if code is None else int(code)), captured.out, captured.err
+
+
+def _output(result) -> str:
+    """stdout + stderr of a CliRunner result (typer versions differ in what .output holds)."""
+    text = result.output
+    try:
+        err = result.stderr
+    except (ValueError, AttributeError):
+        err = ""
+    return text + ("" if err in text else err)
+
+
+def _one_error_line(text: str, needle: str) -> None:
+    text = text.strip()
+    assert text.startswith("error: ") and needle in text, text
+    assert "Traceback" not in text and len(text.splitlines()) == 1, text
+
+
+@pytest.fixture
+def lite_config(tmp_path: Path) -> Path:
+    """SceneConfig overrides that make one simulated scene cheap."""
+    cfg = tmp_path / "lite.json"
+    cfg.write_text(json.dumps({"speech_lead_in_s": 0.2}))
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def tiny_intensity_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from audiolrp.models import build_model, save
+
+    tmp = tmp_path_factory.mktemp("model")
+    torch.manual_seed(0)
+    save(build_model("intensity", size="tiny"), tmp / "tiny_int", feature="intensity")
+    return str(tmp / "tiny_int.json")
+
+
+# ---------------------------------------------------------------------- prepare_output_dir
+def test_prepare_output_dir_creates_and_returns_the_folder(tmp_path: Path) -> None:
+    out = prepare_output_dir(tmp_path / "a" / "b")
+    assert out == tmp_path / "a" / "b" and out.is_dir()
+    assert prepare_output_dir(str(out)) == out  # an existing folder is fine
+    assert list(out.iterdir()) == []  # the write test leaves nothing behind
+
+
+def test_prepare_output_dir_file_in_the_way(tmp_path: Path) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("x")
+    with pytest.raises(AudioLRPError, match="taken is an existing file, not a folder") as err:
+        prepare_output_dir(blocker)
+    assert "pass another --out" in str(err.value)
+    with pytest.raises(AudioLRPError, match="taken is a file, not a folder") as err:
+        prepare_output_dir(blocker / "sub" / "dir", option="OUT_DIR")
+    assert "pass another OUT_DIR" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_prepare_output_dir_unwritable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def denied(*args: object, **kw: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "mkdir", denied)
+    with pytest.raises(AudioLRPError, match=r"cannot create output folder .*Permission denied"):
+        prepare_output_dir(tmp_path / "new")
+    monkeypatch.undo()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", denied)
+    with pytest.raises(AudioLRPError, match="is not writable .*make it writable"):
+        prepare_output_dir(tmp_path)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="needs POSIX permissions and a non-root user")
+def test_prepare_output_dir_read_only_folder(tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        with pytest.raises(AudioLRPError, match="not writable|cannot create"):
+            prepare_output_dir(ro)
+        with pytest.raises(AudioLRPError, match="cannot create"):
+            prepare_output_dir(ro / "sub")
+    finally:
+        ro.chmod(0o755)
+
+
+# ------------------------------------------------- bad output folders fail first, one line
+def test_simulate_output_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import audiolrp.datasets as datasets
+
+    def never(*args: object, **kw: object) -> None:
+        raise AssertionError("the dataset must not be generated")
+
+    monkeypatch.setattr(datasets, "generate_dataset", never)
+    blocker = tmp_path / "taken"
+    blocker.write_text("x")
+    for out in (blocker, blocker / "data"):
+        code, stdout, stderr = run_main(["simulate", str(out), *TINY_SIM], monkeypatch, capsys)
+        assert code == 2 and stdout == ""
+        _one_error_line(stderr, "not a folder: pass another OUT_DIR")
+
+
+def test_demo_output_is_a_file_fails_before_computing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import audiolrp.pipeline as pipeline
+
+    def never(*args: object, **kw: object) -> None:
+        raise AssertionError("the demo must not run")
+
+    monkeypatch.setattr(pipeline, "run_demo", never)
+    blocker = tmp_path / "taken"
+    blocker.write_text("x")
+    res = runner.invoke(app, ["demo", "--out", str(blocker / "report"), "--quiet"])
+    assert res.exit_code == 2, _output(res)
+    _one_error_line(_output(res), "taken is a file, not a folder: pass another --out")
+
+
+def test_explain_output_is_a_file_fails_before_computing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import audiolrp.pipeline as pipeline
+
+    def never(*args: object, **kw: object) -> None:
+        raise AssertionError("the recording must not be explained")
+
+    monkeypatch.setattr(pipeline, "run_recording", never)
+    rec = tmp_path / "rec.wav"
+    sf.write(rec, np.zeros((16000, 4)), 16000, subtype="FLOAT")
+    (tmp_path / "rec-audiolrp").write_text("x")  # the default output folder is a file
+    monkeypatch.chdir(tmp_path)
+    for extra in ([], ["--out", str(tmp_path / "rec-audiolrp" / "sub")]):
+        res = runner.invoke(app, ["explain", str(rec), "--quiet", *extra])
+        assert res.exit_code == 2, _output(res)
+        _one_error_line(_output(res), "not a folder: pass another --out")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["channels", "-m", "x", "-d", "."],
+        ["flip", "-m", "x", "-d", "."],
+        ["auralize", "-m", "x", "-a", "clip.wav"],
+        ["replicate", "--stages", "channels"],
+    ],
+)
+def test_analyze_output_is_a_file_fails_before_computing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    import audiolrp.analysis.replication as replication
+    from audiolrp.cli import analyze
+
+    def never(*a: object, **kw: object) -> None:
+        raise AssertionError("nothing must be computed")
+
+    monkeypatch.setattr(analyze, "_load_model", never)
+    monkeypatch.setattr(replication, "replicate", never)
+    blocker = tmp_path / "taken"
+    blocker.write_text("x")
+    res = runner.invoke(app, ["analyze", *args, "-o", str(blocker)])
+    assert res.exit_code == 2, _output(res)
+    _one_error_line(_output(res), "taken is an existing file, not a folder: pass another --out")
+
+
+# ------------------------------------------------------------ failed simulate leaves no spec
+@pytest.mark.parametrize(
+    ("bad", "needle"),
+    [
+        (["--order", "7"], "--order 7 is not supported"),
+        (["--order", "1", "--corpus", "/does/not/exist"], "/does/not/exist does not exist"),
+    ],
+)
+def test_failed_simulate_does_not_block_the_corrected_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    lite_config: Path, bad: list[str], needle: str,
+) -> None:
+    out = tmp_path / "data"
+    base = ["simulate", str(out), *TINY_SIM, "--config", str(lite_config)]
+    code, _, stderr = run_main([*base, *bad], monkeypatch, capsys)
+    assert code == 2
+    _one_error_line(stderr, needle)
+    assert not (out / "dataset_spec.json").exists() and not out.exists()
+    code, stdout, stderr = run_main([*base, "--order", "1", "--json"], monkeypatch, capsys)
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["order"] == 1 and summary["shards_written"] == 1
+    assert (out / "manifest.json").is_file()
+
+
+def test_simulate_failing_while_generating_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    lite_config: Path,
+) -> None:
+    import audiolrp.datasets as datasets
+
+    def broken(*args: object, **kw: object) -> None:
+        raise AudioLRPError("corpus has no usable speech in split 'train'")
+
+    monkeypatch.setattr(datasets, "generate_shard", broken)
+    out = tmp_path / "deep" / "data"
+    args = ["simulate", str(out), *TINY_SIM, "--order", "1", "--config", str(lite_config)]
+    code, _, stderr = run_main(args, monkeypatch, capsys)
+    assert code == 2
+    _one_error_line(stderr, "no usable speech")
+    assert not (tmp_path / "deep").exists()  # spec and the folders this run created are gone
+    existing = tmp_path / "mine"
+    existing.mkdir()
+    code, _, _ = run_main(["simulate", str(existing), *args[2:]], monkeypatch, capsys)
+    assert code == 2 and existing.is_dir()  # a folder the user made is kept
+
+
+# ------------------------------------------------------------------- supported order range
+@pytest.mark.parametrize("order", ["-1", "6", "10"])
+def test_simulate_rejects_orders_outside_0_to_5(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    order: str,
+) -> None:
+    out = tmp_path / "data"
+    code, stdout, stderr = run_main(["simulate", str(out), *TINY_SIM, "--order", order],
+                                    monkeypatch, capsys)
+    assert code == 2 and stdout == ""
+    _one_error_line(stderr, f"--order {order} is not supported: simulated scenes have HOA "
+                            "order 0..5")
+    assert "pass an order in 0..5" in stderr
+    assert not out.exists()  # validated before anything was created
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("order", [0, 5])
+def test_simulate_works_at_both_ends_of_the_order_range(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    lite_config: Path, order: int,
+) -> None:
+    import h5py
+
+    out = tmp_path / f"order{order}"
+    code, stdout, stderr = run_main(
+        ["simulate", str(out), *TINY_SIM, "--order", str(order), "--config", str(lite_config),
+         "--json"], monkeypatch, capsys)
+    assert code == 0, stderr
+    assert json.loads(stdout)["order"] == order
+    with h5py.File(out / "train-00000.h5", "r") as f:
+        assert int(f.attrs["order"]) == order
+
+
+def test_simulate_help_states_the_order_range() -> None:
+    res = runner.invoke(app, ["simulate", "--help"], terminal_width=200)
+    assert res.exit_code == 0
+    assert "0 to 5" in res.stdout
+
+
+# ----------------------------------------------------------------- truncated recordings
+def test_explain_truncated_wav_is_an_error(tmp_path: Path, tiny_intensity_model: str) -> None:
+    rng = np.random.default_rng(0)
+    full = tmp_path / "full.wav"
+    sf.write(full, 0.1 * rng.standard_normal((32000, 4)), 16000, subtype="PCM_16")
+    half = tmp_path / "half.wav"
+    data = full.read_bytes()
+    half.write_bytes(data[: len(data) // 2])
+    res = runner.invoke(app, ["explain", str(half), "--model", tiny_intensity_model,
+                              "--quiet", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2, _output(res)
+    _one_error_line(_output(res), "half.wav is truncated: its header announces 2.00 s but "
+                                  "the file holds only 1.00 s of audio")
+    assert not (tmp_path / "o").exists()  # the empty output folder is removed again
+
+
+# -------------------------------------------------------------------------- help examples
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["simulate"],
+        ["analyze", "channels"],
+        ["analyze", "flip"],
+        ["analyze", "auralize"],
+        ["analyze", "replicate"],
+        ["corpus", "debian"],
+        ["corpus", "describe"],
+        ["corpus", "sample"],
+    ],
+)
+def test_help_has_examples(cmd: list[str]) -> None:
+    res = runner.invoke(app, [*cmd, "--help"], terminal_width=200)
+    assert res.exit_code == 0 and "Examples:" in res.stdout
+    prefix = f"audiolrp {' '.join(cmd)} "
+    # an example line, not the "Usage: audiolrp ..." line
+    examples = [ln for ln in res.stdout.splitlines() if ln.strip(" │").startswith(prefix)]
+    assert examples, res.stdout
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["analyze", "channels"],
+        ["analyze", "flip"],
+        ["analyze", "auralize"],
+        ["analyze", "replicate"],
+        ["corpus", "debian"],
+        ["corpus", "describe"],
+        ["corpus", "sample"],
+        ["simulate"],
+        ["demo"],
+        ["explain"],
+    ],
+)
+def test_every_command_has_json(cmd: list[str]) -> None:
+    res = runner.invoke(app, [*cmd, "--help"], terminal_width=200)
+    assert res.exit_code == 0 and "--json" in res.stdout
