@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   - create .venv, install audiolrp, run the main job
-#   make test   - create .venv, install audiolrp[dev], run ruff and the whole test suite
+#   make test   - create .venv, install audiolrp[dev], run ruff, mypy and the whole test suite
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -28,10 +28,12 @@ corpus: install
 
 test: install corpus
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m mypy
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

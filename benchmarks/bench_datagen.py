@@ -3,7 +3,8 @@
 Measures
 --------
 * scenes per second per core: order-4 RIR + speech convolution + diffuse babble + mixing
-  (:func:`audiolrp.scenes.simulate_scene`, default :class:`SceneConfig`), with a breakdown of
+  (:func:`audiolrp.simulation.scenes.simulate_scene`, default :class:`SceneConfig`), with a
+  breakdown of
   the RIR simulation alone;
 * feature extraction per second (HOA order 4, intensity) at batch 16;
 * one training step of ``audiolrp.models.CRNN(18)`` (order-2 HOA input) at batch 16:
@@ -50,10 +51,10 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
 
-    from audiolrp import features as F
     from audiolrp.models import CRNN
-    from audiolrp.rooms import simulate_hoa_rir
-    from audiolrp.scenes import SceneConfig, get_corpus, simulate_scene
+    from audiolrp.signal import features as F
+    from audiolrp.simulation.rooms import simulate_hoa_rir
+    from audiolrp.simulation.scenes import SceneConfig, get_corpus, simulate_scene
 
     cfg = SceneConfig(order=args.order, speech=None if args.corpus == "espeak" else args.corpus)
     corpus = get_corpus(cfg.speech, cfg.corpus_seed)

@@ -5,7 +5,7 @@ Prints, measured in one run:
 * explain() time / plain input-gradient time (forward + backward, fused nn.LSTM) on the same
   batch (goal <= 1.5),
 * examples per second of explain(),
-* speed-up over the float64 per-example loop reference (``audiolrp.lrp.reference``), timed on
+* speed-up over the float64 per-example loop reference (``tests/lrp/lrp_reference.py``), timed on
   a few examples and extrapolated to the batch (goal >= 100x),
 * conservation error of the paper preset on the batch.
 
@@ -15,13 +15,18 @@ Usage: ``.venv/bin/python benchmarks/bench_lrp.py [--batch 32] [--repeats 3] [--
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import torch
 
 from audiolrp.lrp import explain
-from audiolrp.lrp import reference as ref
 from audiolrp.models import CRNN
+
+# The float64 loop reference is a test oracle, kept with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "lrp"))
+import lrp_reference as ref  # noqa: E402
 
 
 def _best(fn, repeats: int) -> float:

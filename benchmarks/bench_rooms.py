@@ -1,8 +1,9 @@
-"""Benchmark: order-4 HOA RIR (audiolrp.rooms) vs pyroomacoustics' single omni ISM RIR.
+"""Benchmark: order-4 HOA RIR (audiolrp.simulation.rooms) vs pyroomacoustics' single omni ISM RIR.
 
 For several rooms and target RT60s (0.2 - 1.0 s) this prints the median wall time of
 
-* ``audiolrp.rooms.simulate_hoa_rir(..., order=4)`` - 25 ACN/SN3D channels, image sources up to
+* ``audiolrp.simulation.rooms.simulate_hoa_rir(..., order=4)`` - 25 ACN/SN3D channels, image
+sources up to
   the mixing time + diffuse exponential tail;
 * pyroomacoustics ``ShoeBox`` + ``compute_rir()`` - ONE omnidirectional channel, image sources
   with absorption and ``max_order`` from ``pra.inverse_sabine`` (its documented recipe),
@@ -21,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from audiolrp.rooms import measure_rt60, simulate_hoa_rir
+from audiolrp.simulation.rooms import measure_rt60, simulate_hoa_rir
 
 FS = 16000
 CASES = [

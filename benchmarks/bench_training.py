@@ -33,7 +33,7 @@ class _InMemory(torch.utils.data.Dataset):
     """Random order-2 audio with directions, shaped like a FeatureDataset for DirectionBatches."""
 
     def __init__(self, n: int, feature: str, seed: int = 0) -> None:
-        from audiolrp.features import compute_features
+        from audiolrp.signal.features import compute_features
 
         rng = np.random.default_rng(seed)
         self._audio = rng.standard_normal((n, 9, 16000)).astype(np.float32) * 0.05

@@ -1,4 +1,4 @@
-"""Tests of audiolrp.ambisonics: SH against independent formulations, grid, t-designs."""
+"""Tests of audiolrp.signal.ambisonics: SH against independent formulations, grid, t-designs."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import lpmv
 
-from audiolrp import ambisonics as A
 from audiolrp.errors import AudioLRPError
+from audiolrp.signal import ambisonics as A
 
 angles_az = st.floats(-math.pi, math.pi, allow_nan=False)
 angles_el = st.floats(-math.pi / 2, math.pi / 2, allow_nan=False)

@@ -11,7 +11,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audiolrp.ambisonics import (
+from audiolrp.errors import AudioLRPError
+from audiolrp.signal.ambisonics import (
     acn_order_degree,
     angular_error_deg,
     doa_grid,
@@ -19,15 +20,14 @@ from audiolrp.ambisonics import (
     sh_matrix,
     unit_vector,
 )
-from audiolrp.augmentation import (
+from audiolrp.signal.augmentation import (
     FieldTransform,
     apply_field_transforms,
     direction_targets,
     random_field_transforms,
     sh_transform_matrix,
 )
-from audiolrp.errors import AudioLRPError
-from audiolrp.features import intensity_vector_direction
+from audiolrp.signal.features import intensity_vector_direction
 from audiolrp.training import angular_label_targets
 
 
@@ -158,7 +158,7 @@ def test_intensity_vector_direction_matches_float64_loop() -> None:
     audio = rng.standard_normal((4, 16000))
     az, el = intensity_vector_direction(audio)
     # independent formulation: numpy STFT frames with the project's window and offsets
-    from audiolrp.features import frame_start_samples, stft_window
+    from audiolrp.signal.features import frame_start_samples, stft_window
 
     win = stft_window().astype(np.float64)
     acc = np.zeros(3)

@@ -73,8 +73,8 @@ def _clip_probs(model_json: str, feats: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------- demo
 @pytest.mark.slow
 def test_demo_json_outputs_and_prediction(models, tmp_path) -> None:
-    from audiolrp.features import compute_features
-    from audiolrp.scenes import SceneConfig, simulate_scene
+    from audiolrp.signal.features import compute_features
+    from audiolrp.simulation.scenes import SceneConfig, simulate_scene
 
     out = tmp_path / "demo"
     res = runner.invoke(
@@ -207,8 +207,8 @@ def test_version_and_command_order() -> None:
 # ---------------------------------------------------------------------------------- explain
 @pytest.mark.parametrize(("model_key", "fs"), [("hoa1", 48000), ("int", 16000)])
 def test_explain_windows_and_predictions(models, tmp_path, model_key, fs) -> None:
-    from audiolrp.features import compute_features
-    from audiolrp.recordings import read_ambisonics, resample_to_model_rate, sliding_windows
+    from audiolrp.app.recordings import read_ambisonics, resample_to_model_rate, sliding_windows
+    from audiolrp.signal.features import compute_features
 
     rec = tmp_path / "rec.wav"
     _write_plane_wave(rec, seconds=2.3, fs=fs)
@@ -406,8 +406,8 @@ def test_real_subprocess_explain(models, tmp_path) -> None:
 def test_explain_short_higher_order_recording(models, tmp_path) -> None:
     """0.4 s of 3rd-order audio with a 1st-order model: one zero-padded window, extra
     channels ignored."""
-    from audiolrp.ambisonics import encode_plane_wave
-    from audiolrp.features import compute_features
+    from audiolrp.signal.ambisonics import encode_plane_wave
+    from audiolrp.signal.features import compute_features
 
     rng = np.random.default_rng(2)
     s = 0.1 * rng.standard_normal(int(0.4 * 22050))
@@ -421,7 +421,7 @@ def test_explain_short_higher_order_recording(models, tmp_path) -> None:
     data = json.loads(res.stdout)
     assert len(data["windows"]) == 1 and data["channels"] == 16
     assert math.isclose(data["duration_s"], 0.4, abs_tol=1e-3)
-    from audiolrp.recordings import resample_to_model_rate
+    from audiolrp.app.recordings import resample_to_model_rate
 
     x = resample_to_model_rate(sig[:4], 22050)
     padded = np.zeros((4, 16000))

@@ -126,7 +126,7 @@ def test_prepare_output_dir_read_only_folder(tmp_path: Path) -> None:
 # ------------------------------------------------- bad output folders fail first, one line
 def test_simulate_output_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                    capsys: pytest.CaptureFixture[str]) -> None:
-    import audiolrp.datasets as datasets
+    import audiolrp.data.datasets as datasets
 
     def never(*args: object, **kw: object) -> None:
         raise AssertionError("the dataset must not be generated")
@@ -143,12 +143,12 @@ def test_simulate_output_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_demo_output_is_a_file_fails_before_computing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import audiolrp.pipeline as pipeline
+    import audiolrp.report.pages as pages
 
     def never(*args: object, **kw: object) -> None:
         raise AssertionError("the demo must not run")
 
-    monkeypatch.setattr(pipeline, "run_demo", never)
+    monkeypatch.setattr(pages, "run_demo", never)
     blocker = tmp_path / "taken"
     blocker.write_text("x")
     res = runner.invoke(app, ["demo", "--out", str(blocker / "report"), "--quiet"])
@@ -159,12 +159,12 @@ def test_demo_output_is_a_file_fails_before_computing(
 def test_explain_output_is_a_file_fails_before_computing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import audiolrp.pipeline as pipeline
+    import audiolrp.report.pages as pages
 
     def never(*args: object, **kw: object) -> None:
         raise AssertionError("the recording must not be explained")
 
-    monkeypatch.setattr(pipeline, "run_recording", never)
+    monkeypatch.setattr(pages, "run_recording", never)
     rec = tmp_path / "rec.wav"
     sf.write(rec, np.zeros((16000, 4)), 16000, subtype="FLOAT")
     (tmp_path / "rec-audiolrp").write_text("x")  # the default output folder is a file
@@ -187,7 +187,7 @@ def test_explain_output_is_a_file_fails_before_computing(
 def test_analyze_output_is_a_file_fails_before_computing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
 ) -> None:
-    import audiolrp.analysis.replication as replication
+    import audiolrp.app.replication as replication
     from audiolrp.cli import analyze
 
     def never(*a: object, **kw: object) -> None:
@@ -231,7 +231,7 @@ def test_simulate_failing_while_generating_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
     lite_config: Path,
 ) -> None:
-    import audiolrp.datasets as datasets
+    import audiolrp.data.datasets as datasets
 
     def broken(*args: object, **kw: object) -> None:
         raise AudioLRPError("corpus has no usable speech in split 'train'")

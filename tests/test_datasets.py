@@ -1,4 +1,4 @@
-"""Tests of audiolrp.datasets: byte-identical shards (serial/split/resume/parallel), manifest,
+"""Tests of audiolrp.data.datasets: byte-identical shards (serial/split/resume/parallel), manifest,
 FeatureDataset and the `audiolrp simulate` CLI. Tiny datasets (order 1, noise corpus)."""
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from audiolrp import features as F
-from audiolrp.datasets import (
+from audiolrp.data.datasets import (
     MANIFEST_NAME,
     DatasetSpec,
     FeatureDataset,
@@ -25,7 +24,8 @@ from audiolrp.datasets import (
     verify_dataset,
 )
 from audiolrp.errors import AudioLRPError, DatasetError
-from audiolrp.scenes import SceneConfig
+from audiolrp.signal import features as F
+from audiolrp.simulation.scenes import SceneConfig
 
 
 def tiny_spec(**kw: object) -> DatasetSpec:
@@ -174,7 +174,7 @@ def test_failed_run_in_a_new_folder_leaves_no_recipe(
 ) -> None:
     """A run that writes no shard removes its dataset_spec.json, so a corrected re-run with
     another recipe is not refused; folders with other content keep theirs."""
-    import audiolrp.datasets as datasets
+    import audiolrp.data.datasets as datasets
 
     real = datasets.generate_shard
 

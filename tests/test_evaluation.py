@@ -116,7 +116,7 @@ def test_great_circle_matches_law_of_cosines(a1: float, e1: float, a2: float, e2
 
 
 def test_neighbour_spacing_of_the_doa_grid() -> None:
-    from audiolrp.ambisonics import class_neighbour_spacing_deg, doa_grid
+    from audiolrp.signal.ambisonics import class_neighbour_spacing_deg, doa_grid
 
     spacing = neighbour_spacing_deg(doa_grid())
     assert spacing == pytest.approx(float(np.max(class_neighbour_spacing_deg())), abs=1e-9)

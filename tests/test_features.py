@@ -1,4 +1,4 @@
-"""Tests of audiolrp.features against explicit float64 loop implementations and physics."""
+"""Tests of audiolrp.signal.features against explicit float64 loop implementations and physics."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audiolrp import features as F
 from audiolrp.errors import AudioLRPError
+from audiolrp.signal import features as F
 
 
 # ----------------------------------------------------------------------------- references

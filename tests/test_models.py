@@ -151,7 +151,7 @@ def test_save_checks_feature_and_channels(tmp_path: Path) -> None:
 def test_registry_lists_and_loads_shipped_models(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(models, "PRETRAINED_DIR", tmp_path)
+    monkeypatch.setattr(models.files, "PRETRAINED_DIR", tmp_path)
     assert list_models() == []
     save(build_model("hoa", 2, size="tiny"), tmp_path / "hoa2", feature="hoa", order=2)
     save(build_model("intensity", size="tiny"), tmp_path / "intensity", feature="intensity")

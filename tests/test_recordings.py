@@ -1,4 +1,4 @@
-"""Reading user Ambisonics recordings (audiolrp.recordings)."""
+"""Reading user Ambisonics recordings (audiolrp.app.recordings)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ import soundfile as sf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audiolrp.errors import AudioFileError, AudioLRPError
-from audiolrp.recordings import (
+from audiolrp.app.recordings import (
     check_channels,
-    check_not_truncated,
     order_from_channels,
     read_ambisonics,
     required_channels,
     resample_to_model_rate,
     sliding_windows,
 )
+from audiolrp.audio_io import check_not_truncated
+from audiolrp.errors import AudioFileError, AudioLRPError
 
 
 def first_order_ambix(s: np.ndarray, az: float, el: float) -> np.ndarray:

@@ -28,7 +28,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _grid() -> np.ndarray:
-    from audiolrp.ambisonics import doa_grid
+    from audiolrp.signal.ambisonics import doa_grid
 
     return np.asarray(doa_grid())
 

@@ -1,4 +1,5 @@
-"""Tests of audiolrp.rooms: physics, invariants and an explicit per-image reference loop."""
+"""Tests of audiolrp.simulation.rooms: physics, invariants and an explicit per-image reference
+loop."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audiolrp import ambisonics as A
-from audiolrp import rooms as R
 from audiolrp.constants import SPEED_OF_SOUND_M_S as C
 from audiolrp.errors import AudioLRPError
+from audiolrp.signal import ambisonics as A
+from audiolrp.simulation import rooms as R
 
 FS = 16000
 ROOM = (6.0, 4.0, 3.0)

@@ -1,4 +1,5 @@
-"""Tests of audiolrp.scenes: determinism, geometry, SNR, diffuse babble, direct-sound DOA."""
+"""Tests of audiolrp.simulation.scenes: determinism, geometry, SNR, diffuse babble, direct-sound
+DOA."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audiolrp import features as F
-from audiolrp.ambisonics import doa_grid, sh_matrix
 from audiolrp.errors import AudioLRPError
-from audiolrp.scenes import (
+from audiolrp.signal import features as F
+from audiolrp.signal.ambisonics import doa_grid, sh_matrix
+from audiolrp.simulation.scenes import (
     NoiseCorpus,
     Scene,
     SceneConfig,
@@ -93,8 +94,8 @@ def test_geometry_fits_room_and_direction(seed: int, label: int) -> None:
 @pytest.mark.parametrize("order", [1, 2, 4])
 def test_babble_design_covariance_is_exactly_diffuse(order: int) -> None:
     """(1/P) sum_p Y(p) Y(p)^T = diag(1/(2n+1)) for the (rotated) design of degree 2N."""
-    from audiolrp.ambisonics import spherical_t_design
-    from audiolrp.scenes import _random_rotation
+    from audiolrp.signal.ambisonics import spherical_t_design
+    from audiolrp.simulation.scenes import _random_rotation
 
     rot = _random_rotation(np.random.default_rng(order))
     pts = spherical_t_design(2 * order) @ rot.T
@@ -128,7 +129,7 @@ def test_scene_noise_and_late_reverb_isotropic() -> None:
     expect = np.array([1 / (2 * n + 1) for n in range(4)])
     np.testing.assert_allclose(np.mean(noise_r, axis=0), expect, rtol=0.08)
     # late reverberant field of the RIR (the tail after the mixing time) is diffuse
-    from audiolrp.rooms import simulate_hoa_rir
+    from audiolrp.simulation.rooms import simulate_hoa_rir
 
     for seed in range(3):
         rir = simulate_hoa_rir((6, 5, 3), (1.5, 1.2, 1.4), (4, 3, 1.6), rt60_s=0.6, order=3,
@@ -177,8 +178,8 @@ def test_config_json_roundtrip_and_validation() -> None:
 
 def test_supported_order_range_matches_the_embedded_designs() -> None:
     """Orders 0..5: the babble needs a t-design of degree 2N, the largest embedded is 10."""
-    from audiolrp.ambisonics import spherical_t_design, spherical_t_design_degrees
-    from audiolrp.scenes import MAX_DESIGN_DEGREE, MAX_SCENE_ORDER, check_scene_order
+    from audiolrp.signal.ambisonics import spherical_t_design, spherical_t_design_degrees
+    from audiolrp.simulation.scenes import MAX_DESIGN_DEGREE, MAX_SCENE_ORDER, check_scene_order
 
     assert max(spherical_t_design_degrees()) == MAX_DESIGN_DEGREE == 2 * MAX_SCENE_ORDER == 10
     for order in range(MAX_SCENE_ORDER + 1):
@@ -196,7 +197,7 @@ def test_supported_order_range_matches_the_embedded_designs() -> None:
 
 
 def test_uniform_direction_sampling_labels_nearest_class() -> None:
-    from audiolrp.ambisonics import nearest_class
+    from audiolrp.signal.ambisonics import nearest_class
 
     s = simulate_scene(small_config(order=1, direction_sampling="uniform"), 5, CORPUS)
     assert s.label == int(nearest_class(s.azimuth_rad, s.elevation_rad))
@@ -213,7 +214,7 @@ def test_scene_with_default_speech_corpus() -> None:
 def test_convolution_window_and_rank_one_direct_path() -> None:
     from scipy.signal import fftconvolve
 
-    from audiolrp.scenes import _convolve_window, _direct_is_rank_one
+    from audiolrp.simulation.scenes import _convolve_window, _direct_is_rank_one
 
     rng = np.random.default_rng(3)
     speech = rng.standard_normal(3000)

@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 import torch
 
-from audiolrp.ambisonics import angular_error_deg, doa_grid
 from audiolrp.evaluation import evaluate
 from audiolrp.models import PRETRAINED_DIR, list_models, load
-from audiolrp.speech import default_debian_dir
+from audiolrp.signal.ambisonics import angular_error_deg, doa_grid
+from audiolrp.simulation.speech import default_debian_dir
 
 SHIPPED = ("intensity", "hoa2")
 N_SUBSET = 24
@@ -92,9 +92,9 @@ def test_evaluate_data_on_a_real_dataset_matches_an_explicit_loop(tmp_path: Path
     from typer.testing import CliRunner
 
     from audiolrp.cli import app
-    from audiolrp.datasets import DatasetSpec, FeatureDataset, generate_dataset
-    from audiolrp.features import compute_features, intensity_vector_direction
-    from audiolrp.scenes import SceneConfig
+    from audiolrp.data.datasets import DatasetSpec, FeatureDataset, generate_dataset
+    from audiolrp.signal.features import compute_features, intensity_vector_direction
+    from audiolrp.simulation.scenes import SceneConfig
 
     cfg = SceneConfig(order=1, speech="noise", speech_lead_in_s=0.2, snr_db=(20.0, 30.0))
     root = tmp_path / "ds"

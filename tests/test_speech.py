@@ -1,5 +1,5 @@
-"""Tests for audiolrp.speech (speech corpora, VAD, resampling, Debian builder) and the
-eSpeak driver audiolrp.speech_synthesis."""
+"""Tests for audiolrp.simulation.speech (speech corpora, VAD, resampling, Debian builder) and the
+eSpeak driver audiolrp.simulation.speech_synthesis."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from audiolrp import speech
 from audiolrp.constants import FS_HZ
 from audiolrp.errors import AudioLRPError, DatasetError
-from audiolrp.speech import (
+from audiolrp.simulation import speech
+from audiolrp.simulation.speech import (
     DirectoryCorpus,
     EspeakCorpus,
     SpeechFileWarning,
@@ -427,7 +427,7 @@ def small_espeak() -> EspeakCorpus:
 
 
 def test_espeak_synthesis_is_deterministic():
-    from audiolrp.speech_synthesis import VoiceSpec, synthesize_batch
+    from audiolrp.simulation.speech_synthesis import VoiceSpec, synthesize_batch
 
     jobs = [
         (VoiceSpec("en-us+m3", 170, 40, 50), ["a short test sentence", "second one"]),
@@ -442,14 +442,14 @@ def test_espeak_synthesis_is_deterministic():
 
 
 def test_espeak_unknown_voice_is_an_error():
-    from audiolrp.speech_synthesis import VoiceSpec, synthesize_batch
+    from audiolrp.simulation.speech_synthesis import VoiceSpec, synthesize_batch
 
     with pytest.raises(AudioLRPError, match="no voice"):
         synthesize_batch([(VoiceSpec("xx-nonexistent+m1"), ["hello"])])
 
 
 def test_espeak_speech_like_and_pitch_differs():
-    from audiolrp.speech_synthesis import ESPEAK_FS_HZ, VoiceSpec, synthesize_batch
+    from audiolrp.simulation.speech_synthesis import ESPEAK_FS_HZ, VoiceSpec, synthesize_batch
 
     text = "we were away a year ago, and all our lovely valleys are now yellow"
     lo, hi = synthesize_batch(

@@ -359,8 +359,8 @@ def test_cli_simulate_train_export_evaluate_round_trip(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from audiolrp.cli import app
-    from audiolrp.datasets import DatasetSpec, generate_dataset
-    from audiolrp.scenes import SceneConfig
+    from audiolrp.data.datasets import DatasetSpec, generate_dataset
+    from audiolrp.simulation.scenes import SceneConfig
 
     spec = DatasetSpec(
         config=SceneConfig(order=1), seed=3, counts={"train": 8, "val": 4, "test": 0}, shard_size=8
@@ -398,7 +398,7 @@ def test_cli_simulate_train_export_evaluate_round_trip(tmp_path: Path) -> None:
     assert "audiolrp evaluate --model t1" in card and "## Test metrics" in card
     shipped = json.loads((tmp_path / "exp" / "t1.json").read_text())
     assert shipped["data_recipe"]["seed"] == 3
-    from audiolrp.datasets import FeatureDataset
+    from audiolrp.data.datasets import FeatureDataset
 
     mean, std = FeatureDataset(tmp_path / "ds", "train", order=1).normalization_stats()
     assert shipped["normalization"]["mean"] == pytest.approx(mean.tolist())  # manifest stats

@@ -12,11 +12,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from audiolrp.ambisonics import angular_error_deg, doa_grid, nearest_class
-from audiolrp.datasets import DatasetSpec, FeatureDataset, FeatureDatasets, generate_dataset
+from audiolrp.data.datasets import DatasetSpec, FeatureDataset, FeatureDatasets, generate_dataset
 from audiolrp.errors import AudioLRPError, DatasetError
-from audiolrp.features import compute_features, stft, stft_frames
-from audiolrp.scenes import SceneConfig
+from audiolrp.signal.ambisonics import angular_error_deg, doa_grid, nearest_class
+from audiolrp.signal.features import compute_features, stft, stft_frames
+from audiolrp.simulation.scenes import SceneConfig
 from audiolrp.training import (
     DirectionBatches,
     TrainConfig,
@@ -145,7 +145,7 @@ def test_direction_batches_match_a_direct_recomputation(two_sets) -> None:
     assert torch.equal(x, x2) and torch.equal(y, y2) and torch.equal(q, q2)
     assert x.shape == (3, 6, 25, 512) and q.shape == (3, 425)
     # recompute batch 5 of epoch 2 by hand from the same random stream
-    from audiolrp.augmentation import apply_field_transforms, random_field_transforms
+    from audiolrp.signal.augmentation import apply_field_transforms, random_field_transforms
 
     rng = batch_rng(cfg.seed, 2, 5)
     audio = torch.from_numpy(np.stack([ds.audio(i, order=1) for i in (3, 0, 7)]))

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from safetensors.torch import load_file
 
-from audiolrp.ambisonics import doa_grid
 from audiolrp.errors import AudioLRPError
 from audiolrp.models import load
+from audiolrp.signal.ambisonics import doa_grid
 from audiolrp.training import (
     angular_label_targets,
     class_distance_deg,

@@ -2,7 +2,7 @@
 
 One example is 1 s of audio at 16 kHz; its STFT has exactly 50 frames x 512 frequency bins
 (hop 320 samples = 20 ms, 1024-point FFT with the Nyquist bin dropped). Models classify each
-frame into one of 425 DOA classes (see :func:`audiolrp.ambisonics.doa_grid`).
+frame into one of 425 DOA classes (see :func:`audiolrp.signal.ambisonics.doa_grid`).
 """
 
 FS_HZ: int = 16_000

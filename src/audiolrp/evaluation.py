@@ -19,17 +19,18 @@ small sign-ignoring error next to a ~90 deg plain error.
 
 ``accuracy_within_neighbour`` is the fraction of clips whose class error is at most the grid's
 neighbour spacing (the largest nearest-neighbour angle of the grid: 10 deg for
-:func:`audiolrp.ambisonics.doa_grid`), i.e. the prediction is the true class or an adjacent one.
+:func:`audiolrp.signal.ambisonics.doa_grid`), i.e. the prediction is the true class or an adjacent
+one.
 
-Test data come from a dataset folder (``audiolrp.datasets.FeatureDataset``) or are simulated
-afresh with :func:`audiolrp.scenes.simulate_scene` from the model card's data recipe and a
+Test data come from a dataset folder (``audiolrp.data.datasets.FeatureDataset``) or are simulated
+afresh with :func:`audiolrp.simulation.scenes.simulate_scene` from the model card's data recipe and
+a
 seed (:func:`simulated_test_examples`), so a shipped model's card metrics are reproducible with
 ``audiolrp evaluate --model NAME``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -38,13 +39,25 @@ from typing import Any
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 from torch import nn
+from tqdm.auto import tqdm
 
-from audiolrp.ambisonics import angular_error_deg, unit_vector, vector_angle_deg
+from audiolrp.data.datasets import FeatureDataset, scene_seed
 from audiolrp.errors import AudioLRPError, DatasetError
-from audiolrp.io import atomic_path, atomic_write_bytes, json_default
+from audiolrp.io import atomic_path, write_json
 from audiolrp.models import LoadedModel, clip_probabilities
 from audiolrp.models import load as load_model
+from audiolrp.signal.ambisonics import (
+    angular_error_deg,
+    class_neighbour_spacing_deg,
+    doa_grid,
+    nearest_class,
+    unit_vector,
+    vector_angle_deg,
+)
+from audiolrp.signal.features import compute_features, intensity_vector_direction
+from audiolrp.simulation.scenes import SceneConfig, get_corpus, simulate_scene
 
 #: Seed of the freshly simulated test sets of ``audiolrp evaluate`` (model cards record it).
 DEFAULT_EVAL_SEED = 20210823
@@ -60,7 +73,7 @@ def great_circle_deg(
     az1_rad: np.ndarray, el1_rad: np.ndarray, az2_rad: np.ndarray, el2_rad: np.ndarray
 ) -> np.ndarray:
     """Great-circle angle in degrees between directions, ``atan2(|u x v|, u . v)``
-    (:func:`audiolrp.ambisonics.angular_error_deg`)."""
+    (:func:`audiolrp.signal.ambisonics.angular_error_deg`)."""
     return angular_error_deg(az1_rad, el1_rad, az2_rad, el2_rad)
 
 
@@ -78,15 +91,12 @@ def axis_sign_folded_error_deg(
 
 
 def neighbour_spacing_deg(grid_rad: np.ndarray) -> float:
-    """Largest angle from a grid direction to its nearest other grid direction (degrees)."""
-    g = np.asarray(grid_rad, np.float64)
-    d = great_circle_deg(g[:, None, 0], g[:, None, 1], g[None, :, 0], g[None, :, 1])
-    np.fill_diagonal(d, np.inf)
-    return float(np.max(np.min(d, axis=1)))
+    """Largest angle from a grid direction to its nearest other grid direction (degrees;
+    :func:`audiolrp.signal.ambisonics.class_neighbour_spacing_deg`)."""
+    return float(np.max(class_neighbour_spacing_deg(grid_rad)))
 
 
 def _default_grid() -> np.ndarray:
-    from audiolrp.ambisonics import doa_grid
 
     return np.asarray(doa_grid(), np.float64)
 
@@ -250,6 +260,7 @@ class Predictions:
     baseline_elevation_rad: np.ndarray
 
     def as_dict(self) -> dict[str, list[Any]]:
+        """The predictions as JSON-ready lists (``predictions.json``)."""
         return {k: v.tolist() for k, v in self.__dict__.items()}
 
 
@@ -271,7 +282,6 @@ def predict_examples(
     ``rt60_s`` and the classic estimate ``baseline_azimuth_rad``/``baseline_elevation_rad``;
     missing entries become NaN (directions then default to the class direction).
     """
-    from tqdm.auto import tqdm
 
     model = model.to(device).eval()
     out: dict[str, list[float]] = {k: [] for k in Predictions.__dataclass_fields__}
@@ -318,7 +328,6 @@ def predict_examples(
 def _with_baseline(meta: dict[str, Any], audio: np.ndarray | None) -> dict[str, Any]:
     """``meta`` plus the classic intensity-vector estimate of first-order ``audio``."""
     if audio is not None and audio.shape[0] >= 4:
-        from audiolrp.features import intensity_vector_direction
 
         az, el = intensity_vector_direction(audio[:4])
         meta = {**meta, "baseline_azimuth_rad": float(az), "baseline_elevation_rad": float(el)}
@@ -344,12 +353,12 @@ def dataset_examples(dataset: Any, max_examples: int | None = None) -> Iterator[
 def scene_config_from_recipe(
     recipe: dict[str, Any] | None, order: int, overrides: dict[str, Any] | None = None
 ) -> Any:
-    """The :class:`audiolrp.scenes.SceneConfig` of a data recipe (default ranges if absent),
+    """The :class:`audiolrp.simulation.scenes.SceneConfig` of a data recipe (default ranges if
+    absent),
     with ``overrides`` (e.g. ``{"direction_sampling": "uniform", "speech": "espeak"}``) applied.
 
     The simulated order is at least the model's order (``order``).
     """
-    from audiolrp.scenes import SceneConfig
 
     cfg_dict = {**dict((recipe or {}).get("config") or {}), **dict(overrides or {})}
     known = set(SceneConfig.__dataclass_fields__)
@@ -371,12 +380,9 @@ def simulated_test_examples(
 
     Scene ``i`` is ``simulate_scene(config, scene_seed(seed, "test", i), split="test")`` -- the
     same recipe as example ``i`` of the test split of ``audiolrp simulate --seed SEED`` with that
-    scene configuration (:func:`audiolrp.datasets.scene_seed`); features via
-    :func:`audiolrp.features.compute_features`.
+    scene configuration (:func:`audiolrp.data.datasets.scene_seed`); features via
+    :func:`audiolrp.signal.features.compute_features`.
     """
-    from audiolrp.datasets import scene_seed
-    from audiolrp.features import compute_features
-    from audiolrp.scenes import get_corpus, simulate_scene
 
     config = scene_config_from_recipe(recipe, order, overrides)
     corpus = get_corpus(config.speech, config.corpus_seed)
@@ -440,7 +446,8 @@ def evaluate(
         ``evaluation`` entry, else 500 examples, :data:`DEFAULT_EVAL_SEED` and the model's
         training data recipe).
     overrides
-        :class:`~audiolrp.scenes.SceneConfig` fields replacing the recipe's for the simulated
+        :class:`~audiolrp.simulation.scenes.SceneConfig` fields replacing the recipe's for the
+        simulated
         test set, e.g. ``{"direction_sampling": "uniform"}`` (off-grid sources) or
         ``{"speech": "espeak"}`` (another speech corpus).
     out_dir
@@ -460,7 +467,6 @@ def evaluate(
             raise DatasetError(
                 f"dataset folder {root} not found: pass a folder from `audiolrp simulate`"
             )
-        from audiolrp.datasets import FeatureDataset
 
         ds = FeatureDataset(root, split, feature=feature, order=order if feature == "hoa" else None)
         n = len(ds) if max_examples is None else min(len(ds), max_examples)
@@ -510,14 +516,8 @@ def evaluate(
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         payload = {"metrics": metrics, "test_data": test_data, "model": str(loaded.path)}
-        atomic_write_bytes(
-            out / "metrics.json",
-            (json.dumps(payload, indent=2, default=json_default) + "\n").encode(),
-        )
-        atomic_write_bytes(
-            out / "predictions.json",
-            (json.dumps(preds.as_dict(), default=json_default) + "\n").encode(),
-        )
+        write_json(out / "metrics.json", payload)
+        write_json(out / "predictions.json", preds.as_dict(), indent=None)
         result.files = {
             "metrics": str(out / "metrics.json"),
             "predictions": str(out / "predictions.json"),
@@ -540,16 +540,13 @@ def plot_errors(
 ) -> Path:
     """Error maps over the sphere (PNG): true directions coloured by great-circle error, and
     the mean error per true class at the class directions (azimuth/elevation in degrees)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
 
     grid = _default_grid() if grid_rad is None else np.asarray(grid_rad, np.float64)
     pred = np.asarray(pred, np.int64)
     label = np.asarray(label, np.int64)
     err = great_circle_deg(grid[pred, 0], grid[pred, 1], true_azimuth_rad, true_elevation_rad)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), constrained_layout=True)
+    fig = Figure(figsize=(12, 4.2), constrained_layout=True)
+    axes = fig.subplots(1, 2)
     vmax = max(float(np.max(err)) if err.size else 1.0, 1.0)
     sc = axes[0].scatter(
         np.degrees(true_azimuth_rad),
@@ -582,11 +579,8 @@ def plot_errors(
         ax.set_xlabel("azimuth (deg)")
         ax.set_ylabel("elevation (deg)")
     out = Path(path)
-    try:
-        with atomic_path(out, suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=110)
-    finally:
-        plt.close(fig)
+    with atomic_path(out, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110)
     return out
 
 
@@ -599,7 +593,6 @@ def baseline_metrics(
     ``share_within_10_deg`` beside the model's, and the exact-class ``accuracy`` of its nearest
     class. ``None`` when the clips carried no first-order audio.
     """
-    from audiolrp.ambisonics import nearest_class
 
     baz, bel = preds.baseline_azimuth_rad, preds.baseline_elevation_rad
     ok = np.isfinite(baz) & np.isfinite(bel)

@@ -11,10 +11,11 @@ readable only by their owner).
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,31 @@ def json_default(obj: Any) -> Any:
     if is_dataclass(obj) and not isinstance(obj, type):
         return asdict(obj)
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def json_text(
+    obj: Any,
+    *,
+    indent: int | None = 2,
+    sort_keys: bool = False,
+    allow_nan: bool = True,
+    ensure_ascii: bool = True,
+    default: Callable[[Any], Any] | None = json_default,
+) -> str:
+    """``json.dumps(obj, ...)`` plus a final newline: the text of every JSON file audiolrp writes.
+
+    ``default`` converts what :mod:`json` cannot (:func:`json_default`; ``None``: raise).
+    """
+    return json.dumps(
+        obj,
+        indent=indent,
+        sort_keys=sort_keys,
+        allow_nan=allow_nan,
+        ensure_ascii=ensure_ascii,
+        default=default,
+    ) + "\n"
+
+
+def write_json(path: str | os.PathLike[str], obj: Any, **options: Any) -> Path:
+    """Atomically write ``obj`` as JSON (:func:`json_text` with ``options``); returns ``path``."""
+    return atomic_write_text(path, json_text(obj, **options))

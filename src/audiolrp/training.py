@@ -37,32 +37,53 @@ import math
 import os
 import platform
 import random
+import re
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from safetensors import torch as st_torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
+from tqdm.auto import tqdm
 
-from audiolrp.ambisonics import angular_error_deg, doa_grid, nearest_class
 from audiolrp.constants import N_FRAMES
+from audiolrp.data.datasets import open_splits
 from audiolrp.errors import AudioLRPError, DatasetError, ModelFileError
-from audiolrp.io import atomic_path, atomic_write_bytes, json_default
+from audiolrp.evaluation import DEFAULT_EVAL_SEED, evaluate
+from audiolrp.io import atomic_path, atomic_write_bytes, json_default, write_json
 from audiolrp.models import (
     CRNN,
     FEATURES,
     MODEL_SIZES,
+    PRETRAINED_DIR,
     build_model,
     clip_probabilities,
     n_input_channels,
     save,
 )
+from audiolrp.models import load as load_model
+from audiolrp.models import load as reload
+from audiolrp.signal.ambisonics import (
+    angular_error_deg,
+    class_distance_deg,
+    doa_grid,
+    nearest_class,
+)
+from audiolrp.signal.augmentation import (
+    apply_field_transforms,
+    direction_targets,
+    random_field_transforms,
+)
+from audiolrp.signal.features import stft_frames
 
 CHECKPOINT_FORMAT = "audiolrp-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -131,7 +152,7 @@ class TrainConfig:
         warm-up over ``warmup_steps``, then cosine decay from ``lr`` to ``min_lr`` over
         ``epochs`` epochs).
     augment
-        Exact sound-field augmentation (:mod:`audiolrp.augmentation`): every training example
+        Exact sound-field augmentation (:mod:`audiolrp.signal.augmentation`): every training example
         is rotated about the vertical axis by a random angle and mirrored in y and z with
         probability 1/2, in the Ambisonics domain before the features; the source direction
         moves with it. Implies ``direction_targets``.
@@ -228,10 +249,12 @@ class TrainConfig:
 
     @property
     def uses_direction_targets(self) -> bool:
+        """Whether training needs stored audio and directions."""
         return bool(self.augment or self.direction_targets)
 
     @property
     def use_normalization(self) -> bool:
+        """Whether the model gets an input normalisation layer."""
         return self.feature == "hoa" if self.normalize is None else bool(self.normalize)
 
     @property
@@ -241,6 +264,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """A config from a dict, ignoring unknown keys (older records)."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -296,7 +320,7 @@ def _batched_feature_path(
     """``(collate_fn, on_device)``: for a ``FeatureDataset`` items are raw audio and features
     are computed per batch in torch (on ``device`` when there are no workers); other datasets
     yield features and use :func:`_collate`."""
-    base = _base_dataset(dataset)
+    base: Any = _base_dataset(dataset)  # duck-typed FeatureDataset
     if hasattr(base, "return_audio") and callable(getattr(base, "collate_fn", None)):
         base.return_audio = True
         base.return_meta = False
@@ -326,7 +350,6 @@ def open_split(data_root: str | os.PathLike[str], split: str, config: TrainConfi
             raise DatasetError(
                 f"dataset folder {root} not found: create it with `audiolrp simulate`"
             )
-    from audiolrp.datasets import open_splits
 
     order = config.order if config.feature == "hoa" else None
     return open_splits(roots, split, config.feature, order)
@@ -381,8 +404,8 @@ def compute_normalization_stats(
     n = min(len(dataset), max_examples)  # type: ignore[arg-type]
     if n == 0:
         raise DatasetError("training dataset is empty: simulate at least one training example")
-    acc = None
-    acc2 = None
+    acc: np.ndarray | None = None
+    acc2: np.ndarray | None = None
     count = 0
     for i in range(n):
         x = np.asarray(dataset[i][0], dtype=np.float64)
@@ -390,6 +413,7 @@ def compute_normalization_stats(
         acc = s.sum(1) if acc is None else acc + s.sum(1)
         acc2 = (s**2).sum(1) if acc2 is None else acc2 + (s**2).sum(1)
         count += s.shape[1]
+    assert acc is not None and acc2 is not None  # n >= 1
     mean = acc / count
     var = np.maximum(acc2 / count - mean**2, 0.0)
     std = np.sqrt(var)
@@ -409,9 +433,10 @@ def epoch_order(
     n: int, epoch: int, seed: int, *, world_size: int = 1, rank: int = 0, shuffle: bool = True
 ) -> list[int]:
     """This rank's example order for one epoch: a pure function of ``(seed, epoch)``."""
-    sampler = DistributedSampler(
-        range(n), num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed, drop_last=False
-    )  # type: ignore[arg-type]
+    indices = cast(Dataset[int], range(n))  # a sampler needs only len()
+    sampler: DistributedSampler[int] = DistributedSampler(
+        indices, num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed, drop_last=False
+    )
     sampler.set_epoch(epoch)
     return list(iter(sampler))
 
@@ -464,14 +489,18 @@ class DirectionBatches:
     """Training batches with targets from the exact source directions, optionally augmented.
 
     For batch ``b`` of epoch ``e``: the stored audio of the examples, each transformed by a
-    random :class:`~audiolrp.augmentation.FieldTransform` (``augment``), the model features
+    random :class:`~audiolrp.signal.augmentation.FieldTransform` (``augment``), the model features
     computed per batch (torch), the direction moved with the field, soft targets
-    :func:`~audiolrp.augmentation.direction_targets` and the nearest class as label. All draws
+    :func:`~audiolrp.signal.augmentation.direction_targets` and the nearest class as label. All
+    draws
     come from :func:`batch_rng`.
     """
 
+    #: The underlying ``FeatureDataset`` (duck-typed: ``audio``, ``features_from_audio``, ...).
+    base: Any
+
     def __init__(self, dataset: Dataset, config: TrainConfig, device: torch.device) -> None:
-        base = _base_dataset(dataset)
+        base: Any = _base_dataset(dataset)
         for attr in ("audio", "features_from_audio", "meta"):
             if not callable(getattr(base, attr, None)):
                 raise DatasetError(
@@ -491,11 +520,6 @@ class DirectionBatches:
     def __call__(
         self, indices: Sequence[int], epoch: int, batch: int
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        from audiolrp.augmentation import (
-            apply_field_transforms,
-            direction_targets,
-            random_field_transforms,
-        )
 
         rng = batch_rng(self.config.seed, epoch, batch)
         idx = list(indices)
@@ -513,7 +537,6 @@ class DirectionBatches:
         if crop in (0, N_FRAMES):
             x = self.base.features_from_audio(audio)
         else:  # only the cropped frames are transformed (same numbers as cropping features)
-            from audiolrp.features import stft_frames
 
             starts = rng.integers(0, N_FRAMES - crop + 1, size=len(idx))
             x = self.base.features_from_audio(stft_frames(audio.float(), starts.tolist(), crop))
@@ -573,7 +596,6 @@ def _setup_distributed(device_kind: str) -> _Dist:
         return _Dist()
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", str(rank)))
-    import torch.distributed as dist
 
     here = False
     if not dist.is_initialized():
@@ -657,6 +679,7 @@ def _rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = s.clone()
     np_state = np.random.get_state()  # noqa: NPY002 - global state of third-party code
+    assert isinstance(np_state, tuple)  # the legacy form (the default)
     py_state = random.getstate()
     meta = {
         "numpy": [
@@ -723,11 +746,8 @@ def save_checkpoint(
         "state": state,
     }
     atomic_write_bytes(ckdir / f"{stem}.safetensors", blob)
-    atomic_write_bytes(
-        ckdir / f"{stem}.json",
-        (json.dumps(meta, indent=1, default=json_default) + "\n").encode(),
-    )
-    atomic_write_bytes(ckdir / "latest.json", json.dumps({"checkpoint": stem}).encode())
+    write_json(ckdir / f"{stem}.json", meta, indent=1)
+    write_json(ckdir / "latest.json", {"checkpoint": stem}, indent=None)
     old = sorted(p for p in ckdir.glob("ckpt-*.json") if p.stem != stem)
     for p in old[: max(0, len(old) - (keep - 1))]:
         with contextlib.suppress(OSError):
@@ -759,12 +779,6 @@ def load_checkpoint(out_dir: Path) -> tuple[dict[str, torch.Tensor], dict[str, A
 # ------------------------------------------------------------------------------------------
 # Loss, validation, logs
 # ------------------------------------------------------------------------------------------
-
-
-def class_distance_deg() -> np.ndarray:
-    """``(425, 425)`` great-circle angles in degrees between the DOA class directions."""
-    grid = doa_grid()
-    return angular_error_deg(grid[:, None, 0], grid[:, None, 1], grid[None, :, 0], grid[None, :, 1])
 
 
 def angular_label_targets(sigma_deg: float) -> torch.Tensor:
@@ -808,7 +822,7 @@ def framewise_cross_entropy(
         averaged over all frames.
     soft_targets
         ``(B, n_classes)`` target distribution per example (e.g. centred on the exact source
-        direction, :func:`audiolrp.augmentation.direction_targets`); overrides ``targets``.
+        direction, :func:`audiolrp.signal.augmentation.direction_targets`); overrides ``targets``.
     """
     b, t, c = scores.shape
     if soft_targets is not None:
@@ -862,7 +876,6 @@ def _run_validation(
                 scores = model(x)
                 soft = None
                 if directions is not None and sigma_deg > 0:
-                    from audiolrp.augmentation import direction_targets
 
                     d = directions[idx]
                     soft = direction_targets(d[:, 0], d[:, 1], sigma_deg).to(device)
@@ -887,7 +900,6 @@ def _run_validation(
 def _all_reduce(values: Sequence[float], dist_info: _Dist, device: torch.device) -> list[float]:
     if not dist_info.active:
         return list(values)
-    import torch.distributed as dist
 
     t = torch.tensor(list(values), dtype=torch.float64, device=device)
     dist.all_reduce(t)
@@ -917,9 +929,7 @@ def _write_logs(out_dir: Path, history: list[dict[str, Any]]) -> None:
     for row in history:
         writer.writerow(row)
     atomic_write_bytes(out_dir / "log.csv", buf.getvalue().encode())
-    atomic_write_bytes(
-        out_dir / "log.json", (json.dumps(history, indent=1, default=json_default) + "\n").encode()
-    )
+    write_json(out_dir / "log.json", history, indent=1)
 
 
 # ------------------------------------------------------------------------------------------
@@ -946,7 +956,7 @@ def train(
     ----------
     data_root
         Dataset folder written by ``audiolrp simulate`` (``manifest.json`` + splits), read via
-        ``audiolrp.datasets.FeatureDataset``. May be ``None`` when both datasets are given.
+        ``audiolrp.data.datasets.FeatureDataset``. May be ``None`` when both datasets are given.
     out_dir
         Output folder: ``model.json``/``model.safetensors`` (best weights, loadable with
         :func:`audiolrp.models.load`), ``log.csv``, ``log.json``, ``train_config.json`` and
@@ -993,14 +1003,11 @@ def train(
         )
     finally:
         if dist_info.initialised_here:
-            import torch.distributed as dist
-
             dist.destroy_process_group()
 
 
 def _load_init_model(config: TrainConfig) -> Any:
     """The saved model named by ``config.init_from`` (a run folder means its ``model.json``)."""
-    from audiolrp.models import load as load_model
 
     src = Path(str(config.init_from))
     loaded = load_model(src / "model.json" if src.is_dir() else str(config.init_from))
@@ -1077,14 +1084,19 @@ def _train(
         raise AudioLRPError(
             "no training data: pass a dataset folder written by `audiolrp simulate`"
         )
-    train_ds = (
-        train_dataset if train_dataset is not None else open_split(data_root, "train", config)
-    )
-    val_ds = val_dataset if val_dataset is not None else open_split(data_root, "val", config)
+    def split(given: Dataset | None, name: str) -> Dataset:
+        if given is not None:
+            return given
+        assert data_root is not None  # checked above
+        return open_split(data_root, name, config)
+
+    train_ds, val_ds = split(train_dataset, "train"), split(val_dataset, "val")
     if config.max_train_examples is not None:
-        train_ds = Subset(train_ds, range(min(len(train_ds), config.max_train_examples)))
+        n = min(len(train_ds), config.max_train_examples)  # type: ignore[arg-type]
+        train_ds = Subset(train_ds, range(n))
     if config.max_val_examples is not None:
-        val_ds = Subset(val_ds, range(min(len(val_ds), config.max_val_examples)))
+        n = min(len(val_ds), config.max_val_examples)  # type: ignore[arg-type]
+        val_ds = Subset(val_ds, range(n))
     n_train, n_val = len(train_ds), len(val_ds)  # type: ignore[arg-type]
     if n_train == 0 or n_val == 0:
         raise DatasetError(
@@ -1114,7 +1126,7 @@ def _train(
     if config.use_normalization and init is None:
         mean, std = _normalization_stats(train_ds)
     else:
-        mean = std = None
+        mean, std = None, None
     model = build_model(
         config.feature,
         config.order,
@@ -1214,27 +1226,18 @@ def _train(
 
     if dist_info.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(
+        write_json(
             out / "train_config.json",
-            (
-                json.dumps(
-                    {"config": asdict(config), "data_recipe": recipe, "command": command},
-                    indent=2,
-                    default=json_default,
-                )
-                + "\n"
-            ).encode(),
+            {"config": asdict(config), "data_recipe": recipe, "command": command},
         )
 
     ddp_model: nn.Module = model
     if dist_info.active:
-        from torch.nn.parallel import DistributedDataParallel
 
         ddp_model = DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
     hardware = hardware_description(device, dist_info.world_size)
-    from tqdm.auto import tqdm
 
     t_start = time.perf_counter() - float(state["elapsed_s"])
     val_indices = list(range(dist_info.rank, n_val, dist_info.world_size))
@@ -1424,17 +1427,14 @@ def _train(
         if on_epoch_end is not None:
             on_epoch_end(row)
         if dist_info.active:
-            import torch.distributed as dist
 
             dist.barrier()
 
     train_time_s = float(state["elapsed_s"])
     # Best weights: every rank reads the file rank 0 wrote (ranks hold identical weights).
     best_path = out / "best.json"
-    from audiolrp.models import load as load_model
 
     if dist_info.active:
-        import torch.distributed as dist
 
         dist.barrier()
     last_model = model.cpu().to(memory_format=torch.contiguous_format).eval()  # type: ignore[call-overload]
@@ -1575,7 +1575,6 @@ def _test_recipe_text(recipe: dict[str, Any]) -> str:
 def _display_command(command: str | None) -> str:
     """A command with absolute paths shortened to their last component (cards never quote
     the folders of the machine a model was trained on)."""
-    import re
 
     return re.sub(r"(?<![\w.-])/(?:[\w.+-]+/)+([\w.+-]+)", r"\1", str(command))
 
@@ -1770,14 +1769,11 @@ def export_model(
 
     ``eval_recipe`` fixes the test-set recipe (default: the model's training data recipe; pass
     an earlier card's recipe to keep test sets comparable across models). ``extra_test_sets``
-    maps a name to :class:`~audiolrp.scenes.SceneConfig` overrides (e.g. off-grid directions,
+    maps a name to :class:`~audiolrp.simulation.scenes.SceneConfig` overrides (e.g. off-grid
+    directions,
     another corpus); each is evaluated with the same seed and size and listed on the card.
     """
-    import shutil
 
-    from audiolrp.evaluation import DEFAULT_EVAL_SEED, evaluate
-    from audiolrp.models import PRETRAINED_DIR
-    from audiolrp.models import load as load_model
 
     if not name or not all(c.isalnum() or c in "-_." for c in name):
         raise AudioLRPError(f"export name {name!r} must be letters, digits, '-', '_' or '.'")
@@ -1848,7 +1844,6 @@ def export_model(
         training=loaded.config.get("training") or {},
         extra={"name": name, "evaluation": evaluation},
     )
-    from audiolrp.models import load as reload
 
     card = model_card_markdown(name, reload(json_path).config)
     atomic_write_bytes(out / f"{name}.md", card.encode("utf-8"))

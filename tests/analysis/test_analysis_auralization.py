@@ -27,7 +27,7 @@ from audiolrp.analysis.filterbank import (
     design_filterbank,
 )
 from audiolrp.errors import AudioLRPError
-from audiolrp.features import bin_frequencies_hz, stft, stft_window
+from audiolrp.signal.features import bin_frequencies_hz, stft, stft_window
 
 FS = 16000
 

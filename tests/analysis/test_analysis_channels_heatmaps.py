@@ -87,7 +87,7 @@ def test_axis_direction_classes_on_a_synthetic_grid() -> None:
 
 
 def test_axis_direction_classes_on_the_doa_grid() -> None:
-    from audiolrp import ambisonics as amb
+    from audiolrp.signal import ambisonics as amb
     grid = np.asarray(amb.doa_grid())
     classes = axis_direction_classes()
     xyz = directions_to_xyz(grid)

@@ -1,4 +1,4 @@
-"""Replication study (`audiolrp.analysis.replication`): verdict logic on synthetic numbers,
+"""Replication study (`audiolrp.app.replication`): verdict logic on synthetic numbers,
 forced-class scene seeds, and the whole pipeline on tiny random CRNNs."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from audiolrp.analysis import replication as rp
+from audiolrp.app import replication as rp
 from audiolrp.errors import AudioLRPError
 from audiolrp.models import build_model, save
 
@@ -162,7 +162,7 @@ def test_model_quality() -> None:
 
 # ------------------------------------------------------------------------------ scenes
 def test_forced_class_seeds_give_scenes_of_that_class() -> None:
-    from audiolrp.scenes import simulate_scene
+    from audiolrp.simulation.scenes import simulate_scene
 
     cfg = rp.replication_scene_config(RECIPE, 1, None)
     seeds = rp.forced_class_seeds(cfg, [3, 200], 2, seed=5)

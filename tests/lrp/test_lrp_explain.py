@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lrp_reference as ref
 import numpy as np
 import pytest
 import torch
@@ -18,7 +19,6 @@ from audiolrp.lrp import (
     explain,
     merge_batchnorm,
 )
-from audiolrp.lrp import reference as ref
 from audiolrp.models import CRNN, clip_probabilities
 
 SMALL = dict(n_filters=4, pool_sizes=(2, 2), n_bins=8, lstm_hidden=3, n_dense=5, n_classes=6)

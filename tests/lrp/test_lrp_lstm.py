@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import lrp_reference as ref
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from audiolrp.lrp import Composite, RecurrentEpsilon, unrolled_forward
-from audiolrp.lrp import reference as ref
 from audiolrp.lrp.core import LRPEngine, LRPState
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lrp_reference as ref
 import numpy as np
 import pytest
 import torch
@@ -10,7 +11,6 @@ from hypothesis import strategies as st
 from torch import nn
 
 from audiolrp.lrp import AlphaBeta, Composite, Epsilon, Flat, ZPlus
-from audiolrp.lrp import reference as ref
 from audiolrp.lrp.core import LRPEngine, LRPState
 
 RULES = {

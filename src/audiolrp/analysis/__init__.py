@@ -6,6 +6,10 @@
 * :mod:`~audiolrp.analysis.pixel_flipping` -- perturbation curves and AOPC (Fig. 4);
 * :mod:`~audiolrp.analysis.filterbank`, :mod:`~audiolrp.analysis.auralization` -- the
   perfect-reconstruction filter bank and relevance-filtered audio (Eq. 3, Eq. 4).
+
+The package re-exports the submodules' functions, except those named like their submodule:
+``audiolrp.analysis.channel_relevance`` and ``audiolrp.analysis.pixel_flipping`` are the modules
+(the functions are ``channel_relevance.channel_relevance`` and ``pixel_flipping.pixel_flipping``).
 """
 
 from audiolrp.analysis.auralization import (
@@ -22,7 +26,6 @@ from audiolrp.analysis.auralization import (
 from audiolrp.analysis.channel_relevance import (
     axis_direction_classes,
     axis_groups,
-    channel_relevance,
     channel_relevance_stats,
     plot_channel_relevance,
     plot_direction_correlation,
@@ -41,7 +44,6 @@ from audiolrp.analysis.pixel_flipping import (
     INTENSITY_GROUPS,
     PixelFlippingResult,
     hoa_channel_groups,
-    pixel_flipping,
     plot_pixel_flipping,
 )
 
@@ -53,13 +55,11 @@ __all__ = [
     "axis_direction_classes",
     "axis_groups",
     "band_magnitude_responses",
-    "channel_relevance",
     "channel_relevance_stats",
     "design_filterbank",
     "fig2_panels",
     "hoa_channel_groups",
     "hoa_channel_relevance_map",
-    "pixel_flipping",
     "plot_channel_relevance",
     "plot_direction_correlation",
     "plot_pixel_flipping",

@@ -51,16 +51,16 @@ from audiolrp.analysis.filterbank import (
     design_filterbank,
     filterbank_delay_samples,
 )
+from audiolrp.audio_io import write_wav
 from audiolrp.constants import FS_HZ, HOP_SAMPLES, N_FFT
-from audiolrp.errors import AudioFileError, AudioLRPError
-from audiolrp.features import (
+from audiolrp.errors import AudioLRPError
+from audiolrp.signal.features import (
     FRAME_OFFSET_SAMPLES,
     WINDOW_SAMPLES,
     frame_start_samples,
     stft,
     stft_window,
 )
-from audiolrp.io import atomic_path
 
 Negative = Literal["clip", "abs", "signed"]
 
@@ -279,25 +279,6 @@ def stereo_mix(ambix: np.ndarray) -> np.ndarray:
         )
     w, y = ambix[0], ambix[1]
     return np.stack([0.5 * (w + y), 0.5 * (w - y)])
-
-
-def write_wav(path: str | os.PathLike, audio: np.ndarray, fs_hz: int = FS_HZ) -> Path:
-    """Write ``(channels, samples)`` or ``(samples,)`` float audio as a 32-bit float WAV.
-
-    Written to a temporary file in the target folder, then renamed (never half-written).
-    """
-    import soundfile as sf  # noqa: PLC0415
-
-    audio = as_numpy(audio)
-    if audio.ndim not in (1, 2) or not np.all(np.isfinite(audio)):
-        raise AudioFileError(
-            f"cannot write {path}: audio must be finite with shape (channels, samples)"
-        )
-    data = audio.T if audio.ndim == 2 else audio
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        sf.write(tmp, data.astype(np.float32), int(fs_hz), subtype="FLOAT", format="WAV")
-    return path
 
 
 def write_auralization(

@@ -19,18 +19,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from scipy import stats as sps
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from scipy import stats as sps  # noqa: E402
-
-from audiolrp.analysis._arrays import as_numpy  # noqa: E402
-from audiolrp.constants import INTENSITY_CHANNEL_NAMES  # noqa: E402
-from audiolrp.errors import AudioLRPError  # noqa: E402
+from audiolrp.analysis._arrays import as_numpy
+from audiolrp.constants import INTENSITY_CHANNEL_NAMES
+from audiolrp.errors import AudioLRPError
+from audiolrp.signal.ambisonics import doa_grid
 
 AXIS_DIRECTIONS_XYZ: dict[str, tuple[float, float, float]] = {
     "+x": (1.0, 0.0, 0.0),
@@ -158,7 +154,8 @@ def plot_channel_relevance(
 ) -> Figure:
     """Fig. 3: per channel, one bar (mean) per group, dot = median, whiskers = 5th/95th pct."""
     n_g, n_c = stats.mean.shape
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * n_c), 3.5))
+    fig = Figure(figsize=(max(6.0, 1.2 * n_c), 3.5))
+    ax = fig.subplots()
     width = 0.8 / n_g
     x = np.arange(n_c)
     for gi, name in enumerate(stats.groups):
@@ -192,7 +189,7 @@ def axis_direction_classes(grid_rad: np.ndarray | None = None) -> dict[str, int]
     ----------
     grid_rad
         ``(n_classes, 2)`` [azimuth_rad, elevation_rad]; default
-        :func:`audiolrp.ambisonics.doa_grid` (imported lazily).
+        :func:`audiolrp.signal.ambisonics.doa_grid` (imported lazily).
 
     Returns
     -------
@@ -201,7 +198,6 @@ def axis_direction_classes(grid_rad: np.ndarray | None = None) -> dict[str, int]
         (ties -> lowest class index).
     """
     if grid_rad is None:
-        from audiolrp.ambisonics import doa_grid  # noqa: PLC0415 (written concurrently)
 
         grid_rad = np.asarray(doa_grid())
     xyz = directions_to_xyz(grid_rad)
@@ -284,11 +280,14 @@ def plot_direction_correlation(corr: DirectionCorrelation) -> Figure:
     idx = [c for c, a in enumerate(corr.channel_axes) if a is not None]
     n_cols = min(3, max(1, len(idx)))
     n_rows = -(-max(1, len(idx)) // n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.2 * n_cols, 2.8 * n_rows), squeeze=False)
+    fig = Figure(figsize=(3.2 * n_cols, 2.8 * n_rows))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for ax in axes.flat[len(idx):]:
         ax.set_visible(False)
     for ax, c in zip(axes.flat, idx, strict=False):
         a = corr.channel_axes[c]
+        if a is None:  # not in idx
+            continue
         ax.scatter(corr.abs_components[:, a], corr.shares[:, c], s=4, alpha=0.4)
         ax.set_xlabel(f"|d_{'xyz'[a]}|")
         ax.set_ylabel("relevance share")

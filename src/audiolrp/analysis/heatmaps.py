@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import TwoSlopeNorm  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from audiolrp.analysis._arrays import as_numpy  # noqa: E402
-from audiolrp.constants import INTENSITY_CHANNEL_NAMES, n_sh_channels  # noqa: E402
-from audiolrp.errors import AudioLRPError  # noqa: E402
-from audiolrp.features import bin_frequencies_hz, frame_times_s, stft  # noqa: E402
-from audiolrp.io import atomic_path  # noqa: E402
+from audiolrp.analysis._arrays import as_numpy
+from audiolrp.constants import INTENSITY_CHANNEL_NAMES, n_sh_channels
+from audiolrp.errors import AudioLRPError
+from audiolrp.io import atomic_path
+from audiolrp.signal.features import bin_frequencies_hz, frame_times_s, stft
 
 
 def hoa_channel_relevance_map(relevance: np.ndarray, acn: int, order: int) -> np.ndarray:
@@ -112,7 +109,7 @@ def spectrogram_dbp(audio: np.ndarray, floor_db: float = -80.0) -> np.ndarray:
     return np.maximum(20.0 * np.log10(np.maximum(mag / peak, 1e-12)), floor_db)
 
 
-def _plot_tf(ax, fig: Figure, values: np.ndarray, label: str, **kw) -> None:
+def _plot_tf(ax: Axes, fig: Figure, values: np.ndarray, label: str, **kw: Any) -> None:
     t_s = frame_times_s(values.shape[0])
     f_hz = bin_frequencies_hz()[: values.shape[1]]
     mesh = ax.pcolormesh(t_s, f_hz, values.T, shading="nearest", rasterized=True, **kw)
@@ -175,7 +172,8 @@ def fig2_panels(
         panels.append(("(c) direct sound (noise-free)", spectrogram_dbp(direct_channel), "spec"))
     if filtered_channel is not None:
         panels.append(("(d) relevance-filtered signal", spectrogram_dbp(filtered_channel), "spec"))
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7.0, 2.6 * len(panels)), squeeze=False)
+    fig = Figure(figsize=(7.0, 2.6 * len(panels)))
+    axes = fig.subplots(len(panels), 1, squeeze=False)
     for ax, (title, values, kind) in zip(axes[:, 0], panels, strict=True):
         if kind == "spec":
             _plot_tf(ax, fig, values, "magnitude / dBp", cmap="magma",

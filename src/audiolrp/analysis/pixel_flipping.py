@@ -35,20 +35,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
-import matplotlib
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+from tqdm import tqdm
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from torch import nn  # noqa: E402
-
-from audiolrp.errors import AudioLRPError  # noqa: E402
-from audiolrp.models import CRNN, InputNormalization  # noqa: E402
+from audiolrp.errors import AudioLRPError
+from audiolrp.lrp.canonizers import running_stats
+from audiolrp.models import CRNN, InputNormalization
 
 Order = Literal["most_relevant", "least_relevant", "random"]
 Baseline = Literal["zero-normalised", "zero-raw", "mean", "noise"]
@@ -95,6 +92,7 @@ class PixelFlippingResult:
 
     @property
     def standard_error(self) -> np.ndarray:
+        """Standard error of the mean curve over the examples."""
         n = self.scores.shape[0]
         if n < 2:
             return np.zeros(self.scores.shape[1])
@@ -191,21 +189,31 @@ class _FastCRNN(nn.Module):
     layout for the convolutions. About 3-4x faster on CPU for the full-size model.
     """
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: CRNN) -> None:
         super().__init__()
         self.normalization = model.normalization
         blocks = []
         layers = list(model.conv)
         for i in range(0, len(layers), 4):
-            conv, bn, elu, pool = layers[i : i + 4]
-            fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size,
-                              stride=conv.stride, padding=conv.padding, dilation=conv.dilation,
+            # types checked by fast_inference_model
+            conv = cast(nn.Conv2d, layers[i])
+            bn = cast(nn.BatchNorm2d, layers[i + 1])
+            elu = cast(nn.ELU, layers[i + 2])
+            pool = layers[i + 3]
+            running_mean, running_var = running_stats(bn)
+            pair = tuple[int, int]  # a Conv2d's kernel, stride, dilation (and int padding)
+            fused = nn.Conv2d(conv.in_channels, conv.out_channels, cast(pair, conv.kernel_size),
+                              stride=cast(pair, conv.stride),
+                              padding=cast("str | pair", conv.padding),
+                              dilation=cast(pair, conv.dilation),
                               bias=True).to(conv.weight.device, conv.weight.dtype)
-            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-            bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+            scale = bn.weight / torch.sqrt(running_var + bn.eps)
+            bias = conv.bias if conv.bias is not None else torch.zeros_like(running_mean)
+            fused_bias = fused.bias
+            assert fused_bias is not None  # built with bias=True
             with torch.no_grad():
                 fused.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
-                fused.bias.copy_((bias - bn.running_mean) * scale + bn.bias)
+                fused_bias.copy_((bias - running_mean) * scale + bn.bias)
             blocks.append(nn.Sequential(fused, pool, nn.ELU(alpha=elu.alpha)))
         self.blocks = nn.Sequential(*blocks)
         self.reshape = model.reshape
@@ -351,7 +359,6 @@ def pixel_flipping(
     block = max(1, (4 * batch_size) // n_s)
     bar = None
     if progress:
-        from tqdm import tqdm  # noqa: PLC0415
 
         bar = tqdm(total=n * n_s, desc=f"pixel flipping ({order})", unit="input")
     try:
@@ -424,7 +431,8 @@ def plot_pixel_flipping(
 
     The legend gives each curve's AOPC.
     """
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    fig = Figure(figsize=(5.5, 3.6))
+    ax = fig.subplots()
     for name, res in results.items():
         pct = 100.0 * res.fractions
         (line,) = ax.plot(pct, res.mean, label=f"{name} (AOPC {res.aopc:.3f})")

@@ -11,17 +11,16 @@ lazily):
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import numpy as np
 import typer
 
 from audiolrp.cli.app import app, prepare_output_dir
 from audiolrp.errors import AudioLRPError
-from audiolrp.io import atomic_write_text, json_ready
+from audiolrp.io import json_ready, write_json
 
 analyze_app = typer.Typer(
     name="analyze",
@@ -76,25 +75,23 @@ Examples:
 
 
 def _guard(job: Any) -> Any:
-    from audiolrp.cli.demo import run_guarded  # noqa: PLC0415
+    from audiolrp.cli.demo import run_guarded
 
     return run_guarded(job)
 
 
 def _load_model(name_or_path: str) -> tuple[Any, str, int]:
-    """``(model, feature, order)`` from :func:`audiolrp.models.load` (model in eval mode)."""
-    from audiolrp.models import load  # noqa: PLC0415
+    """``(model, feature, order)`` of :func:`audiolrp.app.pipeline.load_model`."""
+    from audiolrp.app.pipeline import load_model
 
-    loaded = load(name_or_path)
-    feature = str(loaded.config.get("feature"))
-    order = 1 if feature == "intensity" else int(loaded.config.get("order", 1))
-    return loaded.model.eval(), feature, order
+    loaded = load_model(name_or_path)
+    return loaded.model, loaded.feature, loaded.order
 
 
 def _open_dataset(root: Path, split: str, feature: str, order: int) -> Any:
     if not root.is_dir():
         raise AudioLRPError(f"dataset folder {root} not found: create it with `audiolrp simulate`")
-    from audiolrp.datasets import FeatureDataset  # noqa: PLC0415
+    from audiolrp.data.datasets import FeatureDataset
 
     return FeatureDataset(root, split, feature=feature, order=order if feature == "hoa" else None)
 
@@ -111,22 +108,8 @@ def _examples(ds: Any, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(xs), np.asarray(ys, dtype=np.int64)
 
 
-def _relevance(model: Any, x: np.ndarray, targets: np.ndarray, batch_size: int) -> np.ndarray:
-    """LRP relevance (paper composite) of the targets' pre-softmax scores, in batches."""
-    import torch  # noqa: PLC0415
-
-    from audiolrp.lrp import explain  # noqa: PLC0415
-
-    out = np.empty(x.shape, dtype=np.float32)
-    for i in range(0, x.shape[0], batch_size):
-        e = explain(model, torch.from_numpy(x[i : i + batch_size]),
-                    target=torch.from_numpy(targets[i : i + batch_size]), composite="paper")
-        out[i : i + batch_size] = e.relevance.detach().cpu().numpy()
-    return out
-
-
 def _write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(json_ready(obj), indent=2, allow_nan=False))
+    write_json(path, json_ready(obj), allow_nan=False, default=None)
 
 
 def _echo_json(obj: Any) -> None:
@@ -165,9 +148,10 @@ def channels_cmd(
 
     def job() -> None:
         prepare_output_dir(out)
-        from audiolrp.ambisonics import doa_grid, unit_vector  # noqa: PLC0415
-        cr = importlib.import_module("audiolrp.analysis.channel_relevance")
-        from audiolrp.analysis.heatmaps import save_figure  # noqa: PLC0415
+        from audiolrp.analysis import channel_relevance as cr
+        from audiolrp.analysis.heatmaps import save_figure
+        from audiolrp.app.pipeline import explain_batched
+        from audiolrp.signal.ambisonics import doa_grid, unit_vector
 
         net, feature, order = _load_model(model)
         ds = _open_dataset(data, split, feature, order)
@@ -184,15 +168,15 @@ def channels_cmd(
                                    "mode": "sum |R|" if per_bin else "|sum R|"}
         if axis_idx.size:
             x, y = _examples(ds, axis_idx)
-            vals = cr.relevance_shares(cr.channel_relevance(_relevance(net, x, y, batch_size),
-                                                            per_bin=per_bin))
+            rel, _ = explain_batched(net, x, y, batch_size)
+            vals = cr.relevance_shares(cr.channel_relevance(rel, per_bin=per_bin))
             present = [g for g in classes if np.any(groups_all[axis_idx] == g)]
             stats = cr.channel_relevance_stats(vals, groups_all[axis_idx], names, present)
             save_figure(cr.plot_channel_relevance(stats), out / "fig3_channel_relevance.png")
             summary["axis_groups"] = stats.as_rows()
         x, y = _examples(ds, all_idx)
-        vals = cr.relevance_shares(cr.channel_relevance(_relevance(net, x, y, batch_size),
-                                                        per_bin=per_bin))
+        rel, _ = explain_batched(net, x, y, batch_size)
+        vals = cr.relevance_shares(cr.channel_relevance(rel, per_bin=per_bin))
         grid = np.asarray(doa_grid())
         xyz = unit_vector(grid[y, 0], grid[y, 1])
         corr = cr.relevance_direction_correlation(vals, xyz, _channel_axes(feature, order), names)
@@ -244,8 +228,9 @@ def flip_cmd(
 
     def job() -> None:
         prepare_output_dir(out)
-        pf = importlib.import_module("audiolrp.analysis.pixel_flipping")
-        from audiolrp.analysis.heatmaps import save_figure  # noqa: PLC0415
+        from audiolrp.analysis import pixel_flipping as pf
+        from audiolrp.analysis.heatmaps import save_figure
+        from audiolrp.app.pipeline import explain_batched
 
         net, feature, order = _load_model(model)
         known = pf.INTENSITY_GROUPS if feature == "intensity" else pf.hoa_channel_groups(order)
@@ -257,13 +242,13 @@ def flip_cmd(
             raise AudioLRPError(f"unknown channel group(s) {bad}: choose from {list(known)}")
         ds = _open_dataset(data, split, feature, order)
         x, y = _examples(ds, np.arange(min(len(ds), max_examples)))
-        rel = _relevance(net, x, y, batch_size=8)
+        rel = explain_batched(net, x, y, batch_size=8)[0]
         results = {}
         for g in wanted:
             for o in [s.strip() for s in orders.split(",") if s.strip()]:
                 results[f"{g}, {o.replace('_', ' ')}"] = pf.pixel_flipping(
-                    net, x, rel, y, n_steps=steps, order=o, channels=known[g],  # type: ignore[arg-type]
-                    baseline=baseline, batch_size=batch_size, seed=seed,  # type: ignore[arg-type]
+                    net, x, rel, y, n_steps=steps, order=cast(pf.Order, o), channels=known[g],
+                    baseline=cast(pf.Baseline, baseline), batch_size=batch_size, seed=seed,
                 )
         save_figure(pf.plot_pixel_flipping(results), out / "fig4_pixel_flipping.png")
         record = {
@@ -300,23 +285,19 @@ def auralize_cmd(
 
     def job() -> None:
         prepare_output_dir(out)
-        import soundfile as sf  # noqa: PLC0415
-        import torch  # noqa: PLC0415
+        import torch
 
-        from audiolrp.analysis import auralization as au  # noqa: PLC0415
-        from audiolrp.analysis import heatmaps as hm  # noqa: PLC0415
-        from audiolrp.features import compute_features  # noqa: PLC0415
-        from audiolrp.models import predict_clip  # noqa: PLC0415
-        from audiolrp.recordings import check_not_truncated  # noqa: PLC0415
+        from audiolrp.analysis import auralization as au
+        from audiolrp.analysis import heatmaps as hm
+        from audiolrp.app.pipeline import explain_batched
+        from audiolrp.audio_io import read_audio
+        from audiolrp.models import predict_clip
+        from audiolrp.signal.features import compute_features
 
         net, feature, order = _load_model(model)
 
         def read(p: Path) -> np.ndarray:
-            check_not_truncated(p)
-            try:
-                data, fs = sf.read(p, dtype="float64", always_2d=True)
-            except (OSError, RuntimeError) as err:
-                raise AudioLRPError(f"cannot read {p} ({err}): pass a WAV file") from None
+            data, fs = read_audio(p, "float64")
             need = 4 if feature == "intensity" else (order + 1) ** 2
             if fs != 16000 or data.shape[0] < 16000 or data.shape[1] < need:
                 raise AudioLRPError(
@@ -328,7 +309,7 @@ def auralize_cmd(
         mix = read(audio)
         feats = np.asarray(compute_features(mix, feature, order), dtype=np.float32)[None]
         tgt = int(predict_clip(net, torch.from_numpy(feats))[0]) if target is None else target
-        rel = _relevance(net, feats, np.array([tgt]), 1)[0]
+        rel = explain_batched(net, feats, np.array([tgt]), 1)[0][0]
         heat = hm.audio_channel_heatmaps(rel, feature, order)
         filtered = au.auralize(mix, heat, negative=negative)  # type: ignore[arg-type]
         paths = au.write_auralization(out, filtered, stem="relevant")
@@ -386,7 +367,7 @@ def replicate_cmd(
 
     def job() -> None:
         prepare_output_dir(out)
-        from audiolrp.analysis.replication import ReplicationConfig, replicate  # noqa: PLC0415
+        from audiolrp.app.replication import ReplicationConfig, replicate
 
         cfg = ReplicationConfig(
             n_channel=n_channel, n_general=n_general, n_flip=n_flip, flip_steps=flip_steps,

@@ -11,7 +11,7 @@ import typer
 
 from audiolrp.cli.app import app, prepare_output_dir
 from audiolrp.errors import AudioLRPError
-from audiolrp.io import atomic_path, json_ready
+from audiolrp.io import json_ready
 
 corpus_app = typer.Typer(
     name="corpus",
@@ -75,7 +75,7 @@ def debian(
 
     About 5.5 h of speech from 7 packages (~120 MB download); resumable.
     """
-    from audiolrp.speech import DEBIAN_PACKAGES, build_debian_corpus, default_debian_dir
+    from audiolrp.simulation.speech import DEBIAN_PACKAGES, build_debian_corpus, default_debian_dir
 
     folder = prepare_output_dir(out.expanduser() if out is not None else default_debian_dir())
     t0 = time.time()
@@ -101,7 +101,7 @@ def describe(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Print speakers, files and hours per split (a table, or JSON with --json)."""
-    from audiolrp.speech import open_corpus
+    from audiolrp.simulation.speech import open_corpus
 
     info = open_corpus(spec, seed=seed).describe()
     if as_json:
@@ -128,10 +128,9 @@ def sample(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Write N random 1-s segments of a corpus to a WAV file, for listening."""
-    import soundfile as sf
-
+    from audiolrp.audio_io import write_audio
     from audiolrp.constants import FS_HZ
-    from audiolrp.speech import open_corpus
+    from audiolrp.simulation.speech import open_corpus
 
     if out.is_dir():
         raise AudioLRPError(f"--out {out} is a folder: pass the path of a .wav file to write")
@@ -140,8 +139,7 @@ def sample(
     x = corpus.sample_segments(split, np.random.default_rng(seed), n)
     y = np.concatenate(list(x)) if n else np.zeros(0, np.float32)
     peak = float(np.max(np.abs(y))) if y.size else 1.0
-    with atomic_path(out, suffix=".wav") as tmp:
-        sf.write(tmp, 0.9 * y / max(peak, 1e-9), FS_HZ, subtype="PCM_16")
+    write_audio(out, 0.9 * y / max(peak, 1e-9), FS_HZ, subtype="PCM_16", format="WAV")
     if as_json:
         _echo_json(
             {

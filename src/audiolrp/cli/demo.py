@@ -128,7 +128,7 @@ def demo(
 
     def job() -> dict[str, Any]:
         prepare_output_dir(out)
-        from audiolrp.pipeline import run_demo
+        from audiolrp.report.pages import run_demo
 
         return run_demo(
             out_dir=out, model=model, seed=seed, order=order, snr_db=snr_db, rt60_s=rt60_s,

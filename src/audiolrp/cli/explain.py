@@ -83,8 +83,8 @@ def explain(
     """Predict and explain the DOA of an Ambisonics recording in sliding 1-s windows."""
 
     def job() -> dict[str, Any]:
-        from audiolrp.pipeline import default_recording_out_dir, run_recording
-        from audiolrp.recordings import check_audio_path
+        from audiolrp.app.recordings import check_audio_path
+        from audiolrp.report.pages import default_recording_out_dir, run_recording
 
         fmt = format.lower()
         if fmt not in ("ambix", "fuma"):

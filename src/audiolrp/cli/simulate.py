@@ -66,14 +66,14 @@ def simulate(
 
     Every argument (order, config, corpus, shard) is checked before anything is written.
     """
-    from audiolrp.datasets import (
+    from audiolrp.data.datasets import (
         SPEC_NAME,
         DatasetSpec,
         finalize_dataset,
         generate_dataset,
         parse_shard_arg,
     )
-    from audiolrp.scenes import SceneConfig, check_scene_order, get_corpus
+    from audiolrp.simulation.scenes import SceneConfig, check_scene_order, get_corpus
 
     if finalize:
         if out_dir.is_dir():

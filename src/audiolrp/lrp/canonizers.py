@@ -16,18 +16,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 import torch
 from torch import nn
 
 from audiolrp.errors import UnsupportedModuleError
 
+#: Layers a following BatchNorm folds into, and those BatchNorms.
+Foldable = nn.Conv1d | nn.Conv2d | nn.Linear
+BatchNorm = nn.BatchNorm1d | nn.BatchNorm2d
+
 _PAIRS = ((nn.Conv2d, nn.BatchNorm2d), (nn.Conv1d, nn.BatchNorm1d), (nn.Linear, nn.BatchNorm1d))
 
 
-def find_conv_bn_pairs(model: nn.Module) -> dict[nn.Module, nn.Module]:
+def find_conv_bn_pairs(model: nn.Module) -> dict[Foldable, BatchNorm]:
     """Map each conv/dense layer to the BatchNorm that directly follows it in a Sequential."""
-    pairs: dict[nn.Module, nn.Module] = {}
+    pairs: dict[Foldable, BatchNorm] = {}
     for seq in model.modules():
         if not isinstance(seq, nn.Sequential):
             continue
@@ -37,15 +42,13 @@ def find_conv_bn_pairs(model: nn.Module) -> dict[nn.Module, nn.Module]:
                 if b.running_mean is None:
                     raise UnsupportedModuleError(
                         f"{type(b).__name__} without running statistics cannot be folded; "
-                        "use track_running_stats=True or Composite(batchnorm='pass')"
+                        "use trackrunning_stats=True or Composite(batchnorm='pass')"
                     )
-                pairs[a] = b
+                pairs[cast(Foldable, a)] = cast(BatchNorm, b)
     return pairs
 
 
-def fold_batchnorm(
-    layer: nn.Module, bn: nn.BatchNorm1d | nn.BatchNorm2d
-) -> tuple[torch.Tensor, torch.Tensor]:
+def fold_batchnorm(layer: Foldable, bn: BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
     """Folded ``(W', b')`` of ``layer`` followed by ``bn`` (eval mode), as detached tensors.
 
     Parameters
@@ -62,8 +65,9 @@ def fold_batchnorm(
     """
     w = layer.weight.detach()
     dt = w.dtype
-    mean = bn.running_mean.detach().to(dt)
-    var = bn.running_var.detach().to(dt)
+    running_mean, running_var = running_stats(bn)
+    mean = running_mean.detach().to(dt)
+    var = running_var.detach().to(dt)
     scale = torch.rsqrt(var + bn.eps)
     if bn.weight is not None:
         scale = scale * bn.weight.detach().to(dt)
@@ -76,7 +80,7 @@ def fold_batchnorm(
 
 
 @contextmanager
-def merge_batchnorm(model: nn.Module) -> Iterator[dict[nn.Module, nn.Module]]:
+def merge_batchnorm(model: nn.Module) -> Iterator[dict[Foldable, BatchNorm]]:
     """Fold every Sequential conv->BN pair in place; restore the model bit for bit on exit.
 
     Inside the context the BatchNorms are set to the identity (mean 0, var 1 - eps, weight 1,
@@ -96,9 +100,10 @@ def merge_batchnorm(model: nn.Module) -> Iterator[dict[nn.Module, nn.Module]]:
                         "use audiolrp.lrp.explain (folds on copies)"
                     )
                 layer.bias.copy_(b)
-                bn.running_mean.zero_()
-                bn.running_var.fill_(1.0 - bn.eps)
-                if bn.weight is not None:
+                running_mean, running_var = running_stats(bn)
+                running_mean.zero_()
+                running_var.fill_(1.0 - bn.eps)
+                if bn.weight is not None and bn.bias is not None:
                     bn.weight.fill_(1.0)
                     bn.bias.zero_()
         yield pairs
@@ -108,4 +113,21 @@ def merge_batchnorm(model: nn.Module) -> Iterator[dict[nn.Module, nn.Module]]:
                 v.copy_(backup[k])
 
 
-__all__ = ["find_conv_bn_pairs", "fold_batchnorm", "merge_batchnorm"]
+def running_stats(bn: BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(running_mean, running_var)`` of ``bn``; an error if it tracks no running statistics."""
+    if bn.running_mean is None or bn.running_var is None:
+        raise UnsupportedModuleError(
+            f"{type(bn).__name__} without running statistics cannot be folded; "
+            "use trackrunning_stats=True or Composite(batchnorm='pass')"
+        )
+    return bn.running_mean, bn.running_var
+
+
+__all__ = [
+    "BatchNorm",
+    "Foldable",
+    "find_conv_bn_pairs",
+    "fold_batchnorm",
+    "merge_batchnorm",
+    "running_stats",
+]

@@ -11,14 +11,14 @@ parameters never receive ``.grad``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from audiolrp.errors import UnsupportedModuleError
-from audiolrp.lrp.canonizers import find_conv_bn_pairs, fold_batchnorm
+from audiolrp.lrp.canonizers import BatchNorm, Foldable, find_conv_bn_pairs, fold_batchnorm
 from audiolrp.lrp.lstm import make_rnn_forward
 from audiolrp.lrp.rules import (
     LinearOp,
@@ -30,6 +30,7 @@ from audiolrp.lrp.rules import (
     ZRule,
     sign0,
 )
+from audiolrp.models import InputNormalization
 
 #: Modules that autograd already handles correctly (shape ops, eval-mode dropout, max pooling
 #: whose gradient routes everything to the winner).
@@ -93,7 +94,16 @@ class LRPState:
 # ----------------------------------------------------------------------------- autograd Functions
 class _LinearRuleFn(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, bias, op, rule, state, name):  # noqa: D102
+    def forward(  # noqa: D102
+        ctx: Any,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        op: LinearOp,
+        rule: LinearRule,
+        state: LRPState,
+        name: str,
+    ) -> Any:
         z = op.forward(x, weight, bias)
         # the output is kept only for rules whose backward needs it (memory of large convs)
         ctx.save_for_backward(x, weight, bias, z if rule.needs_output else None)
@@ -101,7 +111,7 @@ class _LinearRuleFn(torch.autograd.Function):
         return z
 
     @staticmethod
-    def backward(ctx, r):  # noqa: D102
+    def backward(ctx: Any, r: torch.Tensor) -> Any:  # noqa: D102
         x, weight, bias, z = ctx.saved_tensors
         r_in = ctx.rule.backward(ctx.op, x, weight, bias, z, r, ctx.state)
         ctx.state.add_layer(ctx.name, r_in)
@@ -112,7 +122,11 @@ class _PassFn(torch.autograd.Function):
     """Forward ``fn(x)``, backward identity (relevance passes unchanged)."""
 
     @staticmethod
-    def forward(ctx, x, fn):  # noqa: D102
+    def forward(  # noqa: D102
+        ctx: Any,
+        x: torch.Tensor,
+        fn: Callable[[torch.Tensor], torch.Tensor],
+    ) -> Any:
         y = fn(x)
         if y.shape != x.shape:
             raise UnsupportedModuleError(
@@ -122,7 +136,7 @@ class _PassFn(torch.autograd.Function):
         return y.clone() if y is x else y
 
     @staticmethod
-    def backward(ctx, g):  # noqa: D102
+    def backward(ctx: Any, g: torch.Tensor) -> Any:  # noqa: D102
         return g, None
 
 
@@ -130,14 +144,21 @@ class _ZRuleFn(torch.autograd.Function):
     """Proportional (z-) rule for a linear parameter-free map such as average pooling."""
 
     @staticmethod
-    def forward(ctx, x, fn, eps, state, name):  # noqa: D102
+    def forward(  # noqa: D102
+        ctx: Any,
+        x: torch.Tensor,
+        fn: Callable[[torch.Tensor], torch.Tensor],
+        eps: float,
+        state: LRPState,
+        name: str,
+    ) -> Any:
         z = fn(x)
         ctx.save_for_backward(x, z)
         ctx.fn, ctx.eps, ctx.state, ctx.name = fn, eps, state, name
         return z
 
     @staticmethod
-    def backward(ctx, r):  # noqa: D102
+    def backward(ctx: Any, r: torch.Tensor) -> Any:  # noqa: D102
         x, z = ctx.saved_tensors
         s = r / (z + ctx.eps * sign0(z))
         with torch.enable_grad():
@@ -198,8 +219,6 @@ def classify(name: str, module: nn.Module) -> str:
         return kind
     if isinstance(module, ACTIVATIONS):
         return "pass"
-    from audiolrp.models import InputNormalization  # local import: models imports nothing here
-
     if isinstance(module, InputNormalization):
         return "pass"
     if isinstance(module, AUTOGRAD_MODULES):
@@ -240,7 +259,7 @@ class LRPEngine:
     def _set_forward(self, module: nn.Module, fn: Callable[..., Any]) -> None:
         had = "forward" in module.__dict__
         self._saved.append((module, had, module.__dict__.get("forward")))
-        module.forward = fn  # type: ignore[method-assign]
+        module.forward = fn
 
     def __enter__(self) -> LRPEngine:
         try:
@@ -257,14 +276,14 @@ class LRPEngine:
         while self._saved:
             module, had, prev = self._saved.pop()
             if had:
-                module.forward = prev  # type: ignore[method-assign]
+                module.forward = prev
             else:
                 del module.forward
 
     def _install(self) -> None:
         comp = self.composite
         named = list(self.model.named_modules())
-        pairs: dict[nn.Module, nn.Module] = {}
+        pairs: dict[Foldable, BatchNorm] = {}
         if comp.batchnorm == "fold":
             pairs = find_conv_bn_pairs(self.model)
         folded_bns = {id(bn) for bn in pairs.values()}
@@ -283,7 +302,8 @@ class LRPEngine:
             elif kind == "linear":
                 if not isinstance(rule, LinearRule):
                     _bad_rule(name, module, rule)
-                self._set_forward(module, self._linear_forward(name, module, rule, pairs))
+                layer = cast(Foldable, module)  # LINEAR_MODULES are all Foldable
+                self._set_forward(module, self._linear_forward(name, layer, rule, pairs))
             elif kind == "avgpool":
                 eps = rule.eps if isinstance(rule, ZRule) else 1e-12
                 self._set_forward(module, _zrule_forward(module.forward, eps, self.state, name))
@@ -299,7 +319,7 @@ class LRPEngine:
                 )
 
     def _linear_forward(
-        self, name: str, module: nn.Module, rule: LinearRule, pairs: dict[nn.Module, nn.Module]
+        self, name: str, module: Foldable, rule: LinearRule, pairs: dict[Foldable, BatchNorm]
     ) -> Callable[[torch.Tensor], torch.Tensor]:
         weight = module.weight.detach()
         bias = module.bias.detach() if module.bias is not None else None

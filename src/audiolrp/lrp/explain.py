@@ -245,7 +245,7 @@ def explain(
 def _backward(
     out: torch.Tensor,
     xg: torch.Tensor,
-    target: object,
+    target: int | Sequence[int] | torch.Tensor | None,
     frames: object,
     start: str,
     state: LRPState,

@@ -64,12 +64,16 @@ class _Tap(torch.autograd.Function):
     """Identity whose backward reports the relevance passing through (per-layer sums)."""
 
     @staticmethod
-    def forward(ctx, x, report):  # noqa: D102
+    def forward(  # noqa: D102
+        ctx: Any,
+        x: torch.Tensor,
+        report: Callable[[torch.Tensor], None],
+    ) -> Any:
         ctx.report = report
         return x.view_as(x)
 
     @staticmethod
-    def backward(ctx, g):  # noqa: D102
+    def backward(ctx: Any, g: torch.Tensor) -> Any:  # noqa: D102
         ctx.report(g)
         return g, None
 
@@ -78,7 +82,17 @@ class _LSTMDirection(torch.autograd.Function):
     """One direction of one LSTM layer; backward = Arras et al. rule with injection."""
 
     @staticmethod
-    def forward(ctx, x, h0, c0, w_ih, w_hh, b, eps, record):  # noqa: D102
+    def forward(  # noqa: D102
+        ctx: Any,
+        x: torch.Tensor,
+        h0: torch.Tensor,
+        c0: torch.Tensor,
+        w_ih: torch.Tensor,
+        w_hh: torch.Tensor,
+        b: torch.Tensor,
+        eps: float,
+        record: Any,
+    ) -> Any:
         bsz, n_t, _ = x.shape
         hid = w_hh.shape[1]
         xp = torch.addmm(b, x.reshape(bsz * n_t, -1), w_ih.t()).view(bsz, n_t, 4 * hid)
@@ -110,7 +124,12 @@ class _LSTMDirection(torch.autograd.Function):
         return hs[:, 1:].clone(), h.clone(), c.clone()
 
     @staticmethod
-    def backward(ctx, r_out, r_hn, r_cn):  # noqa: D102
+    def backward(  # noqa: D102
+        ctx: Any,
+        r_out: torch.Tensor,
+        r_hn: torch.Tensor,
+        r_cn: torch.Tensor,
+    ) -> Any:
         x, hs, cs, fs, igs, zgs, w_ih, w_hh, b = ctx.saved_tensors
         eps = ctx.eps
         bsz, n_t, d_in = x.shape
@@ -149,7 +168,17 @@ class _GRUDirection(torch.autograd.Function):
     """One direction of one GRU layer; backward = signal-take-all eps rule (module docs)."""
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, eps, record):  # noqa: D102
+    def forward(  # noqa: D102
+        ctx: Any,
+        x: torch.Tensor,
+        h0: torch.Tensor,
+        w_ih: torch.Tensor,
+        w_hh: torch.Tensor,
+        b_ih: torch.Tensor,
+        b_hh: torch.Tensor,
+        eps: float,
+        record: Any,
+    ) -> Any:
         bsz, n_t, _ = x.shape
         hid = w_hh.shape[1]
         gx = torch.addmm(b_ih, x.reshape(bsz * n_t, -1), w_ih.t()).view(bsz, n_t, 3 * hid)
@@ -179,7 +208,7 @@ class _GRUDirection(torch.autograd.Function):
         return hs[:, 1:].clone(), h.clone()
 
     @staticmethod
-    def backward(ctx, r_out, r_hn):  # noqa: D102
+    def backward(ctx: Any, r_out: torch.Tensor, r_hn: torch.Tensor) -> Any:  # noqa: D102
         x, hs, zs, ns, ans, rs, w_ih, w_hh, b_ih, b_hh = ctx.saved_tensors
         eps = ctx.eps
         bsz, n_t, d_in = x.shape
@@ -295,6 +324,7 @@ def make_rnn_forward(
                 xin = layer_in.flip(1) if d else layer_in
                 k = layer * n_dir + d
                 if is_lstm:
+                    assert c0 is not None  # made above for LSTMs
                     out, h_last, c_last = _LSTMDirection.apply(
                         xin, h0[k], c0[k], w_ih, w_hh, b_ih + b_hh, eps, None
                     )

@@ -139,7 +139,16 @@ class Epsilon(LinearRule):
         self.eps = float(eps)
         self.bias = bias
 
-    def backward(self, op, x, weight, bias, z, r, state):  # noqa: D102
+    def backward(  # noqa: D102
+        self,
+        op: LinearOp,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        z: torch.Tensor,
+        r: torch.Tensor,
+        state: LRPState | None,
+    ) -> torch.Tensor:
         sgn = sign0(z)
         s = r / (z + self.eps * sgn)
         r_in = x * op.transpose(s, weight, x.shape)
@@ -176,7 +185,9 @@ class AlphaBeta(LinearRule):
         self.beta = float(beta)
 
     @staticmethod
-    def _signs(op: LinearOp, x: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+    def _signs(
+        op: LinearOp, x: torch.Tensor
+    ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
         """``(buffer, x^+, x^-)``; for ungrouped layers ``x^+, x^-`` are the two halves of one
         buffer (channel axis for convs, feature axis for dense layers), so the fused
         convolution needs no concatenation; otherwise the buffer is None."""
@@ -192,14 +203,28 @@ class AlphaBeta(LinearRule):
         return buf, xp, xn
 
     @staticmethod
-    def _fwd(op, buf, xp, xn, wa, wb):
+    def _fwd(
+        op: LinearOp,
+        buf: torch.Tensor | None,
+        xp: torch.Tensor,
+        xn: torch.Tensor,
+        wa: torch.Tensor,
+        wb: torch.Tensor,
+    ) -> torch.Tensor:
         """``W_a x^+ + W_b x^-``."""
         if buf is not None:
             return op.forward(buf, torch.cat([wa, wb], 1), None)
         return op.forward(xp, wa, None) + op.forward(xn, wb, None)
 
     @staticmethod
-    def _bwd(op, buf, x_shape, wa, wb, s):
+    def _bwd(
+        op: LinearOp,
+        buf: torch.Tensor | None,
+        x_shape: torch.Size,
+        wa: torch.Tensor,
+        wb: torch.Tensor,
+        s: torch.Tensor,
+    ) -> tuple[torch.Tensor, ...]:
         """``(W_a^T s, W_b^T s)``."""
         if buf is not None:
             dim = len(x_shape) - 1 if op.kind == "linear" else 1
@@ -207,7 +232,16 @@ class AlphaBeta(LinearRule):
             return g.split(x_shape[dim], dim)
         return op.transpose(s, wa, x_shape), op.transpose(s, wb, x_shape)
 
-    def backward(self, op, x, weight, bias, z, r, state):  # noqa: D102
+    def backward(  # noqa: D102
+        self,
+        op: LinearOp,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        z: torch.Tensor,
+        r: torch.Tensor,
+        state: LRPState | None,
+    ) -> torch.Tensor:
         buf, xp, xn = self._signs(op, x)
         wp, wn = weight.clamp(min=0), weight.clamp(max=0)
         zp = self._fwd(op, buf, xp, xn, wp, wn)
@@ -253,7 +287,16 @@ class Flat(LinearRule):
     name = "flat"
     needs_output = False
 
-    def backward(self, op, x, weight, bias, z, r, state):  # noqa: D102
+    def backward(  # noqa: D102
+        self,
+        op: LinearOp,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        z: torch.Tensor,
+        r: torch.Tensor,
+        state: LRPState | None,
+    ) -> torch.Tensor:
         return op.spread(r / op.fan_in(x, weight), weight, x.shape)
 
 

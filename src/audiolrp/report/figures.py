@@ -9,13 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 
 def _wrap_deg(az_deg: np.ndarray | float) -> np.ndarray:
@@ -23,9 +18,10 @@ def _wrap_deg(az_deg: np.ndarray | float) -> np.ndarray:
     return (np.asarray(az_deg, dtype=np.float64) + 180.0) % 360.0 - 180.0
 
 
-def _seam_copies(az_deg: float) -> np.ndarray:
+def _seam_copies(az_deg: float | np.ndarray) -> np.ndarray:
     """A marker at azimuth -180 deg is also drawn at +180 deg (the map's two edges meet)."""
-    return np.array([az_deg, -az_deg]) if abs(abs(az_deg) - 180.0) < 1e-6 else np.array([az_deg])
+    az = float(az_deg)
+    return np.array([az, -az]) if abs(abs(az) - 180.0) < 1e-6 else np.array([az])
 
 
 def doa_map_figure(
@@ -52,7 +48,8 @@ def doa_map_figure(
         raise ValueError(f"grid must be ({p.size}, 2), got {g.shape}")
     az = _wrap_deg(np.degrees(g[:, 0]))
     el = np.degrees(g[:, 1])
-    fig, ax = plt.subplots(figsize=(8.0, 4.2))
+    fig = Figure(figsize=(8.0, 4.2))
+    ax = fig.subplots()
     ax.scatter(az, el, s=6, c="#c4cad0", linewidths=0, zorder=1, label="DOA classes")
     order = np.argsort(p)
     pmax = float(p.max()) if p.size and p.max() > 0 else 1.0
@@ -112,7 +109,8 @@ def timeline_figure(
     az = _wrap_deg(np.degrees(azimuth_rad))
     el = np.degrees(np.asarray(elevation_rad, dtype=np.float64))
     c = np.asarray(confidence, dtype=np.float64)
-    fig, axes = plt.subplots(3, 1, figsize=(8.0, 5.6), sharex=True)
+    fig = Figure(figsize=(8.0, 5.6))
+    axes = fig.subplots(3, 1, sharex=True)
     vmax = max(1e-9, float(c.max())) if c.size else 1.0
     for ax, y, label, lim, connect in (
         (axes[0], az, "azimuth (deg)", (-185, 185), False),  # no lines across the +-180 seam
@@ -145,7 +143,8 @@ def channel_relevance_figure(values: np.ndarray, names: Sequence[str]) -> Figure
     """Bar chart of one example's signed relevance per input channel (summed over time and
     frequency; the single-example counterpart of the paper's Fig. 3)."""
     v = np.asarray(values, dtype=np.float64).reshape(-1)
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.42 * v.size + 2), 3.4))
+    fig = Figure(figsize=(max(5.0, 0.42 * v.size + 2), 3.4))
+    ax = fig.subplots()
     colors = ["#2a6db0" if x >= 0 else "#d62728" for x in v]
     ax.bar(np.arange(v.size), v, color=colors)
     ax.set_xticks(np.arange(v.size))

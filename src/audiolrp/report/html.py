@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from audiolrp.audio_io import audio_bytes
 from audiolrp.constants import FS_HZ
-from audiolrp.io import atomic_write_bytes, json_default
+from audiolrp.io import atomic_write_bytes, json_default, json_text
 
 
 @dataclass
@@ -122,14 +123,19 @@ def wav_data_uri(wav: bytes) -> str:
 
 
 def figure_png(fig: Any, dpi: int = 110) -> bytes:
-    """Render a matplotlib figure to PNG bytes and close it."""
-    import matplotlib.pyplot as plt
+    """Render a matplotlib figure to PNG bytes and close it (if pyplot manages it).
 
+    The library draws on :class:`matplotlib.figure.Figure` objects, which need no backend and no
+    closing; a figure made with ``pyplot`` is released from pyplot here.
+    """
     buf = io.BytesIO()
     try:
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     finally:
-        plt.close(fig)
+        if getattr(fig.canvas, "manager", None) is not None:
+            import matplotlib.pyplot as plt  # noqa: PLC0415 - only for pyplot's own figures
+
+            plt.close(fig)
     return buf.getvalue()
 
 
@@ -146,17 +152,13 @@ def wav_bytes(audio: np.ndarray, fs_hz: int = FS_HZ, normalize: bool = True) -> 
         Scale the peak to -1 dBFS (silence stays silent) so quiet relevance-filtered signals
         are audible; otherwise values are clipped to [-1, 1].
     """
-    import soundfile as sf
 
     x = np.nan_to_num(np.asarray(audio, dtype=np.float64).reshape(-1))
     if normalize:
         peak = float(np.max(np.abs(x))) if x.size else 0.0
         if peak > 0:
             x = x * (10 ** (-1 / 20) / peak)
-    x = np.clip(x, -1.0, 1.0)
-    buf = io.BytesIO()
-    sf.write(buf, x, int(fs_hz), format="WAV", subtype="PCM_16")
-    return buf.getvalue()
+    return audio_bytes(np.clip(x, -1.0, 1.0), fs_hz)
 
 
 def _render_block(block: Block) -> str:
@@ -235,7 +237,7 @@ def write_report(
 
 def json_dumps(value: Any) -> str:
     """JSON text (indent 2) that also accepts NumPy scalars/arrays and paths."""
-    return json.dumps(value, indent=2, ensure_ascii=False, default=json_default) + "\n"
+    return json_text(value, ensure_ascii=False)
 
 
 __all__ = [

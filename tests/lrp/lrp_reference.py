@@ -1,4 +1,4 @@
-"""Slow float64 NumPy reference implementation of the LRP rules (tests and benchmarks only).
+"""Slow float64 NumPy reference implementation of the LRP rules (a test oracle, not public API).
 
 Written independently of the autograd engine: explicit loops over output units (dense
 layers), output positions (convolutions), time steps and memory cells (LSTM/GRU), one example

@@ -33,14 +33,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from audiolrp.ambisonics import (
+from audiolrp.errors import AudioLRPError
+from audiolrp.signal.ambisonics import (
     _grid_vectors,
     direction_from_vector,
     sh_matrix,
     spherical_t_design,
     unit_vector,
 )
-from audiolrp.errors import AudioLRPError
 
 
 @dataclass(frozen=True)

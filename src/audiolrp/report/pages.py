@@ -1,16 +1,6 @@
-"""End-to-end orchestration: explain one simulated clip (``audiolrp demo``) or one recording
-(``audiolrp explain FILE``) and write a self-contained report folder.
-
-For one 1-s clip the steps are those of the paper:
-
-1. features (HOA magnitude/phase or active/reactive intensity; section "Experimental Setup"),
-2. DOA prediction: clip probabilities = mean over the 50 frames of the frame softmax,
-3. LRP relevance of the predicted class's pre-softmax score (paper composite: alpha1-beta0
-   for convolutions, epsilon = 0.01 for dense and LSTM layers; Eq. 2 and its variants),
-4. channel relevance (relevance summed over time and frequency per input channel; Fig. 3),
-5. pixel flipping (time-frequency bins zeroed in order of relevance while the explained
-   class's score is tracked; Fig. 4),
-6. auralization (relevance-filtered input, Eq. 3 and Eq. 4; Fig. 2(d)).
+"""Report pages: explain one simulated clip (``audiolrp demo``) or one recording
+(``audiolrp explain FILE``) with :mod:`audiolrp.app.pipeline` and write a self-contained report
+folder.
 
 Outputs of :func:`run_demo` / :func:`run_recording` in the output folder: ``report.html``
 (figures and audio embedded), the figures as PNG, WAV files and ``results.json``.
@@ -18,371 +8,62 @@ Outputs of :func:`run_demo` / :func:`run_recording` in the output folder: ``repo
 
 from __future__ import annotations
 
+import dataclasses
 import platform
-import sys
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 import torch
 
+from audiolrp import __version__
+from audiolrp.analysis.heatmaps import fig2_panels, relevance_map_label
+from audiolrp.analysis.pixel_flipping import plot_pixel_flipping
+from audiolrp.app.explainer import Explainer
+from audiolrp.app.pipeline import (
+    DEFAULT_MODEL,
+    ClipAnalysis,
+    _deg,
+    _grid,
+    _wrap_deg,
+    analysis_dict,
+    channel_relevance,
+    prediction_dict,
+)
+from audiolrp.app.recordings import (
+    get_window,
+    order_from_channels,
+    read_ambisonics,
+    resample_to_model_rate,
+    window_starts,
+)
+from audiolrp.audio_io import write_wav
 from audiolrp.constants import (
     CLIP_SAMPLES,
     FS_HZ,
-    INTENSITY_CHANNEL_NAMES,
-    hoa_feature_channel_names,
 )
 from audiolrp.errors import AudioLRPError
-
-DEFAULT_MODEL = "intensity"
-PIXEL_FLIPPING_STEPS = 10
-
-
-# ------------------------------------------------------------------------------------ progress
-class Progress:
-    """Step messages with timings on a text stream (stderr by default; silent when disabled).
-
-    Parameters
-    ----------
-    total
-        Number of steps announced, for the ``[i/total]`` prefix.
-    enabled
-        Print nothing when ``False``.
-    stream
-        Where messages go (stderr keeps ``--json`` stdout clean).
-    """
-
-    def __init__(self, total: int, enabled: bool = True, stream: TextIO | None = None) -> None:
-        self.total = total
-        self.enabled = enabled
-        self.stream = stream if stream is not None else sys.stderr
-        self.index = 0
-        self.t0 = time.perf_counter()
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def step(self, message: str, key: str | None = None) -> Iterator[None]:
-        self.index += 1
-        t = time.perf_counter()
-        if self.enabled:
-            print(f"[{self.index}/{self.total}] {message} ...", file=self.stream, flush=True)
-        yield
-        dt = time.perf_counter() - t
-        self.timings[key or message] = round(dt, 3)
-        if self.enabled:
-            print(f"      done in {dt:.1f} s", file=self.stream, flush=True)
-
-    def elapsed_s(self) -> float:
-        return time.perf_counter() - self.t0
-
-
-def _bar(total: int, enabled: bool) -> Any:
-    """A tqdm progress bar on stderr (or a no-op); call the result with the increment."""
-    if not enabled:
-        return lambda n: None
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, unit="window", file=sys.stderr, leave=False)
-
-    def update(n: int) -> None:
-        bar.update(n)
-        if bar.n >= total:
-            bar.close()
-
-    return update
-
-
-# ------------------------------------------------------------------------------------- models
-@dataclass
-class ModelHandle:
-    """A model plus what the pipeline needs to know about it."""
-
-    model: torch.nn.Module
-    name: str
-    feature: str
-    order: int
-    path: str
-    config: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def channel_names(self) -> tuple[str, ...]:
-        if self.feature == "intensity":
-            return INTENSITY_CHANNEL_NAMES
-        return hoa_feature_channel_names(self.order)
-
-
-def load_model(name_or_path: str) -> ModelHandle:
-    """Load a shipped model by name (``"hoa2"``, ``"intensity"``) or a saved model by path."""
-    from audiolrp.models import load
-
-    loaded = load(name_or_path)
-    feature = str(loaded.config.get("feature"))
-    order = 1 if feature == "intensity" else int(loaded.config.get("order"))
-    model = loaded.model.eval()
-    return ModelHandle(model, loaded.name, feature, order, str(loaded.path), dict(loaded.config))
-
-
-# ----------------------------------------------------------------------------- clip analysis
-@dataclass
-class ClipAnalysis:
-    """Everything computed for one 1-s clip (arrays are NumPy, one example)."""
-
-    features: np.ndarray  # (C, 50, 512)
-    frame_scores: np.ndarray  # (50, 425) pre-softmax
-    probabilities: np.ndarray  # (425,) mean frame softmax
-    predicted_class: int
-    confidence: float
-    azimuth_rad: float
-    elevation_rad: float
-    target_class: int
-    relevance: np.ndarray | None = None  # (C, 50, 512)
-    relevance_method: str = ""
-    channel_relevance: np.ndarray | None = None  # (C,)
-    heatmaps: np.ndarray | None = None  # (K_audio, 50, 512)
-    pixel_flipping: dict[str, Any] | None = None
-    filtered_audio: np.ndarray | None = None  # (K_audio, 16000)
-
-
-def _grid() -> np.ndarray:
-    from audiolrp.ambisonics import doa_grid
-
-    return np.asarray(doa_grid(), dtype=np.float64)
-
-
-def predict(
-    handle: ModelHandle, x: np.ndarray, batch_size: int = 16
-) -> tuple[np.ndarray, np.ndarray]:
-    """Frame scores ``(B, 50, 425)`` and clip probabilities ``(B, 425)`` for features ``x``.
-
-    Clip probabilities are the mean over frames of the frame softmax
-    (:func:`audiolrp.models.clip_probabilities`).
-    """
-    from audiolrp.models import clip_probabilities
-
-    scores, probs = [], []
-    with torch.no_grad():
-        for i in range(0, x.shape[0], batch_size):
-            s = handle.model(torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size])))
-            scores.append(s.numpy())
-            probs.append(clip_probabilities(s).numpy())
-    return np.concatenate(scores), np.concatenate(probs)
-
-
-def explain_relevance(
-    handle: ModelHandle, x: np.ndarray, targets: Sequence[int]
-) -> tuple[np.ndarray, str]:
-    """LRP relevance ``(B, C, 50, 512)`` of the pre-softmax scores of ``targets`` (paper composite).
-
-    Uses :func:`audiolrp.lrp.explain` (``composite="paper"``: LRP-alpha1beta0 for convolutions,
-    LRP-epsilon 0.01 for dense and LSTM layers).
-    """
-    from audiolrp import lrp
-
-    xt = torch.from_numpy(np.ascontiguousarray(x))
-    tgt = torch.as_tensor(list(targets), dtype=torch.long)
-    explanation = lrp.explain(handle.model, xt, target=tgt, composite="paper")
-    rel = explanation.relevance
-    rel = rel.detach().cpu().numpy() if hasattr(rel, "detach") else np.asarray(rel)
-    return rel.astype(np.float64), "LRP (paper composite)"
-
-
-def channel_relevance(relevance: np.ndarray) -> np.ndarray:
-    """Signed relevance per input channel, summed over time and frequency (paper Fig. 3), ``(C,)``.
-
-    Uses :func:`audiolrp.analysis.channel_relevance.channel_relevance` (``absolute=False``).
-    """
-    from audiolrp.analysis.channel_relevance import channel_relevance as cr
-
-    return np.asarray(cr(relevance, absolute=False), dtype=np.float64)
-
-
-def pixel_flipping_curves(
-    handle: ModelHandle,
-    x: np.ndarray,
-    relevance: np.ndarray,
-    labels: Sequence[int],
-    n_steps: int = PIXEL_FLIPPING_STEPS,
-    seed: int = 0,
-    groups: bool = True,
-) -> dict[str, Any]:
-    """Pixel flipping (paper Fig. 4, a short version) on one or a few examples.
-
-    Runs :func:`audiolrp.analysis.pixel_flipping.pixel_flipping`: time-frequency bins ranked by
-    relevance (summed over the perturbed channels) are set to the normalised zero in ``n_steps``
-    equal steps up to 100 %, while the clip probability of ``labels`` is tracked. Curves: all
-    channels most relevant first (LRP) and in a seeded random order; with ``groups``, also the
-    paper's channel groups, most relevant first: active / reactive intensity for the intensity
-    model, magnitude / phase channels for HOA models.
-
-    Parameters
-    ----------
-    x, relevance
-        ``(N, C, T, F)`` inputs and their relevance (``(C, T, F)`` for one example).
-    labels
-        Class per example whose probability is tracked (the explained class).
-
-    Returns
-    -------
-    dict
-        ``fractions``, ``curves`` (name -> mean scores), ``aopc`` (name -> AOPC),
-        ``n_examples`` and the settings; ``results`` holds the
-        :class:`~audiolrp.analysis.pixel_flipping.PixelFlippingResult` objects (dropped from
-        JSON by the callers).
-    """
-    from audiolrp.analysis.pixel_flipping import (
-        INTENSITY_GROUPS,
-        hoa_channel_groups,
-        pixel_flipping,
-    )
-
-    if x.ndim == 3:
-        x, relevance = x[None], relevance[None]
-    x32 = np.ascontiguousarray(x, dtype=np.float32)
-    r32 = np.ascontiguousarray(relevance, dtype=np.float32)
-    runs: dict[str, tuple[str, tuple[int, ...] | None]] = {
-        "all channels, most relevant first (LRP)": ("most_relevant", None),
-        "all channels, random order": ("random", None),
-    }
-    if groups:
-        if handle.feature == "intensity":
-            named = {"active intensity": INTENSITY_GROUPS["active"],
-                     "reactive intensity": INTENSITY_GROUPS["reactive"]}
-        else:
-            g = hoa_channel_groups(handle.order)
-            named = {"magnitude channels": g["magnitude"], "phase channels": g["phase"]}
-        for name, channels in named.items():
-            runs[f"{name} only, most relevant first"] = ("most_relevant", channels)
-    results = {
-        name: pixel_flipping(
-            handle.model, x32, r32, list(labels), n_steps=n_steps,
-            order=order, channels=channels, seed=seed,  # type: ignore[arg-type]
-        )
-        for name, (order, channels) in runs.items()
-    }
-    first = next(iter(results.values()))
-    return {
-        "n_examples": int(x32.shape[0]),
-        "fractions": [float(v) for v in first.fractions],
-        "curves": {k: [float(v) for v in r.mean] for k, r in results.items()},
-        "aopc": {k: round(r.aopc, 6) for k, r in results.items()},
-        "score": "clip probability of the explained class (mean over examples)",
-        "perturbation": f"time-frequency bins set to baseline '{first.baseline}'",
-        "results": results,
-    }
-
-
-def analyse_clip(
-    handle: ModelHandle,
-    audio: np.ndarray,
-    *,
-    features: np.ndarray | None = None,
-    relevance: np.ndarray | None = None,
-    pixel_flipping: bool = True,
-    pixel_flipping_steps: int = PIXEL_FLIPPING_STEPS,
-    auralize: bool = True,
-    seed: int = 0,
-    progress: Progress | None = None,
-) -> ClipAnalysis:
-    """Predict, explain and analyse one 1-s AmbiX clip ``(n_sh, 16000)`` at 16 kHz.
-
-    ``features`` / ``relevance`` may be passed when already computed (e.g. batched over the
-    windows of a recording).
-    """
-    from audiolrp.recordings import required_channels, to_model_input
-
-    prog = progress or Progress(0, enabled=False)
-    if features is None:
-        features = to_model_input(audio, handle.feature, handle.order)
-    scores, probs = predict(handle, features[None])
-    p = probs[0]
-    pred = int(np.argmax(p))
-    grid = _grid()
-    res = ClipAnalysis(
-        features=features,
-        frame_scores=scores[0],
-        probabilities=p,
-        predicted_class=pred,
-        confidence=float(p[pred]),
-        azimuth_rad=float(grid[pred, 0]),
-        elevation_rad=float(grid[pred, 1]),
-        target_class=pred,
-    )
-    if relevance is None:
-        with prog.step("explaining the prediction with LRP", "lrp"):
-            rel, method = explain_relevance(handle, features[None], [pred])
-            relevance = rel[0]
-            res.relevance_method = method
-    else:
-        res.relevance_method = "LRP (paper composite)"
-    res.relevance = np.asarray(relevance, dtype=np.float64)
-    res.channel_relevance = channel_relevance(res.relevance)
-    from audiolrp.analysis.heatmaps import audio_channel_heatmaps
-
-    res.heatmaps = audio_channel_heatmaps(res.relevance, handle.feature, handle.order)
-    if pixel_flipping:
-        with prog.step("pixel flipping", "pixel_flipping"):
-            res.pixel_flipping = pixel_flipping_curves(
-                handle, features, res.relevance, [pred], pixel_flipping_steps, seed
-            )
-    if auralize:
-        with prog.step("auralizing the relevance (Eq. 3, 4)", "auralization"):
-            from audiolrp.analysis.auralization import auralize as aur
-
-            k = required_channels(handle.feature, handle.order)
-            res.filtered_audio = np.asarray(aur(audio[:k], res.heatmaps[:k]), dtype=np.float64)
-    return res
-
-
-# ------------------------------------------------------------------------------- report parts
-def _deg(x_rad: float) -> float:
-    return round(float(np.degrees(x_rad)), 2)
-
-
-def _wrap_deg(x_deg: float) -> float:
-    return round((float(x_deg) + 180.0) % 360.0 - 180.0, 2)
-
-
-def prediction_dict(a: ClipAnalysis, top_k: int = 5) -> dict[str, Any]:
-    """JSON-ready prediction summary of a clip."""
-    grid = _grid()
-    top = np.argsort(-a.probabilities)[:top_k]
-    return {
-        "class": a.predicted_class,
-        "azimuth_deg": _wrap_deg(np.degrees(a.azimuth_rad)),
-        "elevation_deg": _deg(a.elevation_rad),
-        "confidence": round(a.confidence, 6),
-        "top": [
-            {
-                "class": int(i),
-                "azimuth_deg": _wrap_deg(np.degrees(grid[i, 0])),
-                "elevation_deg": _deg(grid[i, 1]),
-                "probability": round(float(a.probabilities[i]), 6),
-            }
-            for i in top
-        ],
-    }
-
-
-def analysis_dict(a: ClipAnalysis, names: Sequence[str]) -> dict[str, Any]:
-    """JSON-ready relevance summary (channel relevance, pixel flipping)."""
-    out: dict[str, Any] = {
-        "method": a.relevance_method,
-        "explained_class": a.target_class,
-    }
-    if a.relevance is not None:
-        out["total_relevance"] = float(a.relevance.sum())
-        out["explained_score"] = float(a.frame_scores[:, a.target_class].sum())
-    if a.channel_relevance is not None:
-        out["channel_relevance"] = {
-            str(n): round(float(v), 6) for n, v in zip(names, a.channel_relevance, strict=True)
-        }
-    if a.pixel_flipping is not None:
-        out["pixel_flipping"] = {k: v for k, v in a.pixel_flipping.items() if k != "results"}
-    return out
+from audiolrp.io import write_json
+from audiolrp.models import LoadedModel
+from audiolrp.progress import Progress, progress_bar
+from audiolrp.report.figures import channel_relevance_figure, doa_map_figure, timeline_figure
+from audiolrp.report.html import (
+    Audio,
+    Block,
+    Image,
+    JsonBlock,
+    Section,
+    Table,
+    Text,
+    figure_png,
+    wav_bytes,
+    write_atomic,
+    write_report,
+)
+from audiolrp.signal.ambisonics import angular_error_deg
+from audiolrp.simulation import scenes
 
 
 @dataclass
@@ -396,7 +77,7 @@ class ClipFigures:
 
 
 def clip_figures(
-    handle: ModelHandle,
+    handle: LoadedModel,
     a: ClipAnalysis,
     audio: np.ndarray,
     direct: np.ndarray | None = None,
@@ -405,10 +86,6 @@ def clip_figures(
 ) -> ClipFigures:
     """Render the clip's figures: DOA map, Fig. 2 panels (channel W), channel relevance,
     pixel flipping."""
-    from audiolrp.analysis.heatmaps import fig2_panels, relevance_map_label
-    from audiolrp.analysis.pixel_flipping import plot_pixel_flipping
-    from audiolrp.report.figures import channel_relevance_figure, doa_map_figure
-    from audiolrp.report.html import figure_png
 
     doa = figure_png(
         doa_map_figure(
@@ -416,6 +93,8 @@ def clip_figures(
             title=f"Clip DOA probability{title_suffix}",
         )
     )
+    if a.heatmaps is None or a.channel_relevance is None:
+        raise ValueError("clip_figures needs an explained clip (heatmaps, channel relevance)")
     filtered_w = a.filtered_audio[0] if a.filtered_audio is not None else None
     panels = figure_png(
         fig2_panels(
@@ -444,7 +123,7 @@ def clip_figures(
 
 
 def clip_blocks(
-    handle: ModelHandle,
+    handle: LoadedModel,
     a: ClipAnalysis,
     figs: ClipFigures,
     audio: np.ndarray,
@@ -452,7 +131,6 @@ def clip_blocks(
 ) -> dict[str, list[Any]]:
     """Report blocks of one clip, by section: ``doa``, ``heatmaps``, ``channels``, ``flipping``,
     ``listen``."""
-    from audiolrp.report.html import Audio, Image, Table, Text, wav_bytes
 
     blocks: dict[str, list[Any]] = {}
     top = prediction_dict(a)["top"]
@@ -522,7 +200,7 @@ def clip_blocks(
             Image(figs.flipping, "Score of the explained class versus removed bins.",
                   alt="pixel flipping curve"),
         ]
-    listen = [Audio(wav_bytes(audio[0]), "input, W channel (noisy, reverberant)")]
+    listen: list[Block] = [Audio(wav_bytes(audio[0]), "input, W channel (noisy, reverberant)")]
     if direct is not None:
         listen.append(Audio(wav_bytes(direct[0]), "direct sound only, W channel (noise-free)"))
     if a.filtered_audio is not None:
@@ -535,19 +213,16 @@ def clip_blocks(
 
 
 def _write_png(path: Path, png: bytes) -> Path:
-    from audiolrp.report.html import write_atomic
 
     return write_atomic(path, png)
 
 
 def _write_wav(path: Path, audio: np.ndarray) -> Path:
-    from audiolrp.analysis.auralization import write_wav
 
     return write_wav(path, np.asarray(audio, dtype=np.float64), FS_HZ)
 
 
 def _env() -> dict[str, Any]:
-    from audiolrp import __version__
 
     return {
         "audiolrp": __version__,
@@ -557,7 +232,7 @@ def _env() -> dict[str, Any]:
     }
 
 
-def _model_dict(handle: ModelHandle) -> dict[str, Any]:
+def _model_dict(handle: LoadedModel) -> dict[str, Any]:
     metrics = handle.config.get("metrics") or {}
     return {
         "name": handle.name,
@@ -571,8 +246,7 @@ def _model_dict(handle: ModelHandle) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------- demo
 def _simulate(seed: int, order: int, snr_db: float | None, rt60_s: float | None) -> Any:
-    """Simulate one reverberant noisy speech scene with :mod:`audiolrp.scenes`."""
-    from audiolrp import scenes
+    """Simulate one reverberant noisy speech scene with :mod:`audiolrp.simulation.scenes`."""
 
     kwargs: dict[str, Any] = {"order": int(order)}
     for key, value in (("snr_db", snr_db), ("rt60_s", rt60_s)):
@@ -600,24 +274,15 @@ def run_demo(
 
     Returns the ``results.json`` content (also written to ``out_dir/results.json``).
     """
-    from audiolrp.recordings import required_channels
-    from audiolrp.report.html import (
-        JsonBlock,
-        Section,
-        Table,
-        Text,
-        json_dumps,
-        write_atomic,
-        write_report,
-    )
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise AudioLRPError(f"{out} exists and is not a folder: pass another --out")
     prog = Progress(6 + int(pixel_flipping), enabled=not quiet)
     with prog.step(f"loading model {model!r}", "load_model"):
-        handle = load_model(model)
-    need_order = handle.order
+        ex = Explainer.load(model)
+    handle = ex.model
+    need_order = ex.order
     scene_order = need_order if order is None else int(order)
     if scene_order < 1 or scene_order > 4:
         raise AudioLRPError(f"--order {scene_order} is out of range: pass 1 to 4")
@@ -630,25 +295,21 @@ def run_demo(
         scene = _simulate(seed, scene_order, snr_db, rt60_s)
     audio = np.asarray(scene.mixture, dtype=np.float64)
     direct = np.asarray(scene.direct, dtype=np.float64)
-    k = required_channels(handle.feature, handle.order)
+    k = ex.n_audio_channels
     with prog.step("computing features and predicting the DOA", "predict"):
-        from audiolrp.recordings import to_model_input
-
-        feats = to_model_input(audio, handle.feature, handle.order)
-    a = analyse_clip(handle, audio, features=feats, pixel_flipping=False, seed=seed,
-                     progress=prog)
+        feats = ex.features(audio)
+    a = ex.analyse(audio, features=feats, pixel_flipping=False, seed=seed, progress=prog)
     if pixel_flipping:
         n_pf = max(1, int(pixel_flipping_scenes))
         with prog.step(f"pixel flipping on {n_pf} scene(s)", "pixel_flipping"):
             xs, labels = [feats], [int(scene.label)]
             for j in range(1, n_pf):
                 extra = _simulate(seed + j, scene_order, snr_db, rt60_s)
-                xs.append(to_model_input(np.asarray(extra.mixture, dtype=np.float64),
-                                         handle.feature, handle.order))
+                xs.append(ex.features(np.asarray(extra.mixture, dtype=np.float64)))
                 labels.append(int(extra.label))
             x_pf = np.stack(xs)
-            r_pf, _ = explain_relevance(handle, x_pf, labels)
-            a.pixel_flipping = pixel_flipping_curves(handle, x_pf, r_pf, labels, seed=seed)
+            r_pf, _ = ex.explain(x_pf, labels)
+            a.pixel_flipping = ex.pixel_flipping(x_pf, r_pf, labels, seed=seed)
             a.pixel_flipping["class_tracked"] = "true"
             a.pixel_flipping["seeds"] = [seed + j for j in range(n_pf)]
             a.pixel_flipping["score"] = (
@@ -656,7 +317,6 @@ def run_demo(
                 "mean over scenes"
             )
     true_rad = (float(scene.azimuth_rad), float(scene.elevation_rad))
-    from audiolrp.ambisonics import angular_error_deg
 
     err_deg = float(angular_error_deg(a.azimuth_rad, a.elevation_rad, *true_rad))
     with prog.step("rendering figures and writing the report", "report"):
@@ -738,9 +398,8 @@ def run_demo(
             ),
             footer="Generated by audiolrp demo. Works offline: all figures and audio embedded.",
         )
-        write_atomic(out / "results.json", json_dumps(results))
     results["timing_s"]["total"] = round(prog.elapsed_s(), 3)
-    write_atomic(out / "results.json", json_dumps(results))
+    write_json(out / "results.json", results, ensure_ascii=False)  # once, with the final timing
     results["output_dir"] = str(out)
     return results
 
@@ -757,9 +416,9 @@ def _scene_params(scene: Any) -> dict[str, Any]:
     """JSON-ready scene parameters (``scene.params``, NumPy values converted)."""
     params = getattr(scene, "params", None) or {}
     if not isinstance(params, dict):
-        import dataclasses
 
-        params = dataclasses.asdict(params) if dataclasses.is_dataclass(params) else {}
+        is_instance = dataclasses.is_dataclass(params) and not isinstance(params, type)
+        params = dataclasses.asdict(params) if is_instance else {}
     out: dict[str, Any] = {}
     for key, value in params.items():
         if isinstance(value, np.ndarray):
@@ -796,26 +455,6 @@ def run_recording(
     relevance per window); the detailed analyses (Fig. 2 panels, pixel flipping,
     auralization) are made for ``windows`` (indices) or, by default, the most confident window.
     """
-    from audiolrp.recordings import (
-        get_window,
-        read_ambisonics,
-        required_channels,
-        resample_to_model_rate,
-        to_model_input,
-        window_starts,
-    )
-    from audiolrp.report.figures import timeline_figure
-    from audiolrp.report.html import (
-        Image,
-        JsonBlock,
-        Section,
-        Table,
-        Text,
-        figure_png,
-        json_dumps,
-        write_atomic,
-        write_report,
-    )
 
     path = Path(path)
     if not hop_s > 0 or not np.isfinite(hop_s):
@@ -825,14 +464,15 @@ def run_recording(
         raise AudioLRPError(f"{out} exists and is not a folder: pass another --out")
     prog = Progress(6, enabled=not quiet)
     with prog.step(f"loading model {model!r}", "load_model"):
-        handle = load_model(model)
+        ex = Explainer.load(model)
+    handle = ex.model
     with prog.step(f"reading {path.name}", "read"):
         signals, fs = read_ambisonics(
             path, format=format, model=(handle.feature, handle.order, handle.name)
         )
     n_file = signals.shape[1]
     duration_s = n_file / fs
-    k = required_channels(handle.feature, handle.order)
+    k = ex.n_audio_channels
     sig16 = resample_to_model_rate(signals[:k], fs)
     hop = max(1, int(round(hop_s * FS_HZ)))
     starts = window_starts(sig16.shape[1], CLIP_SAMPLES, hop)
@@ -849,12 +489,12 @@ def run_recording(
         return get_window(sig16, int(starts[i]))
 
     def window_features(idx: Sequence[int]) -> np.ndarray:
-        return np.stack([to_model_input(window(i), handle.feature, handle.order) for i in idx])
+        return ex.features(np.stack([window(i) for i in idx]))
 
     batch = 8
     with prog.step(f"predicting the DOA of {n_win} window(s)", "predict"):
         probs = np.concatenate([
-            predict(handle, window_features(range(i, min(i + batch, n_win))))[1]
+            ex.predict(window_features(range(i, min(i + batch, n_win))))
             for i in range(0, n_win, batch)
         ])
         preds = probs.argmax(axis=1)
@@ -866,11 +506,11 @@ def run_recording(
     total_rel = np.empty(n_win)
     method = ""
     with prog.step(f"explaining {n_win} window(s) with LRP", "lrp"):
-        bar = _bar(n_win, enabled=not quiet and n_win > batch)
+        bar = progress_bar(n_win, enabled=not quiet and n_win > batch)
         for i in range(0, n_win, batch):
             idx = list(range(i, min(i + batch, n_win)))
             f = window_features(idx)
-            r, method = explain_relevance(handle, f, preds[idx].tolist())
+            r, method = ex.explain(f, preds[idx].tolist())
             for j, w in enumerate(idx):
                 cr_all[w] = channel_relevance(r[j])
                 total_rel[w] = float(r[j].sum())
@@ -908,7 +548,7 @@ def run_recording(
         out.mkdir(parents=True, exist_ok=True)
         for w in chosen:
             audio_w = window(w)
-            a = analyse_clip(handle, audio_w, features=kept[w][0], relevance=kept[w][1],
+            a = ex.analyse(audio_w, features=kept[w][0], relevance=kept[w][1],
                              pixel_flipping=pixel_flipping, seed=w)
             a.relevance_method = method
             figs = clip_figures(handle, a, audio_w, None, None,
@@ -928,7 +568,7 @@ def run_recording(
                 files[f"{stem}_filtered_audio"] = f"{stem}_relevance_filtered_W.wav"
             detailed.append({"window": w, "prediction": prediction_dict(a),
                              **analysis_dict(a, handle.channel_names)})
-            body = [Text(f"Window {w}: {starts[w] / FS_HZ:.2f} s to "
+            body: list[Block] = [Text(f"Window {w}: {starts[w] / FS_HZ:.2f} s to "
                          f"{(starts[w] + CLIP_SAMPLES) / FS_HZ:.2f} s.")]
             for key in ("doa", "heatmaps", "channels", "flipping", "listen"):
                 body += blocks.get(key, [])
@@ -953,7 +593,6 @@ def run_recording(
             "files": {"report": "report.html", "results": "results.json", **files},
             "environment": _env(),
         }
-        from audiolrp.recordings import order_from_channels
 
         summary = [
             ("file", path.name),
@@ -989,26 +628,17 @@ def run_recording(
             "Relevance Propagation.",
             footer="Generated by audiolrp explain. Works offline: all figures and audio embedded.",
         )
-        write_atomic(out / "results.json", json_dumps(results))
     results["timing_s"]["total"] = round(prog.elapsed_s(), 3)
-    write_atomic(out / "results.json", json_dumps(results))
+    write_json(out / "results.json", results, ensure_ascii=False)  # once, with the final timing
     results["output_dir"] = str(out)
     return results
 
 
 __all__ = [
-    "DEFAULT_MODEL",
-    "ClipAnalysis",
-    "ModelHandle",
-    "Progress",
-    "analyse_clip",
-    "channel_relevance",
+    "ClipFigures",
+    "clip_blocks",
+    "clip_figures",
     "default_recording_out_dir",
-    "explain_relevance",
-    "load_model",
-    "pixel_flipping_curves",
-    "predict",
     "run_demo",
     "run_recording",
 ]
-

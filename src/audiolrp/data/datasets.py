@@ -37,6 +37,7 @@ import contextlib
 import hashlib
 import json
 import math
+import multiprocessing as mp
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -45,20 +46,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from audiolrp.constants import CLIP_SAMPLES
 from audiolrp.errors import AudioLRPError, DatasetError
-from audiolrp.features import (
+from audiolrp.io import atomic_path, atomic_write_text, json_text, write_json
+from audiolrp.signal.features import (
     HoaStats,
     HoaStatsAccumulator,
     compute_features,
     feature_channels,
     normalization_vectors,
 )
-from audiolrp.io import atomic_path, atomic_write_text
-from audiolrp.scenes import SPLITS, SceneConfig, get_corpus, simulate_scene
+from audiolrp.simulation.scenes import SPLITS, SceneConfig, get_corpus, simulate_scene
 
 FORMAT_VERSION: int = 1
 MANIFEST_NAME: str = "manifest.json"
@@ -121,6 +124,7 @@ class DatasetSpec:
             raise AudioLRPError(f"unknown splits {sorted(bad)} in direct_splits; use {SPLITS}")
 
     def to_dict(self) -> dict[str, Any]:
+        """The spec as JSON-ready plain data (``dataset_spec.json``)."""
         return {
             "config": self.config.to_dict(),
             "seed": int(self.seed),
@@ -133,6 +137,7 @@ class DatasetSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DatasetSpec:
+        """The spec written by :meth:`to_dict`."""
         try:
             return cls(
                 config=SceneConfig.from_dict(d["config"]),
@@ -161,10 +166,12 @@ class DatasetSpec:
         ]
 
     def shard_range(self, split: str, index: int) -> range:
+        """Example indices of shard ``index`` of ``split``."""
         lo = index * self.shard_size
         return range(lo, min(lo + self.shard_size, self.counts[split]))
 
     def parts(self, split: str) -> tuple[str, ...]:
+        """Stored audio parts of ``split`` (the mixture; also direct/rest for test sets)."""
         if split not in self.direct_splits:
             return ("mixture",)
         return _PARTS if self.all_parts else ("mixture", "direct")
@@ -189,7 +196,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 
 def _json_dump(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, indent=1) + "\n"
+    return json_text(obj, sort_keys=True, indent=1, default=None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,7 +224,6 @@ def generate_shard(
     dict
         ``{"file", "split", "index", "n_examples", "sha256", "bytes"}``.
     """
-    import h5py
 
     root = Path(root)
     rng_idx = spec.shard_range(split, index)
@@ -398,7 +404,6 @@ def _generate(
     corpus: Any,
 ) -> dict[str, Any]:
     """Body of :func:`generate_dataset` after the folder and recipe are in place."""
-    from tqdm import tqdm
 
     ids = spec.shard_ids()
     mine = [sid for g, sid in enumerate(ids) if shard is None or g % shard[1] == shard[0]]
@@ -414,8 +419,6 @@ def _generate(
                 written.append(generate_shard(root, spec, split, index, corpus))
                 bar.update(written[-1]["n_examples"])
         else:
-            import multiprocessing as mp
-
             ctx = mp.get_context("spawn")
             # one BLAS/OpenMP thread per worker process (set before the children import numpy)
             saved = {k: os.environ.get(k) for k in _THREAD_ENV}
@@ -468,7 +471,6 @@ def finalize_dataset(root: str | os.PathLike[str], corpus: Any = None) -> dict[s
     DatasetError
         If the recipe is missing or a shard is missing or fails its checksum.
     """
-    import h5py
 
     root = Path(root)
     spec_path = root / SPEC_NAME
@@ -478,7 +480,7 @@ def finalize_dataset(root: str | os.PathLike[str], corpus: Any = None) -> dict[s
         spec = DatasetSpec.from_dict(json.loads(spec_path.read_text(encoding="utf-8")))
     except json.JSONDecodeError as err:
         raise DatasetError(f"{spec_path} is not valid JSON ({err}); delete the folder") from None
-    shards = []
+    shards: list[dict[str, Any]] = []
     missing = [shard_name(*sid) for sid in spec.shard_ids() if not shard_is_complete(root, *sid)]
     if missing:
         raise DatasetError(
@@ -529,7 +531,7 @@ def finalize_dataset(root: str | os.PathLike[str], corpus: Any = None) -> dict[s
         "shards": shards,
         "total_bytes": sum(s["bytes"] for s in shards),
     }
-    atomic_write_text(root / MANIFEST_NAME, _json_dump(manifest))
+    write_json(root / MANIFEST_NAME, manifest, sort_keys=True, indent=1, default=None)
     return manifest
 
 
@@ -597,7 +599,6 @@ class FeatureDataset(torch.utils.data.Dataset):
         return_meta: bool = False,
         return_audio: bool = False,
     ) -> None:
-        import h5py
 
         self.root = Path(root)
         if split not in SPLITS:
@@ -651,7 +652,6 @@ class FeatureDataset(torch.utils.data.Dataset):
 
     # -- internals
     def _file(self, si: int) -> Any:
-        import h5py
 
         if self._pid != os.getpid():  # forked DataLoader worker: reopen handles
             self._files, self._pid = {}, os.getpid()
@@ -725,10 +725,10 @@ class FeatureDataset(torch.utils.data.Dataset):
         """Features ``(..., C, 50, 512)`` float32 of audio ``(..., K, 16000)`` (torch)."""
         t = torch.as_tensor(audio)
         if t.is_complex():  # an STFT (e.g. of training crops, features.stft_frames)
-            return compute_features(t, self.feature, self.order).float()  # type: ignore[arg-type]
+            return compute_features(t, self.feature, self.order).float()
         if not t.is_floating_point():
             raise DatasetError("audio must be floating point")
-        out = compute_features(t.float(), self.feature, self.order)  # type: ignore[arg-type]
+        out = compute_features(t.float(), self.feature, self.order)
         return out.float()
 
     def __getitem__(self, i: int) -> Any:
@@ -783,6 +783,7 @@ class FeatureDataset(torch.utils.data.Dataset):
         return normalization_vectors("hoa", self.order, self.hoa_stats())
 
     def close(self) -> None:
+        """Close the open HDF5 files."""
         for f in self._files.values():
             f.close()
         self._files = {}
@@ -825,17 +826,21 @@ class FeatureDatasets(torch.utils.data.Dataset):
 
     @property
     def n_channels(self) -> int:
+        """Number of feature channels."""
         return self.parts[0].n_channels
 
     def audio(self, i: int, part: str = "mixture", order: int | None = None) -> np.ndarray:
+        """Stored audio ``part`` of example ``i`` (``(K, 16000)``), up to ``order``."""
         ds, j = self._locate(i)
         return ds.audio(j, part, order)
 
     def meta(self, i: int) -> dict[str, Any]:
+        """Scene parameters of example ``i``."""
         ds, j = self._locate(i)
         return ds.meta(j)
 
     def features_from_audio(self, audio: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Features of audio, as the parts compute them."""
         return self.parts[0].features_from_audio(audio)
 
     def __getitem__(self, i: int) -> Any:
@@ -846,15 +851,18 @@ class FeatureDatasets(torch.utils.data.Dataset):
     def collate(
         self, batch: Sequence[Any], device: str | torch.device | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A training batch ``(features, labels)`` from raw items."""
         return self.parts[0].collate(batch, device)
 
     def collate_fn(self, device: str | torch.device | None = None) -> Callable[..., Any]:
+        """A ``DataLoader`` collate function computing features on ``device``."""
         def fn(batch: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
             return self.collate(batch, device)
 
         return fn
 
     def normalization_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-channel mean/std over all parts (weighted by their sizes)."""
         n = np.array([len(p) for p in self.parts], np.float64)
         stats = [p.normalization_stats() for p in self.parts]
         means = np.stack([m for m, _ in stats]).astype(np.float64)
@@ -866,6 +874,7 @@ class FeatureDatasets(torch.utils.data.Dataset):
         return mean.astype(np.float32), std.astype(np.float32)
 
     def close(self) -> None:
+        """Close the open HDF5 files."""
         for p in self.parts:
             p.close()
 

@@ -36,13 +36,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 import torch
 
 from audiolrp.constants import CLIP_SAMPLES, FS_HZ, HOP_SAMPLES, N_BINS, N_FFT, N_FRAMES
 from audiolrp.errors import AudioLRPError
+from audiolrp.signal.ambisonics import direction_from_vector
 
 WINDOW_SAMPLES: int = 640
 """Length of the periodic Hann analysis window (2 hops)."""
@@ -125,6 +126,10 @@ def frame_times_s(n_frames: int = N_FRAMES) -> np.ndarray:
     return (frame_start_samples(n_frames) + WINDOW_SAMPLES / 2) / FS_HZ
 
 
+@overload
+def stft(x: np.ndarray) -> np.ndarray: ...
+@overload
+def stft(x: torch.Tensor) -> torch.Tensor: ...
 def stft(x: ArrayLike) -> ArrayLike:
     """Short-time Fourier transform with the project conventions (module docstring).
 
@@ -304,6 +309,10 @@ def _spectra(audio_or_stft: ArrayLike, order: int, name: str) -> tuple[torch.Ten
     return t, to_np
 
 
+@overload
+def hoa_features(audio_or_stft: np.ndarray, order: int) -> np.ndarray: ...
+@overload
+def hoa_features(audio_or_stft: torch.Tensor, order: int) -> torch.Tensor: ...
 def hoa_features(audio_or_stft: ArrayLike, order: int) -> ArrayLike:
     """HOA magnitude/phase features of the first ``(order+1)^2`` ACN channels.
 
@@ -361,6 +370,7 @@ class HoaStats:
         )
 
     def to_dict(self) -> dict[str, float | int]:
+        """The statistics as JSON-ready numbers."""
         return {
             "order": self.order,
             "magnitude_mean": self.magnitude_mean,
@@ -371,6 +381,7 @@ class HoaStats:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> HoaStats:
+        """Statistics written by :meth:`to_dict`."""
         return cls(
             order=int(d["order"]),
             magnitude_mean=float(d["magnitude_mean"]),
@@ -439,6 +450,7 @@ class HoaStatsAccumulator:
 
     @classmethod
     def from_arrays(cls, arr: np.ndarray) -> HoaStatsAccumulator:
+        """An accumulator restored from :meth:`to_arrays` output."""
         arr = np.asarray(arr, dtype=np.float64)
         order = _order_of_channels(arr.shape[1])
         if arr.ndim != 2 or arr.shape[0] != 5 or order is None:
@@ -566,7 +578,6 @@ def intensity_vector_direction(audio: ArrayLike) -> tuple[np.ndarray, np.ndarray
         Arrays of the leading shape ``(...)`` (float64). A clip with zero intensity (silence)
         gets azimuth 0, elevation 0.
     """
-    from audiolrp.ambisonics import direction_from_vector
 
     xt, _ = _as_tensor(audio, "intensity-vector input")
     if xt.dim() < 2 or xt.shape[-2] < 4:
@@ -594,9 +605,17 @@ def feature_channels(kind: FeatureKind, order: int) -> int:
     raise AudioLRPError(f"unknown feature kind {kind!r}; use 'hoa' or 'intensity'")
 
 
+@overload
+def compute_features(
+    audio: np.ndarray, kind: FeatureKind | str, order: int = 1, **kwargs: Any
+) -> np.ndarray: ...
+@overload
+def compute_features(
+    audio: torch.Tensor, kind: FeatureKind | str, order: int = 1, **kwargs: Any
+) -> torch.Tensor: ...
 def compute_features(
     audio: ArrayLike,
-    kind: FeatureKind,
+    kind: FeatureKind | str,
     order: int = 1,
     **kwargs: Any,
 ) -> ArrayLike:

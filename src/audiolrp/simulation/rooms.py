@@ -36,15 +36,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import signal as sps
 from scipy import sparse
 
-from audiolrp.ambisonics import _channel_orders, _check_order, sh_matrix
 from audiolrp.constants import FS_HZ, SPEED_OF_SOUND_M_S
 from audiolrp.errors import AudioLRPError
+from audiolrp.signal.ambisonics import _channel_orders, _check_order, sh_matrix
 
 __all__ = [
     "HoaRir",
@@ -115,6 +116,7 @@ class HoaRir:
 
     @property
     def n_samples(self) -> int:
+        """Length of the response in samples."""
         return int(self.direct.shape[1])
 
 
@@ -291,8 +293,8 @@ def image_sources(
         mask = d2 <= r2
         if max_image_order is not None:
             mask &= (np.abs(ia[sl])[:, None, None] + oyz[None]) <= int(max_image_order)
-        i, j, k = np.nonzero(mask)
-        keep_idx.append(np.stack([i + start, j, k], axis=1))
+        ii, jj, kk = np.nonzero(mask)
+        keep_idx.append(np.stack([ii + start, jj, kk], axis=1))
     idx = np.concatenate(keep_idx, axis=0) if keep_idx else np.zeros((0, 3), dtype=np.int64)
     offset = np.stack([dx[idx[:, 0]], dy[idx[:, 1]], dz[idx[:, 2]]], axis=1)
     dist = np.sqrt(np.sum(offset * offset, axis=1))
@@ -499,6 +501,7 @@ def simulate_hoa_rir(
     elif math.isfinite(length_s):
         r_max = length_s * c + _HALF_TAPS * c / fs
     else:  # rigid room bounded by image order only
+        assert max_image_order is not None  # checked above
         r_max = float(max_image_order + 1) * float(np.linalg.norm(room)) + dist
     imgs = image_sources(room, src, rec, alpha, r_max, max_image_order)
     if not math.isfinite(length_s):
@@ -592,7 +595,7 @@ def hoa_rir(
     rt60_s: float | None,
     order: int,
     fs_hz: int = FS_HZ,
-    **kw,
+    **kw: Any,
 ) -> np.ndarray:
     """Convenience wrapper: ``simulate_hoa_rir(...).full`` as a ``(n_sh, n_samples)`` array."""
     return simulate_hoa_rir(room_m, source_m, receiver_m, rt60_s, order, fs_hz, **kw).full

@@ -1,16 +1,5 @@
-"""The DOA-classification CRNN of Table 1 (Poschadel et al. 2021; Kiyan et al.).
-
-Layer stack for an input of shape ``(B, N_in, T=50, F=512)``::
-
-    InputNormalization (per-channel mean/std; identity when no statistics are given)
-    3 x [Conv2d 3x3 'same' (N_filt=64) -> BatchNorm2d -> ELU -> MaxPool2d over frequency (8, 8, 4)]
-    -> (B, 64, 50, 2) -> FrequencyToFeatures -> (B, 50, 128)
-    BiLSTM(N_block=50) -> BiLSTM(50) -> Linear(100) -> ELU -> Linear(425)
-
-``forward`` returns pre-softmax scores per frame, shape ``(B, T, n_classes)``; softmax is applied
-in the loss and at prediction time (:func:`clip_probabilities`), never inside ``forward``, so the
-LRP engine can start from the pre-softmax score (paper, section "Experimental Setup").
-"""
+"""Model files and the registry: construction helpers, save / load (safetensors + JSON, never
+pickle) and the shipped models in ``audiolrp/pretrained/`` (:data:`PRETRAINED_DIR`)."""
 
 from __future__ import annotations
 
@@ -22,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors import torch as st_torch
 from torch import nn
@@ -39,190 +29,8 @@ from audiolrp.constants import (
     n_sh_channels,
 )
 from audiolrp.errors import AudioLRPError, ModelFileError
-from audiolrp.io import atomic_write_bytes, json_default
-
-
-class InputNormalization(nn.Module):
-    """Per-channel standardisation ``(x - mean_c) / std_c`` (the paper's normalisation layer).
-
-    For HOA models the magnitude channels share the training set's magnitude mean/std and the
-    phase channels share the phase mean/std. LRP treats this layer as the identity.
-
-    Parameters
-    ----------
-    n_channels
-        Number of input channels.
-    mean, std
-        Optional per-channel statistics of length ``n_channels``; default 0 and 1 (identity).
-    """
-
-    def __init__(
-        self,
-        n_channels: int,
-        mean: Sequence[float] | torch.Tensor | None = None,
-        std: Sequence[float] | torch.Tensor | None = None,
-    ) -> None:
-        super().__init__()
-        mean_t = torch.zeros(n_channels) if mean is None else torch.as_tensor(mean).float()
-        std_t = torch.ones(n_channels) if std is None else torch.as_tensor(std).float()
-        if mean_t.shape != (n_channels,) or std_t.shape != (n_channels,):
-            raise ValueError(
-                f"normalisation statistics must have shape ({n_channels},), got "
-                f"{tuple(mean_t.shape)} and {tuple(std_t.shape)}"
-            )
-        if not bool(torch.all(std_t > 0)):
-            raise ValueError("normalisation std must be positive in every channel")
-        self.register_buffer("mean", mean_t)
-        self.register_buffer("std", std_t)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shape = (1, -1) + (1,) * (x.dim() - 2)
-        return (x - self.mean.view(shape).to(x.dtype)) / self.std.view(shape).to(x.dtype)
-
-
-class FrequencyToFeatures(nn.Module):
-    """Reshape ``(B, C, T, F)`` to ``(B, T, C * F)`` (Table 1 "Reshape"); identity for LRP."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, t, f = x.shape
-        return x.permute(0, 2, 1, 3).reshape(b, t, c * f)
-
-
-class CRNN(nn.Module):
-    """Convolutional-recurrent DOA classifier of Table 1 (all sizes are arguments).
-
-    Parameters
-    ----------
-    n_in
-        Input channels: ``2 (N+1)^2`` for an order-N HOA model (magnitude + phase per
-        Ambisonics channel), 6 for the intensity model.
-    n_filters
-        Filters of each convolution (``N_filt = 64``).
-    pool_sizes
-        Max-pooling factors over frequency after each conv block (8, 8, 4): 512 -> 2 bins.
-    n_bins
-        Frequency bins of the input (512).
-    lstm_hidden
-        LSTM blocks per direction (``N_block = 50``).
-    n_lstm_layers
-        Number of stacked BiLSTM layers (2).
-    n_dense
-        Units of the hidden dense layer (``2 N_block = 100``).
-    n_classes
-        DOA classes (``N_bin = 425``).
-    norm_mean, norm_std
-        Optional per-channel input statistics for :class:`InputNormalization`.
-    """
-
-    def __init__(
-        self,
-        n_in: int,
-        n_filters: int = 64,
-        pool_sizes: Sequence[int] = (8, 8, 4),
-        n_bins: int = N_BINS,
-        lstm_hidden: int = 50,
-        n_lstm_layers: int = 2,
-        n_dense: int = 100,
-        n_classes: int = N_CLASSES,
-        norm_mean: Sequence[float] | torch.Tensor | None = None,
-        norm_std: Sequence[float] | torch.Tensor | None = None,
-    ) -> None:
-        super().__init__()
-        pool_sizes = tuple(int(p) for p in pool_sizes)
-        n_out_bins = n_bins
-        for p in pool_sizes:
-            if n_out_bins % p:
-                raise ValueError(f"n_bins={n_bins} is not divisible by the pool sizes {pool_sizes}")
-            n_out_bins //= p
-        self.config: dict[str, Any] = {
-            "n_in": n_in,
-            "n_filters": n_filters,
-            "pool_sizes": list(pool_sizes),
-            "n_bins": n_bins,
-            "lstm_hidden": lstm_hidden,
-            "n_lstm_layers": n_lstm_layers,
-            "n_dense": n_dense,
-            "n_classes": n_classes,
-        }
-        self.normalization = InputNormalization(n_in, norm_mean, norm_std)
-        layers: list[nn.Module] = []
-        c_in = n_in
-        for p in pool_sizes:
-            layers += [
-                nn.Conv2d(c_in, n_filters, kernel_size=3, padding=1),
-                nn.BatchNorm2d(n_filters),
-                nn.ELU(),
-                nn.MaxPool2d(kernel_size=(1, p)),
-            ]
-            c_in = n_filters
-        self.conv = nn.Sequential(*layers)
-        self.reshape = FrequencyToFeatures()
-        lstms: list[nn.Module] = []
-        d_in = n_filters * n_out_bins
-        for _ in range(n_lstm_layers):
-            lstms.append(nn.LSTM(d_in, lstm_hidden, batch_first=True, bidirectional=True))
-            d_in = 2 * lstm_hidden
-        self.lstms = nn.ModuleList(lstms)
-        self.dense = nn.Linear(d_in, n_dense)
-        self.dense_activation = nn.ELU()
-        self.output = nn.Linear(n_dense, n_classes)
-
-    @property
-    def n_in(self) -> int:
-        return int(self.config["n_in"])
-
-    @property
-    def n_classes(self) -> int:
-        return int(self.config["n_classes"])
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Pre-softmax DOA scores per frame.
-
-        Parameters
-        ----------
-        x
-            Features of shape ``(B, n_in, T, n_bins)``.
-
-        Returns
-        -------
-        torch.Tensor
-            Scores of shape ``(B, T, n_classes)``.
-        """
-        if x.dim() != 4 or x.shape[1] != self.n_in or x.shape[3] != self.config["n_bins"]:
-            raise ValueError(
-                f"CRNN expects input (batch, {self.n_in}, frames, {self.config['n_bins']}), "
-                f"got {tuple(x.shape)}"
-            )
-        h = self.normalization(x)
-        h = self.conv(h)
-        h = self.reshape(h)
-        for lstm in self.lstms:
-            h, _ = lstm(h)
-        h = self.dense_activation(self.dense(h))
-        return self.output(h)
-
-
-def clip_probabilities(frame_scores: torch.Tensor) -> torch.Tensor:
-    """Clip-level class probabilities: the mean over frames of the frame softmax.
-
-    Parameters
-    ----------
-    frame_scores
-        Pre-softmax scores ``(B, T, n_classes)``.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(B, n_classes)`` probabilities; the clip prediction is their argmax.
-    """
-    return torch.softmax(frame_scores, dim=-1).mean(dim=1)
-
-
-def predict_clip(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Predicted class per clip (argmax of the mean frame probability), shape ``(B,)``."""
-    with torch.no_grad():
-        return clip_probabilities(model(x)).argmax(dim=-1)
-
+from audiolrp.io import atomic_write_bytes, write_json
+from audiolrp.models.crnn import CRNN
 
 # --------------------------------------------------------------------------------------------
 # Model construction helpers, save / load (safetensors + JSON, never pickle) and the registry of
@@ -232,7 +40,7 @@ def predict_clip(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 FEATURES: tuple[str, ...] = ("hoa", "intensity")
 FORMAT_NAME = "audiolrp-model"
 FORMAT_VERSION = 1
-PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 
 #: Architecture presets; ``"full"`` is Table 1, ``"tiny"`` is for tests and smoke runs.
 MODEL_SIZES: dict[str, dict[str, int]] = {
@@ -269,8 +77,8 @@ def build_model(
     order: int | None = None,
     *,
     size: str = "full",
-    norm_mean: Sequence[float] | torch.Tensor | None = None,
-    norm_std: Sequence[float] | torch.Tensor | None = None,
+    norm_mean: Sequence[float] | torch.Tensor | np.ndarray | None = None,
+    norm_std: Sequence[float] | torch.Tensor | np.ndarray | None = None,
     **overrides: Any,
 ) -> CRNN:
     """Build a :class:`CRNN` for a feature type from a size preset (:data:`MODEL_SIZES`).
@@ -302,9 +110,9 @@ def default_stft_description() -> dict[str, Any]:
 
 
 def default_class_grid_description() -> dict[str, Any]:
-    """Description of the DOA class grid (``audiolrp.ambisonics.doa_grid``)."""
+    """Description of the DOA class grid (``audiolrp.signal.ambisonics.doa_grid``)."""
     return {
-        "function": "audiolrp.ambisonics.doa_grid",
+        "function": "audiolrp.signal.ambisonics.doa_grid",
         "n_classes": N_CLASSES,
         "columns": ["azimuth_rad", "elevation_rad"],
         "azimuth": "from +x towards +y (counter-clockwise seen from above)",
@@ -336,21 +144,35 @@ class LoadedModel:
 
     @property
     def feature(self) -> str:
+        """``"hoa"`` or ``"intensity"``."""
         return str(self.config["feature"])
 
     @property
     def order(self) -> int:
+        """Ambisonics order of the input audio (1 for intensity models: first order)."""
+        if self.feature == "intensity":
+            return 1
         return int(self.config["order"])
 
     @property
+    def channel_names(self) -> tuple[str, ...]:
+        """Names of the input feature channels (``docs/conventions.md``)."""
+        if self.feature == "intensity":
+            return INTENSITY_CHANNEL_NAMES
+        return hoa_feature_channel_names(self.order)
+
+    @property
     def metrics(self) -> dict[str, Any]:
+        """Test metrics stored on the model card (empty if none)."""
         return dict(self.config.get("metrics") or {})
 
     @property
     def data_recipe(self) -> dict[str, Any]:
+        """The training data recipe stored with the model (empty if none)."""
         return dict(self.config.get("data_recipe") or {})
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Frame scores of the network for ``x``."""
         return self.model(x)
 
 
@@ -430,7 +252,9 @@ def save(
         "feature": feature,
         "order": int(order) if order is not None else None,
         "input_channels": list(
-            INTENSITY_CHANNEL_NAMES if feature == "intensity" else hoa_feature_channel_names(order)
+            INTENSITY_CHANNEL_NAMES
+            if feature == "intensity"
+            else hoa_feature_channel_names(int(order or 0))  # order checked above
         ),
         "stft": stft if stft is not None else default_stft_description(),
         "normalization": {
@@ -447,9 +271,8 @@ def save(
     }
     if extra:
         description.update(extra)
-    text = json.dumps(description, indent=2, default=json_default, allow_nan=True) + "\n"
     atomic_write_bytes(st_path, blob)
-    atomic_write_bytes(json_path, text.encode("utf-8"))
+    write_json(json_path, description)
     return json_path
 
 
@@ -542,7 +365,7 @@ def load(
         )
     try:
         tensors = st_torch.load(blob)
-    except Exception as err:  # safetensors raises its own error types on bad headers
+    except Exception as err:  # noqa: BLE001 - safetensors has its own error types
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ModelFileError(
             f"{st_path} is not a valid safetensors file ({msg}): re-save or re-download it"
@@ -565,25 +388,3 @@ def load(
     model.eval()
     model.to(device)
     return LoadedModel(model=model, config=config, path=json_path, name=name)
-
-
-__all__ = [
-    "CRNN",
-    "FEATURES",
-    "FrequencyToFeatures",
-    "InputNormalization",
-    "LoadedModel",
-    "MODEL_SIZES",
-    "N_FRAMES",
-    "PRETRAINED_DIR",
-    "build_model",
-    "clip_probabilities",
-    "default_class_grid_description",
-    "default_stft_description",
-    "list_models",
-    "load",
-    "n_input_channels",
-    "predict_clip",
-    "resolve_model_path",
-    "save",
-]

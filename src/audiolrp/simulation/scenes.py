@@ -7,7 +7,7 @@ responses and with added diffuse babble noise (created by averaging speech signa
 
 Recipe of :func:`simulate_scene` (all draws from one ``np.random.Generator`` in a fixed order)
 --------------------------------------------------------------------------------------------
-1. DOA class ``label`` uniform over the 425 classes of :func:`audiolrp.ambisonics.doa_grid`;
+1. DOA class ``label`` uniform over the 425 classes of :func:`audiolrp.signal.ambisonics.doa_grid`;
    the source direction is exactly the class direction (``direction_sampling="grid"``) or a
    uniform random direction labelled with its nearest class (``"uniform"``).
 2. Shoebox room (length, width, height uniform in their ranges), RT60 uniform, receiver
@@ -16,7 +16,8 @@ Recipe of :func:`simulate_scene` (all draws from one ``np.random.Generator`` in 
    distances that keep the source ``source_margin_m`` inside the walls (this truncated uniform
    is exactly "draw a distance, resample if it does not fit"); if no distance fits, the
    receiver (then the room) is redrawn.
-3. HOA RIR of order ``order`` (:func:`audiolrp.rooms.simulate_hoa_rir`), split into the direct
+3. HOA RIR of order ``order`` (:func:`audiolrp.simulation.rooms.simulate_hoa_rir`), split into the
+direct
    path and the rest.
 4. Speech: an excerpt of ``speech_lead_in_s + 1`` s is convolved with the RIR and samples
    ``[lead_in, lead_in + 1 s)`` are kept, so the 1-s clip contains fully developed reverberation
@@ -29,7 +30,7 @@ Recipe of :func:`simulate_scene` (all draws from one ``np.random.Generator`` in 
    speech * (RIR - direct path).
 5. Babble: ``n_babble_talkers`` independent 1-s speech segments (each scaled to unit RMS,
    then averaged), talker j placed as a plane wave at point ``j mod P`` of a spherical t-design
-   of degree >= 2N (:func:`audiolrp.ambisonics.spherical_t_design`; 36 points for N = 4),
+   of degree >= 2N (:func:`audiolrp.signal.ambisonics.spherical_t_design`; 36 points for N = 4),
    randomly rotated per scene. Encoding is one matrix product (design SH matrix^T x per-point
    talker sums). Since products of two SH of order <= N are polynomials of degree <= 2N, the
    design integrates them exactly, so the SH covariance of equal-power uncorrelated talkers is
@@ -54,13 +55,16 @@ import scipy.fft
 
 from audiolrp.constants import CLIP_SAMPLES, FS_HZ, N_CLASSES, SPEED_OF_SOUND_M_S
 from audiolrp.errors import AudioLRPError
+from audiolrp.signal.ambisonics import doa_grid, nearest_class, sh_matrix, spherical_t_design
+from audiolrp.simulation.rooms import simulate_hoa_rir
+from audiolrp.simulation.speech import open_corpus
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 MAX_SCENE_ORDER: int = 5
 """Highest HOA order N of simulated scenes: the diffuse babble (step 5) needs a spherical
 t-design of degree 2N, and the largest embedded design has degree 10
-(:func:`audiolrp.ambisonics.spherical_t_design_degrees`)."""
+(:func:`audiolrp.signal.ambisonics.spherical_t_design_degrees`)."""
 
 MAX_DESIGN_DEGREE: int = 2 * MAX_SCENE_ORDER
 """Largest degree of the embedded spherical t-designs (``babble_design_degree`` limit)."""
@@ -131,7 +135,7 @@ class SceneConfig:
     rotate_babble
         Random rotation of the babble design per scene (the design property is kept).
     speech
-        Speech source spec for :func:`audiolrp.speech.open_corpus` (``None`` = embedded
+        Speech source spec for :func:`audiolrp.simulation.speech.open_corpus` (``None`` = embedded
         eSpeak synthetic speakers).
     corpus_seed
         Seed passed to ``open_corpus``.
@@ -231,10 +235,12 @@ class SceneConfig:
 
     @property
     def design_degree(self) -> int:
+        """Degree of the t-design that places the diffuse babble sources."""
         return 2 * self.order if self.babble_design_degree is None else self.babble_design_degree
 
     @property
     def rir_length_s(self) -> float:
+        """Length of the simulated room response in seconds."""
         return self.speech_lead_in_s if self.rir_max_length_s is None else self.rir_max_length_s
 
     def to_dict(self) -> dict[str, Any]:
@@ -258,6 +264,7 @@ class SceneConfig:
         return cls(**kw)
 
     def to_json(self) -> str:
+        """The config as canonical JSON (sorted keys)."""
         return json.dumps(self.to_dict(), sort_keys=True)
 
 
@@ -290,20 +297,24 @@ class NoiseCorpus:
     """Speech-like stand-in: Gaussian noise with a random syllable-rate (2-6 Hz) envelope.
 
     Not speech. Used by fast tests and benchmarks (spec ``"noise"``) so that they do not depend
-    on speech synthesis; it has the :class:`audiolrp.speech.SpeechCorpus` sampling interface.
+    on speech synthesis; it has the :class:`audiolrp.simulation.speech.SpeechCorpus` sampling
+    interface.
     """
 
     name = "noise"
 
     def speakers(self, split: str) -> list[str]:
+        """Speaker names of ``split``."""
         return [f"noise-{split}"]
 
     def describe(self) -> dict[str, Any]:
+        """A JSON-ready description of the corpus."""
         return {"name": self.name, "kind": "amplitude-modulated Gaussian noise (not speech)"}
 
     def sample_segment(
         self, split: str, rng: np.random.Generator, duration_s: float = 1.0
     ) -> np.ndarray:
+        """One segment of ``duration_s`` seconds."""
         n = int(round(duration_s * FS_HZ))
         t = np.arange(n) / FS_HZ
         env = np.abs(np.sin(2 * np.pi * rng.uniform(2.0, 6.0) * t + rng.uniform(0, np.pi)))
@@ -312,6 +323,7 @@ class NoiseCorpus:
     def sample_segments(
         self, split: str, rng: np.random.Generator, n: int, duration_s: float = 1.0
     ) -> np.ndarray:
+        """``n`` segments of ``duration_s`` seconds, stacked."""
         return np.stack([self.sample_segment(split, rng, duration_s) for _ in range(n)])
 
 
@@ -320,13 +332,12 @@ _CORPUS_CACHE: dict[tuple[str | None, int], Any] = {}
 
 def get_corpus(spec: str | None = None, seed: int = 0) -> Any:
     """Open (once per process) a corpus: ``"noise"`` -> :class:`NoiseCorpus`, anything else
-    (``None``/``"espeak"``/a path) -> :func:`audiolrp.speech.open_corpus`."""
+    (``None``/``"espeak"``/a path) -> :func:`audiolrp.simulation.speech.open_corpus`."""
     key = (spec, int(seed))
     if key not in _CORPUS_CACHE:
         if spec == "noise":
             _CORPUS_CACHE[key] = NoiseCorpus()
         else:
-            from audiolrp.speech import open_corpus
 
             _CORPUS_CACHE[key] = open_corpus(spec, seed=seed)
     return _CORPUS_CACHE[key]
@@ -421,7 +432,6 @@ def babble_sh(
     points : ndarray ``(P, 3)``
         The (rotated) design directions as unit vectors.
     """
-    from audiolrp.ambisonics import sh_matrix, spherical_t_design
 
     talkers = np.asarray(talkers)
     if not np.issubdtype(talkers.dtype, np.floating):
@@ -493,7 +503,7 @@ def simulate_scene(
     seed_or_rng
         Seed, ``SeedSequence`` or generator (consumed in a fixed order).
     corpus
-        A :class:`audiolrp.speech.SpeechCorpus`; default ``open_corpus(config.speech,
+        A :class:`audiolrp.simulation.speech.SpeechCorpus`; default ``open_corpus(config.speech,
         seed=config.corpus_seed)`` (cached per process).
     split
         Corpus split the target and babble speakers come from (``train``/``val``/``test``).
@@ -502,8 +512,6 @@ def simulate_scene(
     -------
     Scene
     """
-    from audiolrp.ambisonics import doa_grid, nearest_class
-    from audiolrp.rooms import simulate_hoa_rir
 
     cfg = config if config is not None else SceneConfig()
     if split not in SPLITS:
@@ -576,7 +584,6 @@ def simulate_scene(
         reverberant, direct = conv[: cfg.n_sh], conv[cfg.n_sh :]
 
     # 5. babble
-    from audiolrp.ambisonics import spherical_t_design
 
     n_pts = spherical_t_design(cfg.design_degree).shape[0]
     n_talk = n_pts if cfg.n_babble_talkers is None else cfg.n_babble_talkers

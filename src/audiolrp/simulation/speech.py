@@ -41,17 +41,24 @@ import subprocess
 import threading
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
+from audiolrp.audio_io import read_audio, resample, write_audio
 from audiolrp.constants import FS_HZ
 from audiolrp.errors import AudioLRPError, DatasetError
-from audiolrp.io import atomic_path, atomic_write_text
+from audiolrp.io import atomic_write_text, json_text
+from audiolrp.simulation.speech_synthesis import (
+    ESPEAK_ACCENTS,
+    ESPEAK_FS_HZ,
+    ESPEAK_VARIANTS,
+    VoiceSpec,
+    synthesize_batch,
+)
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 #: VAD frame length (20 ms at 16 kHz; equals the STFT hop).
@@ -78,7 +85,7 @@ class SpeechFileWarning(UserWarning):
 
 
 def resample_to(x: np.ndarray, fs_in_hz: int, fs_out_hz: int = FS_HZ) -> np.ndarray:
-    """Resample along the last axis with a polyphase filter (``scipy.signal.resample_poly``).
+    """Resample along the last axis to float32 (:func:`audiolrp.audio_io.resample`).
 
     The ratio is reduced exactly (22050 -> 16000 is up 320, down 441).
 
@@ -90,8 +97,7 @@ def resample_to(x: np.ndarray, fs_in_hz: int, fs_out_hz: int = FS_HZ) -> np.ndar
     x = np.asarray(x, dtype=np.float32)
     if fs_in_hz == fs_out_hz:
         return x
-    r = Fraction(int(fs_out_hz), int(fs_in_hz))
-    return resample_poly(x, r.numerator, r.denominator, axis=-1).astype(np.float32)
+    return resample(x, fs_in_hz, fs_out_hz).astype(np.float32)
 
 
 def frame_energy(x: np.ndarray, frame: int = VAD_FRAME_SAMPLES) -> np.ndarray:
@@ -141,7 +147,7 @@ def decode_g722(data: bytes) -> np.ndarray:
     """Decode a raw G.722 stream (64 kbit/s, as in Asterisk's ``*.g722`` prompts) to float32
     samples at 16 kHz in [-1, 1), with the pip package ``g722``."""
     try:
-        import G722
+        import G722  # noqa: PLC0415 - native codec, loaded only to decode G.722
     except ImportError as err:  # pragma: no cover - dependency of the package
         raise AudioLRPError("the g722 package is missing: pip install g722") from err
     pcm = G722.G722(16000, 64000).decode(bytes(data))
@@ -161,11 +167,10 @@ def load_speech_file(path: str | os.PathLike, *, downmix: bool = False) -> np.nd
         than one VAD frame. :class:`DirectoryCorpus` turns these into skipped-file warnings.
     """
     p = Path(path)
-    try:
-        x, fs = sf.read(str(p), dtype="float32", always_2d=True)
-    except Exception as err:  # soundfile raises LibsndfileError / RuntimeError / EOFError ...
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise AudioLRPError(f"{p}: unreadable or truncated audio ({reason})") from err
+    x, fs = read_audio(
+        p, "float32", check_truncation=False,
+        unreadable="{path}: unreadable or truncated audio ({reason})",
+    )
     if x.shape[1] != 1 and downmix:
         x = x.mean(axis=1, keepdims=True)
     if x.shape[1] != 1:
@@ -230,7 +235,7 @@ class _Pool:
         """Per speaker: global start frames of admissible windows of ``n_frames`` frames (one
         spare frame for the sub-frame jitter)."""
         if n_frames not in self.starts:
-            per = [[] for _ in self.speakers]
+            per: list[list[np.ndarray]] = [[] for _ in self.speakers]
             for (a, b), s in zip(self.utt_frames, self.utt_speaker, strict=True):
                 ok = active_window_starts(self.active[a:b], n_frames, MIN_ACTIVE_FRACTION)
                 ok = ok[ok <= (b - a) - n_frames - 1]  # spare frame for the jitter
@@ -405,10 +410,10 @@ _WORDS: list[str] | None = None
 
 
 def word_list() -> list[str]:
-    """English words shipped with audiolrp (``audiolrp/data/speech_words.txt``, SCOWL)."""
+    """English words shipped with audiolrp (``audiolrp/simulation/speech_words.txt``, SCOWL)."""
     global _WORDS
     if _WORDS is None:
-        path = Path(__file__).parent / "data" / "speech_words.txt"
+        path = Path(__file__).parent / "speech_words.txt"
         _WORDS = [
             w.strip()
             for w in path.read_text(encoding="utf-8").splitlines()
@@ -427,19 +432,21 @@ class EspeakCorpus(SpeechCorpus):
     from :func:`word_list`, occasional commas) at ~900x real time.
 
     The pool of a split is synthesised in one fresh worker process
-    (:func:`audiolrp.speech_synthesis.synthesize_batch`), so it is a deterministic function of
+    (:func:`audiolrp.simulation.speech_synthesis.synthesize_batch`), so it is a deterministic
+    function of
     ``(seed, n_speakers, utterances_per_speaker, split)``.
     """
 
     name = "espeak"
     licence = (
         "synthetic speech generated with eSpeak NG (GPL-3.0-or-later) from SCOWL words "
-        "(permissive, see audiolrp/data/speech_words.txt)"
+        "(permissive, see audiolrp/simulation/speech_words.txt)"
     )
 
-    def __init__(self, *, seed: int = 0, n_speakers: int = 60, utterances_per_speaker: int = 3):
+    def __init__(
+        self, *, seed: int = 0, n_speakers: int = 60, utterances_per_speaker: int = 3
+    ) -> None:
         super().__init__()
-        from audiolrp.speech_synthesis import ESPEAK_ACCENTS, ESPEAK_VARIANTS, VoiceSpec
 
         if n_speakers < 3:
             raise AudioLRPError(f"n_speakers={n_speakers}; a train/val/test split needs >= 3")
@@ -469,11 +476,12 @@ class EspeakCorpus(SpeechCorpus):
         }
 
     def speakers(self, split: str) -> list[str]:
+        """Speaker names of ``split``."""
         _check_split(split)
         return list(self._split[split])
 
-    def voice_spec(self, speaker: str):  # noqa: ANN201 - VoiceSpec (lazy import)
-        """The :class:`~audiolrp.speech_synthesis.VoiceSpec` of ``speaker``."""
+    def voice_spec(self, speaker: str) -> VoiceSpec:
+        """The :class:`~audiolrp.simulation.speech_synthesis.VoiceSpec` of ``speaker``."""
         return self._specs[speaker]
 
     def texts(self, speaker: str) -> list[str]:
@@ -492,7 +500,6 @@ class EspeakCorpus(SpeechCorpus):
         return out
 
     def _load_utterances(self, split: str) -> list[tuple[str, np.ndarray]]:
-        from audiolrp.speech_synthesis import ESPEAK_FS_HZ, synthesize_batch
 
         spks = self._split[split]
         jobs = [(self._specs[s], self.texts(s)) for s in spks]
@@ -504,6 +511,7 @@ class EspeakCorpus(SpeechCorpus):
         return utts
 
     def describe(self) -> dict:
+        """A JSON-ready description of the corpus."""
         out: dict = {"name": self.name, "licence": self.licence, "seed": self.seed, "splits": {}}
         for split in SPLITS:
             pool = self.pool(split)
@@ -685,6 +693,7 @@ class DirectoryCorpus(SpeechCorpus):
         return out
 
     def speakers(self, split: str) -> list[str]:
+        """Speaker names of ``split``."""
         _check_split(split)
         return sorted(s for s, v in self._assign.items() if v == split)
 
@@ -718,6 +727,7 @@ class DirectoryCorpus(SpeechCorpus):
         return utts
 
     def describe(self) -> dict:
+        """A JSON-ready description of the corpus."""
         if self._info is None:
             info: dict[str, dict] = {}
             for split in SPLITS:
@@ -809,8 +819,7 @@ def _run(cmd: list[str], cwd: Path | None = None) -> None:
 
 
 def _write_flac(path: Path, y: np.ndarray) -> None:
-    with atomic_path(path, suffix=".flac") as tmp:
-        sf.write(tmp, np.clip(y, -1.0, 32767 / 32768), FS_HZ, subtype="PCM_16", format="FLAC")
+    write_audio(path, np.clip(y, -1.0, 32767 / 32768), FS_HZ, subtype="PCM_16", format="FLAC")
 
 
 def fillets_speaker(lang: str, level: str, stem: str) -> str:
@@ -842,7 +851,9 @@ def debian_split(speaker: str) -> str:
     return "train"
 
 
-def _convert_package(pkg: str, root: Path, out: Path, log) -> list[tuple[str, str, float]]:  # noqa: ANN001
+def _convert_package(
+    pkg: str, root: Path, out: Path, log: Callable[[str], None]
+) -> list[tuple[str, str, float]]:
     rows: list[tuple[str, str, float]] = []
     if pkg.startswith("asterisk-core-sounds-"):
         lang = pkg.split("-")[3]
@@ -879,7 +890,7 @@ def build_debian_corpus(
     *,
     packages: tuple[str, ...] | list[str] = DEBIAN_PACKAGES,
     keep_debs: bool = False,
-    log=print,  # noqa: ANN001
+    log: Callable[[str], None] = print,
 ) -> dict:
     """Download Debian packages with recorded speech and write a directory corpus.
 
@@ -950,7 +961,7 @@ def build_debian_corpus(
     for name, text in (
         ("MANIFEST.tsv", manifest),
         (LICENCE_FILE, licence),
-        (SPLITS_FILE, json.dumps(splits, indent=1) + "\n"),
+        (SPLITS_FILE, json_text(splits, indent=1, default=None)),
     ):
         atomic_write_text(out / name, text)
     return {

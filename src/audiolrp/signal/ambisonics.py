@@ -33,6 +33,7 @@ __all__ = [
     "acn_index",
     "acn_order_degree",
     "angular_error_deg",
+    "class_distance_deg",
     "class_neighbour_spacing_deg",
     "direction_from_vector",
     "doa_grid",
@@ -156,7 +157,7 @@ def sh_matrix(
     for m in range(order + 1):
         if m > 0:
             pmm = pmm * (2 * m - 1) * s
-        p_prev2 = None
+        p_prev2 = pmm  # first read at n = m + 2, after two updates
         p_prev = pmm
         for n in range(m, order + 1):
             if n == m:
@@ -388,19 +389,24 @@ def nearest_class(azimuth_rad: ArrayLike, elevation_rad: ArrayLike) -> np.ndarra
     return np.argmax(dots, axis=1).astype(np.int64).reshape(shape)
 
 
-def class_neighbour_spacing_deg() -> np.ndarray:
-    """Angle (degrees) from each of the 425 classes to its nearest other class.
+def class_distance_deg(grid_rad: ArrayLike | None = None) -> np.ndarray:
+    """``(K, K)`` great-circle angles in degrees between the classes of a DOA grid
+    (default: the 425 classes of :func:`doa_grid`), by :func:`angular_error_deg`."""
+    g = np.asarray(doa_grid() if grid_rad is None else grid_rad, np.float64)
+    return angular_error_deg(g[:, None, 0], g[:, None, 1], g[None, :, 0], g[None, :, 1])
+
+
+def class_neighbour_spacing_deg(grid_rad: ArrayLike | None = None) -> np.ndarray:
+    """Angle (degrees) from each class of a DOA grid (default: the 425 classes) to its nearest
+    other class (:func:`class_distance_deg`).
 
     Measured: minimum 8.64 deg, maximum 10.0 deg.  Quantisation of uniformly random
     directions to the nearest class: mean error 3.76 deg, maximum 6.94 deg (see
     ``docs/rooms.md``).
     """
-    v = _grid_vectors()
-    dots = np.clip(v @ v.T, -1.0, 1.0)
-    np.fill_diagonal(dots, -2.0)
-    best = np.argmax(dots, axis=1)
-    cross = np.linalg.norm(np.cross(v, v[best]), axis=-1)
-    return np.degrees(np.arctan2(cross, np.sum(v * v[best], axis=-1)))
+    d = class_distance_deg(grid_rad)
+    np.fill_diagonal(d, np.inf)
+    return np.min(d, axis=1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,16 +16,15 @@ line naming the file and the fix.
 from __future__ import annotations
 
 import math
-import os
-import re
-import struct
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
+from audiolrp.audio_io import read_audio, resample
 from audiolrp.constants import CLIP_SAMPLES, FS_HZ, n_sh_channels
 from audiolrp.errors import AudioFileError, AudioLRPError
+from audiolrp.signal.ambisonics import fuma_to_ambix
+from audiolrp.signal.features import compute_features
 
 SUPPORTED_FORMATS: tuple[str, ...] = ("ambix", "fuma")
 MAX_ORDER: int = 4
@@ -77,80 +76,6 @@ def check_audio_path(path: str | Path) -> None:
 
 #: WAV ``data`` sizes from this value up are "length unknown" placeholders of streaming writers
 #: (``0xFFFFFFFF``, RF64's ``-1``, ``0x7FFFF000``-style values), not a promise of that many bytes.
-_WAV_UNKNOWN_SIZE = 0x7FFFF000
-_WAV_MAX_CHUNKS = 4096
-
-
-def _wav_data_sizes(path: Path) -> tuple[int, int, int | None, int | None] | None:
-    """``(declared_bytes, present_bytes, block_align, fs_hz)`` of a RIFF/RIFX WAVE data chunk.
-
-    ``declared_bytes`` is the size written in the ``data`` chunk header, ``present_bytes`` what
-    the file actually holds after it; ``block_align`` (bytes per frame) and ``fs_hz`` come from
-    the ``fmt`` chunk when it precedes the data (else None). Returns None for other formats and
-    for headers too damaged to find the ``data`` chunk (soundfile then reports them).
-    """
-    try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            head = fh.read(12)
-            if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
-                return None
-            endian = "<" if head[:4] == b"RIFF" else ">"
-            pos, block_align, fs_hz = 12, None, None
-            for _ in range(_WAV_MAX_CHUNKS):
-                if pos + 8 > size:
-                    return None
-                fh.seek(pos)
-                header = fh.read(8)
-                chunk_id = header[:4]
-                (chunk_size,) = struct.unpack(endian + "I", header[4:8])
-                body = pos + 8
-                if chunk_id == b"fmt ":
-                    fmt = fh.read(min(chunk_size, 16))
-                    if len(fmt) >= 14:
-                        (fs_hz,) = struct.unpack(endian + "I", fmt[4:8])
-                        (block_align,) = struct.unpack(endian + "H", fmt[12:14])
-                elif chunk_id == b"data":
-                    return chunk_size, size - body, block_align or None, fs_hz or None
-                pos = body + chunk_size + (chunk_size & 1)
-    except OSError:
-        return None
-    return None
-
-
-def check_not_truncated(path: str | Path) -> None:
-    """Raise if ``path`` is a WAV file whose audio data stops before its header says it ends.
-
-    libsndfile (hence :mod:`soundfile`) silently shortens such files to the data present, so a
-    half-copied recording would otherwise be analysed as a shorter one without a word.
-
-    Parameters
-    ----------
-    path
-        Audio file; anything but RIFF/RIFX WAVE is accepted unchecked (FLAC and other
-        compressed formats report truncation themselves when decoded).
-
-    Raises
-    ------
-    AudioFileError
-        The ``data`` chunk is shorter than its header declares.
-    """
-    path = Path(path)
-    sizes = _wav_data_sizes(path)
-    if sizes is None:
-        return
-    declared, present, block_align, fs_hz = sizes
-    if declared <= present or declared >= _WAV_UNKNOWN_SIZE:
-        return
-    if block_align and fs_hz:
-        have = f"{present // block_align / fs_hz:.2f} s of audio"
-        want = f"{declared // block_align / fs_hz:.2f} s"
-    else:
-        have, want = f"{present} bytes of audio", f"{declared} bytes"
-    raise AudioFileError(
-        f"{path.name} is truncated: its header announces {want} but the file holds only {have} "
-        "(an interrupted copy or download?): copy or export the recording again"
-    )
 
 
 def read_ambisonics(
@@ -186,10 +111,9 @@ def read_ambisonics(
     Raises
     ------
     AudioFileError
-        Missing, unreadable, truncated (:func:`check_not_truncated`), empty, non-finite or
-        wrongly shaped files (one line each).
+        Missing, unreadable, truncated (:func:`audiolrp.audio_io.check_not_truncated`), empty,
+        non-finite or wrongly shaped files (one line each).
     """
-    import soundfile as sf
 
     path = Path(path)
     name = path.name
@@ -197,15 +121,7 @@ def read_ambisonics(
     if fmt not in SUPPORTED_FORMATS:
         raise AudioLRPError(f"unknown Ambisonics format {format!r}: use 'ambix' or 'fuma'")
     check_audio_path(path)
-    check_not_truncated(path)
-    try:
-        data, fs = sf.read(str(path), dtype="float64", always_2d=True)
-    except Exception as err:  # soundfile raises LibsndfileError / RuntimeError / TypeError
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        reason = re.sub(r"^Error opening .*?: ", "", reason)  # libsndfile repeats the path
-        raise AudioFileError(
-            f"{name} is not a readable audio file ({reason}): pass a WAV or FLAC file"
-        ) from None
+    data, fs = read_audio(path, "float64")
     if data.shape[0] == 0:
         raise AudioFileError(f"{name} contains no samples: pass a recording of at least 0.1 s")
     if not np.all(np.isfinite(data)):
@@ -228,7 +144,6 @@ def read_ambisonics(
                 f"{name} has {n_ch} channels but FuMa is defined up to 3rd order (16 channels): "
                 "convert it to AmbiX or pass --format ambix"
             )
-        from audiolrp.ambisonics import fuma_to_ambix
 
         signals = np.asarray(fuma_to_ambix(signals), dtype=np.float64)
     if order is not None:
@@ -258,7 +173,7 @@ def check_channels(name: str, n_channels: int, feature: str, order: int, model_n
 def resample_to_model_rate(
     signals: np.ndarray, fs_hz: int, target_fs_hz: int = FS_HZ
 ) -> np.ndarray:
-    """Resample ``(n_ch, n)`` signals to ``target_fs_hz`` with :func:`scipy.signal.resample_poly`.
+    """Resample ``(n_ch, n)`` signals to ``target_fs_hz`` (:func:`audiolrp.audio_io.resample`).
 
     The up/down factors are the reduced fraction ``target_fs_hz / fs_hz`` (e.g. 48 kHz -> 16 kHz:
     up 1, down 3; 44.1 kHz -> 16 kHz: up 160, down 441).
@@ -267,12 +182,8 @@ def resample_to_model_rate(
         raise AudioFileError(f"invalid sample rate {fs_hz} Hz: the file header is corrupt")
     if int(fs_hz) == int(target_fs_hz):
         return np.asarray(signals, dtype=np.float64)
-    from scipy.signal import resample_poly
 
-    frac = Fraction(int(target_fs_hz), int(fs_hz))
-    return resample_poly(
-        np.asarray(signals, dtype=np.float64), frac.numerator, frac.denominator, axis=-1
-    )
+    return resample(np.asarray(signals, dtype=np.float64), int(fs_hz), int(target_fs_hz))
 
 
 def window_starts(n_samples: int, window_samples: int, hop_samples: int) -> np.ndarray:
@@ -342,7 +253,6 @@ def to_model_input(signals: np.ndarray, feature: str, order: int) -> np.ndarray:
     order
         HOA order of the model (ignored for intensity).
     """
-    from audiolrp.features import compute_features
 
     need = required_channels(feature, order)
     x = np.asarray(signals, dtype=np.float64)[:need]
@@ -355,7 +265,6 @@ __all__ = [
     "SUPPORTED_FORMATS",
     "check_audio_path",
     "check_channels",
-    "check_not_truncated",
     "describe_requirement",
     "get_window",
     "order_from_channels",

@@ -1,7 +1,8 @@
 """eSpeak NG driver: synthetic "speakers" from the libespeak-ng bundled in ``espeakng-loader``.
 
 The paper trains on 1-s TIMIT speech segments (Sec. 2, ref. [12]); TIMIT is licensed, so the
-default corpus of :mod:`audiolrp.speech` synthesises speech with eSpeak NG's formant synthesiser,
+default corpus of :mod:`audiolrp.simulation.speech` synthesises speech with eSpeak NG's formant
+synthesiser,
 which needs nothing but the ``espeakng-loader`` wheel (GPL-3, library + voice data).
 
 The library is driven through :mod:`ctypes` in synchronous mode (``AUDIO_OUTPUT_SYNCHRONOUS``):
@@ -14,7 +15,8 @@ random generator and by libc ``rand()``) that is *not* reset by ``espeak_Initial
 with the same text in one process give slightly different waveforms (measured: even the sample
 counts drift). A *fresh process* that replays the same call sequence with fixed seeds is
 byte-identical, so :func:`synthesize_batch` runs every batch in a new Python process
-(``python -m audiolrp.speech_synthesis``) and the output is a pure function of the job list.
+(``python -m audiolrp.simulation.speech_synthesis``) and the output is a pure function of the job
+list.
 :class:`EspeakEngine` (in-process, guarded by a lock because eSpeak state is global) is what
 that worker uses; call it directly only where bit-exact repeatability does not matter.
 """
@@ -30,6 +32,7 @@ import tempfile
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -90,7 +93,7 @@ class VoiceSpec:
 
 def _load_espeakng() -> tuple[str, str]:
     try:
-        import espeakng_loader
+        import espeakng_loader  # noqa: PLC0415 - native library, loaded only to synthesise
     except ImportError as err:  # pragma: no cover - dependency of the package
         raise AudioLRPError(
             "espeakng-loader is not installed; the synthetic speech corpus needs it: "
@@ -169,7 +172,7 @@ class EspeakEngine:
             if lib.espeak_SetVoiceByName(spec.voice.encode()) != 0:
                 raise AudioLRPError(
                     f"eSpeak has no voice {spec.voice!r}; use '<accent>+<variant>' from "
-                    "audiolrp.speech_synthesis.ESPEAK_ACCENTS / ESPEAK_VARIANTS"
+                    "audiolrp.simulation.speech_synthesis.ESPEAK_ACCENTS / ESPEAK_VARIANTS"
                 )
             lib.espeak_SetParameter(_PARAM_RATE, int(spec.rate_wpm), 0)
             lib.espeak_SetParameter(_PARAM_PITCH, int(spec.pitch), 0)
@@ -208,10 +211,10 @@ def synthesize_batch(
     with tempfile.TemporaryDirectory(prefix="audiolrp-espeak-") as tmp:
         out_path = os.path.join(tmp, "out.npz")
         env = dict(os.environ)
-        src_root = str(Path(__file__).resolve().parents[1])
+        src_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = src_root + os.pathsep + env.get("PYTHONPATH", "")
         proc = subprocess.run(
-            [sys.executable, "-m", "audiolrp.speech_synthesis", out_path],
+            [sys.executable, "-m", "audiolrp.simulation.speech_synthesis", out_path],
             input=payload.encode(),
             capture_output=True,
             timeout=timeout_s,
@@ -233,7 +236,7 @@ def synthesize_batch(
 def _worker_main(out_path: str) -> None:
     jobs = json.loads(sys.stdin.buffer.read().decode())
     engine = EspeakEngine.get()
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, Any] = {}  # np.savez's stub would read ndarray values as allow_pickle
     for j, (spec_d, texts) in enumerate(jobs):
         spec = VoiceSpec(**spec_d)
         for t, text in enumerate(texts):

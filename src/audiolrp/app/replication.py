@@ -72,21 +72,37 @@ scenes are thus recipe scenes conditioned on the class, without changing ``scene
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import json
 import math
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+import torch
 
+from audiolrp.analysis import auralization as au
+from audiolrp.analysis import channel_relevance as cr
+from audiolrp.analysis import heatmaps as hm
+from audiolrp.analysis.filterbank import design_filterbank
+from audiolrp.analysis.heatmaps import save_figure
+from audiolrp.analysis.pixel_flipping import (
+    INTENSITY_GROUPS,
+    pixel_flipping,
+    plot_pixel_flipping,
+)
+from audiolrp.app.pipeline import explain_batched, load_model
+from audiolrp.constants import INTENSITY_CHANNEL_NAMES, N_CLASSES
 from audiolrp.errors import AudioLRPError
-from audiolrp.io import atomic_write_text, json_ready
+from audiolrp.evaluation import great_circle_deg, scene_config_from_recipe
+from audiolrp.io import atomic_write_text, json_ready, write_json
+from audiolrp.models import PRETRAINED_DIR, LoadedModel
+from audiolrp.progress import ElapsedLog
+from audiolrp.signal.ambisonics import doa_grid, nearest_class
+from audiolrp.signal.features import compute_features
+from audiolrp.simulation.scenes import get_corpus, simulate_scene
 
 REPRODUCED = "REPRODUCED"
 PARTIAL = "PARTIAL"
@@ -130,6 +146,7 @@ class ReplicationConfig:
     stages: tuple[str, ...] = ("channels", "flip", "aural")
 
     def validate(self) -> None:
+        """Raise :class:`~audiolrp.errors.AudioLRPError` for settings out of range."""
         for name in ("n_channel", "n_general", "n_flip", "n_aural"):
             if int(getattr(self, name)) < 0:
                 raise AudioLRPError(f"{name}={getattr(self, name)} is negative: pass >= 0")
@@ -171,7 +188,6 @@ def axis_channel_checks(
     groups
         Group names (``"+x"``, ``"-x"``, ``"+y"``, ``"-y"``).
     """
-    from audiolrp.constants import INTENSITY_CHANNEL_NAMES
 
     m = np.asarray(mean_shares, dtype=np.float64)
     if m.shape != (len(groups), 6):
@@ -279,8 +295,6 @@ def auralization_checks(spec_diff: np.ndarray, sisdr_diff: np.ndarray) -> dict[s
 
 def model_quality(pred: np.ndarray, label: np.ndarray) -> dict[str, Any]:
     """Accuracy, chance level and median great-circle error (deg) on the examples used."""
-    from audiolrp.ambisonics import doa_grid
-    from audiolrp.evaluation import great_circle_deg
 
     pred, label = np.asarray(pred, dtype=np.int64), np.asarray(label, dtype=np.int64)
     if pred.size == 0:
@@ -295,6 +309,15 @@ def model_quality(pred: np.ndarray, label: np.ndarray) -> dict[str, Any]:
     }
 
 
+def model_label(lm: LoadedModel) -> str:
+    """How the results name a model without quoting a machine path: a shipped model's
+    registry name (``"hoa2"``), else its file name."""
+    path = Path(lm.path)
+    if path.parent.resolve() == PRETRAINED_DIR.resolve():
+        return lm.name
+    return path.name
+
+
 # ------------------------------------------------------------------------------------------
 # scenes
 # ------------------------------------------------------------------------------------------
@@ -304,9 +327,8 @@ def replication_seed(seed: int, stage: int, index: int) -> np.random.SeedSequenc
 
 
 def first_label(config: Any, seed: np.random.SeedSequence) -> int:
-    """The class :func:`audiolrp.scenes.simulate_scene` draws first from ``seed`` (step 1)."""
-    from audiolrp.ambisonics import nearest_class
-    from audiolrp.constants import N_CLASSES
+    """The class :func:`audiolrp.simulation.scenes.simulate_scene` draws first from ``seed`` (step
+    1)."""
 
     rng = np.random.default_rng(seed)
     if config.direction_sampling == "grid":
@@ -343,7 +365,6 @@ def forced_class_seeds(
 def replication_scene_config(recipe: dict[str, Any] | None, order: int,
                              corpus: str | None) -> Any:
     """The recipe's :class:`SceneConfig` (order >= ``order``), speech replaced by ``corpus``."""
-    from audiolrp.evaluation import scene_config_from_recipe
 
     cfg = scene_config_from_recipe(recipe, order)
     if corpus is not None:
@@ -354,53 +375,20 @@ def replication_scene_config(recipe: dict[str, Any] | None, order: int,
 # ------------------------------------------------------------------------------------------
 # helpers
 # ------------------------------------------------------------------------------------------
-class _Progress:
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.t0 = time.perf_counter()
-
-    def __call__(self, msg: str) -> None:
-        if self.enabled:
-            print(f"[replicate {time.perf_counter() - self.t0:7.1f} s] {msg}", file=sys.stderr,
-                  flush=True)
-
-
-def _explain(model: Any, x: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Relevance (paper composite, true-class scores) and predicted clip classes of a batch."""
-    import torch
-
-    from audiolrp.lrp import explain
-    from audiolrp.models import clip_probabilities
-
-    e = explain(model, torch.from_numpy(np.ascontiguousarray(x)),
-                target=torch.from_numpy(np.asarray(targets, dtype=np.int64)), composite="paper")
-    pred = clip_probabilities(e.logits.detach()).argmax(-1).cpu().numpy()
-    return e.relevance.detach().cpu().numpy().astype(np.float32), pred.astype(np.int64)
-
-
 def _batches(n: int, size: int) -> Iterator[tuple[int, int]]:
     for i in range(0, n, size):
         yield i, min(n, i + size)
 
 
 def _intensity_features(mixture: np.ndarray) -> np.ndarray:
-    from audiolrp.features import compute_features
 
     return np.asarray(compute_features(mixture[:4], "intensity", 1), dtype=np.float32)
-
-
-def _load(model: Any) -> Any:
-    from audiolrp.models import LoadedModel, load
-
-    return model if isinstance(model, LoadedModel) else load(model)
 
 
 # ------------------------------------------------------------------------------------------
 # finding 1 (+ the random-DOA set reused by finding 2)
 # ------------------------------------------------------------------------------------------
-def _run_axis_set(lm: Any, cfg: ReplicationConfig, log: _Progress) -> dict[str, Any]:
-    cr = importlib.import_module("audiolrp.analysis.channel_relevance")
-    from audiolrp.scenes import get_corpus, simulate_scene
+def _run_axis_set(lm: Any, cfg: ReplicationConfig, log: Callable[[str], None]) -> dict[str, Any]:
 
     scfg = replication_scene_config(lm.data_recipe, 1, cfg.corpus)
     corpus = get_corpus(scfg.speech, scfg.corpus_seed)
@@ -421,7 +409,7 @@ def _run_axis_set(lm: Any, cfg: ReplicationConfig, log: _Progress) -> dict[str, 
                 raise AudioLRPError(f"forced-class scene has class {sc.label}, expected {c}: "
                                     "scenes.simulate_scene changed its draw order")
             xs.append(_intensity_features(sc.mixture))
-        rel, preds[i0:i1] = _explain(lm.model, np.stack(xs), labels[i0:i1])
+        rel, preds[i0:i1] = explain_batched(lm.model, np.stack(xs), labels[i0:i1])
         vals[i0:i1] = cr.channel_relevance(rel)
         vals_bin[i0:i1] = cr.channel_relevance(rel, per_bin=True)
         log(f"channels: {i1}/{n} axis scenes explained")
@@ -430,9 +418,7 @@ def _run_axis_set(lm: Any, cfg: ReplicationConfig, log: _Progress) -> dict[str, 
 
 
 def _run_random_set(lm: Any, cfg: ReplicationConfig, n: int, n_keep: int,
-                    log: _Progress) -> dict[str, Any]:
-    cr = importlib.import_module("audiolrp.analysis.channel_relevance")
-    from audiolrp.scenes import get_corpus, simulate_scene
+                    log: Callable[[str], None]) -> dict[str, Any]:
 
     scfg = replication_scene_config(lm.data_recipe, 1, cfg.corpus)
     corpus = get_corpus(scfg.speech, scfg.corpus_seed)
@@ -451,7 +437,7 @@ def _run_random_set(lm: Any, cfg: ReplicationConfig, n: int, n_keep: int,
             labels[i], dirs[i] = sc.label, (sc.azimuth_rad, sc.elevation_rad)
             xs.append(_intensity_features(sc.mixture))
         x = np.stack(xs)
-        rel, preds[i0:i1] = _explain(lm.model, x, labels[i0:i1])
+        rel, preds[i0:i1] = explain_batched(lm.model, x, labels[i0:i1])
         vals[i0:i1] = cr.channel_relevance(rel)
         k1 = min(i1, n_keep)
         if i0 < k1:
@@ -463,9 +449,6 @@ def _run_random_set(lm: Any, cfg: ReplicationConfig, n: int, n_keep: int,
 
 def _finding_channels(axis: dict[str, Any], rnd: dict[str, Any] | None, out: Path,
                       files: dict[str, str]) -> dict[str, Any]:
-    cr = importlib.import_module("audiolrp.analysis.channel_relevance")
-    from audiolrp.analysis.heatmaps import save_figure
-    from audiolrp.constants import INTENSITY_CHANNEL_NAMES
 
     names = INTENSITY_CHANNEL_NAMES
     shares = cr.relevance_shares(axis["values"])
@@ -520,7 +503,7 @@ def _finding_channels(axis: dict[str, Any], rnd: dict[str, Any] | None, out: Pat
             "n_examples": int(rs.shape[0]),
             "model_quality": model_quality(rnd["pred"], rnd["labels"]),
             "channels": [
-                {"channel": names[c], "axis": "xyz"[corr.channel_axes[c]],
+                {"channel": names[c], "axis": "xyz"[cast(int, corr.channel_axes[c])],  # x, y or z
                  "pearson_r": float(corr.pearson_r[c]), "pearson_p": float(corr.pearson_p[c]),
                  "spearman_rho": float(corr.spearman_rho[c]),
                  "spearman_p": float(corr.spearman_p[c]),
@@ -537,13 +520,7 @@ def _finding_channels(axis: dict[str, Any], rnd: dict[str, Any] | None, out: Pat
 # finding 2
 # ------------------------------------------------------------------------------------------
 def _finding_flip(lm: Any, rnd: dict[str, Any], cfg: ReplicationConfig, out: Path,
-                  files: dict[str, str], log: _Progress) -> dict[str, Any]:
-    from audiolrp.analysis.heatmaps import save_figure
-    from audiolrp.analysis.pixel_flipping import (
-        INTENSITY_GROUPS,
-        pixel_flipping,
-        plot_pixel_flipping,
-    )
+                  files: dict[str, str], log: Callable[[str], None]) -> dict[str, Any]:
 
     x, rel = rnd["x"], rnd["relevance"]
     labels = rnd["labels"][: x.shape[0]]
@@ -588,12 +565,7 @@ def _finding_flip(lm: Any, rnd: dict[str, Any], cfg: ReplicationConfig, out: Pat
 # finding 3
 # ------------------------------------------------------------------------------------------
 def _finding_aural(lm: Any, cfg: ReplicationConfig, out: Path, files: dict[str, str],
-                   log: _Progress) -> dict[str, Any]:
-    au = importlib.import_module("audiolrp.analysis.auralization")
-    hm = importlib.import_module("audiolrp.analysis.heatmaps")
-    from audiolrp.analysis.filterbank import design_filterbank
-    from audiolrp.features import compute_features
-    from audiolrp.scenes import get_corpus, simulate_scene
+                   log: Callable[[str], None]) -> dict[str, Any]:
 
     if lm.feature not in ("hoa", "intensity"):
         raise AudioLRPError(
@@ -620,7 +592,7 @@ def _finding_aural(lm: Any, cfg: ReplicationConfig, out: Path, files: dict[str, 
             mix[i], direct[i] = sc.mixture[0], sc.direct[0]
             xs.append(np.asarray(compute_features(sc.mixture, lm.feature, order),
                                  dtype=np.float32))
-        rel, preds[i0:i1] = _explain(lm.model, np.stack(xs), labels[i0:i1])
+        rel, preds[i0:i1] = explain_batched(lm.model, np.stack(xs), labels[i0:i1])
         for j in range(i1 - i0):
             heat[i0 + j] = (hm.hoa_channel_relevance_map(rel[j], 0, order)
                             if lm.feature == "hoa" else rel[j].sum(axis=0))
@@ -711,7 +683,7 @@ def report_markdown(results: dict[str, Any]) -> str:
           f"`{results['models'].get('hoa')}`. Seed {cfg['seed']}, corpus "
           f"`{results.get('corpus') or 'recipe'}`. Explanations: LRP `paper` composite, target = "
           "true class, all frames. CIs: mean +- 1.96 SE. Criteria: "
-          "`audiolrp.analysis.replication` module docstring.", ""]
+          "`audiolrp.app.replication` module docstring.", ""]
     if not results.get("complete", True):
         L += ["**Incomplete run**: written after a finished stage; later stages are missing.", ""]
     L += ["| finding | verdict |", "|---|---|"]
@@ -840,7 +812,6 @@ def _write_results(out: Path, cfg: ReplicationConfig, models: dict[str, str],
                    *, complete: bool) -> dict[str, Any]:
     """Write ``results.json`` and ``replication.md`` (also after each stage, so an interrupted
     run keeps the findings finished so far; ``complete`` marks the final write)."""
-    import torch
 
     t = dict(timing)
     t["total"] = sum(timing.values())
@@ -855,7 +826,7 @@ def _write_results(out: Path, cfg: ReplicationConfig, models: dict[str, str],
         "verdicts": {k: v["verdict"] for k, v in findings.items()},
         "files": dict(files),
     })
-    atomic_write_text(out / "results.json", json.dumps(results, indent=2, allow_nan=False) + "\n")
+    write_json(out / "results.json", results, allow_nan=False, default=None)
     atomic_write_text(out / "replication.md", report_markdown(results))
     results["files"].update({"results": str(out / "results.json"),
                              "report": str(out / "replication.md")})
@@ -890,31 +861,30 @@ def replicate(
     dict
         The content of ``results.json``.
     """
-    import torch
 
     cfg = config or ReplicationConfig()
     cfg.validate()
     out = Path(out_dir)
-    say = log or _Progress(progress)
+    say = log or ElapsedLog("replicate", progress)
     torch.manual_seed(cfg.seed)
     files: dict[str, str] = {}
     timing: dict[str, float] = {}
     findings: dict[str, Any] = {}
     models: dict[str, str] = {}
     need_int = "channels" in cfg.stages or "flip" in cfg.stages
-    lm_int = _load(intensity_model) if need_int else None
+    lm_int = load_model(intensity_model) if need_int else None
     if lm_int is not None:
         if lm_int.feature != "intensity":
             raise AudioLRPError(
                 f"--intensity-model is a {lm_int.feature!r} model: pass the intensity CRNN")
-        models["intensity"] = str(lm_int.path)
-    lm_hoa = _load(hoa_model) if "aural" in cfg.stages else None
+        models["intensity"] = model_label(lm_int)
+    lm_hoa = load_model(hoa_model) if "aural" in cfg.stages else None
     if lm_hoa is not None:
         if lm_hoa.feature not in ("hoa", "intensity"):
             raise AudioLRPError(
                 f"--hoa-model is a {lm_hoa.feature!r} model: pass an HOA CRNN (e.g. hoa2) or "
                 "the intensity CRNN")
-        models["hoa"] = str(lm_hoa.path)
+        models["hoa"] = model_label(lm_hoa)
 
     out.mkdir(parents=True, exist_ok=True)  # only once the models have loaded
     rnd = None

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The issue-10 training campaign of the shipped models, as run (2-core CPU, one thread per model).
+# Resumable: run it again after any stop (every step below resumes or skips finished work).
+# If the checkpoints are gone, the shipped models are the starting point (--init-from).
+set -euo pipefail
+D=${DATA:-data}; R=${RUNS:-runs}
+audiolrp corpus debian                                              # 5.5 h of recorded speech
+for spec in "debian-o2 debian 12 6000 500" "debian-o2-b debian 13 16000 0" "espeak-o2 espeak 11 3000 300"; do
+  set -- $spec
+  audiolrp simulate "$D/$1" --corpus "$2" --seed "$3" --n-train "$4" --n-val "$5" --n-test 0 \
+      --order 2 --config docs/training/scene-wide.json --dtype float16 --direct-splits "" \
+      --workers 2 --no-progress                                      # ~50 scenes/s per core
+done
+TRAIN="$D/debian-o2,$D/debian-o2-b,$D/espeak-o2"
+COMMON="--label-sigma-deg 8 --augment --schedule cosine --lr 5e-4 --warmup-steps 100 \
+  --select-by val_error --crop-frames 25 --batch-size 32 --threads 1 --checkpoint-every 100 \
+  --no-progress --resume --seed 10 --patience 100"
+audiolrp train "$TRAIN" "$R/long-intensity" --feature intensity --init-from intensity --epochs 12 $COMMON &
+audiolrp train "$TRAIN" "$R/long-hoa2" --feature hoa --order 2 --init-from hoa2 --epochs 9 $COMMON &
+wait
+# ship: card test set = the earlier cards' recipe (grid, 0-30 dB, Debian test speakers, seed 99)
+python docs/training/export.py "$R/long-intensity/model.json" intensity
+python docs/training/export.py "$R/long-hoa2/model.json" hoa2

@@ -1,0 +1,2 @@
+"""Orchestration: per-clip analysis for the reports (:mod:`.pipeline`), user
+recordings (:mod:`.recordings`), the paper replication (:mod:`.replication`)."""

@@ -1,0 +1,338 @@
+"""Clip analysis for the demo and recording reports: the app's model loader
+(:func:`load_model`) and the per-clip steps of the paper.
+
+For one 1-s clip the steps are those of the paper:
+
+1. features (HOA magnitude/phase or active/reactive intensity; section "Experimental Setup"),
+2. DOA prediction: clip probabilities = mean over the 50 frames of the frame softmax,
+3. LRP relevance of the predicted class's pre-softmax score (paper composite: alpha1-beta0
+   for convolutions, epsilon = 0.01 for dense and LSTM layers; Eq. 2 and its variants),
+4. channel relevance (relevance summed over time and frequency per input channel; Fig. 3),
+5. pixel flipping (time-frequency bins zeroed in order of relevance while the explained
+   class's score is tracked; Fig. 4),
+6. auralization (relevance-filtered input, Eq. 3 and Eq. 4; Fig. 2(d)).
+
+The report folders (``audiolrp demo`` / ``audiolrp explain FILE``) are composed and written by
+:mod:`audiolrp.report.pages`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from audiolrp import lrp
+from audiolrp.analysis.auralization import auralize as aur
+from audiolrp.analysis.channel_relevance import channel_relevance as cr
+from audiolrp.analysis.heatmaps import audio_channel_heatmaps
+from audiolrp.analysis.pixel_flipping import (
+    INTENSITY_GROUPS,
+    hoa_channel_groups,
+    pixel_flipping,
+)
+from audiolrp.app.recordings import required_channels, to_model_input
+from audiolrp.models import LoadedModel, clip_probabilities, load
+from audiolrp.progress import Progress
+from audiolrp.signal.ambisonics import doa_grid
+
+DEFAULT_MODEL = "intensity"
+PIXEL_FLIPPING_STEPS = 10
+
+
+# ------------------------------------------------------------------------------------- models
+def load_model(model: str | os.PathLike[str] | LoadedModel) -> LoadedModel:
+    """The one way the app and the commands get a model: a shipped name (``"hoa2"``,
+    ``"intensity"``), a saved model's path, or an already loaded model (returned as is)."""
+    return model if isinstance(model, LoadedModel) else load(model)
+
+
+# ----------------------------------------------------------------------------- clip analysis
+@dataclass
+class ClipAnalysis:
+    """Everything computed for one 1-s clip (arrays are NumPy, one example)."""
+
+    features: np.ndarray  # (C, 50, 512)
+    frame_scores: np.ndarray  # (50, 425) pre-softmax
+    probabilities: np.ndarray  # (425,) mean frame softmax
+    predicted_class: int
+    confidence: float
+    azimuth_rad: float
+    elevation_rad: float
+    target_class: int
+    relevance: np.ndarray | None = None  # (C, 50, 512)
+    relevance_method: str = ""
+    channel_relevance: np.ndarray | None = None  # (C,)
+    heatmaps: np.ndarray | None = None  # (K_audio, 50, 512)
+    pixel_flipping: dict[str, Any] | None = None
+    filtered_audio: np.ndarray | None = None  # (K_audio, 16000)
+
+
+def _grid() -> np.ndarray:
+
+    return np.asarray(doa_grid(), dtype=np.float64)
+
+
+def predict(
+    handle: LoadedModel, x: np.ndarray, batch_size: int = 16
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frame scores ``(B, 50, 425)`` and clip probabilities ``(B, 425)`` for features ``x``.
+
+    Clip probabilities are the mean over frames of the frame softmax
+    (:func:`audiolrp.models.clip_probabilities`).
+    """
+
+    scores, probs = [], []
+    with torch.no_grad():
+        for i in range(0, x.shape[0], batch_size):
+            s = handle.model(torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size])))
+            scores.append(s.numpy())
+            probs.append(clip_probabilities(s).numpy())
+    return np.concatenate(scores), np.concatenate(probs)
+
+
+def explain_batched(
+    model: torch.nn.Module,
+    x: np.ndarray,
+    targets: Sequence[int] | np.ndarray,
+    batch_size: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The one batched explain of the app and the commands: LRP relevance of the ``targets``'
+    pre-softmax scores and the predicted clip classes, in batches of ``batch_size`` (``None``:
+    one batch).
+
+    Uses :func:`audiolrp.lrp.explain` (``composite="paper"``: LRP-alpha1beta0 for convolutions,
+    LRP-epsilon 0.01 for dense and LSTM layers).
+
+    Returns
+    -------
+    relevance : np.ndarray
+        ``(B, C, 50, 512)`` float32.
+    predicted : np.ndarray
+        ``(B,)`` int64 argmax of the clip probabilities.
+    """
+    n = int(x.shape[0])
+    size = max(1, n if batch_size is None else int(batch_size))
+    tgt = np.asarray(targets, dtype=np.int64)
+    rel = np.empty(x.shape, dtype=np.float32)
+    pred = np.empty(n, dtype=np.int64)
+    for i in range(0, n, size):
+        e = lrp.explain(model, torch.from_numpy(np.ascontiguousarray(x[i : i + size])),
+                        target=torch.from_numpy(tgt[i : i + size]), composite="paper")
+        rel[i : i + size] = e.relevance.detach().cpu().numpy()
+        pred[i : i + size] = clip_probabilities(e.logits.detach()).argmax(-1).cpu().numpy()
+    return rel, pred
+
+
+def explain_relevance(
+    handle: LoadedModel, x: np.ndarray, targets: Sequence[int]
+) -> tuple[np.ndarray, str]:
+    """LRP relevance ``(B, C, 50, 512)`` float64 of the pre-softmax scores of ``targets``
+    (:func:`explain_batched`, one batch) and the method's name for the report."""
+    rel, _ = explain_batched(handle.model, x, targets)
+    return rel.astype(np.float64), "LRP (paper composite)"
+
+
+def channel_relevance(relevance: np.ndarray) -> np.ndarray:
+    """Signed relevance per input channel, summed over time and frequency (paper Fig. 3), ``(C,)``.
+
+    Uses :func:`audiolrp.analysis.channel_relevance.channel_relevance` (``absolute=False``).
+    """
+
+    return np.asarray(cr(relevance, absolute=False), dtype=np.float64)
+
+
+def pixel_flipping_curves(
+    handle: LoadedModel,
+    x: np.ndarray,
+    relevance: np.ndarray,
+    labels: Sequence[int],
+    n_steps: int = PIXEL_FLIPPING_STEPS,
+    seed: int = 0,
+    groups: bool = True,
+) -> dict[str, Any]:
+    """Pixel flipping (paper Fig. 4, a short version) on one or a few examples.
+
+    Runs :func:`audiolrp.analysis.pixel_flipping.pixel_flipping`: time-frequency bins ranked by
+    relevance (summed over the perturbed channels) are set to the normalised zero in ``n_steps``
+    equal steps up to 100 %, while the clip probability of ``labels`` is tracked. Curves: all
+    channels most relevant first (LRP) and in a seeded random order; with ``groups``, also the
+    paper's channel groups, most relevant first: active / reactive intensity for the intensity
+    model, magnitude / phase channels for HOA models.
+
+    Parameters
+    ----------
+    x, relevance
+        ``(N, C, T, F)`` inputs and their relevance (``(C, T, F)`` for one example).
+    labels
+        Class per example whose probability is tracked (the explained class).
+
+    Returns
+    -------
+    dict
+        ``fractions``, ``curves`` (name -> mean scores), ``aopc`` (name -> AOPC),
+        ``n_examples`` and the settings; ``results`` holds the
+        :class:`~audiolrp.analysis.pixel_flipping.PixelFlippingResult` objects (dropped from
+        JSON by the callers).
+    """
+
+    if x.ndim == 3:
+        x, relevance = x[None], relevance[None]
+    x32 = np.ascontiguousarray(x, dtype=np.float32)
+    r32 = np.ascontiguousarray(relevance, dtype=np.float32)
+    runs: dict[str, tuple[str, tuple[int, ...] | None]] = {
+        "all channels, most relevant first (LRP)": ("most_relevant", None),
+        "all channels, random order": ("random", None),
+    }
+    if groups:
+        if handle.feature == "intensity":
+            named = {"active intensity": INTENSITY_GROUPS["active"],
+                     "reactive intensity": INTENSITY_GROUPS["reactive"]}
+        else:
+            g = hoa_channel_groups(handle.order)
+            named = {"magnitude channels": g["magnitude"], "phase channels": g["phase"]}
+        for name, channels in named.items():
+            runs[f"{name} only, most relevant first"] = ("most_relevant", channels)
+    results = {
+        name: pixel_flipping(
+            handle.model, x32, r32, list(labels), n_steps=n_steps,
+            order=order, channels=channels, seed=seed,  # type: ignore[arg-type]
+        )
+        for name, (order, channels) in runs.items()
+    }
+    first = next(iter(results.values()))
+    return {
+        "n_examples": int(x32.shape[0]),
+        "fractions": [float(v) for v in first.fractions],
+        "curves": {k: [float(v) for v in r.mean] for k, r in results.items()},
+        "aopc": {k: round(r.aopc, 6) for k, r in results.items()},
+        "score": "clip probability of the explained class (mean over examples)",
+        "perturbation": f"time-frequency bins set to baseline '{first.baseline}'",
+        "results": results,
+    }
+
+
+def analyse_clip(
+    handle: LoadedModel,
+    audio: np.ndarray,
+    *,
+    features: np.ndarray | None = None,
+    relevance: np.ndarray | None = None,
+    pixel_flipping: bool = True,
+    pixel_flipping_steps: int = PIXEL_FLIPPING_STEPS,
+    auralize: bool = True,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> ClipAnalysis:
+    """Predict, explain and analyse one 1-s AmbiX clip ``(n_sh, 16000)`` at 16 kHz.
+
+    ``features`` / ``relevance`` may be passed when already computed (e.g. batched over the
+    windows of a recording).
+    """
+
+    prog = progress or Progress(0, enabled=False)
+    if features is None:
+        features = to_model_input(audio, handle.feature, handle.order)
+    scores, probs = predict(handle, features[None])
+    p = probs[0]
+    pred = int(np.argmax(p))
+    grid = _grid()
+    res = ClipAnalysis(
+        features=features,
+        frame_scores=scores[0],
+        probabilities=p,
+        predicted_class=pred,
+        confidence=float(p[pred]),
+        azimuth_rad=float(grid[pred, 0]),
+        elevation_rad=float(grid[pred, 1]),
+        target_class=pred,
+    )
+    if relevance is None:
+        with prog.step("explaining the prediction with LRP", "lrp"):
+            rel, method = explain_relevance(handle, features[None], [pred])
+            relevance = rel[0]
+            res.relevance_method = method
+    else:
+        res.relevance_method = "LRP (paper composite)"
+    res.relevance = np.asarray(relevance, dtype=np.float64)
+    res.channel_relevance = channel_relevance(res.relevance)
+
+    res.heatmaps = audio_channel_heatmaps(res.relevance, handle.feature, handle.order)
+    if pixel_flipping:
+        with prog.step("pixel flipping", "pixel_flipping"):
+            res.pixel_flipping = pixel_flipping_curves(
+                handle, features, res.relevance, [pred], pixel_flipping_steps, seed
+            )
+    if auralize:
+        with prog.step("auralizing the relevance (Eq. 3, 4)", "auralization"):
+
+            k = required_channels(handle.feature, handle.order)
+            res.filtered_audio = np.asarray(aur(audio[:k], res.heatmaps[:k]), dtype=np.float64)
+    return res
+
+
+# ------------------------------------------------------------------------------- report parts
+def _deg(x_rad: float) -> float:
+    return round(float(np.degrees(x_rad)), 2)
+
+
+def _wrap_deg(x_deg: float) -> float:
+    return round((float(x_deg) + 180.0) % 360.0 - 180.0, 2)
+
+
+def prediction_dict(a: ClipAnalysis, top_k: int = 5) -> dict[str, Any]:
+    """JSON-ready prediction summary of a clip."""
+    grid = _grid()
+    top = np.argsort(-a.probabilities)[:top_k]
+    return {
+        "class": a.predicted_class,
+        "azimuth_deg": _wrap_deg(np.degrees(a.azimuth_rad)),
+        "elevation_deg": _deg(a.elevation_rad),
+        "confidence": round(a.confidence, 6),
+        "top": [
+            {
+                "class": int(i),
+                "azimuth_deg": _wrap_deg(np.degrees(grid[i, 0])),
+                "elevation_deg": _deg(grid[i, 1]),
+                "probability": round(float(a.probabilities[i]), 6),
+            }
+            for i in top
+        ],
+    }
+
+
+def analysis_dict(a: ClipAnalysis, names: Sequence[str]) -> dict[str, Any]:
+    """JSON-ready relevance summary (channel relevance, pixel flipping)."""
+    out: dict[str, Any] = {
+        "method": a.relevance_method,
+        "explained_class": a.target_class,
+    }
+    if a.relevance is not None:
+        out["total_relevance"] = float(a.relevance.sum())
+        out["explained_score"] = float(a.frame_scores[:, a.target_class].sum())
+    if a.channel_relevance is not None:
+        out["channel_relevance"] = {
+            str(n): round(float(v), 6) for n, v in zip(names, a.channel_relevance, strict=True)
+        }
+    if a.pixel_flipping is not None:
+        out["pixel_flipping"] = {k: v for k, v in a.pixel_flipping.items() if k != "results"}
+    return out
+
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "ClipAnalysis",
+    "analyse_clip",
+    "analysis_dict",
+    "channel_relevance",
+    "explain_batched",
+    "explain_relevance",
+    "load_model",
+    "pixel_flipping_curves",
+    "predict",
+    "prediction_dict",
+]

@@ -1,0 +1,1 @@
+"""Datasets on disk: simulated shards and their feature views (:mod:`.datasets`)."""

@@ -1,0 +1,2 @@
+"""Signal maths: ambisonics and directions (:mod:`.ambisonics`), STFT features and the
+channel layout (:mod:`.features`), exact sound-field augmentation (:mod:`.augmentation`)."""
