@@ -260,3 +260,33 @@ def test_metrics_report_the_sign_ignoring_error() -> None:
     assert m["error_vs_true_class_deg"]["mean"] == pytest.approx(90.0)
     assert m["error_ignoring_axis_signs_deg"]["mean"] == pytest.approx(0.0, abs=1e-9)
     assert "ignoring the signs" in format_metrics(m)
+
+
+def test_cli_evaluate_test_set_overrides(tmp_path: Path) -> None:
+    """--off-grid / --corpus / --snr-db change the simulated test set; bad values are errors."""
+    from typer.testing import CliRunner
+
+    from audiolrp.cli import app
+    from audiolrp.errors import AudioLRPError
+
+    torch.manual_seed(0)
+    path = save(build_model("intensity", size="tiny"), tmp_path / "m", feature="intensity",
+                data_recipe={"config": {"order": 1, "speech": "noise"}})
+    runner = CliRunner()
+    for bad in ("10", "a,b", "20,10"):
+        res = runner.invoke(app, ["evaluate", "--model", str(path), "--snr-db", bad])
+        assert isinstance(res.exception, AudioLRPError) and "--snr-db" in str(res.exception)
+    res = runner.invoke(
+        app, ["evaluate", "--model", str(path), "--off-grid", "--data", str(tmp_path)]
+    )
+    assert isinstance(res.exception, AudioLRPError) and "drop --data" in str(res.exception)
+    res = runner.invoke(
+        app,
+        ["evaluate", "--model", str(path), "--n-examples", "3", "--seed", "2", "--off-grid",
+         "--snr-db", "12,14", "--json", "--no-progress"],
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    cfg = out["test_data"]["scene_config"]
+    assert cfg["direction_sampling"] == "uniform" and cfg["snr_db"] == [12.0, 14.0]
+    assert "baseline_intensity_vector" in out["metrics"]

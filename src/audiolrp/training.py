@@ -1817,6 +1817,11 @@ def export_model(
         flags = " ".join(
             ["--off-grid"] * (overrides.get("direction_sampling") == "uniform")
             + ([f"--corpus {overrides['speech']}"] if "speech" in overrides else [])
+            + (
+                [f"--snr-db {overrides['snr_db'][0]:g},{overrides['snr_db'][1]:g}"]
+                if "snr_db" in overrides
+                else []
+            )
         )
         evaluation["extra_test_sets"].append(
             {

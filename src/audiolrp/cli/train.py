@@ -248,6 +248,12 @@ def evaluate_command(
             help="Speech of the simulated test set: espeak, debian or a folder (default: card's)."
         ),
     ] = None,
+    snr_db: Annotated[
+        str | None,
+        typer.Option(
+            "--snr-db", help="SNR range LOW,HIGH (dB) of the simulated test set (default: card's)."
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write metrics.json, predictions and errors.png.")
     ] = None,
@@ -281,9 +287,20 @@ def evaluate_command(
         overrides["direction_sampling"] = "uniform"
     if corpus is not None:
         overrides["speech"] = corpus
+    if snr_db is not None:
+        try:
+            low, high = (float(v) for v in snr_db.split(","))
+        except ValueError:
+            raise AudioLRPError(
+                f"--snr-db {snr_db!r} is not LOW,HIGH in dB: pass e.g. --snr-db 10,20"
+            ) from None
+        if not low <= high:
+            raise AudioLRPError(f"--snr-db {snr_db!r} needs LOW <= HIGH: pass e.g. 10,20")
+        overrides["snr_db"] = [low, high]
     if overrides and data is not None:
         raise AudioLRPError(
-            "--off-grid and --corpus describe a simulated test set: drop them or drop --data"
+            "--off-grid, --corpus and --snr-db describe a simulated test set: drop them or "
+            "drop --data"
         )
     if out is not None:
         prepare_output_dir(out)

@@ -10,11 +10,12 @@ import torch
 from torch import nn
 
 from audiolrp.errors import AudioLRPError
+from audiolrp.lrp.attribution import ATTRIBUTION_METHODS, attribute, check_options
 from audiolrp.lrp.composites import Composite, get_composite
 from audiolrp.lrp.core import RNNS, LRPEngine, LRPState
 from audiolrp.models import LoadedModel, clip_probabilities
 
-METHODS = ("lrp", "gradient", "gradient_x_input")
+METHODS = ("lrp", "gradient", "gradient_x_input", *ATTRIBUTION_METHODS)
 
 
 @dataclass
@@ -31,7 +32,10 @@ class Explanation:
         ``(B,)`` explained class per example.
     start_relevance
         ``(B,)`` sum of the relevance injected at the output (target score or probability at
-        the chosen frames); for gradient methods the sum of the selected outputs.
+        the chosen frames); for gradient methods the sum of the selected outputs; for
+        ``integrated_gradients`` ``f(x) - f(baseline)`` (so :meth:`conservation_error` is the
+        completeness error), for ``smoothgrad`` and ``occlusion`` ``f(x)``, with ``f`` the
+        explained scalar (target score or probability summed over the chosen frames).
     initial_state_relevance
         ``(B,)`` relevance that reached the (zero) initial states of recurrent layers.
     dropped_relevance
@@ -147,8 +151,18 @@ def explain(
     return_layers: bool = False,
     method: str = "lrp",
     batchnorm: str | None = None,
+    *,
+    n_steps: int = 32,
+    baseline: float | torch.Tensor | None = None,
+    n_samples: int = 32,
+    noise_std: float = 0.15,
+    seed: int = 0,
+    patch: tuple[int, int] = (5, 32),
+    stride: tuple[int, int] | None = None,
+    chunk_size: int = 32,
 ) -> Explanation:
-    """Explain a batch of predictions with LRP (or a gradient reference).
+    """Explain a batch of predictions with LRP (or a gradient, integrated-gradients,
+    SmoothGrad or occlusion reference).
 
     Relevance starts at the pre-softmax score of the target class at every frame (paper,
     "Experimental Setup") and is propagated with the composite's rules (paper preset: LRP
@@ -180,9 +194,31 @@ def explain(
     return_layers
         Also return per-layer relevance sums.
     method
-        ``"lrp"``, ``"gradient"`` or ``"gradient_x_input"``.
+        ``"lrp"``, ``"gradient"``, ``"gradient_x_input"``, ``"integrated_gradients"``,
+        ``"smoothgrad"`` or ``"occlusion"``. The last three (through Captum,
+        :mod:`audiolrp.lrp.attribution`) explain the same scalar per example as
+        ``"gradient"``: ``f(x)`` = target score (or probability) summed over the chosen frames,
+        target and frames fixed from ``x``.
     batchnorm
         For presets: ``"fold"`` (default) or ``"pass"`` (BatchNorm as pass-through).
+    n_steps
+        Integrated gradients: Gauss-Legendre steps along the straight path from ``baseline``
+        to ``x`` (``n_steps`` forward + backward passes per example).
+    baseline
+        Integrated gradients and occlusion: reference input, a number or a tensor
+        broadcastable to ``x``. Default: zero of the *normalised* input, i.e. the per-channel
+        mean of the model's :class:`~audiolrp.models.InputNormalization` (the training set's
+        mean feature; plain zeros for a model without one).
+    n_samples, noise_std, seed
+        SmoothGrad: mean input gradient over ``n_samples`` copies ``x + noise``, the noise
+        Gaussian with std ``noise_std`` x the std of each example's channel, drawn from a
+        ``torch.Generator`` seeded with ``seed`` (same seed, same attributions).
+    patch, stride
+        Occlusion: ``(frames, bins)`` of the time-frequency patch (all channels at once),
+        replaced by the baseline; ``stride`` default: the patch (no overlap). Overlapping
+        windows are averaged (Captum's convention).
+    chunk_size
+        Captum methods: model evaluations (examples) per forward pass; bounds the memory.
 
     Returns
     -------
@@ -197,6 +233,11 @@ def explain(
     model = _as_module(model)
     _check_inputs(model, x, start, method)
     comp = get_composite(composite, batchnorm)
+    opts = None
+    if method in ATTRIBUTION_METHODS:
+        opts = check_options(
+            method, x, n_steps, baseline, n_samples, noise_std, seed, patch, stride, chunk_size
+        )
     flags = [(m, m.training) for m in model.modules()]
     state = LRPState(record=return_layers)
     model.eval()
@@ -216,8 +257,17 @@ def explain(
                     deterministic=cud.deterministic, allow_tf32=cud.allow_tf32,
                 )
                 with no_cudnn if rnn_cuda else contextlib.nullcontext():
-                    out = model(xg)
-                    rel = _backward(out, xg, target, frames, start, state, lrp=False)
+                    if opts is not None:
+                        with torch.no_grad():
+                            out = model(x.detach())
+                        tgt0, mask = _selection(out, x, target, frames)
+                        r, r0_ = attribute(
+                            method, model, x, mask, start == "probability", opts
+                        )
+                        rel = (r, tgt0, r0_, None)
+                    else:
+                        out = model(xg)
+                        rel = _backward(out, xg, target, frames, start, state, lrp=False)
     finally:
         for m, tr in flags:
             m.training = tr
@@ -242,16 +292,16 @@ def explain(
     )
 
 
-def _backward(
+def _selection(
     out: torch.Tensor,
-    xg: torch.Tensor,
+    x: torch.Tensor,
     target: int | Sequence[int] | torch.Tensor | None,
     frames: object,
-    start: str,
-    state: LRPState,
-    lrp: bool,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    if not isinstance(out, torch.Tensor) or out.dim() not in (2, 3) or out.shape[0] != xg.shape[0]:
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(B,)`` targets and the ``(B, T, C)`` selection: 1 at the target class of each chosen
+    frame (``T = 1`` for ``(B, C)`` outputs). The explained scalar of every method is
+    ``sum(selection * y)`` (LRP injects ``selection * y`` as relevance)."""
+    if not isinstance(out, torch.Tensor) or out.dim() not in (2, 3) or out.shape[0] != x.shape[0]:
         raise AudioLRPError(
             "model output must be a (batch, frames, classes) or (batch, classes) tensor"
         )
@@ -263,6 +313,20 @@ def _backward(
     mask = torch.zeros_like(out3)
     fm = _frame_mask(out3, frames)
     mask.scatter_(2, tgt.view(-1, 1, 1).expand(-1, out3.shape[1], 1), fm.unsqueeze(-1))
+    return tgt, mask
+
+
+def _backward(
+    out: torch.Tensor,
+    xg: torch.Tensor,
+    target: int | Sequence[int] | torch.Tensor | None,
+    frames: object,
+    start: str,
+    state: LRPState,
+    lrp: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    tgt, mask = _selection(out, xg, target, frames)
+    out3 = out if out.dim() == 3 else out.unsqueeze(1)
     y = out3.softmax(-1) if start == "probability" else out3
     if lrp:
         grad_out = mask * y.detach()
