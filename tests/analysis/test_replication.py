@@ -215,6 +215,8 @@ def test_replicate_end_to_end(tiny_models, tmp_path) -> None:
         assert (out / name).is_file(), name
     on_disk = json.loads((out / "results.json").read_text())
     assert on_disk["verdicts"] == res["verdicts"] and on_disk["complete"] is True
+    # the files are named inside the output folder, never by this machine's paths
+    assert all("/" not in v and (out / v).is_file() for v in on_disk["files"].values())
     assert set(on_disk["timing_s"]) >= {"pixel flipping", "auralization", "total"}
     allowed = {rp.REPRODUCED, rp.PARTIAL, rp.NOT_REPRODUCED}
     assert set(res["verdicts"]) == {"channel_relevance", "pixel_flipping", "auralization"}

@@ -824,12 +824,13 @@ def _write_results(out: Path, cfg: ReplicationConfig, models: dict[str, str],
         "timing_s": t,
         "findings": findings,
         "verdicts": {k: v["verdict"] for k, v in findings.items()},
-        "files": dict(files),
+        # names inside the output folder: results.json never quotes this machine's paths
+        "files": {k: Path(v).name for k, v in files.items()},
     })
     write_json(out / "results.json", results, allow_nan=False, default=None)
     atomic_write_text(out / "replication.md", report_markdown(results))
-    results["files"].update({"results": str(out / "results.json"),
-                             "report": str(out / "replication.md")})
+    results["files"] = {**dict(files), "results": str(out / "results.json"),
+                        "report": str(out / "replication.md")}
     return results
 
 
