@@ -163,6 +163,8 @@ def test_demo_human_output_and_no_pixel_flipping(models, tmp_path) -> None:
     assert data["model"]["feature"] == "intensity"
     html = (out / "report.html").read_text()
     assert "summed over the 6 intensity channels" in html and "magnitude + phase" not in html
+    # the unit is defined and the text no longer claims every FOA channel is drawn (issue 11)
+    assert "dBp: dB relative to their own peak" in html and "shown for every FOA" not in html
     assert math.isclose(data["scene"]["snr_db"], 10.0)
     assert math.isclose(data["scene"]["rt60_s"], 0.3)
 

@@ -271,3 +271,24 @@ def test_fast_inference_model_is_equivalent() -> None:
     np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5)
     other = Recorder(2)
     assert fast_inference_model(other) is other
+
+
+def test_probability_band_stays_in_unit_interval() -> None:
+    """Fig. 4's 95 % band of a probability never drawn below 0 or above 1 (issue 11)."""
+    from matplotlib.collections import PolyCollection
+
+    from audiolrp.analysis.pixel_flipping import PixelFlippingResult, plot_pixel_flipping
+
+    scores = np.array([[0.9, 0.02, 0.0], [0.1, 0.0, 0.0], [0.95, 0.5, 0.0]])
+    res = PixelFlippingResult(
+        fractions=np.array([0.0, 0.5, 1.0]), n_flipped=np.array([0, 5, 10]), scores=scores,
+        order="most_relevant", channels=None, baseline="zero", score="probability",
+    )
+    lo, hi = res.ci
+    assert lo.min() < 0 or hi.max() > 1  # the raw band leaves [0, 1]: the clip matters
+    fig = plot_pixel_flipping({"all": res})
+    polys = [c for c in fig.axes[0].collections if isinstance(c, PolyCollection)]
+    assert polys
+    for poly in polys:
+        ys = np.concatenate([p.vertices[:, 1] for p in poly.get_paths()])
+        assert ys.min() >= 0.0 and ys.max() <= 1.0

@@ -438,6 +438,8 @@ def plot_pixel_flipping(
         (line,) = ax.plot(pct, res.mean, label=f"{name} (AOPC {res.aopc:.3f})")
         if band != "none":
             lo, hi = res.ci if band == "se" else res.bootstrap_ci()
+            if res.score == "probability":  # a probability band cannot leave [0, 1]
+                lo, hi = np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
             ax.fill_between(pct, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
     first = next(iter(results.values()), None)
     if ylabel is None:

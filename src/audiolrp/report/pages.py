@@ -158,10 +158,10 @@ def clip_blocks(
             + (
                 "magnitude + phase relevance of the W channel"
                 if handle.feature == "hoa"
-                else "relevance summed over the 6 intensity channels, shown for every FOA "
-                "channel"
+                else "relevance summed over the 6 intensity channels; they mix all four FOA "
+                "channels, so one map serves them all and is drawn over the W channel"
             )
-            + "; paper Fig. 2). "
+            + "; paper Fig. 2). Spectrograms are in dBp: dB relative to their own peak. "
             "Red: evidence for the predicted direction; blue: evidence against. Panels (c) and "
             "(d) compare the noise-free direct sound with the input filtered by the relevance "
             "(Eq. 3, 4)."
