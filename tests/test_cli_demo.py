@@ -277,6 +277,22 @@ def test_explain_table_windows_option_and_fuma(models, tmp_path) -> None:
     data = json.loads((out / "results.json").read_text())
     assert [d["window"] for d in data["detailed"]] == [0, 1]
     assert data["format"] == "fuma"
+    # the conversion, not just the echo: the same field written as AmbiX gives the same
+    # predictions and confidences window by window
+    ambix = tmp_path / "ambix.wav"
+    _write_plane_wave(ambix, seconds=1.6)
+    out2 = tmp_path / "o2"
+    res = runner.invoke(
+        app,
+        ["explain", str(ambix), "--model", models["hoa1"], "--windows", "0,1", "--out",
+         str(out2), "--quiet", "--no-pixel-flipping"],
+    )
+    assert res.exit_code == 0, _output(res)
+    ref = json.loads((out2 / "results.json").read_text())
+    assert len(ref["windows"]) == len(data["windows"]) == 3
+    for a, b in zip(data["windows"], ref["windows"], strict=True):
+        assert a["class"] == b["class"]
+        assert a["confidence"] == pytest.approx(b["confidence"], rel=1e-4, abs=1e-6)
 
 
 def _bad_files(tmp_path: Path) -> dict[str, Path]:
