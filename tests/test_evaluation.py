@@ -24,14 +24,7 @@ from audiolrp.evaluation import (
 )
 from audiolrp.models import build_model, save
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """2 shared CPU cores in CI: one intra-op thread avoids oversubscription."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 D = math.radians

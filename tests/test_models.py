@@ -21,14 +21,7 @@ from audiolrp.models import (
     save,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """2 shared CPU cores in CI: one intra-op thread avoids oversubscription."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _model(order: int = 1, seed: int = 0) -> CRNN:

@@ -27,12 +27,7 @@ SHIPPED = ("intensity", "hoa2")
 N_SUBSET = 24
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _need_corpus(recipe: dict) -> None:

@@ -51,13 +51,7 @@ class ToyDataset(Dataset):
         return torch.from_numpy(self.x[i]), int(self.y[i])
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The CI machine has 2 shared cores; one intra-op thread is faster and deterministic."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _tiny(**kw) -> TrainConfig:

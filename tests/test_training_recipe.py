@@ -31,12 +31,7 @@ from audiolrp.training import (
 TOY = {"n_bins": 512, "pool_sizes": (8, 8, 8)}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _spec(seed: int, n_train: int = 12) -> DatasetSpec:

@@ -23,7 +23,9 @@ from audiolrp.training import (
     model_card_markdown,
     train,
 )
-from test_training import ToyDataset, _one_thread, _tiny  # noqa: F401 - autouse fixture
+from test_training import ToyDataset, _tiny
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _haversine_deg(az1: float, el1: float, az2: float, el2: float) -> float:
