@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from audiolrp.cli import app, main
 from audiolrp.cli.app import prepare_output_dir
 from audiolrp.errors import AudioLRPError
+from test_cli_demo import _output
 
 runner = CliRunner()
 
@@ -38,16 +39,6 @@ def run_main(args: list[str], monkeypatch: pytest.MonkeyPatch,
     captured = capsys.readouterr()
     code = exc.value.code
     return (0 if code is None else int(code)), captured.out, captured.err
-
-
-def _output(result) -> str:
-    """stdout + stderr of a CliRunner result (typer versions differ in what .output holds)."""
-    text = result.output
-    try:
-        err = result.stderr
-    except (ValueError, AttributeError):
-        err = ""
-    return text + ("" if err in text else err)
 
 
 def _one_error_line(text: str, needle: str) -> None:

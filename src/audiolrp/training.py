@@ -791,14 +791,8 @@ def angular_label_targets(sigma_deg: float) -> torch.Tensor:
     the one-hot targets of the paper's cross-entropy. Returns float32 ``(425, 425)``; rows sum
     to 1.
     """
-    if not (math.isfinite(sigma_deg) and sigma_deg > 0):
-        raise AudioLRPError(f"sigma_deg must be a finite angle > 0, got {sigma_deg}")
-    d = class_distance_deg()
-    logits = -0.5 * (d / float(sigma_deg)) ** 2
-    logits -= logits.max(axis=1, keepdims=True)
-    q = np.exp(logits)
-    q /= q.sum(axis=1, keepdims=True)
-    return torch.from_numpy(q.astype(np.float32))
+    grid = doa_grid()
+    return direction_targets(grid[:, 0], grid[:, 1], sigma_deg)
 
 
 def framewise_cross_entropy(
@@ -863,13 +857,10 @@ def _run_validation(
     errors: list[np.ndarray] = []
     grid = doa_grid()
     if indices:
-        loader = DataLoader(
-            dataset,
-            batch_sampler=_batches(indices, batch_size),
-            collate_fn=collate,
-            num_workers=num_workers,
-        )
         batches = _batches(indices, batch_size)
+        loader = DataLoader(
+            dataset, batch_sampler=batches, collate_fn=collate, num_workers=num_workers
+        )
         with torch.no_grad():
             for (x, y), idx in zip(loader, batches, strict=True):
                 x, y = x.to(device), y.to(device)

@@ -35,8 +35,9 @@ import torch
 
 from audiolrp.errors import AudioLRPError
 from audiolrp.signal.ambisonics import (
-    _grid_vectors,
+    angular_error_deg,
     direction_from_vector,
+    doa_grid,
     sh_matrix,
     spherical_t_design,
     unit_vector,
@@ -151,15 +152,16 @@ def direction_targets(
 ) -> torch.Tensor:
     """Soft class targets ``(B, 425)`` float32 centred on exact directions (Eq. T1).
 
-    ``sigma_deg`` must be > 0; rows sum to 1. For a direction exactly on class ``y`` this
-    equals row ``y`` of :func:`audiolrp.training.angular_label_targets`.
+    ``sigma_deg`` must be > 0; rows sum to 1. The angle is
+    :func:`~audiolrp.signal.ambisonics.angular_error_deg`, so for the class directions
+    themselves this is exactly :func:`audiolrp.training.angular_label_targets`.
     """
     if not (math.isfinite(sigma_deg) and sigma_deg > 0):
         raise AudioLRPError(f"sigma_deg must be a finite angle > 0, got {sigma_deg}")
-    v = unit_vector(np.asarray(azimuth_rad, np.float64), np.asarray(elevation_rad, np.float64))
-    dots = np.clip(v.reshape(-1, 3) @ _grid_vectors().T, -1.0, 1.0)
-    # great-circle angle; arccos is accurate enough away from 0 where the Gaussian is flat
-    theta = np.degrees(np.arccos(dots))
+    az = np.asarray(azimuth_rad, np.float64).reshape(-1, 1)
+    el = np.asarray(elevation_rad, np.float64).reshape(-1, 1)
+    grid = doa_grid()
+    theta = angular_error_deg(az, el, grid[None, :, 0], grid[None, :, 1])  # (B, 425)
     logits = -0.5 * (theta / float(sigma_deg)) ** 2
     logits -= logits.max(axis=1, keepdims=True)
     q = np.exp(logits)

@@ -152,16 +152,23 @@ def stft(x: ArrayLike) -> ArrayLike:
     dtype = _real_dtype(xt)
     xt = xt.to(dtype)
     n = xt.shape[-1]
-    n_frames = n_frames_for(n)
-    total = (n_frames - 1) * HOP_SAMPLES + WINDOW_SAMPLES
-    pad_right = total - FRAME_OFFSET_SAMPLES - n
     lead = xt.shape[:-1]
-    flat = xt.reshape(-1, n)
-    flat = torch.nn.functional.pad(flat, (FRAME_OFFSET_SAMPLES, pad_right))
-    frames = flat.unfold(-1, WINDOW_SAMPLES, HOP_SAMPLES)  # (B, n_frames, 640)
-    frames = frames * _window(dtype, xt.device)
-    spec = torch.fft.rfft(frames, n=N_FFT, dim=-1)[..., :N_BINS]
-    return _out(spec.reshape(*lead, n_frames, N_BINS), to_np)
+    spec = _frame_spectra(_pad_to_frames(xt.reshape(-1, n)))  # (B, n_frames, 512)
+    return _out(spec.reshape(*lead, n_frames_for(n), N_BINS), to_np)
+
+
+def _pad_to_frames(x: torch.Tensor) -> torch.Tensor:
+    """``x (..., n)`` zero-padded so that frame k is samples ``k * 320 .. k * 320 + 639`` of
+    the result (frame k starts at sample ``k * 320 - 160`` of ``x``; module docstring)."""
+    n = x.shape[-1]
+    pad_right = (n_frames_for(n) - 1) * HOP_SAMPLES + WINDOW_SAMPLES - FRAME_OFFSET_SAMPLES - n
+    return torch.nn.functional.pad(x, (FRAME_OFFSET_SAMPLES, pad_right))
+
+
+def _frame_spectra(padded: torch.Tensor) -> torch.Tensor:
+    """Windowed 1024-point spectra (Nyquist dropped) of every hop-spaced frame of ``padded``."""
+    frames = padded.unfold(-1, WINDOW_SAMPLES, HOP_SAMPLES) * _window(padded.dtype, padded.device)
+    return torch.fft.rfft(frames, n=N_FFT, dim=-1)[..., :N_BINS]
 
 
 def stft_frames(x: torch.Tensor, start_frames: Sequence[int], n_frames: int) -> torch.Tensor:
@@ -193,14 +200,11 @@ def stft_frames(x: torch.Tensor, start_frames: Sequence[int], n_frames: int) -> 
         raise AudioLRPError(
             f"need {x.shape[0]} start frames in 0..{n_total - n_frames}, got {starts}"
         )
-    dtype = _real_dtype(x)
-    pad_right = (n_total - 1) * HOP_SAMPLES + WINDOW_SAMPLES - FRAME_OFFSET_SAMPLES - n
-    padded = torch.nn.functional.pad(x.to(dtype), (FRAME_OFFSET_SAMPLES, pad_right))
+    padded = _pad_to_frames(x.to(_real_dtype(x)))
     span = (n_frames - 1) * HOP_SAMPLES + WINDOW_SAMPLES
     segs = torch.stack([padded[b, ..., s * HOP_SAMPLES : s * HOP_SAMPLES + span]
                         for b, s in enumerate(starts)])
-    frames = segs.unfold(-1, WINDOW_SAMPLES, HOP_SAMPLES) * _window(dtype, x.device)
-    return torch.fft.rfft(frames, n=N_FFT, dim=-1)[..., :N_BINS]
+    return _frame_spectra(segs)
 
 
 def istft(X: ArrayLike, n_samples: int = CLIP_SAMPLES) -> ArrayLike:
