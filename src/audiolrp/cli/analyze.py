@@ -385,3 +385,6 @@ def replicate_cmd(
             typer.echo(f"wrote {res['files']['report']}")
 
     _guard(job)
+
+
+from audiolrp.cli import analyze_directions as _directions  # noqa: E402,F401  isort: skip
