@@ -287,3 +287,25 @@ def test_figures() -> None:
     assert len([ax for ax in fig.axes if ax.name == "hammer"]) == 1
     fig = plot_angle_profile(a.profile_edges_deg, a.profiles, radius_deg=15)
     assert len(fig.axes[0].lines) >= len(a.profiles)
+
+
+def test_report_sections_render() -> None:
+    from audiolrp.report.directions import directions_section, directions_summary_section
+    from audiolrp.report.html import Image, Table, render_html
+
+    rng = np.random.default_rng(0)
+    dirs = np.broadcast_to(unit_vector(0.5, 0.2), (50, 512, 3))
+    spec = _synthetic_stft(rng, dirs)
+    rel = rng.standard_normal((6, 50, 512))
+    a = D.analyse_directions(rel, spec, room_m=[6, 5, 3], source_m=[4, 3.5, 1.6],
+                             receiver_m=[2, 2, 1.5], predicted_rad=[0.4, 0.1])
+    sec = directions_section(a)
+    kinds = [type(b) for b in sec.blocks]
+    assert Image in kinds and Table in kinds and sec.anchor == "directions"
+    table = next(b for b in sec.blocks if isinstance(b, Table))
+    assert table.rows[0][1] == f"{100 * a.shares['relevance_positive'][0]:.1f} %"
+    no_src = directions_section(D.analyse_directions(rel, spec, predicted_rad=[0.4, 0.1]))
+    assert Table not in [type(b) for b in no_src.blocks]
+    summ = directions_summary_section(D.summarize_directions([a, a], n_boot=20))
+    page = render_html("t", [sec, no_src, summ])
+    assert page.count("<img") == 3 and "Where the network listened" in page
