@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import pickle
+import shutil
 import socket
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from audiolrp.training import (
     LOG_COLUMNS,
     TrainConfig,
     TrainingInterrupted,
+    TrainState,
     epoch_order,
     framewise_cross_entropy,
     train,
@@ -145,6 +148,71 @@ def test_interrupted_and_resumed_run_is_bit_identical(tmp_path: Path) -> None:
         resume=True,
     )
     assert longer.epochs_run == 4 and longer.steps == full.steps + 3
+
+
+#: A run of the code before the training package split (commit 305ee02), interrupted after
+#: step 5 of ``_tiny()`` on ``ToyDataset(24, 2)`` / ``ToyDataset(8, 3)``: its folder with the
+#: latest checkpoint (step 4, mid-epoch 2), best model, logs and ``train_config.json``.
+OLD_RUN = Path(__file__).parent / "data" / "old_checkpoint_run"
+#: sha256 of the final weights (``_state_sha256``) of that code's uninterrupted run; its best
+#: weights (epoch 3) are the same.
+OLD_FULL_RUN_SHA256 = "75cc316bf891f9f53bb55508bdd43e2637eb1c5f0da2ead7109b649a0aab87fc"
+
+
+def _state_sha256(state: dict[str, torch.Tensor]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(state):
+        digest.update(key.encode())
+        digest.update(state[key].contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def test_checkpoint_of_the_previous_version_resumes_bit_identically(tmp_path: Path) -> None:
+    """Runs started by earlier code (a campaign) resume in this code: the checkpoint's state
+    reads into TrainState and back unchanged (same keys, same order), and the resumed run ends
+    with the weights of that code's uninterrupted run."""
+    ckpt = json.loads((OLD_RUN / "checkpoints" / "ckpt-000000004.json").read_text())
+    assert ckpt["format"] == "audiolrp-checkpoint" and ckpt["format_version"] == 1
+    again = TrainState.from_dict(ckpt["state"]).to_dict()
+    assert again == ckpt["state"] and list(again) == list(ckpt["state"])
+    run = tmp_path / "old"
+    shutil.copytree(OLD_RUN, run)
+    train_ds, val_ds = ToyDataset(24, 2), ToyDataset(8, 3)
+    resumed = train(None, run, _tiny(), train_dataset=train_ds, val_dataset=val_ds, resume=True)
+    assert resumed.steps == 9 and resumed.epochs_run == 3
+    assert _state_sha256(resumed.last_model.state_dict()) == OLD_FULL_RUN_SHA256
+    assert _state_sha256(_weights(run / "model.safetensors")) == OLD_FULL_RUN_SHA256
+    assert _state_sha256(load(run / "best.json").model.state_dict()) == OLD_FULL_RUN_SHA256
+    # this code's uninterrupted run ends in the same place
+    full = train(None, tmp_path / "new", _tiny(), train_dataset=train_ds, val_dataset=val_ds)
+    assert _state_sha256(full.last_model.state_dict()) == OLD_FULL_RUN_SHA256
+    # the history rows of the epochs before the interruption were kept as written
+    old_rows = json.loads((OLD_RUN / "log.json").read_text())
+    assert resumed.history[: len(old_rows)] == old_rows
+    model = load(run / "model.json")
+    assert model.config["training"]["resume_commands"] == [None]
+    assert model.config["training"]["steps"] == 9
+
+
+def test_train_state_round_trips_and_books_epochs() -> None:
+    state = TrainState(config={"seed": 1}, command="train x")
+    state.accum.add(0.5, 3.0, 4)
+    state.accum.add(1.5, 1.0, 4)
+    assert state.accum.to_dict() == {"loss_sum": 8.0, "correct": 4.0, "count": 8.0}
+    d = json.loads(json.dumps(state.to_dict()))
+    assert d["best_val_loss"] == float("inf") and d["accum"]["count"] == 8.0
+    assert TrainState.from_dict(d).to_dict() == d
+    # older checkpoints lack keys (defaults) or have unknown ones (kept)
+    assert TrainState.from_dict({"epoch": 2}).examples_seen == 0
+    assert TrainState.from_dict({**d, "future": [1]}).to_dict()["future"] == [1]
+    row = {"val_loss": 1.0, "val_accuracy": 0.5, "val_mean_error_deg": 20.0}
+    state.record_epoch(row, improved=True, patience=2, epochs=5)
+    assert (state.epoch, state.best_epoch, state.best_val_loss, state.accum.count) == (1, 1, 1.0, 0)
+    state.record_epoch(dict(row, val_loss=2.0), improved=False, patience=2, epochs=5)
+    assert not state.finished and state.bad_epochs == 1
+    state.record_epoch(dict(row, val_loss=3.0), improved=False, patience=2, epochs=5)
+    assert state.finished and state.stopped_early and state.epoch == 3 and state.best_epoch == 1
+    assert len(state.history) == 3
 
 
 def test_resume_uses_no_pickle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -309,6 +377,102 @@ def test_ddp_gloo_two_processes_sync_weights(tmp_path: Path) -> None:
     assert (tmp_path / "run" / "model.json").exists()
     log = json.loads((tmp_path / "run" / "log.json").read_text())
     assert len(log) == 1
+
+
+def _ddp_config() -> TrainConfig:
+    # fp32: no bf16 autocast on CPUs that have it, so both sides compute the same numbers
+    return _tiny(epochs=1, checkpoint_every_steps=0, precision="fp32")
+
+
+def _open_run(out: Path, dist_info):
+    from audiolrp.training.loop import TrainingRun
+
+    return TrainingRun.open(
+        None,
+        out,
+        _ddp_config(),
+        torch.device("cpu"),
+        dist_info,
+        resume=False,
+        train_dataset=ToyDataset(16, 8),
+        val_dataset=ToyDataset(6, 9),
+        data_recipe=None,
+        command=None,
+    )
+
+
+def _batch(dataset: ToyDataset, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.from_numpy(dataset.x[indices]), torch.from_numpy(dataset.y[indices])
+
+
+def _ddp_step_worker(rank: int, world: int, port: int, out: str) -> None:
+    """One training step of the real loop under DDP (gloo): this rank's half of batch 0."""
+    from safetensors.torch import save_file
+
+    from audiolrp.training.ddp import setup_distributed, teardown_distributed
+
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+    )
+    torch.set_num_threads(1)
+    dist_info = setup_distributed("cpu")
+    try:
+        run = _open_run(Path(out) / "run", dist_info)
+        (indices,) = run.epoch_batches(0)  # 16 examples / 2 ranks = one batch of 8
+        run.ddp_model.train()
+        run.train_step(*_batch(ToyDataset(16, 8), indices), None)
+        named = dict(run.model.named_parameters())
+        tensors = {f"grad.{k}": p.grad.contiguous() for k, p in named.items()}
+        tensors |= {f"param.{k}": p.detach().contiguous() for k, p in named.items()}
+        tensors["indices"] = torch.tensor(indices)
+        save_file(tensors, str(Path(out) / f"step{rank}.safetensors"))
+    finally:
+        teardown_distributed(dist_info)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_ddp_step_equals_the_single_process_step_on_the_whole_batch(tmp_path: Path) -> None:
+    """DDP averages the ranks' gradients (a mean all-reduce): the update of a 2-process step
+    equals a single-process step whose gradient is the mean of the two halves' gradients.
+    BatchNorm is not synchronised under DDP, so each half is forwarded on its own (batch
+    statistics of that half), exactly as its rank does. A sum all-reduce (twice the
+    gradient), or no all-reduce at all, fails the gradient check."""
+    import torch.multiprocessing as mp
+
+    from audiolrp.training.ddp import DistInfo
+
+    mp.spawn(_ddp_step_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    ranks = [_weights(tmp_path / f"step{r}.safetensors") for r in range(2)]
+    halves = [ranks[r]["indices"].tolist() for r in range(2)]
+    assert sorted(halves[0] + halves[1]) == list(range(16))  # the ranks saw the whole batch
+    # single process, same initial weights: forward/backward each half, mean the gradients
+    run = _open_run(tmp_path / "single", DistInfo())
+    model, cfg = run.model, run.config
+    model.train()
+    data = ToyDataset(16, 8)
+    grads: list[dict[str, torch.Tensor]] = []
+    for half in halves:
+        model.zero_grad(set_to_none=True)
+        x, y = _batch(data, half)
+        scores = model(x.contiguous(memory_format=torch.channels_last)).float()
+        framewise_cross_entropy(scores, y).backward()
+        grads.append({k: p.grad.clone() for k, p in model.named_parameters()})
+    for name, p in model.named_parameters():
+        p.grad = (grads[0][name] + grads[1][name]) / 2
+        for r in range(2):
+            torch.testing.assert_close(ranks[r][f"grad.{name}"], p.grad, rtol=1e-5, atol=1e-7)
+    assert any(not torch.allclose(grads[0][k], grads[1][k]) for k in grads[0])
+    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip_norm)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt.step()
+    for name, p in model.named_parameters():
+        for r in range(2):
+            torch.testing.assert_close(ranks[r][f"param.{name}"], p.detach(), rtol=1e-5, atol=1e-7)
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,0 +1,284 @@
+"""Model cards: the Markdown page shipped beside each exported model.
+
+:func:`model_card_markdown` renders a card from the JSON description a model is saved with
+(:func:`audiolrp.models.save`): input, architecture, training data, every training stage
+(command, loss, time; ``init_from`` links stages), hardware and the test metrics of
+:func:`audiolrp.training.export.export_model`. Commands are shown without the folders of the
+machine a model was trained on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from audiolrp.constants import N_FRAMES
+
+
+def _fmt_num(v: Any, digits: int = 3) -> str:
+    return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+
+def _training_stages(training: dict[str, Any]) -> list[dict[str, Any]]:
+    """The chain of training stages, first stage first (``init_from`` links them)."""
+    stages: list[dict[str, Any]] = []
+    tr: dict[str, Any] | None = training
+    while tr:
+        stages.insert(0, tr)
+        tr = (tr.get("initialised_from") or {}).get("training")
+    return stages
+
+
+def _training_stage_lines(training: dict[str, Any]) -> list[str]:
+    stages = _training_stages(training)
+    lines: list[str] = []
+    for i, tr in enumerate(stages, start=1):
+        cfg = tr.get("config") or {}
+        sigma = float(cfg.get("label_sigma_deg") or 0.0)
+        loss = (
+            f"cross-entropy against Gaussian angular targets, sigma = {sigma:g} deg"
+            if sigma > 0
+            else "cross-entropy against one-hot targets (the paper)"
+        )
+        prefix = f"Stage {i} " if len(stages) > 1 else ""
+        init = tr.get("initialised_from") or {}
+        init_text = (
+            f"; initialised from the stage {i - 1} model "
+            f"(`{_display_command(init.get('model'))}`)"
+            if init.get("training")
+            else f"; initialised from the weights of `{init.get('model')}` (sha256 "
+            f"`{init.get('weights_sha256')}`; that file holds no training record)"
+        )
+        lines += [
+            f"- **{prefix}Command**: `{_display_command(tr.get('command'))}`",
+            *[
+                f"- **Resumed with**: `{_display_command(c)}`"
+                for c in tr.get("resume_commands") or []
+                if c
+            ],
+            f"- **{prefix}Loss**: frame-wise {loss}"
+            + (init_text if init else "")
+            + f"; Adam, batch {cfg.get('batch_size')}; {_recipe_text(cfg)}.",
+            f"- **{prefix}Time**: {float(tr.get('train_time_s') or 0.0) / 60:.2f} min, "
+            f"{tr.get('epochs_run')} epoch(s) ({tr.get('steps')} steps"
+            + (f", {tr.get('examples_seen')} examples" if tr.get("examples_seen") else "")
+            + f"; {(tr.get('hardware') or {}).get('torch_threads')} CPU thread(s)), best epoch "
+            f"{tr.get('best_epoch')}, early stop: {tr.get('stopped_early')}.",
+        ]
+    if len(stages) > 1:
+        total_min = sum(float(t.get("train_time_s") or 0.0) for t in stages) / 60
+        lines.append(f"- **Total training time**: {total_min:.2f} min over {len(stages)} stages.")
+    return lines
+
+
+def _training_data_lines(recipe: dict[str, Any]) -> list[str]:
+    """Card lines describing the training dataset(s) of the last stage."""
+    parts = recipe.get("datasets") or [recipe]
+    lines = [
+        f"Simulated with `audiolrp simulate`; {len(parts)} dataset folder(s) used as one "
+        f"training set ({recipe.get('n_train_used')} train / {recipe.get('n_val_used')} val "
+        "examples in all). Not TIMIT as in the paper.",
+        "",
+    ]
+    for i, part in enumerate(parts, start=1):
+        corpus = (part.get("corpus") or {}).get("name", "embedded eSpeak synthetic speech")
+        prefix = f"Dataset {i}: " if len(parts) > 1 else ""
+        lines += [
+            f"{prefix}seed {part.get('seed')}, counts {part.get('counts')}, speech corpus "
+            f"`{corpus}`, stored as {part.get('dtype', 'float32')}. Scene configuration "
+            "(`SceneConfig`):",
+            "",
+            "| field | value |",
+            "|---|---|",
+            *[f"| {k} | {json.dumps(v)} |" for k, v in sorted((part.get("config") or {}).items())],
+            "",
+        ]
+    return lines
+
+
+def _test_recipe_text(recipe: dict[str, Any]) -> str:
+    """One phrase describing a simulated test set's scene configuration."""
+    cfg = recipe.get("config") or {}
+    where = "on the class grid" if cfg.get("direction_sampling", "grid") == "grid" else "off-grid"
+    speech = cfg.get("speech") or "espeak"
+    split_note = " (its test split: speakers never used in training)" if speech == "debian" else ""
+    return (
+        f"sources {where}, SNR {cfg.get('snr_db', [0.0, 30.0])} dB, RT60 "
+        f"{cfg.get('rt60_s', [0.2, 0.8])} s, speech `{speech}`{split_note}"
+    )
+
+
+def _display_command(command: str | None) -> str:
+    """A command with absolute paths shortened to their last component (cards never quote
+    the folders of the machine a model was trained on)."""
+
+    return re.sub(r"(?<![\w.-])/(?:[\w.+-]+/)+([\w.+-]+)", r"\1", str(command))
+
+
+def _recipe_text(cfg: dict[str, Any]) -> str:
+    """The training-step options of a stage in words (defaults of older stages: the paper)."""
+    bits = []
+    if cfg.get("augment"):
+        bits.append(
+            "exact sound-field augmentation (random rotation about the vertical axis, y/z "
+            "mirrors) with targets centred on the exact direction"
+        )
+    elif cfg.get("direction_targets"):
+        bits.append("targets centred on the exact source direction")
+    crop = int(cfg.get("crop_frames") or 0)
+    if crop and crop != N_FRAMES:
+        bits.append(f"random {crop}-frame crops")
+    sched = cfg.get("schedule") or "plateau"
+    bits.append(
+        f"cosine schedule from lr {cfg.get('lr')} (warm-up {cfg.get('warmup_steps')} steps)"
+        if sched == "cosine"
+        else f"lr {cfg.get('lr')} halved on validation plateaus"
+    )
+    if cfg.get("precision") and cfg.get("precision") != "fp32":
+        bits.append(f"precision {cfg.get('precision')} (bf16 autocast where the CPU has it)")
+    if cfg.get("select_by") == "val_error":
+        bits.append("weights kept at the lowest validation angular error")
+    return "; ".join(bits)
+
+
+def model_card_markdown(name: str, config: dict[str, Any]) -> str:
+    """Markdown model card of a saved model description (:func:`audiolrp.models.save` JSON)."""
+    arch = config.get("architecture", {})
+    tr = config.get("training", {}) or {}
+    hw = tr.get("hardware", {}) or {}
+    recipe = config.get("data_recipe", {}) or {}
+    metrics = config.get("metrics", {}) or {}
+    ev = config.get("evaluation", {}) or {}
+    feature = config.get("feature")
+    desc = (
+        f"HOA order {config.get('order')} magnitude + phase ({arch.get('n_in')} channels)"
+        if feature == "hoa"
+        else "active + reactive intensity of the first-order signals (6 channels)"
+    )
+    parts = recipe.get("datasets") or [recipe]
+    corpora = sorted({str((p.get("corpus") or {}).get("name")) for p in parts if p.get("corpus")})
+    names = {"debian": "recorded speech (Debian corpus)", "espeak": "synthetic (eSpeak) speech"}
+    speech = (
+        " and ".join(names.get(c, f"speech from the `{c}` corpus") for c in corpora)
+        if corpora
+        else names["espeak"]
+    )
+    norm = config.get("normalization", {}) or {}
+    identity = all(v == 0 for v in norm.get("mean", [0])) and all(
+        v == 1 for v in norm.get("std", [1])
+    )
+    norm_text = "none (identity)" if identity else "training-set statistics (stored in the model)"
+    lines = [
+        f"# Model card: `{name}`",
+        "",
+        "DOA classification CRNN of Table 1 (Kiyan et al.; Poschadel et al. 2021): 425 direction "
+        "classes, clip prediction = argmax of the mean frame softmax.",
+        "",
+        f"- **Input**: {desc}; STFT hop {config.get('stft', {}).get('hop_samples')} samples, "
+        f"{config.get('stft', {}).get('n_frames')} frames x {config.get('stft', {}).get('n_bins')} "
+        "bins at 16 kHz.",
+        f"- **Architecture**: n_filters={arch.get('n_filters')}, pool_sizes="
+        f"{arch.get('pool_sizes')}, lstm_hidden={arch.get('lstm_hidden')} x "
+        f"{arch.get('n_lstm_layers')} BiLSTM, dense={arch.get('n_dense')}.",
+        f"- **Normalisation**: {norm_text}.",
+        f"- **Files**: `{name}.safetensors` (sha256 `{config.get('weights_sha256')}`), "
+        f"`{name}.json` (full description).",
+        "",
+        "## Training data",
+        "",
+        *_training_data_lines(recipe),
+        "## Training",
+        "",
+        *_training_stage_lines(tr),
+        f"- **Hardware**: {hw.get('cpu')} ({hw.get('cpu_count')} CPUs, "
+        f"{hw.get('torch_threads')} torch threads), device {hw.get('device')}"
+        f"{', GPU ' + str(hw.get('gpu')) if hw.get('gpu') else ''}, {hw.get('processes')} "
+        f"process(es), torch {hw.get('torch')}.",
+        "",
+        "## Test metrics",
+        "",
+        f"Freshly simulated test set: {ev.get('n_examples')} examples, seed {ev.get('seed')} "
+        "(scene i = test split scene i of `audiolrp simulate --seed SEED`), "
+        f"{_test_recipe_text(ev.get('recipe') or {})}. Reproduce with `{ev.get('command')}`.",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| accuracy (exact class) | {_fmt_num(metrics.get('accuracy'))} |",
+        f"| accuracy within neighbour (<= {_fmt_num(metrics.get('neighbour_tolerance_deg'), 1)} "
+        f"deg) | {_fmt_num(metrics.get('accuracy_within_neighbour'))} |",
+    ]
+    for key, label in (
+        ("error_vs_true_direction_deg", "error vs true direction (deg)"),
+        ("error_vs_true_class_deg", "error vs true class direction (deg)"),
+        ("error_ignoring_axis_signs_deg", "error ignoring the signs of x, y, z (deg)"),
+    ):
+        m = metrics.get(key)
+        if not m:
+            continue
+        lines.append(
+            f"| {label}: mean / median | {_fmt_num(m.get('mean'), 2)} / "
+            f"{_fmt_num(m.get('median'), 2)} |"
+        )
+    base = metrics.get("baseline_intensity_vector")
+    if base:
+        be = base["error_vs_true_direction_deg"]
+        lines.append(
+            f"| classic intensity-vector estimator, same clips: mean / median (deg) | "
+            f"{_fmt_num(be.get('mean'), 2)} / {_fmt_num(be.get('median'), 2)} |"
+        )
+        lines.append(
+            f"| share within 10 deg: model / classic | "
+            f"{_fmt_num(base.get('model_share_within_10_deg'))} / "
+            f"{_fmt_num(base.get('share_within_10_deg'))} |"
+        )
+    extra_sets = ev.get("extra_test_sets") or []
+    if extra_sets:
+        lines += [
+            "",
+            "Other test sets (same seed and size, one setting changed; the classic "
+            "intensity-vector estimator on the same clips):",
+            "",
+            "| test set | exact class | model mean / median (deg) | classic mean / median (deg) "
+            "| within 10 deg: model / classic | reproduce |",
+            "|---|---|---|---|---|---|",
+        ]
+        for ex in extra_sets:
+            m = ex.get("metrics") or {}
+            e = m.get("error_vs_true_direction_deg") or {}
+            b = m.get("baseline_intensity_vector") or {}
+            bb = b.get("error_vs_true_direction_deg") or {}
+            lines.append(
+                f"| {ex.get('name')} | {_fmt_num(m.get('accuracy'))} | "
+                f"{_fmt_num(e.get('mean'), 2)} / {_fmt_num(e.get('median'), 2)} | "
+                f"{_fmt_num(bb.get('mean'), 2)} / {_fmt_num(bb.get('median'), 2)} | "
+                f"{_fmt_num(b.get('model_share_within_10_deg'))} / "
+                f"{_fmt_num(b.get('share_within_10_deg'))} | `{ex.get('command')}` |"
+            )
+    for key, unit in (("by_snr_db", "SNR (dB)"), ("by_rt60_s", "RT60 (s)")):
+        rows = metrics.get(key) or []
+        if rows:
+            lines += [
+                "",
+                f"By {unit}:",
+                "",
+                f"| {unit} | n | accuracy | mean error (deg) |",
+                "|---|---|---|---|",
+            ]
+            for r in rows:
+                lines.append(
+                    f"| {r['low']:.2f} - {r['high']:.2f} | {r['n']} | {r['accuracy']:.3f} | "
+                    f"{r['mean_error_deg']:.2f} |"
+                )
+    lines += [
+        "",
+        f"![errors]({name}-errors.png)",
+        "",
+        "## Limitations",
+        "",
+        f"Trained on simulated shoebox rooms with {speech} and ideal diffuse babble; "
+        "compact training budget (CPU), so accuracy is below the paper's TIMIT-trained models. "
+        "Intended for reproducing the LRP analyses, not as a production DOA estimator.",
+        "",
+    ]
+    return "\n".join(lines)
