@@ -7,20 +7,25 @@ Public API::
     expl.relevance                                # same shape as x
 
 See ``docs/lrp.md`` for the rules (paper Eq. 2, alpha-beta, Arras et al.'s LSTM rule with
-per-step injection), presets, conservation and benchmark figures.
+per-step injection), presets, conservation and benchmark figures. A rule is one class
+(:class:`Rule`: ``applies_to``, ``forward``, ``backward``; dense/conv rules subclass
+:class:`LinearRule` and write ``backward`` only); :func:`register_default_rule` gives a module
+type a rule for every composite.
 """
 
 from audiolrp.errors import UnsupportedModuleError
 from audiolrp.lrp.canonizers import find_conv_bn_pairs, fold_batchnorm, merge_batchnorm
 from audiolrp.lrp.composites import PRESETS, Composite, get_composite
-from audiolrp.lrp.explain import METHODS, Explanation, explain
-from audiolrp.lrp.lstm import unrolled_forward
+from audiolrp.lrp.core import register_default_rule
+from audiolrp.lrp.explain import METHODS, ClipModel, Explanation, explain
+from audiolrp.lrp.lstm import RecurrentEpsilon, unrolled_forward
 from audiolrp.lrp.rules import (
     AlphaBeta,
     Epsilon,
     Flat,
+    Layer,
+    LinearRule,
     PassThrough,
-    RecurrentEpsilon,
     Rule,
     WinnerTakeAll,
     ZPlus,
@@ -31,10 +36,13 @@ __all__ = [
     "METHODS",
     "PRESETS",
     "AlphaBeta",
+    "ClipModel",
     "Composite",
     "Epsilon",
     "Explanation",
     "Flat",
+    "Layer",
+    "LinearRule",
     "PassThrough",
     "RecurrentEpsilon",
     "Rule",
@@ -47,5 +55,6 @@ __all__ = [
     "fold_batchnorm",
     "get_composite",
     "merge_batchnorm",
+    "register_default_rule",
     "unrolled_forward",
 ]

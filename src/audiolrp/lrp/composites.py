@@ -28,7 +28,8 @@ from collections.abc import Mapping
 from torch import nn
 
 from audiolrp.errors import AudioLRPError
-from audiolrp.lrp.rules import AlphaBeta, Epsilon, Flat, RecurrentEpsilon, Rule, ZPlus
+from audiolrp.lrp.lstm import RecurrentEpsilon
+from audiolrp.lrp.rules import AlphaBeta, Epsilon, Flat, Rule, ZPlus
 
 RuleKey = str | type
 

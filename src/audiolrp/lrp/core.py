@@ -1,39 +1,40 @@
-"""Engine: installs module-local rule forwards for one explain() call and removes them.
+"""Engine: installs each module's rule for one explain() call and removes it afterwards.
 
-During :func:`audiolrp.lrp.explain` every supported module gets an instance-level ``forward``
-whose autograd backward computes its LRP rule ("relevance as gradient": the gradient handed to a
-module's backward is the relevance of its outputs, the gradient it returns is the relevance of
-its inputs). Nothing of the model is modified: the original ``forward`` attributes are restored
-on exit, BatchNorm folding is done on detached copies of the weights (see ``canonizers.py``),
-parameters never receive ``.grad``.
+During :func:`audiolrp.lrp.explain` every module that has a rule gets an instance-level
+``forward`` from :meth:`Rule.install <audiolrp.lrp.rules.Rule.install>`, whose autograd backward
+computes the rule ("relevance as gradient"). Which rule a module gets: the composite's (by name
+or type), else the default for its type (:data:`DEFAULT_RULES`, extensible with
+:func:`register_default_rule`), else :class:`~audiolrp.lrp.rules.PassThrough` when the module
+declares ``lrp_pass_through = True`` (a per-channel normalisation layer of a model, say).
+The engine knows torch layer types, never a concrete model.
+
+Nothing of the model is modified: the original ``forward`` attributes are restored on exit,
+BatchNorm folding is done on detached copies of the weights (``canonizers.py``), parameters
+never receive ``.grad``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from audiolrp.errors import UnsupportedModuleError
 from audiolrp.lrp.canonizers import BatchNorm, Foldable, find_conv_bn_pairs, fold_batchnorm
-from audiolrp.lrp.lstm import make_rnn_forward
 from audiolrp.lrp.rules import (
-    LinearOp,
-    LinearRule,
+    AVG_POOLS,
+    LINEAR_MODULES,
+    RNNS,
+    Layer,
     PassThrough,
-    RecurrentEpsilon,
     Rule,
     WinnerTakeAll,
     ZRule,
-    sign0,
 )
-from audiolrp.models import InputNormalization
 
-#: Modules that autograd already handles correctly (shape ops, eval-mode dropout, max pooling
-#: whose gradient routes everything to the winner).
+#: Modules that autograd already handles correctly (shape ops, eval-mode dropout).
 AUTOGRAD_MODULES: tuple[type[nn.Module], ...] = (
     nn.Sequential,
     nn.ModuleList,
@@ -45,12 +46,54 @@ AUTOGRAD_MODULES: tuple[type[nn.Module], ...] = (
     nn.Dropout1d,
     nn.Dropout2d,
 )
-LINEAR_MODULES = (nn.Linear, nn.Conv1d, nn.Conv2d)
-ACTIVATIONS = (nn.ELU, nn.ReLU, nn.LeakyReLU, nn.Tanh)
-MAX_POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)
-AVG_POOLS = (nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d)
-BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
-RNNS = (nn.LSTM, nn.GRU)
+ACTIVATIONS: tuple[type[nn.Module], ...] = (nn.ELU, nn.ReLU, nn.LeakyReLU, nn.Tanh)
+MAX_POOLS: tuple[type[nn.Module], ...] = (
+    nn.MaxPool1d, nn.MaxPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d,
+)
+BATCHNORMS: tuple[type[nn.Module], ...] = (nn.BatchNorm1d, nn.BatchNorm2d)
+
+#: Rule of each module type that the composite does not mention (None: autograd's gradient,
+#: for modules that only move values around). Types without an entry (and not declaring
+#: ``lrp_pass_through``) raise :class:`UnsupportedModuleError` if they are torch layers or
+#: have parameters of their own; other custom modules go through autograd.
+DEFAULT_RULES: dict[type[nn.Module], Rule | None] = {
+    **{t: PassThrough() for t in ACTIVATIONS + BATCHNORMS},
+    **{t: WinnerTakeAll() for t in MAX_POOLS},
+    **{t: ZRule() for t in AVG_POOLS},
+    **{t: None for t in AUTOGRAD_MODULES},
+}
+
+
+def register_default_rule(module_type: type[nn.Module], rule: Rule | None) -> None:
+    """Give every module of ``module_type`` (and its subclasses) ``rule`` unless a composite
+    says otherwise (None: autograd's gradient)."""
+    if rule is not None and not rule.fits_type(module_type):
+        raise UnsupportedModuleError(
+            f"rule {rule!r} cannot be applied to {module_type.__name__}; pick a rule made for "
+            "this layer type"
+        )
+    DEFAULT_RULES[module_type] = rule
+
+
+def default_rule(name: str, module: nn.Module) -> Rule | None:
+    """The rule of ``module`` when the composite has none, or raise UnsupportedModuleError."""
+    for cls in type(module).__mro__:
+        if cls in DEFAULT_RULES:
+            return DEFAULT_RULES[cls]
+    if getattr(module, "lrp_pass_through", False):
+        return PassThrough()
+    label = name or "<root>"
+    if type(module).__module__.startswith("torch."):
+        raise UnsupportedModuleError(
+            f"module {label!r} ({type(module).__name__}) has no LRP rule; replace it or map it "
+            "to a rule in Composite(rules=...)"
+        )
+    if any(True for _ in module.parameters(recurse=False)):
+        raise UnsupportedModuleError(
+            f"module {label!r} ({type(module).__name__}) has its own parameters and no LRP rule; "
+            "map it to a rule in Composite(rules=...)"
+        )
+    return None
 
 
 class LRPState:
@@ -91,154 +134,8 @@ class LRPState:
         self.layers[name] = self.layers[name] + s if name in self.layers else s
 
 
-# ----------------------------------------------------------------------------- autograd Functions
-class _LinearRuleFn(torch.autograd.Function):
-    @staticmethod
-    def forward(  # noqa: D102
-        ctx: Any,
-        x: torch.Tensor,
-        weight: torch.Tensor,
-        bias: torch.Tensor | None,
-        op: LinearOp,
-        rule: LinearRule,
-        state: LRPState,
-        name: str,
-    ) -> Any:
-        z = op.forward(x, weight, bias)
-        # the output is kept only for rules whose backward needs it (memory of large convs)
-        ctx.save_for_backward(x, weight, bias, z if rule.needs_output else None)
-        ctx.op, ctx.rule, ctx.state, ctx.name = op, rule, state, name
-        return z
-
-    @staticmethod
-    def backward(ctx: Any, r: torch.Tensor) -> Any:  # noqa: D102
-        x, weight, bias, z = ctx.saved_tensors
-        r_in = ctx.rule.backward(ctx.op, x, weight, bias, z, r, ctx.state)
-        ctx.state.add_layer(ctx.name, r_in)
-        return r_in, None, None, None, None, None, None
-
-
-class _PassFn(torch.autograd.Function):
-    """Forward ``fn(x)``, backward identity (relevance passes unchanged)."""
-
-    @staticmethod
-    def forward(  # noqa: D102
-        ctx: Any,
-        x: torch.Tensor,
-        fn: Callable[[torch.Tensor], torch.Tensor],
-    ) -> Any:
-        y = fn(x)
-        if y.shape != x.shape:
-            raise UnsupportedModuleError(
-                f"pass-through rule needs equal input/output shapes, got {tuple(x.shape)} -> "
-                f"{tuple(y.shape)}; give this module another rule"
-            )
-        return y.clone() if y is x else y
-
-    @staticmethod
-    def backward(ctx: Any, g: torch.Tensor) -> Any:  # noqa: D102
-        return g, None
-
-
-class _ZRuleFn(torch.autograd.Function):
-    """Proportional (z-) rule for a linear parameter-free map such as average pooling."""
-
-    @staticmethod
-    def forward(  # noqa: D102
-        ctx: Any,
-        x: torch.Tensor,
-        fn: Callable[[torch.Tensor], torch.Tensor],
-        eps: float,
-        state: LRPState,
-        name: str,
-    ) -> Any:
-        z = fn(x)
-        ctx.save_for_backward(x, z)
-        ctx.fn, ctx.eps, ctx.state, ctx.name = fn, eps, state, name
-        return z
-
-    @staticmethod
-    def backward(ctx: Any, r: torch.Tensor) -> Any:  # noqa: D102
-        x, z = ctx.saved_tensors
-        s = r / (z + ctx.eps * sign0(z))
-        with torch.enable_grad():
-            xd = x.detach().requires_grad_()
-            (g,) = torch.autograd.grad(ctx.fn(xd), xd, s)
-        r_in = x * g
-        ctx.state.add_layer(ctx.name, r_in)
-        return r_in, None, None, None, None
-
-
-# ----------------------------------------------------------------------------- engine
-def _conv_op(module: nn.Conv1d | nn.Conv2d) -> tuple[LinearOp, tuple[int, ...] | None, str]:
-    """LinearOp of a conv plus an explicit pre-padding (or None) and its mode."""
-    kind = "conv1d" if isinstance(module, nn.Conv1d) else "conv2d"
-    nd = 1 if kind == "conv1d" else 2
-    pre_pad = None
-    mode = "constant" if module.padding_mode == "zeros" else module.padding_mode
-    padding: tuple[int, ...]
-    if isinstance(module.padding, str):
-        if module.padding == "valid":
-            padding = (0,) * nd
-        else:
-            totals = [d * (k - 1) for d, k in zip(module.dilation, module.kernel_size, strict=True)]
-            if all(t % 2 == 0 for t in totals) and mode == "constant":
-                padding = tuple(t // 2 for t in totals)
-            else:
-                pre_pad, padding = tuple(module._reversed_padding_repeated_twice), (0,) * nd
-    else:
-        padding = tuple(module.padding)
-        if mode != "constant" and any(padding):
-            pre_pad, padding = tuple(module._reversed_padding_repeated_twice), (0,) * nd
-    op = LinearOp(kind, tuple(module.stride), padding, tuple(module.dilation), module.groups)
-    return op, pre_pad, mode
-
-
-_LAYER_KINDS: tuple[tuple[tuple[type[nn.Module], ...], str], ...] = (
-    (LINEAR_MODULES, "linear"),
-    (RNNS, "rnn"),
-    (MAX_POOLS, "maxpool"),
-    (AVG_POOLS, "avgpool"),
-)
-
-
-def _layer_kind(module: nn.Module) -> str | None:
-    """Engine kind of a linear, recurrent or pooling layer (``None`` for any other module)."""
-    for types, kind in _LAYER_KINDS:
-        if isinstance(module, types):
-            return kind
-    return None
-
-
-def classify(name: str, module: nn.Module) -> str:
-    """Kind of a module for the engine, or raise :class:`UnsupportedModuleError`."""
-    if isinstance(module, BATCHNORMS):
-        return "batchnorm"
-    kind = _layer_kind(module)
-    if kind is not None:
-        return kind
-    if isinstance(module, ACTIVATIONS):
-        return "pass"
-    if isinstance(module, InputNormalization):
-        return "pass"
-    if isinstance(module, AUTOGRAD_MODULES):
-        return "autograd"
-    label = name or "<root>"
-    if type(module).__module__.startswith("torch."):
-        raise UnsupportedModuleError(
-            f"module {label!r} ({type(module).__name__}) has no LRP rule; replace it or map it "
-            "to a rule in Composite(rules=...)"
-        )
-    if any(True for _ in module.parameters(recurse=False)):
-        raise UnsupportedModuleError(
-            f"module {label!r} ({type(module).__name__}) has its own parameters and no LRP rule; "
-            "map it to a rule in Composite(rules=...)"
-        )
-    return "autograd"
-
-
 class LRPEngine:
-    """Context manager installing the rule forwards given by a composite on ``model``.
+    """Context manager installing the rules given by a composite on ``model``.
 
     Parameters
     ----------
@@ -289,95 +186,46 @@ class LRPEngine:
         folded_bns = {id(bn) for bn in pairs.values()}
         first = next((n for n, m in named if isinstance(m, LINEAR_MODULES)), None)
         for name, module in named:
-            rule = comp.rule_for(name, module, is_first=(name == first))
-            kind = classify(name, module) if rule is None else _explicit_kind(module, rule)
-            if kind == "autograd" or kind == "maxpool":
-                if rule is not None and not isinstance(rule, WinnerTakeAll | PassThrough):
-                    _bad_rule(name, module, rule)
-                continue
-            if kind == "batchnorm" and id(module) in folded_bns and rule is None:
+            if id(module) in folded_bns:  # folded into the preceding layer's weights
                 self._set_forward(module, _identity)
-            elif kind in ("pass", "batchnorm") or isinstance(rule, PassThrough):
-                self._set_forward(module, _pass_forward(module.forward))
-            elif kind == "linear":
-                if not isinstance(rule, LinearRule):
-                    _bad_rule(name, module, rule)
-                layer = cast(Foldable, module)  # LINEAR_MODULES are all Foldable
-                self._set_forward(module, self._linear_forward(name, layer, rule, pairs))
-            elif kind == "avgpool":
-                eps = rule.eps if isinstance(rule, ZRule) else 1e-12
-                self._set_forward(module, _zrule_forward(module.forward, eps, self.state, name))
-            elif kind == "rnn":
-                if not isinstance(rule, RecurrentEpsilon):
-                    _bad_rule(name, module, rule)
-                def report(g: torch.Tensor, name: str = name, st: LRPState = self.state) -> None:
-                    st.add_layer(name, g)
-
-                self._set_forward(
-                    module,
-                    make_rnn_forward(module, rule.eps, self.state.state_leaves.append, report),
+                continue
+            rule = comp.rule_for(name, module, is_first=(name == first))
+            if rule is None:
+                rule = default_rule(name, module)
+                if rule is None:
+                    continue
+            elif not rule.fits(module):
+                raise UnsupportedModuleError(
+                    f"rule {rule!r} does not fit module {name!r} ({type(module).__name__}); "
+                    "pick a rule made for this layer type"
                 )
-
-    def _linear_forward(
-        self, name: str, module: Foldable, rule: LinearRule, pairs: dict[Foldable, BatchNorm]
-    ) -> Callable[[torch.Tensor], torch.Tensor]:
-        weight = module.weight.detach()
-        bias = module.bias.detach() if module.bias is not None else None
-        if module in pairs:
-            weight, bias = fold_batchnorm(module, pairs[module])
-        if isinstance(module, nn.Linear):
-            op, pre_pad, mode = LinearOp("linear"), None, "constant"
-        else:
-            op, pre_pad, mode = _conv_op(module)
-        state = self.state
-
-        def forward(x: torch.Tensor) -> torch.Tensor:
-            if pre_pad is not None:
-                x = F.pad(x, pre_pad, mode=mode)
-            return _LinearRuleFn.apply(x, weight, bias, op, rule, state, name)
-
-        return forward
+            weight, bias = _parameters(module, pairs)
+            forward = rule.install(module, Layer(name, self.state, module.forward, weight, bias))
+            if forward is not None:
+                self._set_forward(module, forward)
 
 
-def _explicit_kind(module: nn.Module, rule: Rule) -> str:
-    kind = _layer_kind(module)
-    if kind is not None:
-        return kind
-    if isinstance(rule, PassThrough):
-        return "pass"
-    if isinstance(rule, WinnerTakeAll):
-        return "autograd"
-    raise UnsupportedModuleError(
-        f"rule {rule!r} cannot be applied to {type(module).__name__}; use PassThrough or a "
-        "module type the rule is made for"
-    )
-
-
-def _bad_rule(name: str, module: nn.Module, rule: Rule | None) -> None:
-    raise UnsupportedModuleError(
-        f"rule {rule!r} does not fit module {name!r} ({type(module).__name__}); pick a rule made "
-        "for this layer type"
-    )
+def _parameters(
+    module: nn.Module, pairs: dict[Foldable, BatchNorm]
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Detached ``(weight, bias)`` of a dense/conv layer (BatchNorm folded in if paired)."""
+    if not isinstance(module, nn.Linear | nn.Conv1d | nn.Conv2d):
+        return None, None
+    if module in pairs:
+        return fold_batchnorm(module, pairs[module])
+    return module.weight.detach(), (module.bias.detach() if module.bias is not None else None)
 
 
 def _identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def _pass_forward(orig: Callable[..., torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        return _PassFn.apply(x, orig)
-
-    return forward
-
-
-def _zrule_forward(
-    orig: Callable[..., torch.Tensor], eps: float, state: LRPState, name: str
-) -> Callable[[torch.Tensor], torch.Tensor]:
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        return _ZRuleFn.apply(x, orig, eps, state, name)
-
-    return forward
-
-
-__all__ = ["LRPEngine", "LRPState", "classify"]
+__all__ = [
+    "AUTOGRAD_MODULES",
+    "DEFAULT_RULES",
+    "RNNS",
+    "LRPEngine",
+    "LRPState",
+    "default_rule",
+    "register_default_rule",
+]

@@ -1,10 +1,19 @@
-"""Public entry point: :func:`explain` and the :class:`Explanation` it returns."""
+"""Public entry point: :func:`explain` and the :class:`Explanation` it returns.
+
+Nothing here knows a concrete model. Two small protocols connect a model to it:
+
+* the default target is the argmax of ``model.clip_probabilities(scores)`` when the model has
+  that method (:class:`ClipModel`; the CRNN does), else of the softmax averaged over frames;
+* an object that is not an ``nn.Module`` but holds one in ``.model`` (a loaded-model record)
+  is explained through that network.
+"""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -12,8 +21,8 @@ from torch import nn
 from audiolrp.errors import AudioLRPError
 from audiolrp.lrp.attribution import ATTRIBUTION_METHODS, attribute, check_options
 from audiolrp.lrp.composites import Composite, get_composite
-from audiolrp.lrp.core import RNNS, LRPEngine, LRPState
-from audiolrp.models import LoadedModel, clip_probabilities
+from audiolrp.lrp.core import LRPEngine, LRPState
+from audiolrp.lrp.rules import RNNS
 
 METHODS = ("lrp", "gradient", "gradient_x_input", *ATTRIBUTION_METHODS)
 
@@ -67,13 +76,31 @@ class Explanation:
         return total + self.initial_state_relevance + self.dropped_relevance - self.start_relevance
 
 
+@runtime_checkable
+class ClipModel(Protocol):
+    """A model that says how its per-frame scores ``(B, T, C)`` make clip probabilities
+    ``(B, C)`` (the default target is their argmax)."""
+
+    def clip_probabilities(self, frame_scores: torch.Tensor) -> torch.Tensor:
+        """Clip-level class probabilities from pre-softmax frame scores."""
+        ...
+
+
+def _clip_probabilities(model: nn.Module, logits: torch.Tensor) -> torch.Tensor:
+    """``(B, C)`` probabilities whose argmax is the default target."""
+    if logits.dim() == 2:
+        return logits.softmax(-1)
+    if isinstance(model, ClipModel):
+        return model.clip_probabilities(logits)
+    return logits.softmax(-1).mean(1)  # a model without its own reduction: mean frame softmax
+
+
 def _targets(
-    logits: torch.Tensor, target: int | Sequence[int] | torch.Tensor | None
+    model: nn.Module, logits: torch.Tensor, target: int | Sequence[int] | torch.Tensor | None
 ) -> torch.Tensor:
     bsz, n_cls = logits.shape[0], logits.shape[-1]
     if target is None:
-        probs = clip_probabilities(logits) if logits.dim() == 3 else logits.softmax(-1)
-        return probs.argmax(-1)
+        return _clip_probabilities(model, logits).argmax(-1)
     t = torch.as_tensor(target, device=logits.device).long().reshape(-1)
     if t.numel() == 1:
         t = t.expand(bsz).clone()
@@ -105,9 +132,11 @@ def _frame_mask(logits: torch.Tensor, frames: object) -> torch.Tensor:
 
 
 def _as_module(model: object) -> nn.Module:
-    """The network to explain: ``model`` itself, or the ``.model`` of a :class:`LoadedModel`."""
-    if isinstance(model, LoadedModel):
-        return model.model
+    """The network to explain: ``model`` itself, or the network a record holds in ``.model``
+    (e.g. :class:`audiolrp.models.LoadedModel`)."""
+    inner = getattr(model, "model", None)
+    if not isinstance(model, nn.Module) and isinstance(inner, nn.Module):
+        return inner
     if not isinstance(model, nn.Module):
         raise AudioLRPError(
             f"model is a {type(model).__name__}, not a torch nn.Module; pass the network "
@@ -142,7 +171,7 @@ def _check_inputs(model: nn.Module, x: torch.Tensor, start: str, method: str) ->
 
 
 def explain(
-    model: nn.Module | LoadedModel,
+    model: nn.Module | Any,
     x: torch.Tensor,
     target: int | Sequence[int] | torch.Tensor | None = None,
     composite: str | Composite = "paper",
@@ -175,14 +204,16 @@ def explain(
     model
         Model assembled from supported modules; output ``(B, T, C)`` or ``(B, C)``. Its
         parameters, buffers, hooks and training flags are unchanged afterwards (it is run in
-        eval mode during the call). A :class:`~audiolrp.models.LoadedModel` (from
-        :func:`audiolrp.models.load`) is accepted too: its ``.model`` is explained.
+        eval mode during the call). An object holding the network in ``.model`` (a
+        :class:`~audiolrp.models.LoadedModel` from :func:`audiolrp.models.load`) is accepted
+        too: its ``.model`` is explained.
     x
         Input batch of at least one example, finite values only (same dtype/device as the
         model).
     target
-        Class per example (int or ``(B,)``); default: the predicted class of the clip (argmax
-        of the mean frame softmax, :func:`audiolrp.models.clip_probabilities`).
+        Class per example (int or ``(B,)``); default: the predicted class of the clip, the
+        argmax of ``model.clip_probabilities(scores)`` for models that define it
+        (:class:`ClipModel`, e.g. the CRNN), else of the frame softmax averaged over frames.
     composite
         Preset name (``"paper"``, ``"epsilon_plus"``, ``"epsilon_plus_flat"``,
         ``"epsilon_alpha2_beta1"``, ``"epsilon"``) or a :class:`Composite`.
@@ -247,7 +278,7 @@ def explain(
             if method == "lrp":
                 with LRPEngine(model, comp, state):
                     out = model(xg)
-                    rel = _backward(out, xg, target, frames, start, state, lrp=True)
+                    rel = _backward(model, out, xg, target, frames, start, state, lrp=True)
             else:
                 # cuDNN's RNN backward refuses eval mode: use the native kernels then
                 rnn_cuda = x.is_cuda and any(isinstance(m, RNNS) for m in model.modules())
@@ -260,14 +291,14 @@ def explain(
                     if opts is not None:
                         with torch.no_grad():
                             out = model(x.detach())
-                        tgt0, mask = _selection(out, x, target, frames)
+                        tgt0, mask = _selection(model, out, x, target, frames)
                         r, r0_ = attribute(
                             method, model, x, mask, start == "probability", opts
                         )
                         rel = (r, tgt0, r0_, None)
                     else:
                         out = model(xg)
-                        rel = _backward(out, xg, target, frames, start, state, lrp=False)
+                        rel = _backward(model, out, xg, target, frames, start, state, lrp=False)
     finally:
         for m, tr in flags:
             m.training = tr
@@ -293,6 +324,7 @@ def explain(
 
 
 def _selection(
+    model: nn.Module,
     out: torch.Tensor,
     x: torch.Tensor,
     target: int | Sequence[int] | torch.Tensor | None,
@@ -308,7 +340,7 @@ def _selection(
     if out.dim() == 2 and frames is not None:
         raise AudioLRPError("frames= needs a model with per-frame output (batch, frames, classes)")
     logits = out.detach()
-    tgt = _targets(logits, target)
+    tgt = _targets(model, logits, target)
     out3 = out if out.dim() == 3 else out.unsqueeze(1)
     mask = torch.zeros_like(out3)
     fm = _frame_mask(out3, frames)
@@ -317,6 +349,7 @@ def _selection(
 
 
 def _backward(
+    model: nn.Module,
     out: torch.Tensor,
     xg: torch.Tensor,
     target: int | Sequence[int] | torch.Tensor | None,
@@ -325,7 +358,7 @@ def _backward(
     state: LRPState,
     lrp: bool,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    tgt, mask = _selection(out, xg, target, frames)
+    tgt, mask = _selection(model, out, xg, target, frames)
     out3 = out if out.dim() == 3 else out.unsqueeze(1)
     y = out3.softmax(-1) if start == "probability" else out3
     if lrp:
@@ -349,4 +382,4 @@ def _backward(
     return rel.detach(), tgt, r0, None if init is None else init.detach()
 
 
-__all__ = ["METHODS", "Explanation", "explain"]
+__all__ = ["METHODS", "ClipModel", "Explanation", "explain"]

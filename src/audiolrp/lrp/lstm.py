@@ -37,8 +37,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from audiolrp.errors import UnsupportedModuleError
-from audiolrp.lrp.rules import sign0
+from audiolrp.errors import AudioLRPError, UnsupportedModuleError
+from audiolrp.lrp.rules import RNNS, Layer, Rule, sign0
 
 
 @contextmanager
@@ -263,7 +263,7 @@ def make_rnn_forward(
     module
         The recurrent module (its weights are used, never modified).
     eps
-        Stabiliser of :class:`audiolrp.lrp.rules.RecurrentEpsilon`.
+        Stabiliser of :class:`RecurrentEpsilon`.
     register_state
         Called with the leaf tensor holding the initial states so that the caller can collect
         the relevance landing on them.
@@ -350,10 +350,43 @@ def make_rnn_forward(
     return forward
 
 
+class RecurrentEpsilon(Rule):
+    """LSTM/GRU rule of Arras et al. (2017) with per-step injection (module docs).
+
+    Its forward is the unrolled LSTM/GRU (:func:`make_rnn_forward`) and its backward the rule:
+    one autograd Function per direction and layer (:class:`_LSTMDirection`,
+    :class:`_GRUDirection`), whose backward is the equations of the module docs.
+
+    Parameters
+    ----------
+    eps
+        Stabiliser of the eps-rule used for the memory-cell split and the candidate's
+        pre-activation (paper: 0.01); bias and stabiliser are redistributed equally.
+    """
+
+    name = "recurrent_epsilon"
+    applies_to = RNNS
+
+    def __init__(self, eps: float = 0.01) -> None:
+        if eps < 0:
+            raise AudioLRPError(f"RecurrentEpsilon eps={eps} is negative; pass eps >= 0")
+        self.eps = float(eps)
+
+    def install(self, module: nn.Module, layer: Layer) -> Callable[..., Any]:  # noqa: D102
+        log, name = layer.log, layer.name
+
+        def report(g: torch.Tensor) -> None:
+            log.add_layer(name, g)
+
+        if not isinstance(module, nn.RNNBase):  # pragma: no cover - applies_to checked
+            raise UnsupportedModuleError(f"{type(module).__name__} is not a recurrent layer")
+        return make_rnn_forward(module, self.eps, log.state_leaves.append, report)
+
+
 def unrolled_forward(module: nn.RNNBase, x: torch.Tensor, hx: Any = None) -> Any:
     """Run ``module`` through the unrolled implementation (used to verify it equals nn.LSTM)."""
     fwd = make_rnn_forward(module, 0.01, lambda t: None)
     return fwd(x, hx)
 
 
-__all__ = ["make_rnn_forward", "unrolled_forward"]
+__all__ = ["RecurrentEpsilon", "make_rnn_forward", "unrolled_forward"]

@@ -1,9 +1,23 @@
-"""LRP rules as modified backward passes ("relevance = gradient" formulation).
+"""LRP rules: one class per rule, each carrying its own forward and backward.
 
-Every rule maps the relevance ``R_j`` of a layer's outputs (handed to the backward pass as the
-gradient) to the relevance ``R_i`` of its inputs (returned as the gradient of the input). Layers
-with weights are written as a linear operator ``z = W x + b`` (dense layer or convolution, see
-:class:`LinearOp`), so one implementation covers ``Linear``, ``Conv1d`` and ``Conv2d``.
+"Relevance as gradient": during :func:`audiolrp.lrp.explain` a module's ``forward`` is replaced
+by its rule's forward, and the autograd backward of that forward *is* the rule: it receives the
+relevance ``R_j`` of the module's outputs (as the gradient) and returns the relevance ``R_i`` of
+its inputs (as the gradient of the input).
+
+A rule is a subclass of :class:`Rule` with
+
+* ``applies_to``: the module types it may be given to (the engine refuses other modules);
+* ``forward(layer, x) -> (z, saved)``: the module's output and the tensors ``backward`` needs;
+* ``backward(layer, saved, r) -> r_in``: the rule's equation.
+
+Adding a rule means adding one such class (and giving it to modules in a
+:class:`~audiolrp.lrp.composites.Composite`); the engine (``core.py``) has no list of rules.
+The recurrent rule (:class:`~audiolrp.lrp.lstm.RecurrentEpsilon`) lives in ``lstm.py`` with
+its unrolled forward and backward.
+Rules for dense layers and convolutions subclass :class:`LinearRule` and write only
+``backward``: those layers are seen as one linear operator ``z = W x + b`` (:class:`LinearOp`),
+so one equation covers ``Linear``, ``Conv1d`` and ``Conv2d``.
 
 Notation (paper, Eqs. 1-2): inputs ``x_i``, weights ``w_ij``, bias ``b_j``, pre-activation
 ``z_j = b_j + sum_i x_i w_ij``, ``s_j = sign(z_j)`` with ``sign(0) = +1``, ``N_j`` the number of
@@ -12,17 +26,26 @@ Notation (paper, Eqs. 1-2): inputs ``x_i``, weights ``w_ij``, bias ``b_j``, pre-
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.nn.grad import conv1d_input, conv2d_input
 
-from audiolrp.errors import AudioLRPError
+from audiolrp.errors import AudioLRPError, UnsupportedModuleError
 
 if TYPE_CHECKING:  # pragma: no cover
     from audiolrp.lrp.core import LRPState
+
+#: Module types of the layer rules (dense/conv, pooling, recurrent).
+LINEAR_MODULES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d)
+AVG_POOLS: tuple[type[nn.Module], ...] = (
+    nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d,
+)
+RNNS: tuple[type[nn.Module], ...] = (nn.LSTM, nn.GRU)
 
 
 def sign0(z: torch.Tensor) -> torch.Tensor:
@@ -48,6 +71,40 @@ class LinearOp:
     padding: tuple[int, ...] = (0,)
     dilation: tuple[int, ...] = (1,)
     groups: int = 1
+
+    @staticmethod
+    def of(module: nn.Module) -> tuple[LinearOp, tuple[int, ...] | None, str]:
+        """The operator of a ``Linear``/``Conv1d``/``Conv2d`` module, plus an explicit
+        pre-padding (``None`` if the operator pads with zeros itself) and its ``F.pad`` mode."""
+        if isinstance(module, nn.Linear):
+            return LinearOp("linear"), None, "constant"
+        if not isinstance(module, nn.Conv1d | nn.Conv2d):
+            raise UnsupportedModuleError(
+                f"{type(module).__name__} is not a Linear/Conv1d/Conv2d layer; give it a rule "
+                "made for its type"
+            )
+        kind = "conv1d" if isinstance(module, nn.Conv1d) else "conv2d"
+        nd = 1 if kind == "conv1d" else 2
+        pre_pad = None
+        mode = "constant" if module.padding_mode == "zeros" else module.padding_mode
+        padding: tuple[int, ...]
+        if isinstance(module.padding, str):
+            if module.padding == "valid":
+                padding = (0,) * nd
+            else:
+                totals = [
+                    d * (k - 1) for d, k in zip(module.dilation, module.kernel_size, strict=True)
+                ]
+                if all(t % 2 == 0 for t in totals) and mode == "constant":
+                    padding = tuple(t // 2 for t in totals)
+                else:
+                    pre_pad, padding = tuple(module._reversed_padding_repeated_twice), (0,) * nd
+        else:
+            padding = tuple(module.padding)
+            if mode != "constant" and any(padding):
+                pre_pad, padding = tuple(module._reversed_padding_repeated_twice), (0,) * nd
+        op = LinearOp(kind, tuple(module.stride), padding, tuple(module.dilation), module.groups)
+        return op, pre_pad, mode
 
     def forward(
         self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
@@ -81,12 +138,104 @@ class LinearOp:
         # a unit that sees only padding has nowhere to send its share: N = 1 avoids 0/0
         return self.forward(ones, torch.ones_like(weight), None).clamp(min=1.0)
 
+    def bias_view(self, bias: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """``b_j`` shaped to broadcast against the output ``z``."""
+        if self.kind == "linear":
+            return bias
+        return bias.view(1, -1, *([1] * (z.dim() - 2)))
 
-# ----------------------------------------------------------------------------- rule classes
+
+# ----------------------------------------------------------------------------- the rule API
+@dataclass(frozen=True)
+class Layer:
+    """What a rule knows about the module it is installed on (built by the engine).
+
+    Attributes
+    ----------
+    name
+        Module name in ``model.named_modules()`` (``""`` for the root).
+    log
+        Book-keeping of the explain() call: per-layer sums, dead units, initial-state leaves
+        (:class:`audiolrp.lrp.core.LRPState`).
+    call
+        The module's own forward (before the rule replaced it).
+    weight, bias
+        Detached parameters of a dense/conv layer, with a following BatchNorm folded in by the
+        canonizer; None for other modules.
+    op
+        The layer as a :class:`LinearOp` (set by :meth:`LinearRule.install`).
+    """
+
+    name: str
+    log: LRPState
+    call: Callable[..., Any]
+    weight: torch.Tensor | None = None
+    bias: torch.Tensor | None = None
+    op: LinearOp | None = None
+
+
+class _RuleFunction(torch.autograd.Function):
+    """Forward = ``rule.forward``; backward = ``rule.backward`` (relevance as gradient)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, rule: Rule, layer: Layer) -> Any:  # noqa: D102
+        z, saved = rule.forward(layer, x)
+        ctx.save_for_backward(*saved)
+        ctx.rule, ctx.layer = rule, layer
+        return z
+
+    @staticmethod
+    def backward(ctx: Any, r: torch.Tensor) -> Any:  # noqa: D102
+        rule: Rule = ctx.rule
+        layer: Layer = ctx.layer
+        r_in = rule.backward(layer, ctx.saved_tensors, r)
+        if rule.recorded:
+            layer.log.add_layer(layer.name, r_in)
+        return r_in, None, None
+
+
 class Rule:
-    """Base class of all rules; ``name`` is used in documentation and reprs."""
+    """Base class of all rules.
+
+    Subclasses set ``applies_to`` and implement :meth:`forward` and :meth:`backward`; rules
+    that need more than one input/output tensor (recurrent layers) or none at all
+    (:class:`WinnerTakeAll`) override :meth:`install` instead.
+    """
 
     name = "rule"
+    #: module types the rule may be given to; empty: any module
+    applies_to: ClassVar[tuple[type[nn.Module], ...]] = ()
+    #: whether the backward records the relevance sum at the module's input (per-layer sums)
+    recorded: ClassVar[bool] = True
+
+    def fits(self, module: nn.Module) -> bool:
+        """Whether this rule may be applied to ``module``."""
+        return self.fits_type(type(module))
+
+    def fits_type(self, module_type: type[nn.Module]) -> bool:
+        """Whether this rule may be applied to modules of ``module_type``."""
+        return not self.applies_to or issubclass(module_type, self.applies_to)
+
+    def install(self, module: nn.Module, layer: Layer) -> Callable[..., Any] | None:
+        """The forward that replaces ``module.forward`` during explain() (None: keep it, the
+        module's autograd gradient is the rule)."""
+
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            return _RuleFunction.apply(x, self, layer)
+
+        return forward
+
+    def forward(
+        self, layer: Layer, x: torch.Tensor
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor | None, ...]]:
+        """The module's output ``z`` and the tensors :meth:`backward` receives as ``saved``."""
+        raise NotImplementedError
+
+    def backward(
+        self, layer: Layer, saved: tuple[torch.Tensor | None, ...], r: torch.Tensor
+    ) -> torch.Tensor:
+        """Input relevance ``R_i`` for output relevance ``r = R_j``."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -94,25 +243,40 @@ class Rule:
 
 
 class LinearRule(Rule):
-    """A rule for a layer ``z = W x + b`` (Linear, Conv1d, Conv2d)."""
+    """A rule for a layer ``z = W x + b`` (Linear, Conv1d, Conv2d): subclasses write
+    ``backward``; ``layer.op``, ``layer.weight`` and ``layer.bias`` describe the layer and
+    ``saved = (x, z)`` (``z`` is None unless ``needs_output``)."""
 
-    #: whether ``backward`` uses the layer output ``z`` (else it receives None)
-    needs_output = True
+    applies_to = LINEAR_MODULES
+    #: whether ``backward`` uses the layer output ``z`` (kept in memory only then)
+    needs_output: ClassVar[bool] = True
 
-    def backward(
-        self,
-        op: LinearOp,
-        x: torch.Tensor,
-        weight: torch.Tensor,
-        bias: torch.Tensor | None,
-        z: torch.Tensor,
-        r: torch.Tensor,
-        state: LRPState | None,
-    ) -> torch.Tensor:
-        """Return the input relevance ``R_i`` for output relevance ``r = R_j``."""
-        raise NotImplementedError
+    def install(self, module: nn.Module, layer: Layer) -> Callable[..., Any]:  # noqa: D102
+        op, pre_pad, mode = LinearOp.of(module)
+        layer = replace(layer, op=op)
+
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            if pre_pad is not None:
+                x = F.pad(x, pre_pad, mode=mode)
+            return _RuleFunction.apply(x, self, layer)
+
+        return forward
+
+    def forward(  # noqa: D102
+        self, layer: Layer, x: torch.Tensor
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor | None, ...]]:
+        op, weight = _linear(layer)
+        z = op.forward(x, weight, layer.bias)
+        return z, (x, z if self.needs_output else None)
 
 
+def _linear(layer: Layer) -> tuple[LinearOp, torch.Tensor]:
+    if layer.op is None or layer.weight is None:  # pragma: no cover - set by install
+        raise AudioLRPError(f"layer {layer.name!r} was not installed as a linear layer")
+    return layer.op, layer.weight
+
+
+# ----------------------------------------------------------------------------- linear rules
 class Epsilon(LinearRule):
     """LRP-epsilon (paper Eq. 2 with stabiliser ``eps * s_j``).
 
@@ -140,23 +304,19 @@ class Epsilon(LinearRule):
         self.bias = bias
 
     def backward(  # noqa: D102
-        self,
-        op: LinearOp,
-        x: torch.Tensor,
-        weight: torch.Tensor,
-        bias: torch.Tensor | None,
-        z: torch.Tensor,
-        r: torch.Tensor,
-        state: LRPState | None,
+        self, layer: Layer, saved: tuple[torch.Tensor | None, ...], r: torch.Tensor
     ) -> torch.Tensor:
-        sgn = sign0(z)
-        s = r / (z + self.eps * sgn)
-        r_in = x * op.transpose(s, weight, x.shape)
-        if self.bias == "equal":
-            c = self.eps * sgn
-            if bias is not None:
-                c = c + _broadcast_bias(op, bias, z)
-            r_in = r_in + op.spread(c * s / op.fan_in(x, weight), weight, x.shape)
+        x, z = saved
+        assert x is not None and z is not None
+        op, w = _linear(layer)
+        s_z = sign0(z)
+        s = r / (z + self.eps * s_z)  # R_j / (z_j + eps s_j)
+        r_in = x * op.transpose(s, w, x.shape)  # sum_j x_i w_ij s_j
+        if self.bias == "equal":  # + sum_j (b_j + eps s_j) / N_j s_j
+            c = self.eps * s_z
+            if layer.bias is not None:
+                c = c + op.bias_view(layer.bias, z)
+            r_in = r_in + op.spread(c * s / op.fan_in(x, w), w, x.shape)
         return r_in
 
 
@@ -165,11 +325,11 @@ class AlphaBeta(LinearRule):
 
     ``R_i = sum_j [alpha (x_i w_ij)^+ / z_j^+ - beta (x_i w_ij)^- / z_j^-] R_j`` with
     ``z_j^+ = sum_i (x_i w_ij)^+`` and ``z_j^- = sum_i (x_i w_ij)^-``. ``(x w)^+`` collects
-    positive inputs with positive weights *and* negative inputs with negative weights, so the
-    rule is correct for negative inputs (normalised spectra, ELU outputs). A unit with
-    relevance but ``z_j^+ = 0`` (resp. ``z_j^- = 0``) cannot pass its share on; such units are
-    counted in ``Explanation.n_no_positive_units`` and their relevance in
-    ``Explanation.dropped_relevance``.
+    positive inputs with positive weights *and* negative inputs with negative weights
+    (``(x w)^+ = x^+ w^+ + x^- w^-``), so the rule is correct for negative inputs (normalised
+    spectra, ELU outputs). A unit with relevance but ``z_j^+ = 0`` (resp. ``z_j^- = 0``) cannot
+    pass its share on; such units are counted in ``Explanation.n_no_positive_units`` and their
+    relevance in ``Explanation.dropped_relevance``.
     """
 
     name = "alpha_beta"
@@ -184,92 +344,29 @@ class AlphaBeta(LinearRule):
         self.alpha = float(alpha)
         self.beta = float(beta)
 
-    @staticmethod
-    def _signs(
-        op: LinearOp, x: torch.Tensor
-    ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
-        """``(buffer, x^+, x^-)``; for ungrouped layers ``x^+, x^-`` are the two halves of one
-        buffer (channel axis for convs, feature axis for dense layers), so the fused
-        convolution needs no concatenation; otherwise the buffer is None."""
-        if op.groups != 1:
-            return None, x.clamp(min=0), x.clamp(max=0)
-        dim = x.dim() - 1 if op.kind == "linear" else 1
-        shape = list(x.shape)
-        shape[dim] *= 2
-        buf = x.new_empty(shape)
-        xp, xn = buf.split(x.shape[dim], dim)
-        torch.clamp(x, min=0, out=xp)
-        torch.clamp(x, max=0, out=xn)
-        return buf, xp, xn
-
-    @staticmethod
-    def _fwd(
-        op: LinearOp,
-        buf: torch.Tensor | None,
-        xp: torch.Tensor,
-        xn: torch.Tensor,
-        wa: torch.Tensor,
-        wb: torch.Tensor,
-    ) -> torch.Tensor:
-        """``W_a x^+ + W_b x^-``."""
-        if buf is not None:
-            return op.forward(buf, torch.cat([wa, wb], 1), None)
-        return op.forward(xp, wa, None) + op.forward(xn, wb, None)
-
-    @staticmethod
-    def _bwd(
-        op: LinearOp,
-        buf: torch.Tensor | None,
-        x_shape: torch.Size,
-        wa: torch.Tensor,
-        wb: torch.Tensor,
-        s: torch.Tensor,
-    ) -> tuple[torch.Tensor, ...]:
-        """``(W_a^T s, W_b^T s)``."""
-        if buf is not None:
-            dim = len(x_shape) - 1 if op.kind == "linear" else 1
-            g = op.transpose(s, torch.cat([wa, wb], 1), buf.shape)
-            return g.split(x_shape[dim], dim)
-        return op.transpose(s, wa, x_shape), op.transpose(s, wb, x_shape)
-
     def backward(  # noqa: D102
-        self,
-        op: LinearOp,
-        x: torch.Tensor,
-        weight: torch.Tensor,
-        bias: torch.Tensor | None,
-        z: torch.Tensor,
-        r: torch.Tensor,
-        state: LRPState | None,
+        self, layer: Layer, saved: tuple[torch.Tensor | None, ...], r: torch.Tensor
     ) -> torch.Tensor:
-        buf, xp, xn = self._signs(op, x)
-        wp, wn = weight.clamp(min=0), weight.clamp(max=0)
-        zp = self._fwd(op, buf, xp, xn, wp, wn)
-        sp = self._safe_ratio(r, zp, zp > 0, self.alpha, state)
+        x = saved[0]
+        assert x is not None
+        op, w = _linear(layer)
+        log = layer.log
+        buf, xp, xn = _signs(op, x)  # x^+, x^-
+        wp, wn = w.clamp(min=0), w.clamp(max=0)  # w^+, w^-
+        zp = _fwd(op, buf, xp, xn, wp, wn)  # z^+ = W^+ x^+ + W^- x^-
+        sp = _safe_ratio(r, zp, zp > 0, self.alpha, log)  # R_j / z_j^+
         del zp
-        gp, gn = self._bwd(op, buf, x.shape, wp, wn, sp)
+        gp, gn = _bwd(op, buf, x.shape, wp, wn, sp)  # W^+T s, W^-T s
         del sp
-        r_in = (xp * gp).addcmul_(xn, gn)
+        r_in = (xp * gp).addcmul_(xn, gn)  # sum_j (x_i w_ij)^+ / z_j^+ R_j
         if self.alpha != 1.0:
             r_in = r_in * self.alpha
         if self.beta:
-            zn = self._fwd(op, buf, xp, xn, wn, wp)
-            sn = self._safe_ratio(r, zn, zn < 0, -self.beta, state)
-            hp, hn = self._bwd(op, buf, x.shape, wn, wp, sn)
+            zn = _fwd(op, buf, xp, xn, wn, wp)  # z^- = W^- x^+ + W^+ x^-
+            sn = _safe_ratio(r, zn, zn < 0, -self.beta, log)
+            hp, hn = _bwd(op, buf, x.shape, wn, wp, sn)
             r_in = r_in - self.beta * (xp * hp).addcmul_(xn, hn)
         return r_in
-
-    @staticmethod
-    def _safe_ratio(
-        r: torch.Tensor, den: torch.Tensor, ok: torch.Tensor, weight: float, state: LRPState | None
-    ) -> torch.Tensor:
-        """``r / den`` where ``ok``, else 0; units with relevance but ``not ok`` are reported."""
-        if bool(ok.all()):
-            return torch.div(r, den, out=den)  # den is a temporary: reuse its memory
-        lost = torch.where(ok, 0.0, r)
-        if state is not None:
-            state.add_dead(lost != 0, lost * weight)
-        return r / torch.where(ok, den, torch.inf)
 
 
 class ZPlus(AlphaBeta):
@@ -288,71 +385,158 @@ class Flat(LinearRule):
     needs_output = False
 
     def backward(  # noqa: D102
-        self,
-        op: LinearOp,
-        x: torch.Tensor,
-        weight: torch.Tensor,
-        bias: torch.Tensor | None,
-        z: torch.Tensor,
-        r: torch.Tensor,
-        state: LRPState | None,
+        self, layer: Layer, saved: tuple[torch.Tensor | None, ...], r: torch.Tensor
     ) -> torch.Tensor:
-        return op.spread(r / op.fan_in(x, weight), weight, x.shape)
+        x = saved[0]
+        assert x is not None
+        op, w = _linear(layer)
+        return op.spread(r / op.fan_in(x, w), w, x.shape)
 
 
+# ----------------------------------------------------------------------------- other layers
 class PassThrough(Rule):
-    """Identity: relevance passes unchanged (ELU, ReLU, Tanh, normalisation, unfolded BN)."""
+    """Identity: relevance passes unchanged (``R_i = R_j``, equal input and output shapes).
+
+    The default of activations (ELU, ReLU, LeakyReLU, Tanh), unfolded BatchNorm and layers that
+    declare ``lrp_pass_through = True`` (the model's input normalisation).
+    """
 
     name = "pass"
+    recorded = False  # R_in equals R_out: nothing new to record
+
+    def forward(  # noqa: D102
+        self, layer: Layer, x: torch.Tensor
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor | None, ...]]:
+        y = layer.call(x)
+        if y.shape != x.shape:
+            raise UnsupportedModuleError(
+                f"pass-through rule needs equal input/output shapes, got {tuple(x.shape)} -> "
+                f"{tuple(y.shape)}; give this module another rule"
+            )
+        return (y.clone() if y is x else y), ()
+
+    def backward(  # noqa: D102
+        self, layer: Layer, saved: tuple[torch.Tensor | None, ...], r: torch.Tensor
+    ) -> torch.Tensor:
+        return r
 
 
 class WinnerTakeAll(Rule):
-    """Max pooling: all relevance of a pooled unit goes to the input that won the max."""
+    """Max pooling: all relevance of a pooled unit goes to the input that won the max.
+
+    That is autograd's own max-pool gradient, so the module keeps its forward. Also usable on
+    any parameter-free module whose gradient should route relevance (shape operations).
+    """
 
     name = "winner_take_all"
 
+    def fits_type(self, module_type: type[nn.Module]) -> bool:  # noqa: D102
+        return not issubclass(module_type, LINEAR_MODULES + AVG_POOLS + RNNS)
+
+    def install(self, module: nn.Module, layer: Layer) -> None:  # noqa: D102
+        return None
+
 
 class ZRule(Rule):
-    """Proportional rule for average pooling: ``R_i = sum_j x_i a_ij / z_j R_j`` (tiny eps)."""
+    """Proportional rule for average pooling: ``R_i = sum_j x_i a_ij / z_j R_j`` (tiny eps).
+
+    ``a_ij`` are the pooling weights; ``sum_j a_ij s_j`` is the pooling's gradient, so the
+    rule is ``R = x * d(a . x)/dx |_(s)`` with ``s_j = R_j / (z_j + eps s_j)``.
+    """
 
     name = "z"
+    applies_to = AVG_POOLS
 
     def __init__(self, eps: float = 1e-12) -> None:
         self.eps = float(eps)
 
+    def forward(  # noqa: D102
+        self, layer: Layer, x: torch.Tensor
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor | None, ...]]:
+        z = layer.call(x)
+        return z, (x, z)
 
-class RecurrentEpsilon(Rule):
-    """LSTM/GRU rule of Arras et al. (2017) with per-step injection (see ``lstm.py``).
-
-    Parameters
-    ----------
-    eps
-        Stabiliser of the eps-rule used for the memory-cell split and the candidate's
-        pre-activation (paper: 0.01); bias and stabiliser are redistributed equally.
-    """
-
-    name = "recurrent_epsilon"
-
-    def __init__(self, eps: float = 0.01) -> None:
-        if eps < 0:
-            raise AudioLRPError(f"RecurrentEpsilon eps={eps} is negative; pass eps >= 0")
-        self.eps = float(eps)
+    def backward(  # noqa: D102
+        self, layer: Layer, saved: tuple[torch.Tensor | None, ...], r: torch.Tensor
+    ) -> torch.Tensor:
+        x, z = saved
+        assert x is not None and z is not None
+        s = r / (z + self.eps * sign0(z))
+        with torch.enable_grad():
+            xd = x.detach().requires_grad_()
+            (g,) = torch.autograd.grad(layer.call(xd), xd, s)  # sum_j a_ij s_j
+        return x * g
 
 
-def _broadcast_bias(op: LinearOp, bias: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    if op.kind == "linear":
-        return bias
-    return bias.view(1, -1, *([1] * (z.dim() - 2)))
+# ----------------------------------------------------------------------------- alpha-beta parts
+def _signs(op: LinearOp, x: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+    """``(buffer, x^+, x^-)``; for ungrouped layers ``x^+, x^-`` are the two halves of one
+    buffer (channel axis for convs, feature axis for dense layers), so the fused convolution
+    needs no concatenation; otherwise the buffer is None."""
+    if op.groups != 1:
+        return None, x.clamp(min=0), x.clamp(max=0)
+    dim = x.dim() - 1 if op.kind == "linear" else 1
+    shape = list(x.shape)
+    shape[dim] *= 2
+    buf = x.new_empty(shape)
+    xp, xn = buf.split(x.shape[dim], dim)
+    torch.clamp(x, min=0, out=xp)
+    torch.clamp(x, max=0, out=xn)
+    return buf, xp, xn
+
+
+def _fwd(
+    op: LinearOp,
+    buf: torch.Tensor | None,
+    xp: torch.Tensor,
+    xn: torch.Tensor,
+    wa: torch.Tensor,
+    wb: torch.Tensor,
+) -> torch.Tensor:
+    """``W_a x^+ + W_b x^-``."""
+    if buf is not None:
+        return op.forward(buf, torch.cat([wa, wb], 1), None)
+    return op.forward(xp, wa, None) + op.forward(xn, wb, None)
+
+
+def _bwd(
+    op: LinearOp,
+    buf: torch.Tensor | None,
+    x_shape: torch.Size,
+    wa: torch.Tensor,
+    wb: torch.Tensor,
+    s: torch.Tensor,
+) -> tuple[torch.Tensor, ...]:
+    """``(W_a^T s, W_b^T s)``."""
+    if buf is not None:
+        dim = len(x_shape) - 1 if op.kind == "linear" else 1
+        g = op.transpose(s, torch.cat([wa, wb], 1), buf.shape)
+        return g.split(x_shape[dim], dim)
+    return op.transpose(s, wa, x_shape), op.transpose(s, wb, x_shape)
+
+
+def _safe_ratio(
+    r: torch.Tensor, den: torch.Tensor, ok: torch.Tensor, weight: float, log: LRPState
+) -> torch.Tensor:
+    """``r / den`` where ``ok``, else 0; units with relevance but ``not ok`` are reported."""
+    if bool(ok.all()):
+        return torch.div(r, den, out=den)  # den is a temporary: reuse its memory
+    lost = torch.where(ok, 0.0, r)
+    log.add_dead(lost != 0, lost * weight)
+    return r / torch.where(ok, den, torch.inf)
 
 
 __all__ = [
+    "AVG_POOLS",
+    "LINEAR_MODULES",
+    "RNNS",
     "AlphaBeta",
     "Epsilon",
     "Flat",
+    "Layer",
     "LinearOp",
     "LinearRule",
     "PassThrough",
-    "RecurrentEpsilon",
     "Rule",
     "WinnerTakeAll",
     "ZPlus",

@@ -15,7 +15,7 @@ LRP engine can start from the pre-softmax score (paper, section "Experimental Se
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -31,7 +31,8 @@ class InputNormalization(nn.Module):
     """Per-channel standardisation ``(x - mean_c) / std_c`` (the paper's normalisation layer).
 
     For HOA models the magnitude channels share the training set's magnitude mean/std and the
-    phase channels share the phase mean/std. LRP treats this layer as the identity.
+    phase channels share the phase mean/std. LRP treats this layer as the identity: it declares
+    ``lrp_pass_through = True``, which the LRP engine reads (the engine never imports models).
 
     Parameters
     ----------
@@ -62,6 +63,8 @@ class InputNormalization(nn.Module):
 
     mean: torch.Tensor
     std: torch.Tensor
+    #: relevance passes through this layer unchanged (read by :mod:`audiolrp.lrp`)
+    lrp_pass_through: ClassVar[bool] = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the layer to ``x``."""
@@ -185,13 +188,36 @@ class CRNN(nn.Module):
                 f"CRNN expects input (batch, {self.n_in}, frames, {self.config['n_bins']}), "
                 f"got {tuple(x.shape)}"
             )
-        h = self.normalization(x)
-        h = self.conv(h)
+        return self.scores_from_conv_features(self.conv(self.normalize(x)))
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """The first stage of :meth:`forward`: per-channel standardisation of raw features."""
+        return self.normalization(x)
+
+    def scores_from_conv_features(self, h: torch.Tensor) -> torch.Tensor:
+        """The stages of :meth:`forward` after the convolution blocks.
+
+        Parameters
+        ----------
+        h
+            Output of the convolution blocks, ``(B, n_filters, T, n_bins / prod(pool_sizes))``
+            (any equivalent computation of ``self.conv(self.normalize(x))``).
+
+        Returns
+        -------
+        torch.Tensor
+            Pre-softmax scores ``(B, T, n_classes)``.
+        """
         h = self.reshape(h)
         for lstm in self.lstms:
             h, _ = lstm(h)
         h = self.dense_activation(self.dense(h))
         return self.output(h)
+
+    def clip_probabilities(self, frame_scores: torch.Tensor) -> torch.Tensor:
+        """Clip-level class probabilities of this model's frame scores
+        (:func:`clip_probabilities`); the LRP's default target is their argmax."""
+        return clip_probabilities(frame_scores)
 
 
 def clip_probabilities(frame_scores: torch.Tensor) -> torch.Tensor:
