@@ -115,8 +115,8 @@ def test_package_writers_use_normal_permissions(tmp_path: Path, umask: int) -> N
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from audiolrp.analysis.heatmaps import save_figure
     from audiolrp.audio_io import write_wav
+    from audiolrp.plots import save_figure
     from audiolrp.report.html import write_atomic
 
     ref = _reference_mode(tmp_path)

@@ -14,7 +14,6 @@ from audiolrp.app.recordings import (
     check_channels,
     order_from_channels,
     read_ambisonics,
-    required_channels,
     resample_to_model_rate,
     sliding_windows,
 )
@@ -40,8 +39,15 @@ def test_order_from_channels() -> None:
 
 
 def test_required_channels() -> None:
-    assert required_channels("intensity", 1) == 4
-    assert [required_channels("hoa", n) for n in range(1, 5)] == [4, 9, 16, 25]
+    """The audio channels a model reads (InputLayout) are what check_channels demands."""
+    from audiolrp.signal.layout import InputLayout
+
+    assert InputLayout("intensity", 1).n_audio_channels == 4
+    assert [InputLayout("hoa", n).n_audio_channels for n in range(1, 5)] == [4, 9, 16, 25]
+    for n, k in zip(range(1, 5), (4, 9, 16, 25), strict=True):
+        check_channels("x.wav", k, "hoa", n, "m")
+        with pytest.raises(AudioFileError, match=f"needs >= {k} "):
+            check_channels("x.wav", k - 1, "hoa", n, "m")
 
 
 def test_read_ambix_roundtrip(tmp_path) -> None:
@@ -241,3 +247,74 @@ def test_sliding_windows_cover_every_sample(n: int, window: int, hop: int) -> No
     assert covered.all()
     assert np.all(np.diff(starts) > 0)
     assert np.all(np.diff(starts) <= hop)
+
+
+# ------------------------------------------------- one audio -> model input for every source
+@pytest.fixture(scope="module")
+def tiny_explainers(tmp_path_factory):
+    import torch
+
+    from audiolrp.app.explainer import Explainer
+    from audiolrp.models import build_model, save
+
+    tmp = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    save(build_model("hoa", 2, size="tiny"), tmp / "hoa2", feature="hoa", order=2)
+    save(build_model("intensity", size="tiny"), tmp / "int", feature="intensity")
+    return {k: Explainer.load(tmp / f"{k}.json") for k in ("hoa2", "int")}
+
+
+@pytest.mark.parametrize("key", ["hoa2", "int"])
+def test_demo_scene_and_its_wav_give_the_same_model_input(
+    tiny_explainers, tmp_path, monkeypatch, one_thread, key
+) -> None:
+    """The demo's simulated scene and the same audio written to a WAV and explained as a
+    recording reach the model through the one function app.inputs.to_model_input, with
+    bit-identical input, prediction and relevance."""
+    import audiolrp.app.explainer as explainer_module
+    from audiolrp.app.demo import analyse_demo
+    from audiolrp.app.inputs import to_model_input
+    from audiolrp.app.windows import analyse_recording
+    from audiolrp.signal.features import compute_features
+
+    calls: list[int] = []
+
+    def spy(audio, layout):
+        calls.append(np.ndim(audio))
+        return to_model_input(audio, layout)
+
+    monkeypatch.setattr(explainer_module, "to_model_input", spy)
+    ex = tiny_explainers[key]
+    demo = analyse_demo(ex, seed=5, pixel_flipping=False)
+    assert calls, "the demo did not go through app.inputs.to_model_input"
+    n_demo = len(calls)
+    path = tmp_path / "scene.wav"
+    sf.write(path, demo.audio.T, 16000, subtype="DOUBLE")  # 64-bit: the exact samples
+    rec = analyse_recording(ex, path, windows=[0], pixel_flipping=False)
+    assert len(calls) > n_demo, "the recording did not go through app.inputs.to_model_input"
+    assert rec.n_windows == 1
+    x_demo, x_rec = demo.clip.features, rec.details[0].clip.features
+    assert x_demo.dtype == np.float32 and x_demo.shape == (ex.layout.n_channels, 50, 512)
+    np.testing.assert_array_equal(x_rec, x_demo)
+    # and both equal the features computed directly from the simulated mixture
+    direct = compute_features(demo.audio[: ex.n_audio_channels], ex.feature, ex.order)
+    np.testing.assert_array_equal(x_demo, np.asarray(direct, dtype=np.float32))
+    np.testing.assert_array_equal(rec.probabilities[0], demo.clip.probabilities)
+    assert rec.details[0].clip.predicted_class == demo.clip.predicted_class
+    np.testing.assert_array_equal(rec.details[0].clip.relevance, demo.clip.relevance)
+
+
+def test_model_input_checks_and_batches(tiny_explainers) -> None:
+    from audiolrp.app.inputs import to_model_input
+
+    lay = tiny_explainers["hoa2"].layout
+    rng = np.random.default_rng(1)
+    clips = rng.standard_normal((3, 16, 16000))  # extra channels are ignored
+    batch = to_model_input(clips, lay)
+    assert batch.shape == (3, 18, 50, 512) and batch.dtype == np.float32
+    for i in range(3):
+        np.testing.assert_array_equal(batch[i], to_model_input(clips[i, :9], lay))
+    with pytest.raises(AudioLRPError, match=">= 9 AmbiX channels"):
+        to_model_input(clips[0, :4], lay)
+    with pytest.raises(AudioLRPError, match="1-s clips"):
+        to_model_input(clips[0, :, :8000], lay)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from audiolrp.plots import channel_relevance_figure, doa_map_figure, timeline_figure
 from audiolrp.report import (
     Audio,
     Image,
@@ -22,7 +23,6 @@ from audiolrp.report import (
     wav_bytes,
     write_report,
 )
-from audiolrp.report.figures import channel_relevance_figure, doa_map_figure, timeline_figure
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

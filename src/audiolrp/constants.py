@@ -15,19 +15,11 @@ N_BINS: int = 512
 N_CLASSES: int = 425
 SPEED_OF_SOUND_M_S: float = 343.0
 
-INTENSITY_CHANNEL_NAMES: tuple[str, ...] = ("I_a,x", "I_a,y", "I_a,z", "I_r,x", "I_r,y", "I_r,z")
-
 
 def n_sh_channels(order: int) -> int:
-    """Number of Ambisonics channels (ACN) up to ``order``: ``(order + 1) ** 2``."""
-    return (order + 1) ** 2
+    """Number of Ambisonics channels (ACN) up to ``order``: ``(order + 1) ** 2``.
 
-
-def hoa_feature_channel_names(order: int) -> tuple[str, ...]:
-    """Names of the HOA feature channels: all magnitudes (ACN order), then all phases.
-
-    The HOA feature tensor of order N has ``2 (N+1)^2`` channels laid out as
-    ``[|A_0|, ..., |A_{K-1}|, arg A_0, ..., arg A_{K-1}]`` with K = (N+1)^2.
+    The channel layout of model inputs (names, groups, axes, counts) is owned by
+    :class:`audiolrp.signal.layout.InputLayout`.
     """
-    k = n_sh_channels(order)
-    return tuple(f"ACN{i} mag" for i in range(k)) + tuple(f"ACN{i} phase" for i in range(k))
+    return (order + 1) ** 2

@@ -11,21 +11,23 @@ from audiolrp.analysis.channel_relevance import (
     channel_relevance,
     channel_relevance_stats,
     directions_to_xyz,
-    plot_channel_relevance,
-    plot_direction_correlation,
     relevance_direction_correlation,
     relevance_shares,
 )
 from audiolrp.analysis.heatmaps import (
     audio_channel_heatmaps,
-    fig2_panels,
     hoa_channel_relevance_map,
-    relevance_map_label,
-    save_figure,
     spectrogram_dbp,
 )
-from audiolrp.constants import INTENSITY_CHANNEL_NAMES, hoa_feature_channel_names
 from audiolrp.errors import AudioLRPError
+from audiolrp.plots import (
+    fig2_panels,
+    plot_channel_relevance,
+    plot_direction_correlation,
+    relevance_map_label,
+    save_figure,
+)
+from audiolrp.signal.layout import InputLayout
 
 
 def test_channel_relevance_modes_against_loops() -> None:
@@ -66,7 +68,7 @@ def test_stats_against_hand_values(tmp_path) -> None:
         channel_relevance_stats(v, groups, group_order=["+y"])
     v6 = np.random.default_rng(1).random((8, 6))
     s6 = channel_relevance_stats(v6, ["+x", "-x"] * 4)
-    assert s6.channel_names == INTENSITY_CHANNEL_NAMES and s6.groups == ("+x", "-x")
+    assert s6.channel_names == InputLayout("intensity").names and s6.groups == ("+x", "-x")
     fig = plot_channel_relevance(s6)
     out = save_figure(fig, tmp_path / "fig3.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -122,7 +124,7 @@ def test_hoa_maps_and_fig2(tmp_path) -> None:
     maps = audio_channel_heatmaps(r, "hoa", order)
     assert maps.shape == (9, 50, 512)
     np.testing.assert_array_equal(maps[8], r[8] + r[17])
-    assert len(hoa_feature_channel_names(order)) == 18
+    assert len(InputLayout("hoa", order).names) == 18
     inten = audio_channel_heatmaps(r[:6], "intensity")
     np.testing.assert_allclose(inten[3], r[:6].sum(0))
     with pytest.raises(AudioLRPError):
@@ -154,7 +156,7 @@ def test_fig2_relevance_limits_ignore_outliers_by_percentile() -> None:
     import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
 
-    from audiolrp.analysis.heatmaps import fig2_panels
+    from audiolrp.plots import fig2_panels
 
     rng = np.random.default_rng(0)
     rel = rng.uniform(-1.0, 1.0, size=(50, 512))

@@ -16,10 +16,10 @@ from audiolrp.analysis.pixel_flipping import (
     hoa_channel_groups,
     n_flipped_bins,
     pixel_flipping,
-    plot_pixel_flipping,
 )
 from audiolrp.errors import AudioLRPError
 from audiolrp.models import CRNN, InputNormalization, clip_probabilities
+from audiolrp.plots import plot_pixel_flipping
 
 
 class Recorder(nn.Module):
@@ -276,8 +276,6 @@ def test_fast_inference_model_is_equivalent() -> None:
 def test_probability_band_stays_in_unit_interval() -> None:
     """Fig. 4's 95 % band of a probability never drawn below 0 or above 1 (issue 11)."""
     from matplotlib.collections import PolyCollection
-
-    from audiolrp.analysis.pixel_flipping import PixelFlippingResult, plot_pixel_flipping
 
     scores = np.array([[0.9, 0.02, 0.0], [0.1, 0.0, 0.0], [0.95, 0.5, 0.0]])
     res = PixelFlippingResult(

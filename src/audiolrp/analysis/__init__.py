@@ -1,7 +1,7 @@
 """Audio-specific analyses of LRP relevance (paper sections "Channel Relevance" and
 "Auralization of Relevance", Eq. 3, Eq. 4, Figs. 2-4).
 
-* :mod:`~audiolrp.analysis.heatmaps` -- relevance heatmaps and the panels of Fig. 2;
+* :mod:`~audiolrp.analysis.heatmaps` -- relevance heatmaps and the spectrograms of Fig. 2;
 * :mod:`~audiolrp.analysis.channel_relevance` -- relevance per input channel (Fig. 3);
 * :mod:`~audiolrp.analysis.pixel_flipping` -- perturbation curves and AOPC (Fig. 4);
 * :mod:`~audiolrp.analysis.filterbank`, :mod:`~audiolrp.analysis.auralization` -- the
@@ -10,6 +10,7 @@
 The package re-exports the submodules' functions, except those named like their submodule:
 ``audiolrp.analysis.channel_relevance`` and ``audiolrp.analysis.pixel_flipping`` are the modules
 (the functions are ``channel_relevance.channel_relevance`` and ``pixel_flipping.pixel_flipping``).
+Analyses return arrays; their figures are drawn by :mod:`audiolrp.plots`.
 """
 
 from audiolrp.analysis.auralization import (
@@ -27,24 +28,19 @@ from audiolrp.analysis.channel_relevance import (
     axis_direction_classes,
     axis_groups,
     channel_relevance_stats,
-    plot_channel_relevance,
-    plot_direction_correlation,
     relevance_direction_correlation,
     relevance_shares,
 )
 from audiolrp.analysis.filterbank import band_magnitude_responses, design_filterbank
 from audiolrp.analysis.heatmaps import (
     audio_channel_heatmaps,
-    fig2_panels,
     hoa_channel_relevance_map,
-    save_figure,
     spectrogram_dbp,
 )
 from audiolrp.analysis.pixel_flipping import (
     INTENSITY_GROUPS,
     PixelFlippingResult,
     hoa_channel_groups,
-    plot_pixel_flipping,
 )
 
 __all__ = [
@@ -57,17 +53,12 @@ __all__ = [
     "band_magnitude_responses",
     "channel_relevance_stats",
     "design_filterbank",
-    "fig2_panels",
     "hoa_channel_groups",
     "hoa_channel_relevance_map",
-    "plot_channel_relevance",
-    "plot_direction_correlation",
-    "plot_pixel_flipping",
     "prepare_heatmap",
     "relevance_direction_correlation",
     "relevance_filter",
     "relevance_shares",
-    "save_figure",
     "sdr_db",
     "si_sdr_db",
     "spectral_similarity",

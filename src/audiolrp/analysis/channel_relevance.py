@@ -20,13 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.figure import Figure
 from scipy import stats as sps
 
 from audiolrp.analysis._arrays import as_numpy
-from audiolrp.constants import INTENSITY_CHANNEL_NAMES
 from audiolrp.errors import AudioLRPError
 from audiolrp.signal.ambisonics import doa_grid
+from audiolrp.signal.layout import InputLayout
 
 AXIS_DIRECTIONS_XYZ: dict[str, tuple[float, float, float]] = {
     "+x": (1.0, 0.0, 0.0),
@@ -34,8 +33,17 @@ AXIS_DIRECTIONS_XYZ: dict[str, tuple[float, float, float]] = {
     "+y": (0.0, 1.0, 0.0),
     "-y": (0.0, -1.0, 0.0),
 }
-#: Cartesian axis (0=x, 1=y, 2=z) of each intensity feature channel.
-INTENSITY_CHANNEL_AXES: tuple[int, ...] = (0, 1, 2, 0, 1, 2)
+#: Cartesian axis (0=x, 1=y, 2=z) of each intensity feature channel
+#: (:attr:`audiolrp.signal.layout.InputLayout.axes`).
+INTENSITY_CHANNEL_AXES: tuple[int | None, ...] = InputLayout("intensity").axes
+
+
+def _default_names(n_channels: int) -> tuple[str, ...]:
+    """The intensity names for 6 channels, else ``"ch{c}"``."""
+    intensity = InputLayout("intensity")
+    if n_channels == intensity.n_channels:
+        return intensity.names
+    return tuple(f"ch{c}" for c in range(n_channels))
 
 
 def channel_relevance(
@@ -113,7 +121,7 @@ def channel_relevance_stats(
     groups
         ``(N,)`` group label per example (e.g. ``"+x"``).
     channel_names
-        Names of the C channels; default :data:`INTENSITY_CHANNEL_NAMES` for C = 6, else
+        Names of the C channels; default the intensity names for C = 6, else
         ``"ch{c}"``.
     group_order
         Groups to report, in order; default the sorted unique labels. Empty groups raise.
@@ -125,9 +133,7 @@ def channel_relevance_stats(
             f"values {v.shape} and groups {g.shape} do not match: pass (N, C) and (N,)"
         )
     if channel_names is None:
-        channel_names = (
-            INTENSITY_CHANNEL_NAMES if v.shape[1] == 6 else [f"ch{c}" for c in range(v.shape[1])]
-        )
+        channel_names = _default_names(v.shape[1])
     if len(channel_names) != v.shape[1]:
         raise AudioLRPError(f"{len(channel_names)} channel names for {v.shape[1]} channels")
     names = tuple(group_order) if group_order is not None else tuple(sorted(set(g.tolist())))
@@ -147,32 +153,6 @@ def channel_relevance_stats(
         p5=np.stack([r[3] for r in rows]),
         p95=np.stack([r[4] for r in rows]),
     )
-
-
-def plot_channel_relevance(
-    stats: ChannelRelevanceStats, ylabel: str = "relevance share", title: str | None = None
-) -> Figure:
-    """Fig. 3: per channel, one bar (mean) per group, dot = median, whiskers = 5th/95th pct."""
-    n_g, n_c = stats.mean.shape
-    fig = Figure(figsize=(max(6.0, 1.2 * n_c), 3.5))
-    ax = fig.subplots()
-    width = 0.8 / n_g
-    x = np.arange(n_c)
-    for gi, name in enumerate(stats.groups):
-        pos = x - 0.4 + width * (gi + 0.5)
-        bars = ax.bar(pos, stats.mean[gi], width, label=f"DOA {name} (n={stats.count[gi]})",
-                      alpha=0.75)
-        color = bars.patches[0].get_facecolor() if bars.patches else None
-        err = np.stack([stats.median[gi] - stats.p5[gi], stats.p95[gi] - stats.median[gi]])
-        ax.errorbar(pos, stats.median[gi], yerr=np.maximum(err, 0), fmt="o", ms=3,
-                    color="k", ecolor=color if color is not None else "k", capsize=2, lw=1)
-    ax.set_xticks(x, stats.channel_names)
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8, ncols=min(n_g, 4))
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
 
 
 def directions_to_xyz(directions_rad: np.ndarray) -> np.ndarray:
@@ -256,9 +236,7 @@ def relevance_direction_correlation(
             "not match: pass (N, C), (N, 3) and C axes"
         )
     if channel_names is None:
-        channel_names = (
-            INTENSITY_CHANNEL_NAMES if s.shape[1] == 6 else [f"ch{c}" for c in range(s.shape[1])]
-        )
+        channel_names = _default_names(s.shape[1])
     res = np.full((4, s.shape[1]), np.nan)
     for c, ax in enumerate(channel_axes):
         if ax is None or s.shape[0] < 3:
@@ -275,28 +253,6 @@ def relevance_direction_correlation(
     )
 
 
-def plot_direction_correlation(corr: DirectionCorrelation) -> Figure:
-    """Scatter of each channel's share against ``|d_axis|`` with Pearson r / Spearman rho."""
-    idx = [c for c, a in enumerate(corr.channel_axes) if a is not None]
-    n_cols = min(3, max(1, len(idx)))
-    n_rows = -(-max(1, len(idx)) // n_cols)
-    fig = Figure(figsize=(3.2 * n_cols, 2.8 * n_rows))
-    axes = fig.subplots(n_rows, n_cols, squeeze=False)
-    for ax in axes.flat[len(idx):]:
-        ax.set_visible(False)
-    for ax, c in zip(axes.flat, idx, strict=False):
-        a = corr.channel_axes[c]
-        if a is None:  # not in idx
-            continue
-        ax.scatter(corr.abs_components[:, a], corr.shares[:, c], s=4, alpha=0.4)
-        ax.set_xlabel(f"|d_{'xyz'[a]}|")
-        ax.set_ylabel("relevance share")
-        ax.set_title(f"{corr.channel_names[c]}: r={corr.pearson_r[c]:.2f}, "
-                     f"rho={corr.spearman_rho[c]:.2f}", fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
 __all__ = [
     "AXIS_DIRECTIONS_XYZ",
     "INTENSITY_CHANNEL_AXES",
@@ -307,8 +263,6 @@ __all__ = [
     "channel_relevance",
     "channel_relevance_stats",
     "directions_to_xyz",
-    "plot_channel_relevance",
-    "plot_direction_correlation",
     "relevance_direction_correlation",
     "relevance_shares",
 ]

@@ -33,43 +33,32 @@ by the batch, not by examples x steps), under ``torch.no_grad`` and in eval mode
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from torch import nn
 from tqdm import tqdm
 
 from audiolrp.errors import AudioLRPError
 from audiolrp.lrp.canonizers import running_stats
 from audiolrp.models import CRNN, InputNormalization
+from audiolrp.signal.layout import InputLayout
 
 Order = Literal["most_relevant", "least_relevant", "random"]
 Baseline = Literal["zero-normalised", "zero-raw", "mean", "noise"]
 
-#: Channel groups of the intensity model (channel indices).
-INTENSITY_GROUPS: dict[str, tuple[int, ...] | None] = {
-    "all": None,
-    "active": (0, 1, 2),
-    "reactive": (3, 4, 5),
-}
+#: Channel groups of the intensity model (channel indices;
+#: :attr:`audiolrp.signal.layout.InputLayout.groups`).
+INTENSITY_GROUPS: dict[str, tuple[int, ...] | None] = InputLayout("intensity").groups
 
 
 def hoa_channel_groups(order: int) -> dict[str, tuple[int, ...] | None]:
-    """Channel groups of an order-N HOA model: all, magnitude, phase, and each order n."""
-    k = (order + 1) ** 2
-    groups: dict[str, tuple[int, ...] | None] = {
-        "all": None,
-        "magnitude": tuple(range(k)),
-        "phase": tuple(range(k, 2 * k)),
-    }
-    for n in range(order + 1):
-        acn = list(range(n * n, (n + 1) * (n + 1)))
-        groups[f"order {n}"] = tuple(acn + [k + a for a in acn])
-    return groups
+    """Channel groups of an order-N HOA model: all, magnitude, phase, and each order n
+    (:attr:`audiolrp.signal.layout.InputLayout.groups`)."""
+    return InputLayout("hoa", order).groups
 
 
 @dataclass(frozen=True)
@@ -420,40 +409,6 @@ def pixel_flipping(
     )
 
 
-def plot_pixel_flipping(
-    results: Mapping[str, PixelFlippingResult],
-    *,
-    band: Literal["se", "bootstrap", "none"] = "se",
-    ylabel: str | None = None,
-    title: str | None = None,
-) -> Figure:
-    """Fig. 4: mean score vs. fraction of flipped bins, one curve (with 95 % band) per result.
-
-    The legend gives each curve's AOPC.
-    """
-    fig = Figure(figsize=(5.5, 3.6))
-    ax = fig.subplots()
-    for name, res in results.items():
-        pct = 100.0 * res.fractions
-        (line,) = ax.plot(pct, res.mean, label=f"{name} (AOPC {res.aopc:.3f})")
-        if band != "none":
-            lo, hi = res.ci if band == "se" else res.bootstrap_ci()
-            if res.score == "probability":  # a probability band cannot leave [0, 1]
-                lo, hi = np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
-            ax.fill_between(pct, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
-    first = next(iter(results.values()), None)
-    if ylabel is None:
-        ylabel = "true-class probability" if first is None or first.score == "probability" \
-            else "true-class score (pre-softmax)"
-    ax.set_xlabel("flipped time-frequency bins / %")
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
-
-
 __all__ = [
     "INTENSITY_GROUPS",
     "PixelFlippingResult",
@@ -462,5 +417,4 @@ __all__ = [
     "hoa_channel_groups",
     "n_flipped_bins",
     "pixel_flipping",
-    "plot_pixel_flipping",
 ]

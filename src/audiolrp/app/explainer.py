@@ -1,9 +1,10 @@
 """The :class:`Explainer`: one loaded model that turns audio into predictions and explanations.
 
-The demo and recording reports (:mod:`audiolrp.report.pages`) do all their model work through
-it: features of the audio, clip probabilities, LRP relevance (paper composite), the per-clip
-analyses and pixel flipping, each batched and each delegated to the one function that owns it
-(:mod:`audiolrp.app.pipeline`, :mod:`audiolrp.app.recordings`).
+The demo and recording analyses (:mod:`audiolrp.app.demo`, :mod:`audiolrp.app.windows`) do all
+their model work through it: model input of the audio (:func:`audiolrp.app.inputs.
+to_model_input`, the same for simulated scenes and recordings), clip probabilities, LRP
+relevance (paper composite), the per-clip analyses and pixel flipping, each batched and each
+delegated to the one function that owns it (:mod:`audiolrp.app.pipeline`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from audiolrp.app.inputs import to_model_input
 from audiolrp.app.pipeline import (
     ClipAnalysis,
     analyse_clip,
@@ -23,8 +25,8 @@ from audiolrp.app.pipeline import (
     pixel_flipping_curves,
     predict,
 )
-from audiolrp.app.recordings import required_channels, to_model_input
 from audiolrp.models import LoadedModel
+from audiolrp.signal.layout import InputLayout
 
 
 @dataclass
@@ -63,21 +65,24 @@ class Explainer:
         return self.model.order
 
     @property
+    def layout(self) -> InputLayout:
+        """The model input's channel layout."""
+        return self.model.layout
+
+    @property
     def channel_names(self) -> tuple[str, ...]:
         """Names of the model's input channels."""
-        return self.model.channel_names
+        return self.layout.names
 
     @property
     def n_audio_channels(self) -> int:
         """AmbiX channels of the audio the model reads."""
-        return required_channels(self.feature, self.order)
+        return self.layout.n_audio_channels
 
     def features(self, audio: np.ndarray) -> np.ndarray:
         """Model input of one clip ``(K, 16000)`` -> ``(C, 50, 512)``, or of clips
-        ``(B, K, 16000)`` -> ``(B, C, 50, 512)``."""
-        if np.ndim(audio) == 3:
-            return np.stack([to_model_input(a, self.feature, self.order) for a in audio])
-        return to_model_input(audio, self.feature, self.order)
+        ``(B, K, 16000)`` -> ``(B, C, 50, 512)`` (:func:`audiolrp.app.inputs.to_model_input`)."""
+        return to_model_input(audio, self.layout)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Clip probabilities ``(B, 425)`` of features ``x`` (batches of :attr:`batch_size`)."""

@@ -30,12 +30,8 @@ from audiolrp import lrp
 from audiolrp.analysis.auralization import auralize as aur
 from audiolrp.analysis.channel_relevance import channel_relevance as cr
 from audiolrp.analysis.heatmaps import audio_channel_heatmaps
-from audiolrp.analysis.pixel_flipping import (
-    INTENSITY_GROUPS,
-    hoa_channel_groups,
-    pixel_flipping,
-)
-from audiolrp.app.recordings import required_channels, to_model_input
+from audiolrp.analysis.pixel_flipping import pixel_flipping
+from audiolrp.app.inputs import to_model_input
 from audiolrp.models import LoadedModel, clip_probabilities, load
 from audiolrp.progress import Progress
 from audiolrp.signal.ambisonics import doa_grid
@@ -72,9 +68,11 @@ class ClipAnalysis:
     filtered_audio: np.ndarray | None = None  # (K_audio, 16000)
 
 
-def _grid() -> np.ndarray:
-
+def class_directions_rad() -> np.ndarray:
+    """``(425, 2)`` float64 ``[azimuth_rad, elevation_rad]`` of the DOA classes
+    (:func:`audiolrp.signal.ambisonics.doa_grid`)."""
     return np.asarray(doa_grid(), dtype=np.float64)
+
 
 
 def predict(
@@ -189,13 +187,7 @@ def pixel_flipping_curves(
         "all channels, random order": ("random", None),
     }
     if groups:
-        if handle.feature == "intensity":
-            named = {"active intensity": INTENSITY_GROUPS["active"],
-                     "reactive intensity": INTENSITY_GROUPS["reactive"]}
-        else:
-            g = hoa_channel_groups(handle.order)
-            named = {"magnitude channels": g["magnitude"], "phase channels": g["phase"]}
-        for name, channels in named.items():
+        for name, channels in handle.layout.part_groups.items():
             runs[f"{name} only, most relevant first"] = ("most_relevant", channels)
     results = {
         name: pixel_flipping(
@@ -236,11 +228,11 @@ def analyse_clip(
 
     prog = progress or Progress(0, enabled=False)
     if features is None:
-        features = to_model_input(audio, handle.feature, handle.order)
+        features = to_model_input(audio, handle.layout)
     scores, probs = predict(handle, features[None])
     p = probs[0]
     pred = int(np.argmax(p))
-    grid = _grid()
+    grid = class_directions_rad()
     res = ClipAnalysis(
         features=features,
         frame_scores=scores[0],
@@ -269,35 +261,36 @@ def analyse_clip(
             )
     if auralize:
         with prog.step("auralizing the relevance (Eq. 3, 4)", "auralization"):
-
-            k = required_channels(handle.feature, handle.order)
+            k = handle.layout.n_audio_channels
             res.filtered_audio = np.asarray(aur(audio[:k], res.heatmaps[:k]), dtype=np.float64)
     return res
 
 
-# ------------------------------------------------------------------------------- report parts
-def _deg(x_rad: float) -> float:
+# --------------------------------------------------------------------------- JSON summaries
+def elevation_deg(x_rad: float) -> float:
+    """An elevation (or any angle) in degrees, rounded to 0.01 deg."""
     return round(float(np.degrees(x_rad)), 2)
 
 
-def _wrap_deg(x_deg: float) -> float:
-    return round((float(x_deg) + 180.0) % 360.0 - 180.0, 2)
+def azimuth_deg(x_rad: float) -> float:
+    """An azimuth in degrees wrapped to [-180, 180), rounded to 0.01 deg."""
+    return round((float(np.degrees(x_rad)) + 180.0) % 360.0 - 180.0, 2)
 
 
 def prediction_dict(a: ClipAnalysis, top_k: int = 5) -> dict[str, Any]:
     """JSON-ready prediction summary of a clip."""
-    grid = _grid()
+    grid = class_directions_rad()
     top = np.argsort(-a.probabilities)[:top_k]
     return {
         "class": a.predicted_class,
-        "azimuth_deg": _wrap_deg(np.degrees(a.azimuth_rad)),
-        "elevation_deg": _deg(a.elevation_rad),
+        "azimuth_deg": azimuth_deg(a.azimuth_rad),
+        "elevation_deg": elevation_deg(a.elevation_rad),
         "confidence": round(a.confidence, 6),
         "top": [
             {
                 "class": int(i),
-                "azimuth_deg": _wrap_deg(np.degrees(grid[i, 0])),
-                "elevation_deg": _deg(grid[i, 1]),
+                "azimuth_deg": azimuth_deg(grid[i, 0]),
+                "elevation_deg": elevation_deg(grid[i, 1]),
                 "probability": round(float(a.probabilities[i]), 6),
             }
             for i in top
@@ -328,7 +321,10 @@ __all__ = [
     "ClipAnalysis",
     "analyse_clip",
     "analysis_dict",
+    "azimuth_deg",
     "channel_relevance",
+    "class_directions_rad",
+    "elevation_deg",
     "explain_batched",
     "explain_relevance",
     "load_model",

@@ -5,9 +5,9 @@ Ambisonics channels of order ``N = 1..4``, in AmbiX (ACN order, SN3D normalisati
 default) or FuMa (orders 1..3) convention, at any sample rate. :func:`read_ambisonics` returns
 AmbiX signals of shape ``(n_sh, n_samples)`` in float64; :func:`resample_to_model_rate` brings
 them to the models' 16 kHz (polyphase resampling); :func:`sliding_windows` cuts 1-s windows
-(the paper's example length: 50 STFT frames x 512 bins, see :mod:`audiolrp.constants`); and
-:func:`to_model_input` computes the feature tensor a given model expects (HOA magnitude/phase
-channels or active/reactive intensity, paper section "Experimental Setup").
+(the paper's example length: 50 STFT frames x 512 bins, see :mod:`audiolrp.constants`).
+The windows become model input through :func:`audiolrp.app.inputs.to_model_input`, the same
+function as the demo's simulated scenes.
 
 Every problem a user can cause is reported as one :class:`~audiolrp.errors.AudioFileError`
 line naming the file and the fix.
@@ -24,7 +24,7 @@ from audiolrp.audio_io import read_audio, resample
 from audiolrp.constants import CLIP_SAMPLES, FS_HZ, n_sh_channels
 from audiolrp.errors import AudioFileError, AudioLRPError
 from audiolrp.signal.ambisonics import fuma_to_ambix
-from audiolrp.signal.features import compute_features
+from audiolrp.signal.layout import InputLayout
 
 SUPPORTED_FORMATS: tuple[str, ...] = ("ambix", "fuma")
 MAX_ORDER: int = 4
@@ -41,24 +41,6 @@ def order_from_channels(n_channels: int) -> int | None:
     return root - 1
 
 
-def required_channels(feature: str, order: int) -> int:
-    """Ambisonics channels a model needs: 4 for intensity, ``(N+1)^2`` for an order-N HOA model."""
-    if feature == "intensity":
-        return 4
-    return n_sh_channels(order)
-
-
-def describe_requirement(feature: str, order: int) -> str:
-    """Human description of the channels a model needs, e.g. ``">= 9 Ambisonics channels
-    (2nd-order AmbiX, ACN/SN3D)"``."""
-    n_order = 1 if feature == "intensity" else order
-    suffix = {1: "st", 2: "nd", 3: "rd"}.get(n_order, "th")
-    return (
-        f">= {required_channels(feature, order)} Ambisonics channels "
-        f"({n_order}{suffix}-order AmbiX, ACN/SN3D)"
-    )
-
-
 def check_audio_path(path: str | Path) -> None:
     """Raise if ``path`` does not exist or is a folder (cheap; reads nothing).
 
@@ -72,10 +54,6 @@ def check_audio_path(path: str | Path) -> None:
         raise AudioFileError(f"{path} does not exist: pass the path of an Ambisonics WAV/FLAC file")
     if path.is_dir():
         raise AudioFileError(f"{path} is a folder: pass the path of an Ambisonics WAV/FLAC file")
-
-
-#: WAV ``data`` sizes from this value up are "length unknown" placeholders of streaming writers
-#: (``0xFFFFFFFF``, RF64's ``-1``, ``0x7FFFF000``-style values), not a promise of that many bytes.
 
 
 def read_ambisonics(
@@ -162,11 +140,11 @@ def check_channels(name: str, n_channels: int, feature: str, order: int, model_n
     Example message: ``"rec.wav has 2 channels; the hoa2 model needs >= 9 Ambisonics channels
     (2nd-order AmbiX, ACN/SN3D)"``.
     """
-    need = required_channels(feature, order)
-    if n_channels < need:
+    layout = InputLayout(feature, order)
+    if n_channels < layout.n_audio_channels:
         raise AudioFileError(
             f"{name} has {n_channels} channel{'s' if n_channels != 1 else ''}; the {model_name} "
-            f"model needs {describe_requirement(feature, order)}"
+            f"model needs {layout.describe_audio()}"
         )
 
 
@@ -240,38 +218,15 @@ def sliding_windows(
     return windows, starts
 
 
-def to_model_input(signals: np.ndarray, feature: str, order: int) -> np.ndarray:
-    """Feature tensor ``(C, 50, 512)`` float32 of one 1-s AmbiX window for a model.
-
-    Parameters
-    ----------
-    signals
-        ``(n_sh, 16000)`` AmbiX signals at 16 kHz with at least the channels the model needs.
-    feature
-        ``"hoa"`` (``2 (N+1)^2`` magnitude + phase channels) or ``"intensity"`` (6 channels:
-        active and reactive intensity, computed from the first-order channels).
-    order
-        HOA order of the model (ignored for intensity).
-    """
-
-    need = required_channels(feature, order)
-    x = np.asarray(signals, dtype=np.float64)[:need]
-    feats = compute_features(x, feature, 1 if feature == "intensity" else order)
-    return np.asarray(feats, dtype=np.float32)
-
-
 __all__ = [
     "MAX_ORDER",
     "SUPPORTED_FORMATS",
     "check_audio_path",
     "check_channels",
-    "describe_requirement",
     "get_window",
     "order_from_channels",
     "read_ambisonics",
-    "required_channels",
     "resample_to_model_rate",
     "sliding_windows",
-    "to_model_input",
     "window_starts",
 ]

@@ -87,21 +87,25 @@ from audiolrp.analysis import auralization as au
 from audiolrp.analysis import channel_relevance as cr
 from audiolrp.analysis import heatmaps as hm
 from audiolrp.analysis.filterbank import design_filterbank
-from audiolrp.analysis.heatmaps import save_figure
-from audiolrp.analysis.pixel_flipping import (
-    INTENSITY_GROUPS,
-    pixel_flipping,
-    plot_pixel_flipping,
-)
+from audiolrp.analysis.pixel_flipping import INTENSITY_GROUPS, pixel_flipping
 from audiolrp.app.pipeline import explain_batched, load_model
-from audiolrp.constants import INTENSITY_CHANNEL_NAMES, N_CLASSES
+from audiolrp.constants import N_CLASSES
 from audiolrp.errors import AudioLRPError
 from audiolrp.evaluation import great_circle_deg, scene_config_from_recipe
 from audiolrp.io import atomic_write_text, json_ready, write_json
 from audiolrp.models import PRETRAINED_DIR, LoadedModel
+from audiolrp.plots import (
+    fig2_panels,
+    plot_channel_relevance,
+    plot_direction_correlation,
+    plot_pixel_flipping,
+    relevance_map_label,
+    save_figure,
+)
 from audiolrp.progress import ElapsedLog
 from audiolrp.signal.ambisonics import doa_grid, nearest_class
 from audiolrp.signal.features import compute_features
+from audiolrp.signal.layout import INTENSITY_NAMES as INTENSITY_CHANNEL_NAMES
 from audiolrp.simulation.scenes import get_corpus, simulate_scene
 
 REPRODUCED = "REPRODUCED"
@@ -456,8 +460,8 @@ def _finding_channels(axis: dict[str, Any], rnd: dict[str, Any] | None, out: Pat
     order = ("+x", "-x", "+y", "-y")
     stats = cr.channel_relevance_stats(shares, groups, names, order)
     files["fig3"] = str(save_figure(
-        cr.plot_channel_relevance(stats, title="Fig. 3 replication: intensity CRNN, "
-                                  "relevance share |sum R_c| per channel"),
+        plot_channel_relevance(stats, title="Fig. 3 replication: intensity CRNN, "
+                               "relevance share |sum R_c| per channel"),
         out / "fig3_channel_relevance.png"))
     checks = axis_channel_checks(stats.mean, order)
     for c in checks:  # reported margin: expected share - largest other share of the family
@@ -497,7 +501,7 @@ def _finding_channels(axis: dict[str, Any], rnd: dict[str, Any] | None, out: Pat
         rs = cr.relevance_shares(rnd["values"])
         corr = cr.relevance_direction_correlation(rs, cr.directions_to_xyz(rnd["directions_rad"]),
                                                   cr.INTENSITY_CHANNEL_AXES, names)
-        files["fig3_corr"] = str(save_figure(cr.plot_direction_correlation(corr),
+        files["fig3_corr"] = str(save_figure(plot_direction_correlation(corr),
                                              out / "fig3_direction_correlation.png"))
         res["generalisation"] = {
             "n_examples": int(rs.shape[0]),
@@ -611,10 +615,10 @@ def _finding_aural(lm: Any, cfg: ReplicationConfig, out: Path, files: dict[str, 
     ex_choice = ("the first correctly classified scene" if correct.size
                  else "no scene was classified correctly: scene 0")
     if n:
-        fig = hm.fig2_panels(mix[ex], heat[ex], direct[ex], filtered[ex],
-                             channel_label="Ambisonics channel 0 (W)",
-                             relevance_label=hm.relevance_map_label(lm.feature))
-        files["fig2"] = str(hm.save_figure(fig, out / "fig2_panels.png"))
+        fig = fig2_panels(mix[ex], heat[ex], direct[ex], filtered[ex],
+                          channel_label="Ambisonics channel 0 (W)",
+                          relevance_label=relevance_map_label(lm.feature))
+        files["fig2"] = str(save_figure(fig, out / "fig2_panels.png"))
         for stem, sig in (("input", mix[ex]), ("direct", direct[ex]),
                           ("relevant", filtered[ex])):
             files[f"wav_{stem}"] = str(au.write_wav(out / f"fig2_{stem}_w.wav",

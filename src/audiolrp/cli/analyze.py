@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import numpy as np
 import typer
@@ -21,6 +21,9 @@ import typer
 from audiolrp.cli.app import app, prepare_output_dir
 from audiolrp.errors import AudioLRPError
 from audiolrp.io import json_ready, write_json
+
+if TYPE_CHECKING:
+    from audiolrp.signal.layout import InputLayout
 
 analyze_app = typer.Typer(
     name="analyze",
@@ -117,19 +120,10 @@ def _echo_json(obj: Any) -> None:
     typer.echo(json.dumps(json_ready(obj), indent=2, allow_nan=False))
 
 
-def _channel_names(feature: str, order: int) -> tuple[str, ...]:
-    from audiolrp.constants import INTENSITY_CHANNEL_NAMES, hoa_feature_channel_names
+def _layout(feature: str, order: int) -> InputLayout:
+    from audiolrp.signal.layout import InputLayout
 
-    return INTENSITY_CHANNEL_NAMES if feature == "intensity" else hoa_feature_channel_names(order)
-
-
-def _channel_axes(feature: str, order: int) -> list[int | None]:
-    if feature == "intensity":
-        return [0, 1, 2, 0, 1, 2]
-    k = (order + 1) ** 2
-    first = {1: 1, 2: 2, 3: 0}  # ACN1 = Y, ACN2 = Z, ACN3 = X
-    axes = [first.get(i) for i in range(k)]
-    return axes + axes
+    return InputLayout(feature, order)
 
 
 @analyze_app.command("channels", epilog=CHANNELS_EPILOG)
@@ -149,8 +143,8 @@ def channels_cmd(
     def job() -> None:
         prepare_output_dir(out)
         from audiolrp.analysis import channel_relevance as cr
-        from audiolrp.analysis.heatmaps import save_figure
         from audiolrp.app.pipeline import explain_batched
+        from audiolrp.plots import plot_channel_relevance, plot_direction_correlation, save_figure
         from audiolrp.signal.ambisonics import doa_grid, unit_vector
 
         net, feature, order = _load_model(model)
@@ -163,7 +157,7 @@ def channels_cmd(
         groups_all = cr.axis_groups(labels_all, classes)
         axis_idx = np.flatnonzero(groups_all != "")[:max_examples]
         all_idx = np.arange(min(len(ds), max_examples))
-        names = _channel_names(feature, order)
+        names = _layout(feature, order).names
         summary: dict[str, Any] = {"feature": feature, "order": order, "classes": classes,
                                    "mode": "sum |R|" if per_bin else "|sum R|"}
         if axis_idx.size:
@@ -172,15 +166,15 @@ def channels_cmd(
             vals = cr.relevance_shares(cr.channel_relevance(rel, per_bin=per_bin))
             present = [g for g in classes if np.any(groups_all[axis_idx] == g)]
             stats = cr.channel_relevance_stats(vals, groups_all[axis_idx], names, present)
-            save_figure(cr.plot_channel_relevance(stats), out / "fig3_channel_relevance.png")
+            save_figure(plot_channel_relevance(stats), out / "fig3_channel_relevance.png")
             summary["axis_groups"] = stats.as_rows()
         x, y = _examples(ds, all_idx)
         rel, _ = explain_batched(net, x, y, batch_size)
         vals = cr.relevance_shares(cr.channel_relevance(rel, per_bin=per_bin))
         grid = np.asarray(doa_grid())
         xyz = unit_vector(grid[y, 0], grid[y, 1])
-        corr = cr.relevance_direction_correlation(vals, xyz, _channel_axes(feature, order), names)
-        save_figure(cr.plot_direction_correlation(corr), out / "fig3_direction_correlation.png")
+        corr = cr.relevance_direction_correlation(vals, xyz, _layout(feature, order).axes, names)
+        save_figure(plot_direction_correlation(corr), out / "fig3_direction_correlation.png")
         summary["correlation"] = {
             n: {"pearson_r": corr.pearson_r[c], "spearman_rho": corr.spearman_rho[c]}
             for c, n in enumerate(names)
@@ -229,11 +223,11 @@ def flip_cmd(
     def job() -> None:
         prepare_output_dir(out)
         from audiolrp.analysis import pixel_flipping as pf
-        from audiolrp.analysis.heatmaps import save_figure
         from audiolrp.app.pipeline import explain_batched
+        from audiolrp.plots import plot_pixel_flipping, save_figure
 
         net, feature, order = _load_model(model)
-        known = pf.INTENSITY_GROUPS if feature == "intensity" else pf.hoa_channel_groups(order)
+        known = _layout(feature, order).groups
         wanted = [g.strip() for g in groups.split(",") if g.strip()]
         if feature == "hoa" and groups == "all,active,reactive":
             wanted = ["all", "magnitude", "phase"]
@@ -250,7 +244,7 @@ def flip_cmd(
                     net, x, rel, y, n_steps=steps, order=cast(pf.Order, o), channels=known[g],
                     baseline=cast(pf.Baseline, baseline), batch_size=batch_size, seed=seed,
                 )
-        save_figure(pf.plot_pixel_flipping(results), out / "fig4_pixel_flipping.png")
+        save_figure(plot_pixel_flipping(results), out / "fig4_pixel_flipping.png")
         record = {
             "n_examples": int(x.shape[0]), "baseline": baseline, "score": "clip probability",
             "curves": {k: {"fractions": r.fractions, "mean": r.mean, "ci95": r.ci,
@@ -289,16 +283,17 @@ def auralize_cmd(
 
         from audiolrp.analysis import auralization as au
         from audiolrp.analysis import heatmaps as hm
+        from audiolrp.app.inputs import to_model_input
         from audiolrp.app.pipeline import explain_batched
         from audiolrp.audio_io import read_audio
         from audiolrp.models import predict_clip
-        from audiolrp.signal.features import compute_features
+        from audiolrp.plots import fig2_panels, relevance_map_label, save_figure
 
         net, feature, order = _load_model(model)
 
         def read(p: Path) -> np.ndarray:
             data, fs = read_audio(p, "float64")
-            need = 4 if feature == "intensity" else (order + 1) ** 2
+            need = _layout(feature, order).n_audio_channels
             if fs != 16000 or data.shape[0] < 16000 or data.shape[1] < need:
                 raise AudioLRPError(
                     f"{p} is {fs} Hz, {data.shape[0]} samples, {data.shape[1]} channels: pass "
@@ -307,7 +302,7 @@ def auralize_cmd(
             return data[:16000, :need].T
 
         mix = read(audio)
-        feats = np.asarray(compute_features(mix, feature, order), dtype=np.float32)[None]
+        feats = to_model_input(mix, _layout(feature, order))[None]
         tgt = int(predict_clip(net, torch.from_numpy(feats))[0]) if target is None else target
         rel = explain_batched(net, feats, np.array([tgt]), 1)[0][0]
         heat = hm.audio_channel_heatmaps(rel, feature, order)
@@ -315,10 +310,10 @@ def auralize_cmd(
         paths = au.write_auralization(out, filtered, stem="relevant")
         if not 0 <= acn < mix.shape[0]:
             raise AudioLRPError(f"--acn {acn} is out of range: pass 0..{mix.shape[0] - 1}")
-        fig = hm.fig2_panels(mix[acn], heat[acn], read(direct)[acn] if direct else None,
-                             filtered[acn], channel_label=f"Ambisonics channel {acn}",
-                             relevance_label=hm.relevance_map_label(feature))
-        hm.save_figure(fig, out / "fig2_panels.png")
+        fig = fig2_panels(mix[acn], heat[acn], read(direct)[acn] if direct else None,
+                          filtered[acn], channel_label=f"Ambisonics channel {acn}",
+                          relevance_label=relevance_map_label(feature))
+        save_figure(fig, out / "fig2_panels.png")
         files = [str(p) for p in paths.values()] + [str(out / "fig2_panels.png")]
         if as_json:
             _echo_json({"class": tgt, "acn": acn, "negative": negative, "files": files})

@@ -20,24 +20,22 @@ from audiolrp.constants import (
     CLIP_SAMPLES,
     FS_HZ,
     HOP_SAMPLES,
-    INTENSITY_CHANNEL_NAMES,
     N_BINS,
     N_CLASSES,
     N_FFT,
     N_FRAMES,
-    hoa_feature_channel_names,
-    n_sh_channels,
 )
 from audiolrp.errors import AudioLRPError, ModelFileError
 from audiolrp.io import atomic_write_bytes, write_json
 from audiolrp.models.crnn import CRNN
+from audiolrp.signal.layout import FEATURE_KINDS, InputLayout
 
 # --------------------------------------------------------------------------------------------
 # Model construction helpers, save / load (safetensors + JSON, never pickle) and the registry of
 # shipped models in ``audiolrp/pretrained/``.
 # --------------------------------------------------------------------------------------------
 
-FEATURES: tuple[str, ...] = ("hoa", "intensity")
+FEATURES: tuple[str, ...] = FEATURE_KINDS
 FORMAT_NAME = "audiolrp-model"
 FORMAT_VERSION = 1
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
@@ -61,15 +59,7 @@ def n_input_channels(feature: str, order: int | None = None) -> int:
         Ambisonics order N (required for ``"hoa"``; ignored for ``"intensity"``, which always
         uses the first-order signals).
     """
-    if feature == "intensity":
-        return 6
-    if feature == "hoa":
-        if order is None or int(order) < 0:
-            raise AudioLRPError(
-                f"HOA models need an Ambisonics order >= 0, got {order!r}: pass --order N"
-            )
-        return 2 * n_sh_channels(int(order))
-    raise AudioLRPError(f"unknown feature {feature!r}: use one of {', '.join(FEATURES)}")
+    return InputLayout.of(feature, order).n_channels
 
 
 def build_model(
@@ -155,11 +145,14 @@ class LoadedModel:
         return int(self.config["order"])
 
     @property
+    def layout(self) -> InputLayout:
+        """The model input's channel layout (names, groups, axes, counts)."""
+        return InputLayout(self.feature, self.order)
+
+    @property
     def channel_names(self) -> tuple[str, ...]:
-        """Names of the input feature channels (``docs/conventions.md``)."""
-        if self.feature == "intensity":
-            return INTENSITY_CHANNEL_NAMES
-        return hoa_feature_channel_names(self.order)
+        """Names of the input feature channels (:attr:`InputLayout.names`)."""
+        return self.layout.names
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -251,11 +244,7 @@ def save(
         "architecture": {"class": "CRNN", **model.config},
         "feature": feature,
         "order": int(order) if order is not None else None,
-        "input_channels": list(
-            INTENSITY_CHANNEL_NAMES
-            if feature == "intensity"
-            else hoa_feature_channel_names(int(order or 0))  # order checked above
-        ),
+        "input_channels": list(InputLayout.of(feature, order).names),
         "stft": stft if stft is not None else default_stft_description(),
         "normalization": {
             "mean": model.normalization.mean.tolist(),

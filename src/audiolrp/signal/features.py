@@ -44,6 +44,7 @@ import torch
 from audiolrp.constants import CLIP_SAMPLES, FS_HZ, HOP_SAMPLES, N_BINS, N_FFT, N_FRAMES
 from audiolrp.errors import AudioLRPError
 from audiolrp.signal.ambisonics import direction_from_vector
+from audiolrp.signal.layout import InputLayout
 
 WINDOW_SAMPLES: int = 640
 """Length of the periodic Hann analysis window (2 hops)."""
@@ -601,12 +602,9 @@ def intensity_vector_direction(audio: ArrayLike) -> tuple[np.ndarray, np.ndarray
 
 
 def feature_channels(kind: FeatureKind, order: int) -> int:
-    """Number of feature channels: ``2 (order+1)^2`` for ``"hoa"``, 6 for ``"intensity"``."""
-    if kind == "hoa":
-        return 2 * (order + 1) ** 2
-    if kind == "intensity":
-        return 6
-    raise AudioLRPError(f"unknown feature kind {kind!r}; use 'hoa' or 'intensity'")
+    """Number of feature channels: ``2 (order+1)^2`` for ``"hoa"``, 6 for ``"intensity"``
+    (:attr:`audiolrp.signal.layout.InputLayout.n_channels`)."""
+    return InputLayout(kind, order).n_channels
 
 
 @overload

@@ -1,8 +1,7 @@
-"""Report figures: DOA probability map, DOA timeline and single-example channel relevance.
+"""Direction-of-arrival figures: the clip's probability map over the 425 DOA classes and a
+recording's DOA estimates over time.
 
-All functions return a :class:`matplotlib.figure.Figure` (Agg backend, no display needed);
-:func:`audiolrp.report.html.figure_png` turns it into PNG bytes. Angles are given in radians
-(project convention) and drawn in degrees.
+Angles are given in radians (project convention) and drawn in degrees.
 """
 
 from __future__ import annotations
@@ -139,28 +138,4 @@ def timeline_figure(
     return fig
 
 
-def channel_relevance_figure(values: np.ndarray, names: Sequence[str]) -> Figure:
-    """Bar chart of one example's signed relevance per input channel (summed over time and
-    frequency; the single-example counterpart of the paper's Fig. 3)."""
-    v = np.asarray(values, dtype=np.float64).reshape(-1)
-    fig = Figure(figsize=(max(5.0, 0.42 * v.size + 2), 3.4))
-    ax = fig.subplots()
-    colors = ["#2a6db0" if x >= 0 else "#d62728" for x in v]
-    ax.bar(np.arange(v.size), v, color=colors)
-    ax.set_xticks(np.arange(v.size))
-    rotate = v.size > 4
-    ax.set_xticklabels(list(names), rotation=50 if rotate else 0,
-                       ha="right" if rotate else "center", fontsize=8)
-    ax.axhline(0, color="#444", linewidth=0.7)
-    ax.set_ylabel("relevance (sum over t, f)")
-    ax.set_title("Channel relevance")
-    ax.grid(True, axis="y", color="#e3e6e9", linewidth=0.6)
-    fig.tight_layout()
-    return fig
-
-
-__all__ = [
-    "channel_relevance_figure",
-    "doa_map_figure",
-    "timeline_figure",
-]
+__all__ = ["doa_map_figure", "timeline_figure"]
