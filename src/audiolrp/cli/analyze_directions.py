@@ -356,9 +356,9 @@ def write_outputs(
             f"direction_map_{r['index']:03d}.png"))
     mean_h = summary["mean_histograms"]
     files.append(save(plot_direction_map(
-        {f"{WEIGHT_LABELS[w]} (mean of the examples' maps)": mean_h[w]
+        {f"{WEIGHT_LABELS[w]}, mean of {len(analyses)} examples' maps": mean_h[w]
          for w in ("relevance_positive", "energy") if w in mean_h},
-        analyses[0].grid_rad, title=f"{len(analyses)} examples (sources in all directions)"),
+        analyses[0].grid_rad),
         "direction_map_mean.png"))
     if "mean_profiles" in summary:
         files.append(save(plot_angle_profile(
