@@ -89,7 +89,6 @@ from audiolrp.analysis import heatmaps as hm
 from audiolrp.analysis.filterbank import design_filterbank
 from audiolrp.analysis.pixel_flipping import INTENSITY_GROUPS, pixel_flipping
 from audiolrp.app.pipeline import explain_batched, load_model
-from audiolrp.constants import N_CLASSES
 from audiolrp.errors import AudioLRPError
 from audiolrp.evaluation import great_circle_deg, scene_config_from_recipe
 from audiolrp.io import atomic_write_text, json_ready, write_json
@@ -103,10 +102,10 @@ from audiolrp.plots import (
     save_figure,
 )
 from audiolrp.progress import ElapsedLog
-from audiolrp.signal.ambisonics import doa_grid, nearest_class
+from audiolrp.signal.ambisonics import doa_grid
 from audiolrp.signal.features import compute_features
 from audiolrp.signal.layout import INTENSITY_NAMES as INTENSITY_CHANNEL_NAMES
-from audiolrp.simulation.scenes import get_corpus, simulate_scene
+from audiolrp.simulation.scenes import draw_direction, get_corpus, simulate_scene
 
 REPRODUCED = "REPRODUCED"
 PARTIAL = "PARTIAL"
@@ -331,16 +330,10 @@ def replication_seed(seed: int, stage: int, index: int) -> np.random.SeedSequenc
 
 
 def first_label(config: Any, seed: np.random.SeedSequence) -> int:
-    """The class :func:`audiolrp.simulation.scenes.simulate_scene` draws first from ``seed`` (step
-    1)."""
-
-    rng = np.random.default_rng(seed)
-    if config.direction_sampling == "grid":
-        return int(rng.integers(N_CLASSES))
-    v = rng.standard_normal(3)
-    v /= np.linalg.norm(v)
-    az, el = math.atan2(v[1], v[0]), math.asin(float(np.clip(v[2], -1, 1)))
-    return int(nearest_class(az, el))
+    """The class of the scene of ``seed``, without simulating it: step 1 of
+    :func:`audiolrp.simulation.scenes.simulate_scene`
+    (:func:`~audiolrp.simulation.scenes.draw_direction`)."""
+    return draw_direction(config, np.random.default_rng(seed)).label
 
 
 def forced_class_seeds(

@@ -357,6 +357,213 @@ def _render(weights: np.ndarray, delay_samples: np.ndarray, n_samples: int) -> n
 # --------------------------------------------------------------------------------------------
 
 
+def _check_highpass_hz(highpass_hz: float | None, fs: int) -> float | None:
+    """The high-pass cut-off in Hz (``None``: no filter)."""
+    if not highpass_hz:
+        return None
+    hp_hz = float(highpass_hz)
+    if not 0 < hp_hz < fs / 2:
+        raise AudioLRPError(f"highpass_hz={highpass_hz!r} must lie in (0, fs/2) or be None")
+    return hp_hz
+
+
+def _walls(
+    room: np.ndarray,
+    rt60_s: float | None,
+    absorption: ArrayLike | None,
+    rt60_model: str,
+    late_tail: bool,
+) -> tuple[np.ndarray, float]:
+    """Wall absorption of the 6 walls and the target RT60 of the tail.
+
+    Without ``absorption`` the walls get the uniform ``rt60_model`` inversion of ``rt60_s``;
+    without ``rt60_s`` the target is the Eyring RT60 of ``absorption``.
+    """
+    if rt60_s is not None:
+        rt60 = float(rt60_s)
+        if not math.isfinite(rt60) or rt60 <= 0 or rt60 > _MAX_RT60_S:
+            raise AudioLRPError(
+                f"rt60_s={rt60_s!r} must be a number of seconds in (0, {_MAX_RT60_S}]"
+            )
+    if absorption is None:
+        if rt60_s is None:
+            raise AudioLRPError("give rt60_s or absorption: the room needs one of them")
+        alpha = np.full(6, absorption_from_rt60(room, rt60, rt60_model))
+    else:
+        alpha = _absorption6(absorption)
+        if rt60_s is None:
+            rt60 = rt60_from_absorption(room, alpha, "eyring")
+    if late_tail and not math.isfinite(rt60):
+        raise AudioLRPError(
+            "a rigid room (absorption 0) has no finite RT60 for the late tail: pass "
+            "late_tail=False with max_image_order or max_length_s"
+        )
+    return alpha, rt60
+
+
+def _mixing_time(
+    t_direct: float, rt60: float, late_tail: bool, mixing_time_s: float | None
+) -> tuple[float, float]:
+    """``(t_mix, t_fade)``: hand-over time from images to tail (after emission) and the
+    length of the cross-fade that ends there (``(nan, 0)`` without tail)."""
+    if not late_tail:
+        return math.nan, 0.0
+    if mixing_time_s is None:
+        t_mix = t_direct + min(0.08, max(0.01, rt60 / 12.0))
+    else:
+        t_mix = float(mixing_time_s)
+        if not math.isfinite(t_mix) or t_mix <= t_direct + 0.004:
+            raise AudioLRPError(
+                f"mixing_time_s={mixing_time_s!r} must exceed the direct delay "
+                f"{t_direct:.4f} s by >= 4 ms"
+            )
+    return t_mix, min(0.01, 0.25 * (t_mix - t_direct))
+
+
+def _response_length_s(
+    max_length_s: float | None, rt60: float, t_direct: float, max_image_order: int | None
+) -> float:
+    """Length of the response in seconds; ``inf`` when only the image order bounds a rigid room
+    (then the farthest image sets it)."""
+    if max_length_s is not None:
+        length_s = float(max_length_s)
+        if not math.isfinite(length_s) or length_s <= 0:
+            raise AudioLRPError(f"max_length_s={max_length_s!r} must be a positive duration")
+        return length_s
+    if math.isfinite(rt60):
+        return t_direct + rt60
+    if max_image_order is not None:
+        return math.inf
+    raise AudioLRPError(
+        "a rigid room needs max_length_s or max_image_order to bound the response"
+    )
+
+
+def _image_radius_m(
+    late_tail: bool,
+    t_mix: float,
+    length_s: float,
+    fs: int,
+    room: np.ndarray,
+    dist: float,
+    max_image_order: int | None,
+) -> float:
+    """Distance up to which image sources are rendered: the mixing time with a tail, else the
+    response length (plus the fractional-delay half-length), else the image-order bound."""
+    c = SPEED_OF_SOUND_M_S
+    if late_tail:
+        return t_mix * c
+    if math.isfinite(length_s):
+        return length_s * c + _HALF_TAPS * c / fs
+    assert max_image_order is not None  # checked by _response_length_s
+    return float(max_image_order + 1) * float(np.linalg.norm(room)) + dist
+
+
+def _image_arrivals(
+    imgs: dict[str, np.ndarray], order: int, late_tail: bool, t_mix: float, t_fade: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Arrival time (s), amplitude ``gain / (4 pi r)``, amplitude cross-faded out (cos) over
+    ``[t_mix - t_fade, t_mix]`` when there is a tail, and SH gains ``(n, n_sh)`` of every
+    image (a plane wave from its direction of arrival at the receiver)."""
+    d = imgs["distance_m"]
+    amp = imgs["gain"] / (4.0 * np.pi * d)
+    t_arr = d / SPEED_OF_SOUND_M_S
+    if late_tail:
+        x = np.clip((t_arr - (t_mix - t_fade)) / t_fade, 0.0, 1.0)
+        amp_faded = amp * np.cos(0.5 * np.pi * x)
+    else:
+        amp_faded = amp
+    offset = imgs["offset_m"]
+    horiz = np.hypot(offset[:, 0], offset[:, 1])
+    az = np.arctan2(offset[:, 1], offset[:, 0])
+    el = np.arctan2(offset[:, 2], horiz)
+    return t_arr, amp, amp_faded, sh_matrix(order, az, el)
+
+
+def _render_direct(
+    y: np.ndarray, amp: np.ndarray, delays: np.ndarray, is_direct: np.ndarray, n_samples: int
+) -> np.ndarray:
+    """The direct path, channel-major ``(n_sh, n_samples)`` float64.
+
+    Written as an outer product (SH gains x one fractional-delay filter), so it is exactly rank
+    one and callers can convolve the source once instead of once per channel.
+    """
+    direct = np.zeros((y.shape[1], n_samples), dtype=np.float64)
+    h_d, first_d = _fractional_delay_kernels(delays[is_direct])
+    cols = first_d[0] + np.arange(FRACTIONAL_DELAY_TAPS)
+    ok = (cols >= 0) & (cols < n_samples)
+    direct[:, cols[ok]] = (y[is_direct][0] * amp[is_direct][0])[:, None] * h_d[0, ok][None, :]
+    return direct
+
+
+def _render_reflections(
+    y: np.ndarray,
+    amp_faded: np.ndarray,
+    delays: np.ndarray,
+    refl: np.ndarray,
+    n_samples: int,
+    fs: int,
+    hp_hz: float | None,
+) -> np.ndarray:
+    """The image sources other than the direct path, channel-major, high-passed at ``hp_hz``."""
+    reverb = np.ascontiguousarray(
+        _render(y[refl] * amp_faded[refl, None], delays[refl], n_samples).T
+    )
+    if hp_hz is not None:
+        sos = sps.butter(2, hp_hz, btype="highpass", fs=fs, output="sos")
+        reverb = sps.sosfilt(sos, reverb, axis=-1)
+    return reverb
+
+
+def _add_late_tail(
+    reverb: np.ndarray,
+    *,
+    order: int,
+    fs: int,
+    rt60: float,
+    room: np.ndarray,
+    t_direct: float,
+    t_mix: float,
+    t_fade: float,
+    t_arr: np.ndarray,
+    refl: np.ndarray,
+    max_image_order: int | None,
+    seed: int | np.random.Generator | None,
+) -> None:
+    """Add the diffuse exponential tail to ``reverb`` in place (module docstring, late part).
+
+    The tail starts at ``t_mix - t_fade`` with a sine fade-in; its level continues the energy
+    of the rendered (high-passed) image signal in W over ``[ta, t_mix - t_fade)``, where no
+    image is faded yet (the image lattice adds partly coherently, so the rendered energy, not
+    ``sum A^2``, is what the tail must continue), or the statistical diffuse-field level when
+    too few images fall there.
+    """
+    n_samples = reverb.shape[1]
+    t0 = t_mix - t_fade
+    start = max(0, int(math.ceil(t0 * fs)))
+    if start >= n_samples:
+        return
+    decay = 6.0 * math.log(10.0) / rt60  # energy decay rate (1/s): 10^(-6 t / T)
+    ta = t_direct + 0.5 * (t_mix - t_direct)
+    i_a = int(math.ceil(ta * fs))
+    n_in_window = int(np.count_nonzero(refl & (t_arr >= ta) & (t_arr < t0)))
+    if max_image_order is None and n_in_window >= 30 and start > i_a:
+        e_img = float(np.sum(reverb[0, i_a:start] ** 2))
+        t_win = np.arange(i_a, start) / fs
+        sigma0_sq = e_img / float(np.sum(np.exp(-decay * t_win)))
+    else:  # statistical reverberant energy density (Sabine diffuse field)
+        sigma0_sq = SPEED_OF_SOUND_M_S / (4.0 * np.pi * float(np.prod(room)) * fs)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    t = np.arange(start, n_samples) / fs
+    env = np.sqrt(sigma0_sq) * np.exp(-0.5 * decay * t)
+    env *= np.sin(0.5 * np.pi * np.clip((t - t0) / t_fade, 0.0, 1.0))
+    ch_gain = 1.0 / np.sqrt(2.0 * _channel_orders(order) + 1.0)
+    tail = rng.standard_normal((reverb.shape[0], n_samples - start), dtype=np.float32)
+    tail *= ch_gain[:, None].astype(np.float32)
+    tail *= env[None, :].astype(np.float32)
+    reverb[:, start:] += tail
+
+
 def simulate_hoa_rir(
     room_m: ArrayLike,
     source_m: ArrayLike,
@@ -375,6 +582,11 @@ def simulate_hoa_rir(
     mixing_time_s: float | None = None,
 ) -> HoaRir:
     """Simulate an HOA (ACN/SN3D) room impulse response of a shoebox room.
+
+    Steps: check the geometry; wall absorption and target RT60 (:func:`_walls`); mixing time
+    and response length; image sources up to the mixing time (:func:`image_sources`); the
+    direct path (rank one) and the reflections (cross-faded out at the mixing time,
+    high-passed); the diffuse late tail (:func:`_add_late_tail`).
 
     Parameters
     ----------
@@ -437,139 +649,40 @@ def simulate_hoa_rir(
         or max_image_order < 0
     ):
         raise AudioLRPError(f"max_image_order={max_image_order!r} must be an integer >= 0")
-
-    hp_hz = None
-    if highpass_hz:
-        hp_hz = float(highpass_hz)
-        if not 0 < hp_hz < fs / 2:
-            raise AudioLRPError(f"highpass_hz={highpass_hz!r} must lie in (0, fs/2) or be None")
-
-    # ---- absorption and target RT60 -----------------------------------------------------
-    if rt60_s is not None:
-        rt60 = float(rt60_s)
-        if not math.isfinite(rt60) or rt60 <= 0 or rt60 > _MAX_RT60_S:
-            raise AudioLRPError(
-                f"rt60_s={rt60_s!r} must be a number of seconds in (0, {_MAX_RT60_S}]"
-            )
-    if absorption is None:
-        if rt60_s is None:
-            raise AudioLRPError("give rt60_s or absorption: the room needs one of them")
-        alpha = np.full(6, absorption_from_rt60(room, rt60, rt60_model))
-    else:
-        alpha = _absorption6(absorption)
-        if rt60_s is None:
-            rt60 = rt60_from_absorption(room, alpha, "eyring")
-    if late_tail and not math.isfinite(rt60):
-        raise AudioLRPError(
-            "a rigid room (absorption 0) has no finite RT60 for the late tail: pass "
-            "late_tail=False with max_image_order or max_length_s"
-        )
-
+    hp_hz = _check_highpass_hz(highpass_hz, fs)
+    alpha, rt60 = _walls(room, rt60_s, absorption, rt60_model, late_tail)
     t_direct = dist / c
-    if late_tail:
-        if mixing_time_s is None:
-            t_mix = t_direct + min(0.08, max(0.01, rt60 / 12.0))
-        else:
-            t_mix = float(mixing_time_s)
-            if not math.isfinite(t_mix) or t_mix <= t_direct + 0.004:
-                raise AudioLRPError(
-                    f"mixing_time_s={mixing_time_s!r} must exceed the direct delay "
-                    f"{t_direct:.4f} s by >= 4 ms"
-                )
-        t_fade = min(0.01, 0.25 * (t_mix - t_direct))
-    else:
-        t_mix = math.nan
-        t_fade = 0.0
+    t_mix, t_fade = _mixing_time(t_direct, rt60, late_tail, mixing_time_s)
+    length_s = _response_length_s(max_length_s, rt60, t_direct, max_image_order)
 
-    # ---- response length ------------------------------------------------------------------
-    if max_length_s is not None:
-        length_s = float(max_length_s)
-        if not math.isfinite(length_s) or length_s <= 0:
-            raise AudioLRPError(f"max_length_s={max_length_s!r} must be a positive duration")
-    elif math.isfinite(rt60):
-        length_s = t_direct + rt60
-    elif max_image_order is not None:
-        length_s = math.inf  # set from the farthest image below
-    else:
-        raise AudioLRPError(
-            "a rigid room needs max_length_s or max_image_order to bound the response"
-        )
-
-    # ---- image sources ----------------------------------------------------------------------
-    if late_tail:
-        r_max = t_mix * c
-    elif math.isfinite(length_s):
-        r_max = length_s * c + _HALF_TAPS * c / fs
-    else:  # rigid room bounded by image order only
-        assert max_image_order is not None  # checked above
-        r_max = float(max_image_order + 1) * float(np.linalg.norm(room)) + dist
+    # image sources: arrival time, amplitude (cross-faded out at the mixing time), direction
+    r_max = _image_radius_m(late_tail, t_mix, length_s, fs, room, dist, max_image_order)
     imgs = image_sources(room, src, rec, alpha, r_max, max_image_order)
     if not math.isfinite(length_s):
         length_s = float(imgs["distance_m"][-1]) / c + 2 * _HALF_TAPS / fs
     n_samples = max(1, int(math.ceil(length_s * fs)))
-
-    d = imgs["distance_m"]
-    amp = imgs["gain"] / (4.0 * np.pi * d)
-    t_arr = d / c
-    if late_tail:
-        x = np.clip((t_arr - (t_mix - t_fade)) / t_fade, 0.0, 1.0)
-        amp_faded = amp * np.cos(0.5 * np.pi * x)
-    else:
-        amp_faded = amp
-    is_direct = np.all(imgs["index"] == 0, axis=1)
-    offset = imgs["offset_m"]
-    horiz = np.hypot(offset[:, 0], offset[:, 1])
-    az = np.arctan2(offset[:, 1], offset[:, 0])
-    el = np.arctan2(offset[:, 2], horiz)
-    y = sh_matrix(order, az, el)
+    t_arr, amp, amp_faded, y = _image_arrivals(imgs, order, late_tail, t_mix, t_fade)
     delays = t_arr * fs
+    is_direct = np.all(imgs["index"] == 0, axis=1)
 
-    # direct path: one image, written straight into a channel-major array; float64 and built
-    # as an outer product so that it is exactly rank one (SH gains x one filter), which lets
-    # callers convolve the source once instead of once per channel
-    direct = np.zeros((y.shape[1], n_samples), dtype=np.float64)
-    h_d, first_d = _fractional_delay_kernels(delays[is_direct])
-    cols = first_d[0] + np.arange(FRACTIONAL_DELAY_TAPS)
-    ok = (cols >= 0) & (cols < n_samples)
-    direct[:, cols[ok]] = (y[is_direct][0] * amp[is_direct][0])[:, None] * h_d[0, ok][None, :]
+    direct = _render_direct(y, amp, delays, is_direct, n_samples)
     refl = ~is_direct
-    reverb = np.ascontiguousarray(
-        _render(y[refl] * amp_faded[refl, None], delays[refl], n_samples).T
-    )
-
-    if hp_hz is not None:
-        sos = sps.butter(2, hp_hz, btype="highpass", fs=fs, output="sos")
-        reverb = sps.sosfilt(sos, reverb, axis=-1)
-
-    # ---- diffuse late tail --------------------------------------------------------------------
-    tail = None
+    reverb = _render_reflections(y, amp_faded, delays, refl, n_samples, fs, hp_hz)
     if late_tail:
-        t0 = t_mix - t_fade
-        start = max(0, int(math.ceil(t0 * fs)))
-        if start < n_samples:
-            decay = 6.0 * math.log(10.0) / rt60  # energy decay rate (1/s): 10^(-6 t / T)
-            # energy match: rendered (high-passed) image signal in W over [ta, t0), where no
-            # image is faded yet; the image lattice adds partly coherently, so the rendered
-            # energy (not sum A^2) is what the tail must continue.
-            ta = t_direct + 0.5 * (t_mix - t_direct)
-            i_a = int(math.ceil(ta * fs))
-            n_in_window = int(np.count_nonzero(refl & (t_arr >= ta) & (t_arr < t0)))
-            if max_image_order is None and n_in_window >= 30 and start > i_a:
-                e_img = float(np.sum(reverb[0, i_a:start] ** 2))
-                t_win = np.arange(i_a, start) / fs
-                sigma0_sq = e_img / float(np.sum(np.exp(-decay * t_win)))
-            else:  # statistical reverberant energy density (Sabine diffuse field)
-                sigma0_sq = c / (4.0 * np.pi * float(np.prod(room)) * fs)
-            rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-            t = np.arange(start, n_samples) / fs
-            env = np.sqrt(sigma0_sq) * np.exp(-0.5 * decay * t)
-            env *= np.sin(0.5 * np.pi * np.clip((t - t0) / t_fade, 0.0, 1.0))
-            ch_gain = 1.0 / np.sqrt(2.0 * _channel_orders(order) + 1.0)
-            tail = rng.standard_normal((y.shape[1], n_samples - start), dtype=np.float32)
-            tail *= ch_gain[:, None].astype(np.float32)
-            tail *= env[None, :].astype(np.float32)
-    if tail is not None:
-        reverb[:, start:] += tail
+        _add_late_tail(
+            reverb,
+            order=order,
+            fs=fs,
+            rt60=rt60,
+            room=room,
+            t_direct=t_direct,
+            t_mix=t_mix,
+            t_fade=t_fade,
+            t_arr=t_arr,
+            refl=refl,
+            max_image_order=max_image_order,
+            seed=seed,
+        )
 
     src_az = math.atan2(vec[1], vec[0])
     src_el = math.atan2(vec[2], math.hypot(vec[0], vec[1]))
@@ -583,7 +696,7 @@ def simulate_hoa_rir(
         distance_m=dist,
         rt60_s=float(rt60),
         absorption=tuple(float(v) for v in alpha),
-        n_images=int(d.size),
+        n_images=int(t_arr.size),
         mixing_time_s=float(t_mix),
     )
 

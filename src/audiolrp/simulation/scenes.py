@@ -487,6 +487,162 @@ def _convolve_window(
     return y[:, start : start + n_out]
 
 
+@dataclass(frozen=True)
+class SourceDirection:
+    """Step 1 of a scene: the DOA class and the exact source direction (radians)."""
+
+    label: int
+    azimuth_rad: float
+    elevation_rad: float
+
+
+def draw_direction(config: SceneConfig, rng: np.random.Generator) -> SourceDirection:
+    """Recipe step 1, the first draws of :func:`simulate_scene`: the class and direction.
+
+    ``"grid"``: class uniform over the 425 classes, direction exactly the class direction;
+    ``"uniform"``: direction uniform on the sphere (normalised Gaussian vector), labelled with
+    its nearest class. ``draw_direction(config, np.random.default_rng(seed)).label`` is the
+    label of ``simulate_scene(config, seed)`` without simulating the scene.
+    """
+    if config.direction_sampling == "grid":
+        label = int(rng.integers(N_CLASSES))
+        az, el = (float(v) for v in doa_grid()[label])
+        return SourceDirection(label, az, el)
+    v = rng.standard_normal(3)
+    v /= np.linalg.norm(v)
+    az, el = float(math.atan2(v[1], v[0])), float(math.asin(np.clip(v[2], -1, 1)))
+    return SourceDirection(int(nearest_class(az, el)), az, el)
+
+
+@dataclass(frozen=True)
+class _Acoustics:
+    """Step 2 of a scene: geometry, reverberation time, SNR and the RIR's noise seed."""
+
+    room_m: np.ndarray
+    receiver_m: np.ndarray
+    source_m: np.ndarray
+    distance_m: float
+    rt60_s: float
+    snr_db: float
+    rir_seed: int
+
+
+def _draw_acoustics(
+    config: SceneConfig, rng: np.random.Generator, direction: SourceDirection
+) -> _Acoustics:
+    """Recipe step 2: room, receiver and source (:func:`sample_geometry`), RT60, SNR, seed."""
+    room, rec, src, dist = sample_geometry(
+        config, rng, direction.azimuth_rad, direction.elevation_rad
+    )
+    rt60 = float(rng.uniform(*config.rt60_s))
+    snr_db = float(rng.uniform(*config.snr_db))
+    rir_seed = int(rng.integers(2**31 - 1))
+    return _Acoustics(room, rec, src, dist, rt60, snr_db, rir_seed)
+
+
+def _scene_rir(config: SceneConfig, acoustics: _Acoustics) -> tuple[np.ndarray, np.ndarray]:
+    """Recipe step 3: the HOA RIR ``(full, direct path)``, float64, truncated at
+    ``min(rir_length_s, distance / c + rt60 * rir_decay_db / 60)``."""
+    a = acoustics
+    rir = simulate_hoa_rir(
+        tuple(a.room_m.tolist()),
+        tuple(a.source_m.tolist()),
+        tuple(a.receiver_m.tolist()),
+        rt60_s=a.rt60_s,
+        order=config.order,
+        fs_hz=FS_HZ,
+        max_length_s=min(
+            config.rir_length_s,
+            a.distance_m / SPEED_OF_SOUND_M_S + a.rt60_s * config.rir_decay_db / 60.0,
+        ),
+        max_image_order=config.max_image_order,
+        late_tail=config.late_tail,
+        seed=a.rir_seed,
+    )
+    return np.asarray(rir.full, dtype=np.float64), np.asarray(rir.direct, dtype=np.float64)
+
+
+def _draw_speech(
+    corpus: Any, split: str, rng: np.random.Generator, lead: int
+) -> np.ndarray:
+    """Recipe step 4, the draw: ``lead + 1 s`` of target speech (float64) that is not silent
+    inside the clip (up to 20 tries)."""
+    for _ in range(20):
+        seg = np.asarray(
+            corpus.sample_segment(split, rng, duration_s=(lead + CLIP_SAMPLES) / FS_HZ),
+            dtype=np.float64,
+        )
+        if seg.shape != (lead + CLIP_SAMPLES,):
+            raise AudioLRPError(
+                f"speech corpus returned a segment of shape {seg.shape}; expected "
+                f"({lead + CLIP_SAMPLES},)"
+            )
+        if np.any(seg[lead:] != 0):
+            return seg
+    raise AudioLRPError("speech corpus returned only silent segments; check the corpus")
+
+
+def _speech_image(
+    speech: np.ndarray, full_rir: np.ndarray, direct_rir: np.ndarray, lead: int, n_sh: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Recipe step 4, the convolution: ``(direct, reverberant)`` float32 of the 1-s clip after
+    the lead-in (the direct path costs one channel when it factorises)."""
+    g = _direct_is_rank_one(direct_rir)
+    if g is not None:  # direct path = SH gains x one filter: 1 convolution instead of n_sh
+        reverb_rir = full_rir - direct_rir
+        conv = _convolve_window(speech, np.vstack([reverb_rir, direct_rir[:1]]), lead,
+                                CLIP_SAMPLES)
+        return g.astype(np.float32)[:, None] * conv[-1:], conv[:-1]
+    conv = _convolve_window(speech, np.vstack([full_rir - direct_rir, direct_rir]), lead,
+                            CLIP_SAMPLES)
+    return conv[n_sh:], conv[:n_sh]
+
+
+def _draw_babble(
+    config: SceneConfig, corpus: Any, split: str, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
+    """Recipe step 5: diffuse babble ``(n_sh, 16000)`` float32 and the number of talkers."""
+    n_pts = spherical_t_design(config.design_degree).shape[0]
+    n_talk = n_pts if config.n_babble_talkers is None else config.n_babble_talkers
+    talkers = np.asarray(
+        corpus.sample_segments(split, rng, n_talk, duration_s=CLIP_SAMPLES / FS_HZ),
+        dtype=np.float32,
+    ).reshape(n_talk, CLIP_SAMPLES)
+    rms = np.sqrt(np.mean(talkers.astype(np.float64) ** 2, axis=1, keepdims=True))
+    talkers = talkers * (1.0 / np.where(rms > 0, rms, 1.0)).astype(np.float32)
+    rotation = _random_rotation(rng) if config.rotate_babble else None
+    noise, _ = babble_sh(talkers, config.order, config.design_degree, rotation)
+    return noise, n_talk
+
+
+def _level_gains(
+    direct: np.ndarray,
+    reverberant: np.ndarray,
+    noise: np.ndarray,
+    snr_db: float,
+    target_rms: float | None,
+) -> tuple[float, float]:
+    """Recipe step 6: ``(noise_gain, gain)``: the noise gain giving ``snr_db`` on W against the
+    speech image, and the overall gain giving the mixture's W channel RMS ``target_rms``."""
+    speech_w = direct[0].astype(np.float64) + reverberant[0]
+    p_s = float(np.mean(speech_w**2))
+    p_n = float(np.mean(noise[0].astype(np.float64) ** 2))
+    if p_s <= 0 or p_n <= 0:
+        raise AudioLRPError("speech or babble is silent on the W channel; check the corpus")
+    noise_gain = math.sqrt(p_s / (p_n * 10.0 ** (snr_db / 10.0)))
+    gain = 1.0
+    if target_rms is not None:
+        mix_w = speech_w + noise_gain * noise[0].astype(np.float64)
+        gain = target_rms / math.sqrt(float(np.mean(mix_w**2)))
+    return noise_gain, gain
+
+
+def _drr_db(full_rir: np.ndarray, direct_rir: np.ndarray) -> float:
+    """Direct-to-reverberant energy ratio of the RIR's W channel in dB."""
+    rev_energy = float(np.sum((full_rir[0] - direct_rir[0]) ** 2))
+    return 10 * math.log10(float(np.sum(direct_rir[0] ** 2)) / max(rev_energy, 1e-30))
+
+
 def simulate_scene(
     config: SceneConfig | None = None,
     seed_or_rng: int | np.random.Generator | np.random.SeedSequence = 0,
@@ -512,115 +668,35 @@ def simulate_scene(
     -------
     Scene
     """
-
     cfg = config if config is not None else SceneConfig()
     if split not in SPLITS:
         raise AudioLRPError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     rng = _rng(seed_or_rng)
     corpus = corpus if corpus is not None else get_corpus(cfg.speech, cfg.corpus_seed)
 
-    # 1. direction and label
-    if cfg.direction_sampling == "grid":
-        label = int(rng.integers(N_CLASSES))
-        az, el = (float(v) for v in doa_grid()[label])
-    else:
-        v = rng.standard_normal(3)
-        v /= np.linalg.norm(v)
-        az, el = float(math.atan2(v[1], v[0])), float(math.asin(np.clip(v[2], -1, 1)))
-        label = int(nearest_class(az, el))
-
-    # 2. geometry
-    room, rec, src, dist = sample_geometry(cfg, rng, az, el)
-    rt60 = float(rng.uniform(*cfg.rt60_s))
-    snr_db = float(rng.uniform(*cfg.snr_db))
-    rir_seed = int(rng.integers(2**31 - 1))
-
-    # 3. RIR
-    rir = simulate_hoa_rir(
-        tuple(room.tolist()),
-        tuple(src.tolist()),
-        tuple(rec.tolist()),
-        rt60_s=rt60,
-        order=cfg.order,
-        fs_hz=FS_HZ,
-        max_length_s=min(
-            cfg.rir_length_s, dist / SPEED_OF_SOUND_M_S + rt60 * cfg.rir_decay_db / 60.0
-        ),
-        max_image_order=cfg.max_image_order,
-        late_tail=cfg.late_tail,
-        seed=rir_seed,
-    )
-    full_rir = np.asarray(rir.full, dtype=np.float64)
-    direct_rir = np.asarray(rir.direct, dtype=np.float64)
-
-    # 4. speech image
-    lead = int(round(cfg.speech_lead_in_s * FS_HZ))
-    speech = None
-    for _ in range(20):
-        seg = np.asarray(
-            corpus.sample_segment(split, rng, duration_s=(lead + CLIP_SAMPLES) / FS_HZ),
-            dtype=np.float64,
-        )
-        if seg.shape != (lead + CLIP_SAMPLES,):
-            raise AudioLRPError(
-                f"speech corpus returned a segment of shape {seg.shape}; expected "
-                f"({lead + CLIP_SAMPLES},)"
-            )
-        if np.any(seg[lead:] != 0):
-            speech = seg
-            break
-    if speech is None:
-        raise AudioLRPError("speech corpus returned only silent segments; check the corpus")
+    direction = draw_direction(cfg, rng)  # 1.
+    acoustics = _draw_acoustics(cfg, rng, direction)  # 2.
+    full_rir, direct_rir = _scene_rir(cfg, acoustics)  # 3.
+    lead = int(round(cfg.speech_lead_in_s * FS_HZ))  # 4.
+    speech = _draw_speech(corpus, split, rng, lead)
     speaker_info = _speaker_info(corpus)
-    g = _direct_is_rank_one(direct_rir)
-    if g is not None:  # direct path = SH gains x one filter: 1 convolution instead of n_sh
-        reverb_rir = full_rir - direct_rir
-        conv = _convolve_window(speech, np.vstack([reverb_rir, direct_rir[:1]]), lead,
-                                CLIP_SAMPLES)
-        reverberant, direct = conv[:-1], g.astype(np.float32)[:, None] * conv[-1:]
-    else:
-        conv = _convolve_window(speech, np.vstack([full_rir - direct_rir, direct_rir]), lead,
-                                CLIP_SAMPLES)
-        reverberant, direct = conv[: cfg.n_sh], conv[cfg.n_sh :]
+    direct, reverberant = _speech_image(speech, full_rir, direct_rir, lead, cfg.n_sh)
+    noise, n_talk = _draw_babble(cfg, corpus, split, rng)  # 5.
+    noise_gain, gain = _level_gains(direct, reverberant, noise, acoustics.snr_db, cfg.target_rms)
 
-    # 5. babble
-
-    n_pts = spherical_t_design(cfg.design_degree).shape[0]
-    n_talk = n_pts if cfg.n_babble_talkers is None else cfg.n_babble_talkers
-    talkers = np.asarray(
-        corpus.sample_segments(split, rng, n_talk, duration_s=CLIP_SAMPLES / FS_HZ),
-        dtype=np.float32,
-    ).reshape(n_talk, CLIP_SAMPLES)
-    rms = np.sqrt(np.mean(talkers.astype(np.float64) ** 2, axis=1, keepdims=True))
-    talkers = talkers * (1.0 / np.where(rms > 0, rms, 1.0)).astype(np.float32)
-    rotation = _random_rotation(rng) if cfg.rotate_babble else None
-    noise, _ = babble_sh(talkers, cfg.order, cfg.design_degree, rotation)
-
-    # 6. SNR on W, overall level
-    speech_w = direct[0].astype(np.float64) + reverberant[0]
-    p_s = float(np.mean(speech_w**2))
-    p_n = float(np.mean(noise[0].astype(np.float64) ** 2))
-    if p_s <= 0 or p_n <= 0:
-        raise AudioLRPError("speech or babble is silent on the W channel; check the corpus")
-    noise_gain = math.sqrt(p_s / (p_n * 10.0 ** (snr_db / 10.0)))
-    gain = 1.0
-    if cfg.target_rms is not None:
-        mix_w = speech_w + noise_gain * noise[0].astype(np.float64)
-        gain = cfg.target_rms / math.sqrt(float(np.mean(mix_w**2)))
-    rev_energy = float(np.sum((full_rir[0] - direct_rir[0]) ** 2))
-    drr_db = 10 * math.log10(float(np.sum(direct_rir[0] ** 2)) / max(rev_energy, 1e-30))
+    a = acoustics
     params: dict[str, Any] = {
-        "label": label,
-        "azimuth_rad": az,
-        "elevation_rad": el,
-        "room_m": room.tolist(),
-        "source_m": src.tolist(),
-        "receiver_m": rec.tolist(),
-        "distance_m": dist,
-        "rt60_s": rt60,
-        "snr_db": snr_db,
-        "drr_db": drr_db,
-        "rir_seed": rir_seed,
+        "label": direction.label,
+        "azimuth_rad": direction.azimuth_rad,
+        "elevation_rad": direction.elevation_rad,
+        "room_m": a.room_m.tolist(),
+        "source_m": a.source_m.tolist(),
+        "receiver_m": a.receiver_m.tolist(),
+        "distance_m": a.distance_m,
+        "rt60_s": a.rt60_s,
+        "snr_db": a.snr_db,
+        "drr_db": _drr_db(full_rir, direct_rir),
+        "rir_seed": a.rir_seed,
         "rir_length_samples": int(full_rir.shape[-1]),
         "n_babble_talkers": int(n_talk),
         "gain": gain,
@@ -637,9 +713,9 @@ def simulate_scene(
         direct=direct,
         reverberant=reverberant,
         noise=noise,
-        label=label,
-        azimuth_rad=az,
-        elevation_rad=el,
+        label=direction.label,
+        azimuth_rad=direction.azimuth_rad,
+        elevation_rad=direction.elevation_rad,
         params=params,
     )
 
@@ -672,8 +748,10 @@ __all__ = [
     "NoiseCorpus",
     "Scene",
     "SceneConfig",
+    "SourceDirection",
     "babble_sh",
     "check_scene_order",
+    "draw_direction",
     "get_corpus",
     "sample_geometry",
     "simulate_scene",
