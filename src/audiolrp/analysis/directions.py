@@ -86,7 +86,6 @@ __all__ = [
     "nearest_direction",
     "region_of_bins",
     "region_shares",
-    "shares_table",
     "summarize_directions",
     "w_energy",
 ]
@@ -705,14 +704,6 @@ def _ratio_ci(a: np.ndarray, b: np.ndarray, n_boot: int, seed: int,
     al = (1.0 - level) / 2.0
     lo, hi = np.quantile(boots, [al, 1.0 - al]) if boots.size else (math.nan, math.nan)
     return {"mean": ratio, "ci_low": float(lo), "ci_high": float(hi), "n": int(a.size)}
-
-
-def shares_table(summary: Mapping[str, Any], digits: int = 3) -> list[list[str]]:
-    """Rows [weight, source, image, elsewhere] of ``summary["shares"]`` as 'mean [lo, hi]'."""
-    rows = []
-    for w, regs in (summary.get("shares") or {}).items():
-        rows.append([w] + [format_ci(regs[r], digits) for r in REGIONS])
-    return rows
 
 
 def format_ci(c: Mapping[str, float] | None, digits: int = 3) -> str:
