@@ -30,11 +30,12 @@ from audiolrp import lrp
 from audiolrp.analysis.auralization import auralize as aur
 from audiolrp.analysis.channel_relevance import channel_relevance as cr
 from audiolrp.analysis.heatmaps import audio_channel_heatmaps
-from audiolrp.analysis.pixel_flipping import pixel_flipping
+from audiolrp.analysis.pixel_flipping import PixelFlippingResult, pixel_flipping
 from audiolrp.app.inputs import to_model_input
 from audiolrp.models import LoadedModel, clip_probabilities, load
 from audiolrp.progress import Progress
 from audiolrp.signal.ambisonics import doa_grid
+from audiolrp.signal.layout import InputLayout
 
 DEFAULT_MODEL = "intensity"
 PIXEL_FLIPPING_STEPS = 10
@@ -182,23 +183,38 @@ def pixel_flipping_curves(
         x, relevance = x[None], relevance[None]
     x32 = np.ascontiguousarray(x, dtype=np.float32)
     r32 = np.ascontiguousarray(relevance, dtype=np.float32)
-    runs: dict[str, tuple[str, tuple[int, ...] | None]] = {
-        "all channels, most relevant first (LRP)": ("most_relevant", None),
-        "all channels, random order": ("random", None),
-    }
-    if groups:
-        for name, channels in handle.layout.part_groups.items():
-            runs[f"{name} only, most relevant first"] = ("most_relevant", channels)
     results = {
         name: pixel_flipping(
             handle.model, x32, r32, list(labels), n_steps=n_steps,
             order=order, channels=channels, seed=seed,  # type: ignore[arg-type]
         )
-        for name, (order, channels) in runs.items()
+        for name, (order, channels) in flipping_runs(handle.layout, groups).items()
     }
+    return curves_summary(results, int(x32.shape[0]))
+
+
+def flipping_runs(
+    layout: InputLayout, groups: bool = True
+) -> dict[str, tuple[str, tuple[int, ...] | None]]:
+    """The pixel-flipping curves of a clip analysis: name -> (order, channels). All channels
+    most relevant first and in random order; with ``groups``, each half of the layout
+    (active / reactive intensity, magnitude / phase channels) most relevant first."""
+    runs: dict[str, tuple[str, tuple[int, ...] | None]] = {
+        "all channels, most relevant first (LRP)": ("most_relevant", None),
+        "all channels, random order": ("random", None),
+    }
+    if groups:
+        for name, channels in layout.part_groups.items():
+            runs[f"{name} only, most relevant first"] = ("most_relevant", channels)
+    return runs
+
+
+def curves_summary(results: dict[str, PixelFlippingResult], n_examples: int) -> dict[str, Any]:
+    """JSON-ready mean curves and AOPC of pixel-flipping ``results`` (the result objects are
+    kept under ``results``)."""
     first = next(iter(results.values()))
     return {
-        "n_examples": int(x32.shape[0]),
+        "n_examples": n_examples,
         "fractions": [float(v) for v in first.fractions],
         "curves": {k: [float(v) for v in r.mean] for k, r in results.items()},
         "aopc": {k: round(r.aopc, 6) for k, r in results.items()},
@@ -206,6 +222,25 @@ def pixel_flipping_curves(
         "perturbation": f"time-frequency bins set to baseline '{first.baseline}'",
         "results": results,
     }
+
+
+def clip_prediction(handle: LoadedModel, features: np.ndarray) -> ClipAnalysis:
+    """Frame scores, clip probabilities and the predicted class (and its direction) of one
+    clip's features ``(C, 50, 512)``; the explained class is the predicted one."""
+    scores, probs = predict(handle, features[None])
+    p = probs[0]
+    pred = int(np.argmax(p))
+    grid = class_directions_rad()
+    return ClipAnalysis(
+        features=features,
+        frame_scores=scores[0],
+        probabilities=p,
+        predicted_class=pred,
+        confidence=float(p[pred]),
+        azimuth_rad=float(grid[pred, 0]),
+        elevation_rad=float(grid[pred, 1]),
+        target_class=pred,
+    )
 
 
 def analyse_clip(
@@ -229,20 +264,8 @@ def analyse_clip(
     prog = progress or Progress(0, enabled=False)
     if features is None:
         features = to_model_input(audio, handle.layout)
-    scores, probs = predict(handle, features[None])
-    p = probs[0]
-    pred = int(np.argmax(p))
-    grid = class_directions_rad()
-    res = ClipAnalysis(
-        features=features,
-        frame_scores=scores[0],
-        probabilities=p,
-        predicted_class=pred,
-        confidence=float(p[pred]),
-        azimuth_rad=float(grid[pred, 0]),
-        elevation_rad=float(grid[pred, 1]),
-        target_class=pred,
-    )
+    res = clip_prediction(handle, features)
+    pred = res.predicted_class
     if relevance is None:
         with prog.step("explaining the prediction with LRP", "lrp"):
             rel, method = explain_relevance(handle, features[None], [pred])
@@ -324,9 +347,12 @@ __all__ = [
     "azimuth_deg",
     "channel_relevance",
     "class_directions_rad",
+    "clip_prediction",
+    "curves_summary",
     "elevation_deg",
     "explain_batched",
     "explain_relevance",
+    "flipping_runs",
     "load_model",
     "pixel_flipping_curves",
     "predict",
