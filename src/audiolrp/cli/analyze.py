@@ -383,3 +383,4 @@ def replicate_cmd(
 
 
 from audiolrp.cli import analyze_directions as _directions  # noqa: E402,F401  isort: skip
+from audiolrp.cli import analyze_methods as _methods  # noqa: E402,F401  isort: skip
