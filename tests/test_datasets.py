@@ -21,11 +21,12 @@ from audiolrp.data.datasets import (
     generate_dataset,
     iter_batches,
     parse_shard_arg,
+    scene_seed,
     verify_dataset,
 )
 from audiolrp.errors import AudioLRPError, DatasetError
 from audiolrp.signal import features as F
-from audiolrp.simulation.scenes import SceneConfig
+from audiolrp.simulation.scenes import SPLITS, SceneConfig, simulate_scene
 
 
 def tiny_spec(**kw: object) -> DatasetSpec:
@@ -233,3 +234,131 @@ def test_cli_simulate_json(tmp_path: Path) -> None:
     assert json.loads(r2.output)["shards_kept"] == 3
     r3 = CliRunner().invoke(app, ["simulate", str(out), "--finalize", "--json"])
     assert r3.exit_code == 0 and json.loads(r3.output)["shards_total"] == 3
+
+
+# --------------------------------------------------------------------------------------------
+# stored examples are the simulated scenes; splits share no speakers or recordings
+# --------------------------------------------------------------------------------------------
+
+
+def test_stored_examples_are_the_simulated_scenes(built: Path) -> None:
+    """Example i of a split is ``simulate_scene(config, scene_seed(seed, split, i))``: the same
+    audio bytes (mixture, and the direct sound where stored), label, parameters and features."""
+    spec = tiny_spec()
+    for split, n in spec.counts.items():
+        hoa = FeatureDataset(built, split, "hoa", return_meta=True)
+        inten = FeatureDataset(built, split, "intensity")
+        assert len(hoa) == n
+        for i in range(n):
+            scene = simulate_scene(spec.config, scene_seed(spec.seed, split, i), split=split)
+            assert hoa.audio(i).tobytes() == scene.mixture.tobytes()
+            if split in spec.direct_splits:
+                assert hoa.audio(i, part="direct").tobytes() == scene.direct.tobytes()
+            x, y, meta = hoa[i]
+            assert int(y) == scene.label == int(hoa.labels[i])
+            assert meta == {"scene_index": i, "shard": meta["shard"], **scene.params}
+            mixture = torch.from_numpy(scene.mixture)
+            assert torch.equal(x, F.compute_features(mixture, "hoa", 1).float())
+            assert torch.equal(inten[i][0], F.compute_features(mixture, "intensity", 1).float())
+
+
+class _RecordingCorpus:
+    """A speech corpus that notes the speakers of every segment it hands out, per split (the
+    target via ``last_segment_info``, the babble talkers via the draw that
+    ``sample_segments`` makes)."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.speakers_drawn: dict[str, set[str]] = {s: set() for s in SPLITS}
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def sample_segment(self, split: str, rng: np.random.Generator, duration_s: float = 1.0):
+        seg = self.inner.sample_segment(split, rng, duration_s)
+        self.speakers_drawn[split].add(self.inner.last_segment_info()["speaker"])
+        return seg
+
+    def sample_segments(self, split: str, rng: np.random.Generator, n: int, duration_s=1.0):
+        segs, speakers, _ = self.inner._draw(split, rng, n, duration_s)  # sample_segments' draw
+        self.speakers_drawn[split].update(speakers)
+        return segs
+
+
+def _write_speaker_folders(root: Path, n_speakers: int) -> None:
+    """``n_speakers`` folders of two 3-s files of tone bursts (one pitch per speaker)."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    t = np.arange(3 * 16000) / 16000
+    for k in range(n_speakers):
+        (root / f"spk{k}").mkdir(parents=True)
+        for j in range(2):
+            env = (np.sin(2 * np.pi * rng.uniform(2, 4) * t) > -0.3).astype(np.float64)
+            x = 0.3 * env * np.sin(2 * np.pi * (200.0 + 90.0 * k + 7.0 * j) * t)
+            sf.write(root / f"spk{k}" / f"utt{j}.wav", x.astype(np.float32), 16000)
+
+
+def test_splits_share_no_speakers_or_recordings(tmp_path: Path) -> None:
+    """A dataset from a speaker-split corpus: every target and babble segment of a split comes
+    from that split's speakers, whose files belong to no other split."""
+    from audiolrp.simulation.speech import DirectoryCorpus
+
+    _write_speaker_folders(tmp_path / "corpus", 6)
+    corpus = _RecordingCorpus(DirectoryCorpus(tmp_path / "corpus", seed=0))
+    cfg = SceneConfig(order=1, speech=str(tmp_path / "corpus"), speech_lead_in_s=0.2)
+    spec = DatasetSpec(config=cfg, seed=1, counts={"train": 4, "val": 2, "test": 2}, shard_size=4)
+    generate_dataset(tmp_path / "ds", spec, progress=False, corpus=corpus)
+    inner = corpus.inner
+    own = {s: set(inner.speakers(s)) for s in SPLITS}
+    files = {s: set(inner.files(s)) for s in SPLITS}
+    for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+        assert not own[a] & own[b] and not files[a] & files[b]
+        assert not corpus.speakers_drawn[a] & corpus.speakers_drawn[b]
+    for split in SPLITS:
+        assert corpus.speakers_drawn[split] and corpus.speakers_drawn[split] <= own[split]
+        ds = FeatureDataset(tmp_path / "ds", split, return_meta=True)
+        assert {ds.meta(i)["speaker"] for i in range(len(ds))} <= own[split]
+    assert set().union(*files.values()) == set((tmp_path / "corpus").rglob("*.wav"))
+
+
+def test_noise_corpus_splits_are_independent_streams(built: Path) -> None:
+    """The ``noise`` corpus has no speakers or files: each scene draws its noise from its own
+    seed, so no two scenes of the dataset (in one split or across splits) share a stream."""
+    spec = tiny_spec()
+    states = [
+        tuple(scene_seed(spec.seed, s, i).generate_state(4))
+        for s, n in spec.counts.items()
+        for i in range(n)
+    ]
+    assert len(set(states)) == len(states)
+    mixtures = [
+        FeatureDataset(built, s).audio(i).tobytes()
+        for s, n in spec.counts.items()
+        for i in range(n)
+    ]
+    assert len(set(mixtures)) == len(mixtures)
+
+
+def test_debian_corpus_splits_share_no_speakers_or_recordings() -> None:
+    """The recorded corpus (``audiolrp corpus debian``): its splits have disjoint speakers, and
+    no recording (by content) appears in two splits."""
+    import os
+
+    from audiolrp.simulation.speech import default_debian_dir, open_corpus
+
+    if not (default_debian_dir() / "MANIFEST.tsv").is_file():
+        msg = "needs the Debian corpus: run `audiolrp corpus debian`"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    corpus = open_corpus("debian")
+    own = {s: set(corpus.speakers(s)) for s in SPLITS}
+    content: dict[str, set[str]] = {}
+    for split in SPLITS:
+        assert own[split]
+        content[split] = {hashlib.sha256(f.read_bytes()).hexdigest() for f in corpus.files(split)}
+    for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+        assert not own[a] & own[b]
+        assert not content[a] & content[b]
+    assert own["val"] == {"asterisk-ru"} and "asterisk-it" in own["test"]
