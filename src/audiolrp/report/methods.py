@@ -71,11 +71,11 @@ def methods_table(summary: Mapping[str, Any]) -> tuple[tuple[str, ...], list[lis
             else "-"
         rows.append([
             name,
-            _ci(m["aopc"]["mrf"]),
-            _ci(m["aopc"]["lrf"]),
-            _ci(m["aopc"]["gap"]),
-            _ci(m.get("vs_paper", {}).get("gap"), signed=True) if "vs_paper" in m else "-",
-            _ci(m.get("vs_random", {}).get("gap"), signed=True) if "vs_random" in m else "-",
+            _ci(m["aopc"]["mrf"], 4),
+            _ci(m["aopc"]["lrf"], 4),
+            _ci(m["aopc"]["gap"], 4),
+            _ci(m.get("vs_paper", {}).get("gap"), 4, signed=True) if "vs_paper" in m else "-",
+            _ci(m.get("vs_random", {}).get("gap"), 4, signed=True) if "vs_random" in m else "-",
             top,
             full,
             _num(m["explain_s_per_example"], 3),
@@ -92,7 +92,7 @@ def methods_findings(summary: Mapping[str, Any]) -> list[str]:
     best = ranked[0]
     out.append(
         f"Largest area between the MRF and LRF curves: {best} "
-        f"({_ci(methods[best]['aopc']['gap'])}); order: {', '.join(ranked)}."
+        f"({_ci(methods[best]['aopc']['gap'], 4)}); order: {', '.join(ranked)}."
     )
     ref = summary.get("reference")
     if ref:
