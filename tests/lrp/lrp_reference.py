@@ -335,14 +335,33 @@ def rnn_stack_lrp(
 
 
 # ----------------------------------------------------------------------------- CRNN
-def crnn_lrp(model: nn.Module, x: Array, target: int, eps: float = 0.01) -> tuple[Array, dict]:
-    """Paper-preset LRP of an :class:`audiolrp.models.CRNN` for ONE example (C, T, F).
+#: conv rules of the presets, as arguments of :func:`conv2d_lrp`; the first-layer rule of
+#: ``epsilon_plus_flat`` overrides the first convolution.
+PRESET_RULES: dict[str, dict] = {
+    "paper": dict(conv=dict(rule="alphabeta", alpha=1.0, beta=0.0), first=None),
+    "epsilon_plus": dict(conv=dict(rule="alphabeta", alpha=1.0, beta=0.0), first=None),
+    "epsilon_plus_flat": dict(conv=dict(rule="alphabeta", alpha=1.0, beta=0.0),
+                              first=dict(rule="flat")),
+    "epsilon_alpha2_beta1": dict(conv=dict(rule="alphabeta", alpha=2.0, beta=1.0), first=None),
+    "epsilon": dict(conv=dict(rule="epsilon"), first=None),
+}
 
-    Forward and backward are recomputed here in NumPy float64 (BatchNorm folded explicitly,
-    eval mode). Relevance starts at the target's pre-softmax score at every frame.
-    Returns ``(R_x, info)`` with ``info`` keys ``logits``, ``start``, ``init``, ``dropped``,
-    ``n_dead``.
+
+def crnn_lrp(
+    model: nn.Module, x: Array, target: int, eps: float = 0.01, preset: str = "paper",
+    fold_bn: bool = True,
+) -> tuple[Array, dict]:
+    """LRP of an :class:`audiolrp.models.CRNN` for ONE example (C, T, F) with a preset's rules.
+
+    Forward and backward are recomputed here in NumPy float64 (eval mode). Every preset uses
+    LRP-epsilon (``eps``, bias shared equally) on the dense layers and Arras et al.'s rule on
+    the LSTMs; the conv rule (and the first conv's rule) come from :data:`PRESET_RULES`.
+    ``fold_bn``: BatchNorm folded into the conv (the rule sees the folded weights), else the
+    BatchNorm is a pass-through layer and the rule sees the conv's own weights. Relevance
+    starts at the target's pre-softmax score at every frame. Returns ``(R_x, info)`` with
+    ``info`` keys ``logits``, ``start``, ``init``, ``dropped``, ``n_dead``.
     """
+    rules = PRESET_RULES[preset]
     mean, std = _np(model.normalization.mean), _np(model.normalization.std)
     h = (x - mean[:, None, None]) / std[:, None, None]
     acts = []
@@ -350,9 +369,15 @@ def crnn_lrp(model: nn.Module, x: Array, target: int, eps: float = 0.01) -> tupl
     for i in range(0, len(mods), 4):
         conv, bn, _, pool = mods[i : i + 4]
         scale = _np(bn.weight) / np.sqrt(_np(bn.running_var) + bn.eps)
-        w = _np(conv.weight) * scale[:, None, None, None]
-        b = (_np(conv.bias) - _np(bn.running_mean)) * scale + _np(bn.bias)
-        z = conv2d_lrp(h, w, b, None, padding=tuple(conv.padding))[0]
+        shift = _np(bn.bias) - _np(bn.running_mean) * scale
+        if fold_bn:
+            w = _np(conv.weight) * scale[:, None, None, None]
+            b = (_np(conv.bias) - _np(bn.running_mean)) * scale + _np(bn.bias)
+            z = conv2d_lrp(h, w, b, None, padding=tuple(conv.padding))[0]
+        else:
+            w, b = _np(conv.weight), _np(conv.bias)
+            z = conv2d_lrp(h, w, b, None, padding=tuple(conv.padding))[0]
+            z = z * scale[:, None, None] + shift[:, None, None]  # BatchNorm (eval)
         a = np.where(z > 0, z, np.expm1(np.minimum(z, 0)))  # ELU (alpha = 1)
         pooled, _ = maxpool2d(a, tuple(pool.kernel_size))
         acts.append((h, w, b, conv, a, pool))
@@ -379,9 +404,11 @@ def crnn_lrp(model: nn.Module, x: Array, target: int, eps: float = 0.01) -> tupl
         init += ir
     r = r.reshape(t, c, f).transpose(1, 0, 2)
     dropped, n_dead = 0.0, 0
-    for h_in, w, b, conv, a, pool in reversed(acts):
+    for k in range(len(acts) - 1, -1, -1):
+        h_in, w, b, conv, a, pool = acts[k]
         _, r = maxpool2d(a, tuple(pool.kernel_size), r)
-        _, r, dr, nd = conv2d_lrp(h_in, w, b, r, "alphabeta", padding=tuple(conv.padding))
+        kw = rules["first"] if k == 0 and rules["first"] is not None else rules["conv"]
+        _, r, dr, nd = conv2d_lrp(h_in, w, b, r, padding=tuple(conv.padding), eps=eps, **kw)
         dropped += dr
         n_dead += nd
     info = {"logits": logits, "start": start, "init": init, "dropped": dropped, "n_dead": n_dead}
@@ -389,6 +416,7 @@ def crnn_lrp(model: nn.Module, x: Array, target: int, eps: float = 0.01) -> tupl
 
 
 __all__ = [
+    "PRESET_RULES",
     "conv2d_lrp",
     "crnn_lrp",
     "dense_forward",

@@ -95,6 +95,45 @@ def test_crnn_matches_float64_loop_reference(seed):
         assert int(e.n_no_positive_units[b]) == info["n_dead"]
 
 
+@pytest.mark.parametrize("preset", [p for p in PRESETS if p != "paper"])
+def test_presets_match_float64_loop_reference(preset):
+    """Each non-paper preset against the loop reference of its conv (and first-layer) rule."""
+    m = random_crnn(11)
+    x = _x(11)
+    e = explain(m, x, composite=preset, return_layers=True)
+    for b in range(x.shape[0]):
+        tgt = int(e.target[b])
+        r, info = ref.crnn_lrp(m, x[b].numpy(), tgt, preset=preset)
+        np.testing.assert_allclose(e.relevance[b].numpy(), r, rtol=1e-8, atol=1e-11)
+        assert float(e.initial_state_relevance[b]) == pytest.approx(info["init"], rel=1e-9)
+        assert float(e.start_relevance[b]) == pytest.approx(info["start"], rel=1e-12)
+        assert float(e.dropped_relevance[b]) == pytest.approx(info["dropped"], abs=1e-12)
+        assert int(e.n_no_positive_units[b]) == info["n_dead"]
+        if ref.PRESET_RULES[preset] != ref.PRESET_RULES["paper"]:
+            # the comparison can fail: the paper's rules give another heatmap here
+            r_paper, _ = ref.crnn_lrp(m, x[b].numpy(), tgt, preset="paper")
+            assert np.abs(r - r_paper).max() > 1e-3 * np.abs(r).max()
+    # conservation, layer by layer: dense layers exactly, the network up to dropped relevance
+    start = e.start_relevance
+    torch.testing.assert_close(e.layer_relevance["output"], start, rtol=1e-10, atol=0)
+    torch.testing.assert_close(e.layer_relevance["dense"], start, rtol=1e-10, atol=0)
+    assert bool((e.conservation_error().abs() <= 1e-9 * start.abs()).all())
+
+
+@pytest.mark.parametrize("preset", ["paper", "epsilon"])
+def test_batchnorm_pass_matches_float64_loop_reference(preset):
+    """batchnorm='pass': the conv rule sees the conv's own weights, BatchNorm passes through."""
+    m = random_crnn(12)
+    x = _x(12)
+    e = explain(m, x, composite=preset, batchnorm="pass")
+    for b in range(x.shape[0]):
+        r, info = ref.crnn_lrp(m, x[b].numpy(), int(e.target[b]), preset=preset, fold_bn=False)
+        np.testing.assert_allclose(e.relevance[b].numpy(), r, rtol=1e-8, atol=1e-11)
+        assert int(e.n_no_positive_units[b]) == info["n_dead"]
+        r_fold, _ = ref.crnn_lrp(m, x[b].numpy(), int(e.target[b]), preset=preset)
+        assert np.abs(r - r_fold).max() > 1e-3 * np.abs(r).max()
+
+
 def test_default_target_frames_and_probability_start():
     m = random_crnn(2)
     x = _x(2)
