@@ -16,6 +16,7 @@ import torch
 from typer.testing import CliRunner
 
 from audiolrp.cli import app
+from audiolrp.signal.ambisonics import angular_error_deg, doa_grid
 
 runner = CliRunner()
 
@@ -133,6 +134,14 @@ def test_demo_json_outputs_and_prediction(models, tmp_path) -> None:
     # with every bin of every channel flipped the ordering no longer matters
     lrp_all = curves["all channels, most relevant first (LRP)"]
     assert math.isclose(lrp_all[-1], curves["all channels, random order"][-1], rel_tol=1e-5)
+    # relevance in space: the scene's own source, shares over three regions summing to 1
+    dirs = data["directions"]
+    np.testing.assert_allclose(
+        dirs["source_deg"], np.degrees([scene.azimuth_rad, scene.elevation_rad]), atol=1e-3
+    )
+    for shares in dirs["shares"].values():
+        assert math.isclose(sum(shares.values()), 1.0, rel_tol=1e-9)
+    assert "Where the network listened" in (out / "report.html").read_text()
     wav, fs = sf.read(out / "input_W.wav")
     assert fs == 16000 and wav.shape == (16000,)
     np.testing.assert_allclose(wav, scene.mixture[0], atol=1e-6)
@@ -247,6 +256,13 @@ def test_explain_windows_and_predictions(models, tmp_path, model_key, fs) -> Non
     assert [d["window"] for d in data["detailed"]] == [most]
     assert (out / "report.html").is_file() and (out / "timeline.png").is_file()
     assert data["sample_rate_hz"] == fs and data["channels"] == 4
+    # a plane wave from (60, 20) deg: its energy sits at the DOA class nearest that direction
+    grid = np.degrees(np.asarray(doa_grid()))
+    nearest = grid[int(np.argmin(angular_error_deg(
+        np.radians(grid[:, 0]), np.radians(grid[:, 1]), math.radians(60), math.radians(20))))]
+    dirs = data["detailed"][0]["directions"]
+    assert dirs["shares"] is None and dirs["source_deg"] is None
+    np.testing.assert_allclose(dirs["peak_deg"]["energy"], nearest, atol=1e-3)
 
 
 def test_explain_table_windows_option_and_fuma(models, tmp_path) -> None:

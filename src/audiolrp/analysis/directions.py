@@ -440,6 +440,10 @@ class DirectionAnalysis:
             "radius_deg": self.radius_deg,
             "totals": dict(self.totals),
             "undirected": dict(self.undirected),
+            "peak_deg": {
+                k: np.degrees(self.grid_rad[int(np.argmax(h))]).round(4).tolist()
+                for k, h in self.histograms.items() if self.totals.get(k, 0.0) > 0
+            },
             "shares": None if self.shares is None else {
                 w: dict(zip(REGIONS, s.tolist(), strict=True)) for w, s in self.shares.items()
             },

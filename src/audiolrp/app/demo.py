@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from audiolrp.analysis.directions import DirectionAnalysis, analyse_directions
 from audiolrp.app.explainer import Explainer
 from audiolrp.app.pipeline import ClipAnalysis
 from audiolrp.errors import AudioLRPError
@@ -36,6 +37,7 @@ class DemoAnalysis:
     audio: np.ndarray  # (n_sh, 16000) mixture
     direct: np.ndarray  # (n_sh, 16000) noise-free direct sound
     clip: ClipAnalysis
+    directions: DirectionAnalysis | None = None  # relevance in space (issue 12)
 
     @property
     def label(self) -> int:
@@ -111,6 +113,22 @@ def scene_pixel_flipping(
     return curves
 
 
+def scene_directions(scene: Any, audio: np.ndarray, clip: ClipAnalysis) -> DirectionAnalysis:
+    """Where in the sound field the explanation of ``clip`` lies
+    (:func:`audiolrp.analysis.directions.analyse_directions`): the relevance of every
+    time-frequency bin at its active-intensity direction, with the scene's true source, its
+    first-order image sources (from the room) and the predicted direction."""
+    if clip.relevance is None:
+        raise ValueError("the clip has not been explained: no relevance to place in space")
+    p = scene.params
+    return analyse_directions(
+        clip.relevance, audio,
+        source_rad=(float(scene.azimuth_rad), float(scene.elevation_rad)),
+        room_m=p["room_m"], source_m=p["source_m"], receiver_m=p["receiver_m"],
+        predicted_rad=(clip.azimuth_rad, clip.elevation_rad),
+    )
+
+
 def analyse_demo(
     ex: Explainer,
     seed: int = 0,
@@ -139,7 +157,8 @@ def analyse_demo(
             seeds = [seed + j for j in range(n_pf)]
             clip.pixel_flipping = scene_pixel_flipping(ex, scene, seeds, n_order, snr_db, rt60_s)
     direct = np.asarray(scene.direct, dtype=np.float64)
-    return DemoAnalysis(seed, n_order, scene, audio, direct, clip)
+    directions = scene_directions(scene, audio, clip)
+    return DemoAnalysis(seed, n_order, scene, audio, direct, clip, directions)
 
 
 __all__ = [
@@ -148,6 +167,7 @@ __all__ = [
     "analyse_demo",
     "mixture",
     "scene_order",
+    "scene_directions",
     "scene_pixel_flipping",
     "simulate",
 ]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from audiolrp.analysis.directions import DirectionAnalysis, analyse_directions
 from audiolrp.app.explainer import Explainer
 from audiolrp.app.pipeline import ClipAnalysis, channel_relevance
 from audiolrp.app.recordings import (
@@ -39,6 +40,7 @@ class WindowDetail:
     index: int
     audio: np.ndarray  # (K, 16000) at 16 kHz
     clip: ClipAnalysis
+    directions: DirectionAnalysis | None = None  # relevance in space (no true source known)
 
 
 @dataclass
@@ -183,7 +185,12 @@ def analyse_recording(
             clip = ex.analyse(audio, features=kept[w][0], relevance=kept[w][1],
                               pixel_flipping=pixel_flipping, seed=w)
             clip.relevance_method = method
-            rec.details.append(WindowDetail(w, audio, clip))
+            directions = (
+                analyse_directions(clip.relevance, audio,
+                                   predicted_rad=(clip.azimuth_rad, clip.elevation_rad))
+                if clip.relevance is not None and audio.shape[0] >= 4 else None
+            )
+            rec.details.append(WindowDetail(w, audio, clip, directions))
     return rec
 
 

@@ -41,6 +41,7 @@ from audiolrp.io import write_json
 from audiolrp.plots import timeline_figure
 from audiolrp.progress import Progress
 from audiolrp.report.blocks import CLIP_SECTIONS, ClipFigures, clip_blocks, clip_figures
+from audiolrp.report.directions import directions_section
 from audiolrp.report.html import (
     Block,
     Image,
@@ -227,6 +228,7 @@ def demo_results(ex: Explainer, demo: DemoAnalysis, folder: ReportFolder) -> dic
         "prediction": prediction_dict(a),
         "angular_error_deg": round(demo.error_deg, 2),
         "relevance": analysis_dict(a, ex.channel_names),
+        **({"directions": demo.directions.to_dict()} if demo.directions is not None else {}),
         "files": folder.listing(),
         "environment": _env(),
     }
@@ -258,9 +260,11 @@ def demo_sections(
     blocks = clip_blocks(ex.layout, demo.clip, figs, demo.audio, demo.direct)
     titles = {"doa": "Predicted vs true DOA", "heatmaps": "Relevance heatmaps",
               "channels": "Channel relevance", "flipping": "Pixel flipping", "listen": "Listen"}
-    return [Section("Scene and prediction", [demo_summary(ex, demo, results)], "summary")] + [
-        Section(titles[key], blocks[key], key) for key in CLIP_SECTIONS if key in blocks
-    ]
+    sections = [Section("Scene and prediction", [demo_summary(ex, demo, results)], "summary")]
+    sections += [Section(titles[key], blocks[key], key) for key in CLIP_SECTIONS if key in blocks]
+    if demo.directions is not None:
+        sections.append(directions_section(demo.directions))
+    return sections
 
 
 def run_demo(
@@ -342,7 +346,8 @@ def recording_results(
         "windows": window_rows(ex, rec),
         "detailed": [
             {"window": d.index, "prediction": prediction_dict(d.clip),
-             **analysis_dict(d.clip, ex.channel_names)}
+             **analysis_dict(d.clip, ex.channel_names),
+             **({"directions": d.directions.to_dict()} if d.directions is not None else {})}
             for d in rec.details
         ],
         "files": folder.listing(),
@@ -403,6 +408,8 @@ def window_section(ex: Explainer, rec: RecordingAnalysis, d: WindowDetail,
     blocks = clip_blocks(ex.layout, d.clip, figs, d.audio, None)
     for key in CLIP_SECTIONS:
         body += blocks.get(key, [])
+    if d.directions is not None:
+        body += directions_section(d.directions).blocks
     return Section(f"Window {d.index} in detail", body, f"window{d.index}")
 
 
