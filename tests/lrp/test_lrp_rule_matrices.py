@@ -249,3 +249,70 @@ def test_rules_refuse_modules_they_do_not_fit():
             explain(nn.Sequential(module).double(), torch.randn(2, 2, 4)[..., : 2],
                     target=0, composite=Composite({type(module): rule}))
     assert isinstance(Rule(), Rule) and PassThrough().fits(nn.Linear(2, 2))
+
+
+# ----------------------------------------------------------------------------- no model inside
+def test_engine_imports_no_concrete_model():
+    import ast
+    from pathlib import Path
+
+    import audiolrp.lrp as lrp_pkg
+
+    for path in Path(lrp_pkg.__file__).parent.glob("*.py"):
+        if path.name == "attribution.py":  # baselines from the normalisation (not the engine)
+            continue
+        tree = ast.parse(path.read_text())
+        names = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        assert not [n for n in names if n.startswith("audiolrp.models")], path.name
+
+
+class _Scale(nn.Module):
+    """A parameter-free layer that declares itself pass-through for LRP."""
+
+    lrp_pass_through = True
+
+    def forward(self, v):
+        return 3.0 * v
+
+
+class _ClipNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = _Scale()
+        self.lin = nn.Linear(4, 5)
+
+    def forward(self, v):
+        return self.lin(self.scale(v))  # (B, T, C)
+
+    def clip_probabilities(self, frame_scores):
+        return frame_scores[:, -1].softmax(-1)  # this model trusts its last frame only
+
+
+def test_declared_pass_through_clip_model_and_registry():
+    torch.manual_seed(8)
+    net = _ClipNet().double()
+    x = torch.randn(3, 6, 4)
+    e = explain(net, x, return_layers=True)
+    torch.testing.assert_close(e.target, net(x)[:, -1].argmax(-1))  # the model's reduction
+    assert "scale" not in e.layer_relevance  # pass-through: the relevance of lin's input
+    torch.testing.assert_close(e.relevance.sum((1, 2)), e.layer_relevance["lin"])
+
+    class Holder:  # a record holding the network in .model
+        model = net
+
+    assert torch.equal(explain(Holder(), x, target=1).relevance,
+                       explain(net, x, target=1).relevance)
+    from audiolrp.lrp import register_default_rule
+    from audiolrp.lrp.core import DEFAULT_RULES
+
+    register_default_rule(nn.Linear, Flat())
+    try:
+        e_flat = explain(net, x, target=1, composite=Composite({}))
+        torch.testing.assert_close(e_flat.relevance,
+                                   explain(net, x, target=1, composite=Composite(
+                                       {nn.Linear: Flat()})).relevance)
+    finally:
+        del DEFAULT_RULES[nn.Linear]
+    with pytest.raises(UnsupportedModuleError, match="cannot be applied"):
+        register_default_rule(nn.Linear, ZRule())

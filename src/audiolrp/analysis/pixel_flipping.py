@@ -205,18 +205,19 @@ class _FastCRNN(nn.Module):
                 fused_bias.copy_((bias - running_mean) * scale + bn.bias)
             blocks.append(nn.Sequential(fused, pool, nn.ELU(alpha=elu.alpha)))
         self.blocks = nn.Sequential(*blocks)
+        # the rest of the network, run by the model's own public stages (registered here so
+        # that .to()/.eval() reach it)
         self.reshape = model.reshape
         self.lstms = model.lstms
         self.dense = model.dense
         self.dense_activation = model.dense_activation
         self.output = model.output
+        self._normalize = model.normalize
+        self._scores_from_conv_features = model.scores_from_conv_features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.normalization(x).contiguous(memory_format=torch.channels_last)
-        h = self.reshape(self.blocks(h).contiguous())
-        for lstm in self.lstms:
-            h, _ = lstm(h)
-        return self.output(self.dense_activation(self.dense(h)))
+        h = self._normalize(x).contiguous(memory_format=torch.channels_last)
+        return self._scores_from_conv_features(self.blocks(h).contiguous())
 
 
 def fast_inference_model(model: nn.Module) -> nn.Module:
