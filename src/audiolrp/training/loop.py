@@ -16,7 +16,6 @@ an uninterrupted one, and to runs of earlier versions of this code.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -33,6 +32,7 @@ from audiolrp.errors import AudioLRPError
 from audiolrp.io import write_json
 from audiolrp.models import CRNN, clip_probabilities, save
 from audiolrp.models import load as load_model
+from audiolrp.progress import ElapsedLog
 from audiolrp.signal.ambisonics import class_distance_deg
 from audiolrp.training.checkpoints import (
     has_checkpoint,
@@ -220,6 +220,7 @@ class TrainingRun:
     distance_deg: torch.Tensor
     t_start: float = 0.0
     val_indices: list[int] = field(default_factory=list)
+    log: ElapsedLog = field(default_factory=lambda: ElapsedLog("train", enabled=False))
     train_collate: Any = None
     train_on_device: bool = False
     val_collate: Any = None
@@ -304,6 +305,7 @@ class TrainingRun:
             amp_dtype=amp_dtype,
             targets=targets,
             distance_deg=distance_deg,
+            log=ElapsedLog("train", enabled=config.progress and dist_info.is_main),
         )
         run._prepare_batches()
         return run
@@ -532,14 +534,12 @@ class TrainingRun:
             state=state,
         )
         if config.progress:
-            print(
+            self.log(
                 f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} acc "
                 f"{row['train_accuracy']:.3f} | val loss {row['val_loss']:.4f} acc "
                 f"{row['val_accuracy']:.3f} err {row['val_mean_error_deg']:.1f} deg"
                 f"{' *' if improved else ''} | lr {row['lr']:.2e} | "
-                f"{row['epoch_time_s']:.0f} s",
-                file=sys.stderr,
-                flush=True,
+                f"{row['epoch_time_s']:.0f} s"
             )
 
     # -- the end -------------------------------------------------------------------------------
