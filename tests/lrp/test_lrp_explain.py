@@ -433,3 +433,27 @@ def test_conv1d_maxpool1d_lstm_model_conserves():
     e = explain(m, x, frames=[1, 3])
     assert e.logits.shape == (3, 4, 5)
     assert bool((e.conservation_error().abs() <= 1e-8 * e.start_relevance.abs()).all())
+
+
+def test_explain_batches_is_batch_size_invariant_and_predicts():
+    """The one batched explain: any batch size gives the relevance of explain() on the whole
+    batch (up to float32 rounding), target None explains the predicted clip class."""
+    from audiolrp.lrp import explain_batches
+
+    model = random_crnn(5)
+    x = _x(9, b=5).numpy()
+    whole = explain(model, torch.from_numpy(x))
+    predicted = clip_probabilities(whole.logits).argmax(-1).numpy()
+    for size in (1, 2, None):
+        rel, pred = explain_batches(model, x, batch_size=size)
+        np.testing.assert_array_equal(pred, predicted)
+        np.testing.assert_allclose(rel, whole.relevance.numpy(), rtol=1e-5, atol=1e-6)
+    target = np.array([0, 3, 1, 2, 4])
+    rel_t, _ = explain_batches(model, x, target, batch_size=2, composite="epsilon_plus_flat")
+    ref_t = explain(model, torch.from_numpy(x), target=torch.from_numpy(target),
+                    composite="epsilon_plus_flat").relevance.numpy()
+    np.testing.assert_allclose(rel_t, ref_t, rtol=1e-5, atol=1e-6)
+    with pytest.raises(AudioLRPError, match="one each"):
+        explain_batches(model, x, [1, 2])
+    with pytest.raises(AudioLRPError, match="empty batch"):
+        explain_batches(model, x[:0])

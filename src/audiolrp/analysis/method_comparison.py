@@ -54,7 +54,7 @@ from audiolrp.analysis.pixel_flipping import (
     pixel_flipping,
 )
 from audiolrp.errors import AudioLRPError
-from audiolrp.lrp import explain
+from audiolrp.lrp import explain, explain_batches
 from audiolrp.lrp.attribution import ATTRIBUTION_METHODS
 from audiolrp.lrp.composites import PRESETS
 from audiolrp.progress import Progress
@@ -189,14 +189,9 @@ def attribute(
         kwargs["seed"] = int(seed)
         if fast:
             net = fast_inference_model(model)
-    out = np.empty(x.shape, dtype=np.float32)
-    size = max(1, int(batch_size))
-    for i in range(0, n, size):
-        xb = torch.from_numpy(np.ascontiguousarray(x[i : i + size], dtype=np.float32))
-        e = explain(net, xb, target=torch.from_numpy(tgt[i : i + size]),
-                    composite=spec.composite, method=spec.method, **kwargs)
-        out[i : i + size] = e.relevance.detach().cpu().numpy()
-    return out
+    relevance, _ = explain_batches(net, x, tgt, batch_size=batch_size,
+                                   composite=spec.composite, method=spec.method, **kwargs)
+    return relevance
 
 
 # ---------------------------------------------------------------------------- uncertainty

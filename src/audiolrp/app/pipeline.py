@@ -104,8 +104,8 @@ def explain_batched(
     pre-softmax scores and the predicted clip classes, in batches of ``batch_size`` (``None``:
     one batch).
 
-    Uses :func:`audiolrp.lrp.explain` (``composite="paper"``: LRP-alpha1beta0 for convolutions,
-    LRP-epsilon 0.01 for dense and LSTM layers).
+    Uses :func:`audiolrp.lrp.explain_batches` (``composite="paper"``: LRP-alpha1beta0 for
+    convolutions, LRP-epsilon 0.01 for dense and LSTM layers).
 
     Returns
     -------
@@ -114,17 +114,8 @@ def explain_batched(
     predicted : np.ndarray
         ``(B,)`` int64 argmax of the clip probabilities.
     """
-    n = int(x.shape[0])
-    size = max(1, n if batch_size is None else int(batch_size))
-    tgt = np.asarray(targets, dtype=np.int64)
-    rel = np.empty(x.shape, dtype=np.float32)
-    pred = np.empty(n, dtype=np.int64)
-    for i in range(0, n, size):
-        e = lrp.explain(model, torch.from_numpy(np.ascontiguousarray(x[i : i + size])),
-                        target=torch.from_numpy(tgt[i : i + size]), composite="paper")
-        rel[i : i + size] = e.relevance.detach().cpu().numpy()
-        pred[i : i + size] = clip_probabilities(e.logits.detach()).argmax(-1).cpu().numpy()
-    return rel, pred
+    return lrp.explain_batches(model, x, np.asarray(targets, dtype=np.int64),
+                               batch_size=batch_size, composite="paper")
 
 
 def explain_relevance(

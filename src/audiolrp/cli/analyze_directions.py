@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 
 from audiolrp.cli.analyze import _echo_json, _guard, _write_json, analyze_app
@@ -38,11 +36,6 @@ Examples:
   audiolrp analyze directions -m runs/hoa2/model.json --data data/hoa4 --split test
 """
 
-#: Scene metadata every example needs (dataset folders written by ``audiolrp simulate``).
-GEOMETRY_KEYS: tuple[str, ...] = ("room_m", "source_m", "receiver_m", "azimuth_rad",
-                                  "elevation_rad")
-
-
 def _range(text: str | None, option: str, example: str) -> tuple[float, float] | None:
     if text is None:
         return None
@@ -54,159 +47,6 @@ def _range(text: str | None, option: str, example: str) -> tuple[float, float] |
     if not (math.isfinite(low) and math.isfinite(high) and low <= high):
         raise AudioLRPError(f"{option} {text!r} needs finite LOW <= HIGH: pass e.g. {example}")
     return low, high
-
-
-def resolve_method(method: str) -> tuple[str, str]:
-    """``(method, composite)`` for :func:`audiolrp.lrp.explain` from ``--method``: an LRP
-    preset (``paper``, ``epsilon_plus``, ...; hyphens accepted) or a reference method
-    (``gradient``, ``gradient_x_input``, ``integrated_gradients``, ``smoothgrad``,
-    ``occlusion``)."""
-    from audiolrp.lrp.composites import PRESETS
-    from audiolrp.lrp.explain import METHODS
-
-    m = method.strip().lower().replace("-", "_")
-    if m in PRESETS:
-        return "lrp", m
-    if m in METHODS and m != "lrp":
-        return m, "paper"
-    raise AudioLRPError(
-        f"unknown --method {method!r}: pass an LRP preset ({', '.join(PRESETS)}) or one of "
-        f"{', '.join(x for x in METHODS if x != 'lrp')}"
-    )
-
-
-def simulated_examples(
-    loaded: Any, n: int, seed: int, overrides: dict[str, Any]
-) -> tuple[Iterator[tuple[np.ndarray, int, dict[str, Any]]], dict[str, Any]]:
-    """Scene ``i`` = ``simulate_scene(config, scene_seed(seed, "test", i), split="test")`` with
-    the model card's test recipe (else its data recipe) and ``overrides``; yields
-    ``(audio, label, params)`` and returns the test-set description beside the iterator."""
-    from audiolrp.data.datasets import scene_seed
-    from audiolrp.evaluation import scene_config_from_recipe
-    from audiolrp.simulation.scenes import get_corpus, simulate_scene
-
-    card = dict(loaded.config.get("evaluation") or {})
-    recipe = card.get("recipe") or loaded.data_recipe
-    cfg = scene_config_from_recipe(recipe, max(1, loaded.order), overrides)
-    corpus = get_corpus(cfg.speech, cfg.corpus_seed)
-
-    def gen() -> Iterator[tuple[np.ndarray, int, dict[str, Any]]]:
-        for i in range(n):
-            sc = simulate_scene(cfg, scene_seed(seed, "test", i), corpus, split="test")
-            yield sc.mixture, sc.label, {"index": i, **sc.params}
-
-    desc = {"source": "simulated", "n_examples": n, "seed": seed, "split": "test",
-            "scene_config": cfg.to_dict(), "overrides": overrides}
-    return gen(), desc
-
-
-def dataset_examples(
-    root: Path, split: str, loaded: Any, n_max: int
-) -> tuple[Iterator[tuple[np.ndarray, int, dict[str, Any]]], dict[str, Any]]:
-    """The first ``n_max`` examples of a dataset split that stores the room geometry."""
-    from audiolrp.data.datasets import FeatureDataset
-
-    if not root.is_dir():
-        raise AudioLRPError(f"dataset folder {root} not found: create it with `audiolrp simulate`")
-    ds = FeatureDataset(root, split, feature=loaded.feature,
-                        order=loaded.order if loaded.feature == "hoa" else None)
-    if ds.stored_order < 1:
-        raise AudioLRPError(f"{root} stores order-0 audio: bin directions need first order "
-                            "(W, X, Y, Z); simulate with --order >= 1")
-    n = min(len(ds), n_max)
-    if n == 0:
-        raise AudioLRPError(f"split {split!r} of {root} is empty: pass another --split")
-    missing = [k for k in GEOMETRY_KEYS if k not in ds.meta(0)]
-    if missing:
-        raise AudioLRPError(f"{root} does not store the scene geometry ({', '.join(missing)}): "
-                            "re-simulate it with `audiolrp simulate`")
-    k_order = max(1, loaded.order)
-
-    def gen() -> Iterator[tuple[np.ndarray, int, dict[str, Any]]]:
-        for i in range(n):
-            yield ds.audio(i, order=k_order), int(ds.labels[i]), {"index": i, **ds.meta(i)}
-
-    desc = {"source": "dataset", "path": str(root.resolve()), "split": split, "n_examples": n}
-    return gen(), desc
-
-
-def analyse_examples(
-    loaded: Any,
-    examples: Iterator[tuple[np.ndarray, int, dict[str, Any]]],
-    n: int,
-    *,
-    method: str = "paper",
-    target: str = "predicted",
-    grid_rad: np.ndarray | None = None,
-    radius_deg: float = 15.0,
-    batch_size: int = 8,
-    progress: bool = False,
-) -> tuple[list[Any], list[dict[str, Any]]]:
-    """Explain every example and map its relevance onto directions.
-
-    Returns
-    -------
-    (analyses, rows)
-        One :class:`~audiolrp.analysis.directions.DirectionAnalysis` and one JSON-ready row
-        (index, label, prediction, error, SNR, RT60, DRR, shares) per example.
-    """
-    import torch
-
-    from audiolrp import lrp
-    from audiolrp.analysis.directions import REGIONS, analyse_directions
-    from audiolrp.models import clip_probabilities
-    from audiolrp.progress import progress_bar
-    from audiolrp.signal.ambisonics import angular_error_deg, doa_grid
-    from audiolrp.signal.features import compute_features
-
-    meth, composite = resolve_method(method)
-    classes = np.asarray(doa_grid())
-    update = progress_bar(n, progress, unit="example")
-    analyses: list[Any] = []
-    rows: list[dict[str, Any]] = []
-    batch: list[tuple[np.ndarray, int, dict[str, Any]]] = []
-
-    def flush() -> None:
-        x = np.stack([np.asarray(compute_features(a, loaded.feature, loaded.order), np.float32)
-                      for a, _, _ in batch])
-        labels = np.array([lab for _, lab, _ in batch], dtype=np.int64)
-        tgt = torch.from_numpy(labels) if target == "true" else None
-        e = lrp.explain(loaded.model, torch.from_numpy(x), target=tgt, composite=composite,
-                        method=meth)
-        rel = e.relevance.detach().cpu().numpy()
-        pred = clip_probabilities(e.logits.detach()).argmax(-1).cpu().numpy()
-        for j, (audio, label, p) in enumerate(batch):
-            a = analyse_directions(
-                rel[j], audio, source_rad=(p["azimuth_rad"], p["elevation_rad"]),
-                room_m=p["room_m"], source_m=p["source_m"], receiver_m=p["receiver_m"],
-                predicted_rad=classes[int(pred[j])], grid_rad=grid_rad, radius_deg=radius_deg,
-            )
-            analyses.append(a)
-            err = float(angular_error_deg(p["azimuth_rad"], p["elevation_rad"],
-                                          *classes[int(pred[j])]))
-            rows.append({
-                "index": int(p["index"]), "label": int(label), "predicted": int(pred[j]),
-                "explained": int(e.target[j]), "error_deg": round(err, 4),
-                "snr_db": p.get("snr_db"), "rt60_s": p.get("rt60_s"), "drr_db": p.get("drr_db"),
-                "shares": {w: dict(zip(REGIONS, s.tolist(), strict=True))
-                           for w, s in (a.shares or {}).items()},
-                "relevance_total": a.totals["relevance_positive"]
-                - a.totals["relevance_negative"],
-            })
-        update(len(batch))
-        batch.clear()
-
-    for item in examples:
-        batch.append(item)
-        if len(batch) == batch_size:
-            flush()
-    if batch:
-        flush()
-    return analyses, rows
-
-
-def _float(v: Any) -> float:
-    return math.nan if v is None else float(v)
 
 
 @analyze_app.command("directions", epilog=EPILOG)
@@ -259,6 +99,14 @@ def directions_cmd(
     the direct sound more than its energy would suggest?)."""
 
     def job() -> None:
+        from audiolrp.app.directions import (
+            analyse_examples,
+            dataset_examples,
+            resolve_method,
+            simulated_examples,
+            write_outputs,
+        )
+
         t0 = time.perf_counter()
         for name, v, low in (("--n-examples", n_examples, 1), ("--batch-size", batch_size, 1),
                              ("--n-maps", n_maps, 0), ("--n-boot", n_boot, 10)):
@@ -322,67 +170,6 @@ def directions_cmd(
     _guard(job)
 
 
-def write_outputs(
-    out: Path, loaded: Any, analyses: list[Any], rows: list[dict[str, Any]],
-    test_data: dict[str, Any], *, method: str, target: str, grid_deg: float, n_maps: int,
-    n_boot: int,
-) -> tuple[dict[str, Any], list[str]]:
-    """Summary (:func:`~audiolrp.analysis.directions.summarize_directions`), figures and the
-    JSON record of :func:`directions_cmd` (``directions.json`` is written by the caller)."""
-    from audiolrp.analysis.directions import summarize_directions
-    from audiolrp.io import atomic_path
-    from audiolrp.plots.sphere import (
-        WEIGHT_LABELS,
-        plot_angle_profile,
-        plot_direction_analysis,
-        plot_direction_map,
-    )
-
-    def save(fig: Any, name: str) -> str:
-        path = out / name
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=110)
-        return str(path)
-
-    summary = summarize_directions(
-        analyses, [_float(r["snr_db"]) for r in rows], [_float(r["rt60_s"]) for r in rows],
-        n_boot=n_boot, seed=0,
-    )
-    files = [str(out / "directions.json")]
-    for a, r in list(zip(analyses, rows, strict=True))[:n_maps]:
-        files.append(save(plot_direction_analysis(
-            a, title=f"Example {r['index']}: SNR {_float(r['snr_db']):.1f} dB, RT60 "
-            f"{_float(r['rt60_s']):.2f} s, error {r['error_deg']:.1f}°"),
-            f"direction_map_{r['index']:03d}.png"))
-    mean_h = summary["mean_histograms"]
-    files.append(save(plot_direction_map(
-        {f"{WEIGHT_LABELS[w]}, mean of {len(analyses)} examples' maps": mean_h[w]
-         for w in ("relevance_positive", "energy") if w in mean_h},
-        analyses[0].grid_rad),
-        "direction_map_mean.png"))
-    if "mean_profiles" in summary:
-        files.append(save(plot_angle_profile(
-            summary["profile_edges_deg"],
-            {w: summary["mean_profiles"][w] for w in
-             ("relevance_positive", "relevance_negative", "energy", "bins")
-             if w in summary["mean_profiles"]},
-            radius_deg=summary["radius_deg"],
-            title=f"Weight by angle from the true source ({len(analyses)} examples)"),
-            "angle_profile.png"))
-    errors = np.array([r["error_deg"] for r in rows])
-    record = {
-        "model": loaded.name, "feature": loaded.feature, "order": loaded.order,
-        "method": method, "target": target, "test_data": test_data,
-        "grid": {"spacing_deg": grid_deg, "n_directions": int(analyses[0].grid_rad.shape[0])},
-        "directions": "active intensity Re{conj(W) [X, Y, Z]} of the raw STFT per bin",
-        "energy": "|W|^2 per bin",
-        "bin_relevance": "relevance summed over the input channels of the bin",
-        "model_error_deg": {"mean": float(errors.mean()), "median": float(np.median(errors))},
-        "summary": summary, "examples": rows,
-    }
-    return record, files
-
-
 def echo_summary(record: dict[str, Any]) -> None:
     """The human-readable summary of :func:`directions_cmd`."""
     from audiolrp.analysis.directions import REGIONS, format_ci
@@ -405,5 +192,4 @@ def echo_summary(record: dict[str, Any]) -> None:
                        f"source share {a} {format_ci(sh.get(a))}, {b} {format_ci(sh.get(b))}")
 
 
-__all__ = ["analyse_examples", "dataset_examples", "directions_cmd", "resolve_method",
-           "simulated_examples"]
+__all__ = ["directions_cmd"]

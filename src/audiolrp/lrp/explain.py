@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -383,4 +384,63 @@ def _backward(
     return rel.detach(), tgt, r0, None if init is None else init.detach()
 
 
-__all__ = ["METHODS", "ClipModel", "Explanation", "explain"]
+def explain_batches(
+    model: nn.Module | Any,
+    x: Any,
+    target: Sequence[int] | Any | None = None,
+    *,
+    batch_size: int | None = None,
+    composite: str | Composite = "paper",
+    method: str = "lrp",
+    **options: Any,
+) -> tuple[Any, Any]:
+    """The one batched explain: :func:`explain` over ``x`` in batches of ``batch_size``,
+    with NumPy in and out.
+
+    Parameters
+    ----------
+    model
+        As for :func:`explain`.
+    x
+        ``(N, C, T, F)`` inputs (NumPy or anything ``numpy.asarray`` takes), cast to the
+        model's float dtype (float32, or float64 for a float64 model).
+    target
+        ``(N,)`` classes to explain, or None for each example's predicted clip class.
+    batch_size
+        Examples per :func:`explain` call (None: all at once).
+    composite, method, **options
+        Passed to :func:`explain` (e.g. ``seed`` for SmoothGrad, ``n_steps`` for integrated
+        gradients).
+
+    Returns
+    -------
+    relevance : numpy.ndarray
+        ``(N, C, T, F)``, in the dtype of the inputs as cast.
+    predicted : numpy.ndarray
+        ``(N,)`` int64 predicted clip class (argmax of the clip probabilities).
+    """
+    net = _as_module(model)
+    param = next(iter(net.parameters()), None)
+    dtype = np.float64 if param is not None and param.dtype == torch.float64 else np.float32
+    arr = np.ascontiguousarray(np.asarray(x, dtype=dtype))
+    n = int(arr.shape[0]) if arr.ndim else 0
+    if n == 0:
+        raise AudioLRPError("x is an empty batch; pass at least one example (N, C, T, F)")
+    size = max(1, n if batch_size is None else int(batch_size))
+    tgt = None if target is None else np.asarray(target, dtype=np.int64).reshape(-1)
+    if tgt is not None and tgt.shape[0] != n:
+        raise AudioLRPError(f"target has {tgt.shape[0]} entries for {n} examples; pass one each")
+    relevance = np.empty(arr.shape, dtype=dtype)
+    predicted = np.empty(n, dtype=np.int64)
+    for i in range(0, n, size):
+        e = explain(net, torch.from_numpy(arr[i : i + size]),
+                    target=None if tgt is None else torch.from_numpy(tgt[i : i + size]),
+                    composite=composite, method=method, **options)
+        relevance[i : i + size] = e.relevance.detach().cpu().numpy()
+        predicted[i : i + size] = (
+            _clip_probabilities(net, e.logits.detach()).argmax(-1).cpu().numpy()
+        )
+    return relevance, predicted
+
+
+__all__ = ["METHODS", "ClipModel", "Explanation", "explain", "explain_batches"]
