@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from audiolrp.cli import app
 from audiolrp.signal.ambisonics import angular_error_deg, doa_grid
+from cli_output import cli_output as _output
 
 runner = CliRunner()
 
@@ -53,14 +54,6 @@ def models(tmp_path_factory) -> dict[str, str]:
     return {k: str(tmp / f"tiny_{k}.json") for k in ("hoa1", "hoa2", "int")}
 
 
-def _output(result) -> str:
-    """stdout + stderr of a CliRunner result (typer versions differ in what .output holds)."""
-    text = result.output
-    try:
-        err = result.stderr
-    except (ValueError, AttributeError):
-        err = ""
-    return text + ("" if err in text else err)
 
 
 def _clip_probs(model_json: str, feats: np.ndarray) -> np.ndarray:

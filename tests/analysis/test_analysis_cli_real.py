@@ -15,19 +15,13 @@ import torch
 from typer.testing import CliRunner
 
 from audiolrp.cli.app import app
+from cli_output import cli_output as _output
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 N_TEST = 6
 
 
-def _output(result) -> str:
-    text = result.output
-    try:
-        err = result.stderr
-    except (ValueError, AttributeError):
-        err = ""
-    return text + ("" if err in text else err)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import torch
 from typer.testing import CliRunner
 
 from audiolrp.cli.app import app
+from cli_output import cli_output as _output
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -26,13 +27,6 @@ def tiny_models(tmp_path_factory) -> dict[str, str]:
     return {"int": str(tmp / "tiny_int.json"), "hoa2": str(tmp / "tiny_hoa2.json")}
 
 
-def _output(result) -> str:
-    text = result.output
-    try:
-        err = result.stderr
-    except (ValueError, AttributeError):
-        err = ""
-    return text + ("" if err in text else err)
 
 
 def _reference(model_json: str, n: int, seed: int, method: str = "paper") -> list:
