@@ -46,7 +46,7 @@ from scipy.spatial import cKDTree
 
 from audiolrp.analysis._arrays import as_numpy
 from audiolrp.errors import AudioLRPError
-from audiolrp.signal.ambisonics import direction_from_vector, doa_grid, unit_vector
+from audiolrp.signal.ambisonics import direction_from_vector, doa_grid, ring_grid, unit_vector
 from audiolrp.signal.features import stft
 
 SOURCE_RADIUS_DEG: float = 15.0
@@ -248,14 +248,7 @@ def direction_grid(spacing_deg: float = 10.0) -> np.ndarray:
         raise AudioLRPError(f"grid spacing {spacing_deg!r} deg: pass a value in 0.5..90")
     if s == 10.0:
         return np.asarray(doa_grid())
-    n_rings = int(np.floor(180.0 / s))
-    rows = []
-    for i in range(n_rings + 1):
-        phi_deg = -90.0 + 180.0 * i / n_rings
-        j_max = int(np.floor((360.0 / s) * np.cos(np.radians(phi_deg))))
-        theta_deg = -180.0 + 360.0 * np.arange(j_max + 1) / (j_max + 1)
-        rows.append(np.stack([np.radians(theta_deg), np.full(j_max + 1, np.radians(phi_deg))], 1))
-    return np.concatenate(rows, axis=0)
+    return ring_grid(s)
 
 
 def _grid_rad(grid_rad: Any | None) -> np.ndarray:

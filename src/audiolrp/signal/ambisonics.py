@@ -37,6 +37,7 @@ __all__ = [
     "class_neighbour_spacing_deg",
     "direction_from_vector",
     "doa_grid",
+    "ring_grid",
     "encode_plane_wave",
     "fuma_to_ambix",
     "n3d_to_sn3d",
@@ -338,9 +339,12 @@ def vector_angle_deg(u: ArrayLike, v: ArrayLike) -> np.ndarray:
     return np.degrees(np.arctan2(cross, np.sum(u * v, axis=-1)))
 
 
-@functools.cache
-def _doa_grid_cached() -> np.ndarray:
-    alpha_deg = 10.0
+def ring_grid(alpha_deg: float) -> np.ndarray:
+    """Directions ``(K, 2)`` [az_rad, el_rad] of Perotin et al.'s ring grid at spacing
+    ``alpha_deg``: ``I = floor(180 / alpha)`` elevation rings ``phi_i = -90 + 180 i / I``
+    (i = 0..I), ring i holding ``J_i + 1`` azimuths ``theta_j = -180 + 360 j / (J_i + 1)`` with
+    ``J_i = floor((360 / alpha) cos(phi_i))``. ``alpha_deg = 10`` gives the 425 DOA classes
+    (:func:`doa_grid`); finer spacings give finer maps."""
     n_rings = int(np.floor(180.0 / alpha_deg))
     rows = []
     for i in range(n_rings + 1):
@@ -349,7 +353,12 @@ def _doa_grid_cached() -> np.ndarray:
         j_max = int(np.floor((360.0 / alpha_deg) * np.cos(np.radians(phi_deg))))
         theta_deg = -180.0 + 360.0 * np.arange(j_max + 1) / (j_max + 1)
         rows.append(np.stack([np.radians(theta_deg), np.full(j_max + 1, np.radians(phi_deg))], 1))
-    grid = np.concatenate(rows, axis=0)
+    return np.concatenate(rows, axis=0)
+
+
+@functools.cache
+def _doa_grid_cached() -> np.ndarray:
+    grid = ring_grid(10.0)
     grid.setflags(write=False)
     return grid
 
