@@ -21,3 +21,12 @@ wait
 # ship: card test set = the earlier cards' recipe (grid, 0-30 dB, Debian test speakers, seed 99)
 python docs/training/export.py "$R/long-intensity/model.json" intensity
 python docs/training/export.py "$R/long-hoa2/model.json" hoa2
+# stage 4: both models continued from stage 3 on the same data, cosine from 3e-4. It was started
+# with --epochs 11 / 9 and resumed with 5 / 4, then 3 / 3 while other work shared the cores (a
+# resume with a new --epochs re-sizes the cosine schedule); the cards list every command.
+S4="${COMMON/--lr 5e-4/--lr 3e-4}"; S4="${S4/--seed 10/--seed 20}"
+audiolrp train "$TRAIN" "$R/s4-intensity" --feature intensity --init-from "$R/long-intensity/model.json" --epochs 3 $S4 &
+audiolrp train "$TRAIN" "$R/s4-hoa2" --feature hoa --order 2 --init-from "$R/long-hoa2/model.json" --epochs 3 $S4 &
+wait
+python docs/training/export.py "$R/s4-intensity/model.json" intensity
+python docs/training/export.py "$R/s4-hoa2/model.json" hoa2

@@ -23,7 +23,15 @@ RUNS = {
     "pilot-int-B": ("intensity pilot B: augmentation + direction targets, cosine", "intensity"),
     "long-intensity": ("intensity long run (recipe B)", "intensity"),
     "long-hoa2": ("hoa2 long run (recipe B)", "hoa2"),
+    "s4-intensity": ("intensity stage 4 (recipe B from lr 3e-4)", "intensity"),
+    "s4-hoa2": ("hoa2 stage 4 (recipe B from lr 3e-4)", "hoa2"),
 }
+#: A run that continues another: its curve starts where the other's ended (x and y).
+CONTINUES = {"s4-intensity": "long-intensity", "s4-hoa2": "long-hoa2"}
+
+
+def _rows(run: str) -> list[dict[str, str]]:
+    return list(csv.DictReader((HERE / f"{run}.csv").open()))
 
 
 def main() -> None:
@@ -33,16 +41,18 @@ def main() -> None:
         path = HERE / f"{run}.csv"
         if not path.exists():
             continue
-        rows = list(csv.DictReader(path.open()))
-        x = [0] + [int(r["examples_seen"]) / 1000 for r in rows]
-        for ax, key, skey in (
-            (axes[0], "val_mean_error_deg", "val_mean_error_deg"),
-            (axes[1], "val_median_error_deg", "val_median_error_deg"),
-        ):
-            y = [start[model][skey]] + [float(r[key]) for r in rows]
+        rows = _rows(run)
+        before = _rows(CONTINUES[run]) if run in CONTINUES else []
+        # the stage-3 runs kept their best epoch, which the next stage starts from
+        best = next((r for r in reversed(before) if r["is_best"] == "True"), None)
+        x0 = int(before[-1]["examples_seen"]) / 1000 if before else 0.0
+        x = [x0] + [x0 + int(r["examples_seen"]) / 1000 for r in rows]
+        for ax, key in ((axes[0], "val_mean_error_deg"), (axes[1], "val_median_error_deg")):
+            y0 = float(best[key]) if best else start[model][key]
+            y = [y0] + [float(r[key]) for r in rows]
             ax.plot(x, y, marker="o", label=label)
     for ax, title in zip(axes, ("mean", "median"), strict=True):
-        ax.set_xlabel("training examples seen in this stage (thousands)")
+        ax.set_xlabel("training examples seen from stage 3 on (thousands; pilots: their own)")
         ax.set_ylabel(f"validation {title} angular error (deg)")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
