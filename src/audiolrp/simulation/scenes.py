@@ -37,6 +37,15 @@ direct
    exactly ``diag(1/(2n+1))`` (SN3D) -- an ideal diffuse field. Babble is NOT reverberated
    (a diffuse field is what a long reverberant tail tends to anyway; doing so would cost 36
    RIRs per scene).
+5b. Directional point-source noise (opt-in, ``n_point_noise`` > 0; off by default): see
+   :func:`_draw_point_noise`. Its draws come from a separate generator whose seed is the last
+   draw of the scene's generator, made after the babble and only when the option is on, so
+   with the option off the scene is bit-identical to scenes made before the option existed,
+   and with it on the direction, room, speech and babble are those of the option-off scene.
+   ``K`` noise sources at random positions in the same room each get their own HOA RIR
+   (same RT60 and truncation rule as the speech) convolved with their own signal; their sum
+   and the babble are combined so the point sources carry the drawn share of the noise power
+   on W.
 6. The noise is scaled to the drawn SNR measured on the W channel (ACN 0) against the speech
    image ``direct + reverberant`` over the 1-s clip, then all parts are scaled together so the
    mixture's W channel has RMS ``target_rms`` (keeps levels comparable; SNR unchanged).
@@ -68,6 +77,23 @@ t-design of degree 2N, and the largest embedded design has degree 10
 
 MAX_DESIGN_DEGREE: int = 2 * MAX_SCENE_ORDER
 """Largest degree of the embedded spherical t-designs (``babble_design_degree`` limit)."""
+
+POINT_NOISE_KINDS: tuple[str, ...] = ("pink", "white", "speech")
+"""Signals of the directional noise sources (``SceneConfig.point_noise_kind``)."""
+
+MAX_POINT_NOISE: int = 16
+"""Most directional noise sources per scene (each costs one RIR and one convolution)."""
+
+PINK_LOW_HZ: float = 20.0
+"""Pink point noise has a 1/f power density from this frequency up to Nyquist and nothing
+below (see :func:`_noise_signal`)."""
+
+_POINT_NOISE_DEFAULTS: dict[str, Any] = {
+    "n_point_noise": (0, 0),
+    "point_noise_share": (0.5, 0.5),
+    "point_noise_kind": "pink",
+    "point_noise_min_distance_m": 0.5,
+}
 
 
 def check_scene_order(order: object, name: str = "SceneConfig.order") -> int:
@@ -153,6 +179,25 @@ class SceneConfig:
         Whether the room simulator adds its stochastic late tail.
     target_rms
         RMS of the mixture's W channel after scaling (``None`` = no scaling).
+    n_point_noise
+        Directional noise sources per scene, an inclusive integer range ``(low, high)``
+        (at most :data:`MAX_POINT_NOISE`). Default ``(0, 0)``: off, diffuse babble only, and the
+        scene is bit-identical to one made before this option existed (recipe step 5b).
+    point_noise_share
+        Share of the noise power on W carried by the point sources (the babble carries the
+        rest), drawn uniformly per scene in ``[low, high]`` within ``[0, 1]``. Default 0.5.
+        A scene that draws no point source has share 0 (babble only).
+    point_noise_kind
+        Signal of every point source: ``"pink"`` (1/f power density from
+        :data:`PINK_LOW_HZ` up), ``"white"`` or ``"speech"`` (other talkers of the same corpus
+        split, like the babble).
+    point_noise_min_distance_m
+        Smallest distance of a point source from the receiver (positions closer are redrawn).
+        Default 0.5 m.
+
+    The four point-noise keys are left out of :meth:`to_dict` while point noise is off and
+    they hold their defaults, so the JSON of every config without point noise (and with it
+    dataset fingerprints, cards and replication records) is unchanged.
     """
 
     order: int = 4
@@ -177,6 +222,10 @@ class SceneConfig:
     late_tail: bool = True
     target_rms: float | None = 0.05
     extra: dict[str, Any] = field(default_factory=dict)
+    n_point_noise: tuple[int, int] = (0, 0)
+    point_noise_share: tuple[float, float] = (0.5, 0.5)
+    point_noise_kind: str = "pink"
+    point_noise_min_distance_m: float = 0.5
 
     def __post_init__(self) -> None:
         for name in ("room_length_m", "room_width_m", "room_height_m", "rt60_s", "snr_db",
@@ -227,6 +276,57 @@ class SceneConfig:
             raise AudioLRPError("speech_lead_in_s must be >= 0")
         if self.rir_decay_db <= 0:
             raise AudioLRPError("rir_decay_db must be > 0 (e.g. 40)")
+        self._check_point_noise()
+
+    def _check_point_noise(self) -> None:
+        """Validate (and normalise to tuples) the point-noise fields."""
+        v = self.n_point_noise
+        try:
+            if len(v) != 2 or any(isinstance(x, bool) or int(x) != x for x in v):
+                raise ValueError
+            lo, hi = int(v[0]), int(v[1])
+        except (TypeError, ValueError, IndexError, OverflowError):
+            raise AudioLRPError(
+                f"SceneConfig.n_point_noise={v!r} is not a (low, high) pair of integers; pass "
+                "e.g. [1, 3]"
+            ) from None
+        if not 0 <= lo <= hi <= MAX_POINT_NOISE:
+            raise AudioLRPError(
+                f"SceneConfig.n_point_noise=({lo}, {hi}) needs 0 <= low <= high <= "
+                f"{MAX_POINT_NOISE}"
+            )
+        self.n_point_noise = (lo, hi)
+        v = self.point_noise_share
+        try:
+            if len(v) != 2:
+                raise ValueError
+            slo, shi = float(v[0]), float(v[1])
+        except (TypeError, ValueError, IndexError):
+            raise AudioLRPError(
+                f"SceneConfig.point_noise_share={v!r} is not a (low, high) pair; pass two "
+                "numbers in [0, 1]"
+            ) from None
+        if not 0.0 <= slo <= shi <= 1.0:
+            raise AudioLRPError(
+                f"SceneConfig.point_noise_share=({slo}, {shi}) needs 0 <= low <= high <= 1"
+            )
+        self.point_noise_share = (slo, shi)
+        if self.point_noise_kind not in POINT_NOISE_KINDS:
+            raise AudioLRPError(
+                f"SceneConfig.point_noise_kind={self.point_noise_kind!r}; use one of "
+                f"{', '.join(POINT_NOISE_KINDS)}"
+            )
+        d = self.point_noise_min_distance_m
+        if isinstance(d, bool) or not isinstance(d, int | float) or not 0.1 <= d < 1e3:
+            raise AudioLRPError(
+                f"SceneConfig.point_noise_min_distance_m={d!r} must be a distance >= 0.1 m"
+            )
+        self.point_noise_min_distance_m = float(d)
+
+    @property
+    def point_noise(self) -> bool:
+        """Whether scenes get directional point-source noise (``n_point_noise != (0, 0)``)."""
+        return self.n_point_noise != (0, 0)
 
     @property
     def n_sh(self) -> int:
@@ -244,8 +344,17 @@ class SceneConfig:
         return self.speech_lead_in_s if self.rir_max_length_s is None else self.rir_max_length_s
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-compatible dict (tuples become lists)."""
+        """Plain JSON-compatible dict (tuples become lists).
+
+        The point-noise keys are left out while point noise is off and they hold their
+        defaults: the dict of a config without point noise is the one written before the option
+        existed (same dataset fingerprint), and :meth:`from_dict` restores the defaults.
+        """
         d = dataclasses.asdict(self)
+        if not self.point_noise:
+            for key, default in _POINT_NOISE_DEFAULTS.items():
+                if d[key] == default:
+                    del d[key]
         return json.loads(json.dumps(d))
 
     @classmethod
@@ -615,6 +724,190 @@ def _draw_babble(
     return noise, n_talk
 
 
+@dataclass(frozen=True)
+class _PointNoise:
+    """Step 5b of a scene: the directional noise sources and their summed HOA image.
+
+    ``image`` is ``(n_sh, 16000)`` float32 (``None`` when no source was drawn); ``share`` is
+    the drawn share of the noise power on W (0 without sources); positions in metres,
+    directions (radians) and distances as seen from the receiver.
+    """
+
+    image: np.ndarray | None
+    share: float
+    kind: str
+    positions_m: list[list[float]]
+    azimuth_rad: list[float]
+    elevation_rad: list[float]
+    distance_m: list[float]
+    seed: int
+
+    def params(self) -> dict[str, Any]:
+        """The scene params of step 5b (JSON-ready)."""
+        return {
+            "n_point_noise": len(self.positions_m),
+            "point_noise_kind": self.kind,
+            "point_noise_share": self.share,
+            "point_noise_m": self.positions_m,
+            "point_noise_azimuth_rad": self.azimuth_rad,
+            "point_noise_elevation_rad": self.elevation_rad,
+            "point_noise_distance_m": self.distance_m,
+            "point_noise_seed": self.seed,
+        }
+
+
+def _noise_signal(
+    kind: str, corpus: Any, split: str, rng: np.random.Generator, lead: int
+) -> np.ndarray:
+    """The ``lead + 1 s`` float64 signal of one point source, unit RMS.
+
+    ``"white"``: Gaussian. ``"pink"``: Gaussian white noise shaped in the frequency domain to a
+    1/f power density from :data:`PINK_LOW_HZ` to Nyquist, with nothing below (a 1/f density
+    down to the lowest bin, 0.67 Hz for 1.5 s, would put about half of the power below 50 Hz,
+    where microphones, the room simulator's 10 Hz high-pass and the features' 15.6 Hz bins
+    barely respond, so the SNR on W would overstate the audible noise). ``"speech"``: a segment
+    of another talker of ``split`` drawn like the target speech (not silent in the clip).
+    """
+    n = lead + CLIP_SAMPLES
+    if kind == "speech":
+        x = _draw_speech(corpus, split, rng, lead)
+    else:
+        x = rng.standard_normal(n)
+        if kind == "pink":
+            spec = scipy.fft.rfft(x)
+            f_hz = np.arange(spec.size) * (FS_HZ / n)
+            spec *= np.where(f_hz >= PINK_LOW_HZ, 1.0 / np.sqrt(np.maximum(f_hz, 1.0)), 0.0)
+            x = scipy.fft.irfft(spec, n)
+    return x / math.sqrt(float(np.mean(x**2)))
+
+
+def _convolve_sum_window(
+    signals: list[np.ndarray], rirs: list[np.ndarray], start: int, n_out: int
+) -> np.ndarray:
+    """``sum_k fftconvolve(signals[k], rirs[k][c])[start:start+n_out]`` for every channel c.
+
+    The sum is taken in the frequency domain (one inverse FFT for all sources); FFT size and
+    float32 precision as in :func:`_convolve_window`.
+    """
+    n_s = max(x.shape[-1] for x in signals)
+    n_r = max(r.shape[-1] for r in rirs)
+    n_fft = scipy.fft.next_fast_len(max(n_s + n_r - 1 - start, start + n_out), real=True)
+    acc: np.ndarray | None = None
+    for x, r in zip(signals, rirs, strict=True):
+        r_f = scipy.fft.rfft(r.astype(np.float32), n_fft, axis=-1)
+        r_f *= scipy.fft.rfft(x.astype(np.float32), n_fft)[None, :]
+        if acc is None:
+            acc = r_f
+        else:
+            acc += r_f
+    assert acc is not None
+    y = scipy.fft.irfft(acc, n_fft, axis=-1, overwrite_x=True)
+    return np.ascontiguousarray(y[:, start : start + n_out])
+
+
+def _draw_point_position(
+    config: SceneConfig, rng: np.random.Generator, acoustics: _Acoustics
+) -> np.ndarray:
+    """A point-noise position: uniform in the room at ``source_margin_m`` from every surface
+    (the margins the target source keeps) and at least ``point_noise_min_distance_m`` from the
+    receiver (redrawn otherwise)."""
+    room, rec, m = acoustics.room_m, acoustics.receiver_m, config.source_margin_m
+    for _ in range(1000):
+        pos = m + rng.uniform(size=3) * (room - 2 * m)
+        if float(np.linalg.norm(pos - rec)) >= config.point_noise_min_distance_m:
+            return pos
+    raise AudioLRPError(
+        f"no point-noise position in room {np.round(room, 2).tolist()} m is "
+        f"{config.point_noise_min_distance_m} m from the receiver; reduce "
+        "point_noise_min_distance_m"
+    )
+
+
+def _draw_point_noise(
+    config: SceneConfig,
+    corpus: Any,
+    split: str,
+    acoustics: _Acoustics,
+    lead: int,
+    seed: int,
+) -> _PointNoise:
+    """Recipe step 5b: directional point-source noise in the scene's room (opt-in).
+
+    Draws, all from ``np.random.default_rng(seed)`` in this order: the number of sources
+    ``K`` (uniform integer in ``n_point_noise``), the share (uniform in ``point_noise_share``),
+    then per source its position (:func:`_draw_point_position`), the seed of its RIR's late
+    tail and its signal (:func:`_noise_signal`), so source k is the same whatever ``K``.
+
+    Each source's HOA RIR comes from :func:`audiolrp.simulation.rooms.simulate_hoa_rir` with
+    the room, receiver, RT60, image order and late-tail setting of the scene, truncated like the
+    speech RIR at ``min(rir_length_s, distance / c + rt60 * rir_decay_db / 60)``; the
+    ``lead + 1 s`` signal is convolved with it and the clip after the lead-in is kept, so the
+    noise's reverberation is fully built up. Every source emits the same power (unit-RMS
+    signal), so nearer sources are louder at the receiver (1/r law plus the room). The image is
+    the sum over the sources; :func:`_mix_noise` scales it against the babble.
+    """
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(config.n_point_noise[0], config.n_point_noise[1] + 1))
+    share = float(rng.uniform(*config.point_noise_share))
+    a = acoustics
+    positions, azs, els, dists, signals, rirs = [], [], [], [], [], []
+    for _ in range(k):
+        pos = _draw_point_position(config, rng, a)
+        rir_seed = int(rng.integers(2**31 - 1))
+        signals.append(_noise_signal(config.point_noise_kind, corpus, split, rng, lead))
+        dist = float(np.linalg.norm(pos - a.receiver_m))
+        rir = simulate_hoa_rir(
+            tuple(a.room_m.tolist()),
+            tuple(pos.tolist()),
+            tuple(a.receiver_m.tolist()),
+            rt60_s=a.rt60_s,
+            order=config.order,
+            fs_hz=FS_HZ,
+            max_length_s=min(
+                config.rir_length_s,
+                dist / SPEED_OF_SOUND_M_S + a.rt60_s * config.rir_decay_db / 60.0,
+            ),
+            max_image_order=config.max_image_order,
+            late_tail=config.late_tail,
+            seed=rir_seed,
+        )
+        rirs.append(np.asarray(rir.full, dtype=np.float64))
+        positions.append(pos.tolist())
+        azs.append(float(rir.source_azimuth_rad))
+        els.append(float(rir.source_elevation_rad))
+        dists.append(dist)
+    image = _convolve_sum_window(signals, rirs, lead, CLIP_SAMPLES) if k else None
+    return _PointNoise(
+        image=image,
+        share=share if k else 0.0,
+        kind=config.point_noise_kind,
+        positions_m=positions,
+        azimuth_rad=azs,
+        elevation_rad=els,
+        distance_m=dists,
+        seed=int(seed),
+    )
+
+
+def _mix_noise(babble: np.ndarray, point: _PointNoise) -> np.ndarray:
+    """Recipe step 5b, the combination: ``sqrt(s / P_p) point + sqrt((1 - s) / P_b) babble``
+    (float32) with ``P_p``, ``P_b`` the W-channel powers of the two parts and ``s`` the share,
+    so the point sources carry exactly ``s`` of ``P_p' + P_b'`` (the powers of the scaled
+    parts; their finite-sample cross term is left in the total, which step 6 scales to the
+    SNR). Without point sources the babble is returned unchanged."""
+    if point.image is None:
+        return babble
+    p_p = float(np.mean(point.image[0].astype(np.float64) ** 2))
+    p_b = float(np.mean(babble[0].astype(np.float64) ** 2))
+    s = point.share
+    if (s > 0 and p_p <= 0) or (s < 1 and p_b <= 0):
+        raise AudioLRPError("point noise or babble is silent on the W channel; check the corpus")
+    g_p = math.sqrt(s / p_p) if s > 0 else 0.0
+    g_b = math.sqrt((1.0 - s) / p_b) if s < 1 else 0.0
+    mixed = g_p * point.image.astype(np.float64) + g_b * babble.astype(np.float64)
+    return mixed.astype(np.float32)
+
+
 def _level_gains(
     direct: np.ndarray,
     reverberant: np.ndarray,
@@ -662,7 +955,8 @@ def simulate_scene(
         A :class:`audiolrp.simulation.speech.SpeechCorpus`; default ``open_corpus(config.speech,
         seed=config.corpus_seed)`` (cached per process).
     split
-        Corpus split the target and babble speakers come from (``train``/``val``/``test``).
+        Corpus split the target, babble (and speech point-noise) talkers come from
+        (``train``/``val``/``test``).
 
     Returns
     -------
@@ -682,6 +976,12 @@ def simulate_scene(
     speaker_info = _speaker_info(corpus)
     direct, reverberant = _speech_image(speech, full_rir, direct_rir, lead, cfg.n_sh)
     noise, n_talk = _draw_babble(cfg, corpus, split, rng)  # 5.
+    point: _PointNoise | None = None
+    if cfg.point_noise:  # 5b. (opt-in; its seed is the scene generator's last draw)
+        point = _draw_point_noise(
+            cfg, corpus, split, acoustics, lead, int(rng.integers(2**63 - 1))
+        )
+        noise = _mix_noise(noise, point)
     noise_gain, gain = _level_gains(direct, reverberant, noise, acoustics.snr_db, cfg.target_rms)
 
     a = acoustics
@@ -704,6 +1004,8 @@ def simulate_scene(
         "order": cfg.order,
     }
     params.update(speaker_info)
+    if point is not None:
+        params.update(point.params())
     f32 = np.float32
     direct = (direct * f32(gain)).astype(f32)
     reverberant = (reverberant * f32(gain)).astype(f32)
@@ -743,7 +1045,10 @@ def _jsonable(v: Any) -> bool:
 
 __all__ = [
     "MAX_DESIGN_DEGREE",
+    "MAX_POINT_NOISE",
     "MAX_SCENE_ORDER",
+    "PINK_LOW_HZ",
+    "POINT_NOISE_KINDS",
     "SPLITS",
     "NoiseCorpus",
     "Scene",
