@@ -1,9 +1,11 @@
-"""Tests for audiolrp.simulation.speech (speech corpora, VAD, resampling, Debian builder) and the
-eSpeak driver audiolrp.simulation.speech_synthesis."""
+"""Tests for the package audiolrp.simulation.speech (speech corpora, VAD, resampling, Debian
+builder) and the eSpeak driver audiolrp.simulation.speech_synthesis."""
 
 from __future__ import annotations
 
+import importlib
 import json
+import tomllib
 import warnings
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from audiolrp.simulation.speech import (
     SpeechFileWarning,
     active_window_starts,
     assign_splits,
+    debian,
     decode_g722,
     open_corpus,
     resample_to,
@@ -114,6 +117,53 @@ def opened_tone_corpus(tone_corpus) -> DirectoryCorpus:
             c.pool(split)
     c.caught = [str(w.message) for w in rec if issubclass(w.category, SpeechFileWarning)]
     return c
+
+
+# ----------------------------------------------------------------------------- the package
+
+
+#: Public names of the package, with the module that owns each (callers import them from
+#: ``audiolrp.simulation.speech``; the owner is where the code lives).
+PUBLIC_OWNERS = {
+    "audio": [
+        "MIN_ACTIVE_FRACTION", "MIN_FS_HZ", "SILENT_PEAK", "VAD_FRAME_SAMPLES",
+        "VAD_THRESHOLD_DB", "active_window_starts", "frame_energy", "load_speech_file",
+        "resample_to", "vad_activity",
+    ],
+    "base": ["SPLITS", "SpeechCorpus"],
+    "espeak": ["EspeakCorpus", "word_list"],
+    "directory": [
+        "AUDIO_SUFFIXES", "LICENCE_FILE", "SPLITS_FILE", "DirectoryCorpus", "SpeechFileWarning",
+        "assign_splits", "speaker_of",
+    ],
+    "debian": [
+        "ASTERISK_LANGS", "DEBIAN_LICENCES", "DEBIAN_PACKAGES", "FILLETS_LANGS",
+        "build_debian_corpus", "debian_split", "decode_g722", "default_debian_dir",
+        "fillets_speaker",
+    ],
+}  # fmt: skip
+
+
+def test_package_reexports_each_name_from_its_one_owner():
+    owned = [n for names in PUBLIC_OWNERS.values() for n in names]
+    assert sorted(speech.__all__) == sorted([*owned, "open_corpus"])
+    for module, names in PUBLIC_OWNERS.items():
+        mod = importlib.import_module(f"audiolrp.simulation.speech.{module}")
+        for name in names:
+            assert getattr(speech, name) is getattr(mod, name), (module, name)
+    assert speech.open_corpus(None).__class__ is speech.EspeakCorpus
+
+
+def test_word_list_is_package_data():
+    """The eSpeak word list is read from the installed package and listed for the wheel."""
+    words = speech.word_list()
+    assert len(words) == 2806 and all(w and not w.startswith("#") for w in words)
+    root = Path(__file__).resolve().parents[1]
+    shipped = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["audiolrp"]
+    assert "simulation/speech_words.txt" in shipped
+    assert (root / "src/audiolrp/simulation/speech_words.txt").is_file()
 
 
 # ----------------------------------------------------------------------------- resampling / VAD
@@ -368,10 +418,10 @@ def test_build_debian_corpus_offline(tmp_path, monkeypatch):
                 stereo = np.repeat(bursts(200, 44100, 1.5, rng)[:, None], 2, axis=1)
                 sf.write(d / "vit-hs-klid1.ogg", stereo, 44100)  # the real files are stereo
 
-    monkeypatch.setattr(speech, "_run", fake_run)
+    monkeypatch.setattr(debian, "_run", fake_run)
     pk = ("asterisk-core-sounds-en-g722", "fillets-ng-data-cs")
     logs: list[str] = []
-    s = speech.build_debian_corpus(tmp_path, packages=pk, log=logs.append)
+    s = debian.build_debian_corpus(tmp_path, packages=pk, log=logs.append)
     assert s["files"] == 4 and s["speakers"] == 3
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.flac"))
     assert files == [
@@ -396,7 +446,7 @@ def test_build_debian_corpus_offline(tmp_path, monkeypatch):
     assert not list(tmp_path.glob(".extract*")) and not list(tmp_path.rglob("*.deb"))
     # resume: nothing is downloaded or extracted again
     calls.clear()
-    s2 = speech.build_debian_corpus(tmp_path, packages=pk, log=logs.append)
+    s2 = debian.build_debian_corpus(tmp_path, packages=pk, log=logs.append)
     assert calls == [] and s2 == s
     # the splits file is honoured: all three speakers are train, so val/test are empty
     with pytest.raises(DatasetError, match="has no speakers"):
@@ -404,17 +454,17 @@ def test_build_debian_corpus_offline(tmp_path, monkeypatch):
 
 
 def test_debian_speaker_grouping_and_split():
-    assert speech.fillets_speaker("cs", "hanoi", "m-bude") == "fillets-cs-m"
-    assert speech.fillets_speaker("nl", "wreck", "pot-v-lod") == "fillets-nl-v"
-    assert speech.fillets_speaker("cs", "electromagnet", "rand-0-5-1") == "fillets-cs-electromagnet"
-    assert speech.debian_split("fillets-nl-wreck") == "test"
-    assert speech.debian_split("asterisk-ru") == "val"
-    assert speech.debian_split("fillets-cs-v") == "train"
+    assert debian.fillets_speaker("cs", "hanoi", "m-bude") == "fillets-cs-m"
+    assert debian.fillets_speaker("nl", "wreck", "pot-v-lod") == "fillets-nl-v"
+    assert debian.fillets_speaker("cs", "electromagnet", "rand-0-5-1") == "fillets-cs-electromagnet"
+    assert debian.debian_split("fillets-nl-wreck") == "test"
+    assert debian.debian_split("asterisk-ru") == "val"
+    assert debian.debian_split("fillets-cs-v") == "train"
 
 
 def test_missing_apt_is_a_clear_error():
     with pytest.raises(AudioLRPError, match="needs a Debian/Ubuntu system") as ei:
-        speech._run(["audiolrp-no-such-apt-get-xyz", "download", "x"])
+        debian._run(["audiolrp-no-such-apt-get-xyz", "download", "x"])
     assert "\n" not in str(ei.value)
 
 

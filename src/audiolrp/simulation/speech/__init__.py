@@ -1,0 +1,133 @@
+"""Speech corpora: 1-s speech-active segments at 16 kHz for scene generation.
+
+The paper's models are trained on "one-second segments of speech signals sampled at 16 kHz"
+(Sec. 2, TIMIT [12]) convolved with HOA room impulse responses, plus diffuse babble noise
+"created by averaging speech signals". This package supplies those speech signals, one module
+per concept:
+
+:mod:`.audio`
+    reading a speech file, resampling to 16 kHz, energy VAD.
+:mod:`.base`
+    :class:`SpeechCorpus`: speaker splits, utterance pools and segment sampling shared by all.
+:mod:`.espeak`
+    :class:`EspeakCorpus`: synthetic speakers from eSpeak NG (pip only, always available).
+:mod:`.directory`
+    :class:`DirectoryCorpus`: TIMIT, LibriSpeech or any directory of WAV/FLAC/OGG/SPHERE files.
+:mod:`.debian`
+    Debian's recorded prompts: :func:`build_debian_corpus` (``audiolrp corpus debian``) writes
+    a directory corpus (Asterisk prompts CC-BY-SA-3.0, Fish Fillets dialogue GPL-2).
+
+The amplitude-modulated noise "corpus" of fast tests is
+:class:`audiolrp.simulation.scenes.NoiseCorpus`.
+
+Sources (:func:`open_corpus`)
+-----------------------------
+``None`` / ``"espeak"``
+    :class:`EspeakCorpus`.
+``"debian"``
+    The directory written by ``audiolrp corpus debian`` (:func:`default_debian_dir`).
+any other string / path
+    :class:`DirectoryCorpus`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from audiolrp.errors import DatasetError
+from audiolrp.simulation.speech.audio import (
+    MIN_ACTIVE_FRACTION,
+    MIN_FS_HZ,
+    SILENT_PEAK,
+    VAD_FRAME_SAMPLES,
+    VAD_THRESHOLD_DB,
+    active_window_starts,
+    frame_energy,
+    load_speech_file,
+    resample_to,
+    vad_activity,
+)
+from audiolrp.simulation.speech.base import SPLITS, SpeechCorpus
+from audiolrp.simulation.speech.debian import (
+    ASTERISK_LANGS,
+    DEBIAN_LICENCES,
+    DEBIAN_PACKAGES,
+    FILLETS_LANGS,
+    build_debian_corpus,
+    debian_split,
+    decode_g722,
+    default_debian_dir,
+    fillets_speaker,
+)
+from audiolrp.simulation.speech.directory import (
+    AUDIO_SUFFIXES,
+    LICENCE_FILE,
+    SPLITS_FILE,
+    DirectoryCorpus,
+    SpeechFileWarning,
+    assign_splits,
+    speaker_of,
+)
+from audiolrp.simulation.speech.espeak import EspeakCorpus, word_list
+
+__all__ = [
+    "ASTERISK_LANGS",
+    "AUDIO_SUFFIXES",
+    "DEBIAN_LICENCES",
+    "DEBIAN_PACKAGES",
+    "FILLETS_LANGS",
+    "LICENCE_FILE",
+    "MIN_ACTIVE_FRACTION",
+    "MIN_FS_HZ",
+    "SILENT_PEAK",
+    "SPLITS",
+    "SPLITS_FILE",
+    "VAD_FRAME_SAMPLES",
+    "VAD_THRESHOLD_DB",
+    "DirectoryCorpus",
+    "EspeakCorpus",
+    "SpeechCorpus",
+    "SpeechFileWarning",
+    "active_window_starts",
+    "assign_splits",
+    "build_debian_corpus",
+    "debian_split",
+    "decode_g722",
+    "default_debian_dir",
+    "fillets_speaker",
+    "frame_energy",
+    "load_speech_file",
+    "open_corpus",
+    "resample_to",
+    "speaker_of",
+    "vad_activity",
+    "word_list",
+]
+
+
+def open_corpus(spec: str | os.PathLike | None = None, *, seed: int = 0) -> SpeechCorpus:
+    """Open a speech corpus.
+
+    Parameters
+    ----------
+    spec : None, "espeak", "debian", or a directory
+        ``None``/``"espeak"``: :class:`EspeakCorpus`; ``"debian"``: the corpus written by
+        ``audiolrp corpus debian`` in :func:`default_debian_dir`; anything else: a
+        :class:`DirectoryCorpus`.
+    seed : int
+        Chooses synthetic speakers/texts, or the files pooled from a large directory. Splits of
+        directory corpora do not depend on it.
+    """
+    if spec is None or (isinstance(spec, str) and spec.strip().lower() == "espeak"):
+        return EspeakCorpus(seed=seed)
+    if isinstance(spec, str) and spec.strip().lower() == "debian":
+        d = default_debian_dir()
+        if not (d / "MANIFEST.tsv").is_file():
+            raise DatasetError(
+                f"the Debian speech corpus is not at {d}; run `audiolrp corpus debian` (or set "
+                "AUDIOLRP_DEBIAN_CORPUS)"
+            )
+        return DirectoryCorpus(d, seed=seed, name="debian")
+    return DirectoryCorpus(spec, seed=seed)
+
+
