@@ -296,14 +296,14 @@ class SceneConfig:
                 f"{MAX_POINT_NOISE}"
             )
         self.n_point_noise = (lo, hi)
-        v = self.point_noise_share
+        share = self.point_noise_share
         try:
-            if len(v) != 2:
+            if len(share) != 2:
                 raise ValueError
-            slo, shi = float(v[0]), float(v[1])
+            slo, shi = float(share[0]), float(share[1])
         except (TypeError, ValueError, IndexError):
             raise AudioLRPError(
-                f"SceneConfig.point_noise_share={v!r} is not a (low, high) pair; pass two "
+                f"SceneConfig.point_noise_share={share!r} is not a (low, high) pair; pass two "
                 "numbers in [0, 1]"
             ) from None
         if not 0.0 <= slo <= shi <= 1.0:
