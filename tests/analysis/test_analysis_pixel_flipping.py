@@ -290,3 +290,19 @@ def test_probability_band_stays_in_unit_interval() -> None:
     for poly in polys:
         ys = np.concatenate([p.vertices[:, 1] for p in poly.get_paths()])
         assert ys.min() >= 0.0 and ys.max() <= 1.0
+
+
+def test_noise_baseline_has_each_channels_mean_and_std() -> None:
+    """The noise baseline draws N(mean_c, std_c) of the model's input normalisation per channel:
+    checked per channel on 2 x 3200 flipped bins (ignoring std or swapping channels fails)."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 2, 50, 64)).astype(np.float32) + 5.0
+    rel = rng.standard_normal(x.shape).astype(np.float32)
+    mean, std = np.array([1.0, -2.0]), np.array([2.0, 0.5])
+    m = Recorder(2, mean=mean, std=std)
+    pixel_flipping(m, x, rel, [0, 0], fractions=np.array([0.0, 1.0]), baseline="noise", seed=5)
+    flipped = torch.cat(m.seen).numpy().astype(np.float64).reshape(2, 2, 2, 50, 64)[:, 1]
+    for c in range(2):
+        values = flipped[:, c].ravel()
+        assert abs(values.mean() - mean[c]) < 0.1 * std[c]
+        assert abs(values.std() / std[c] - 1.0) < 0.05
