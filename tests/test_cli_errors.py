@@ -222,12 +222,12 @@ def test_simulate_failing_while_generating_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
     lite_config: Path,
 ) -> None:
-    import audiolrp.data.datasets as datasets
+    import audiolrp.data.shards as shards  # the owner: generate_dataset calls it there
 
     def broken(*args: object, **kw: object) -> None:
         raise AudioLRPError("corpus has no usable speech in split 'train'")
 
-    monkeypatch.setattr(datasets, "generate_shard", broken)
+    monkeypatch.setattr(shards, "generate_shard", broken)
     out = tmp_path / "deep" / "data"
     args = ["simulate", str(out), *TINY_SIM, "--order", "1", "--config", str(lite_config)]
     code, _, stderr = run_main(args, monkeypatch, capsys)

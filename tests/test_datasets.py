@@ -175,15 +175,15 @@ def test_failed_run_in_a_new_folder_leaves_no_recipe(
 ) -> None:
     """A run that writes no shard removes its dataset_spec.json, so a corrected re-run with
     another recipe is not refused; folders with other content keep theirs."""
-    import audiolrp.data.datasets as datasets
+    import audiolrp.data.shards as shards  # the owner: generate_dataset calls it there
 
-    real = datasets.generate_shard
+    real = shards.generate_shard
 
     def broken(*args: object, **kw: object) -> None:
         raise DatasetError("no usable speech")
 
     small = {"train": 1, "val": 0, "test": 0}
-    monkeypatch.setattr(datasets, "generate_shard", broken)
+    monkeypatch.setattr(shards, "generate_shard", broken)
     root = tmp_path / "new"
     with pytest.raises(DatasetError, match="no usable speech"):
         generate_dataset(root, tiny_spec(counts=small), progress=False)
@@ -194,7 +194,7 @@ def test_failed_run_in_a_new_folder_leaves_no_recipe(
     with pytest.raises(DatasetError):
         generate_dataset(shared, tiny_spec(counts=small), shard=(0, 2), progress=False)
     assert (shared / "dataset_spec.json").is_file()
-    monkeypatch.setattr(datasets, "generate_shard", real)
+    monkeypatch.setattr(shards, "generate_shard", real)
     summary = generate_dataset(root, tiny_spec(counts=small, seed=9), progress=False)
     assert summary["shards_written"] == 1 and (root / MANIFEST_NAME).is_file()
 
