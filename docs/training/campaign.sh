@@ -30,3 +30,13 @@ audiolrp train "$TRAIN" "$R/s4-hoa2" --feature hoa --order 2 --init-from "$R/lon
 wait
 python docs/training/export.py "$R/s4-intensity/model.json" intensity
 python docs/training/export.py "$R/s4-hoa2/model.json" hoa2
+# pilot (not shipped): directional point-source noise. 8000 more order-2 scenes with 1-4 pink-noise
+# point sources in the room (docs/training/scene-wide-pointnoise.json), then one epoch of both
+# models from stage 4 on all four datasets (same validation set), cosine from 2e-4.
+audiolrp simulate "$D/debian-o2-pn" --corpus debian --seed 14 --n-train 8000 --n-val 0 --n-test 0 \
+    --order 2 --config docs/training/scene-wide-pointnoise.json --dtype float16 --direct-splits "" \
+    --workers 2 --no-progress
+PN="${COMMON/--lr 5e-4/--lr 2e-4}"; PN="${PN/--seed 10/--seed 40}"; PN="${PN/--warmup-steps 100/--warmup-steps 50}"
+audiolrp train "$TRAIN,$D/debian-o2-pn" "$R/pn-intensity" --feature intensity --init-from "$R/s4-intensity/model.json" --epochs 1 $PN &
+audiolrp train "$TRAIN,$D/debian-o2-pn" "$R/pn-hoa2" --feature hoa --order 2 --init-from "$R/s4-hoa2/model.json" --epochs 1 $PN &
+wait

@@ -25,13 +25,24 @@ RUNS = {
     "long-hoa2": ("hoa2 long run (recipe B)", "hoa2"),
     "s4-intensity": ("intensity stage 4 (recipe B from lr 3e-4)", "intensity"),
     "s4-hoa2": ("hoa2 stage 4 (recipe B from lr 3e-4)", "hoa2"),
+    "pn-intensity": ("intensity + point-source noise (pilot, not shipped)", "intensity"),
+    "pn-hoa2": ("hoa2 stage 5: + point-source noise", "hoa2"),
 }
 #: A run that continues another: its curve starts where the other's ended (x and y).
-CONTINUES = {"s4-intensity": "long-intensity", "s4-hoa2": "long-hoa2"}
+CONTINUES = {"s4-intensity": "long-intensity", "s4-hoa2": "long-hoa2",
+             "pn-intensity": "s4-intensity", "pn-hoa2": "s4-hoa2"}
 
 
 def _rows(run: str) -> list[dict[str, str]]:
     return list(csv.DictReader((HERE / f"{run}.csv").open()))
+
+
+def _start_x(run: str) -> float:
+    """Thousands of examples seen before ``run`` (along its chain of continued runs)."""
+    if run not in CONTINUES:
+        return 0.0
+    prev = CONTINUES[run]
+    return _start_x(prev) + int(_rows(prev)[-1]["examples_seen"]) / 1000
 
 
 def main() -> None:
@@ -45,7 +56,7 @@ def main() -> None:
         before = _rows(CONTINUES[run]) if run in CONTINUES else []
         # the stage-3 runs kept their best epoch, which the next stage starts from
         best = next((r for r in reversed(before) if r["is_best"] == "True"), None)
-        x0 = int(before[-1]["examples_seen"]) / 1000 if before else 0.0
+        x0 = _start_x(run)
         x = [x0] + [x0 + int(r["examples_seen"]) / 1000 for r in rows]
         for ax, key in ((axes[0], "val_mean_error_deg"), (axes[1], "val_median_error_deg")):
             y0 = float(best[key]) if best else start[model][key]
