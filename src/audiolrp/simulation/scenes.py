@@ -653,22 +653,33 @@ def _scene_rir(config: SceneConfig, acoustics: _Acoustics) -> tuple[np.ndarray, 
     """Recipe step 3: the HOA RIR ``(full, direct path)``, float64, truncated at
     ``min(rir_length_s, distance / c + rt60 * rir_decay_db / 60)``."""
     a = acoustics
-    rir = simulate_hoa_rir(
+    rir = _room_rir(config, a, a.source_m, a.distance_m, a.rir_seed)
+    return np.asarray(rir.full, dtype=np.float64), np.asarray(rir.direct, dtype=np.float64)
+
+
+def _room_rir(
+    config: SceneConfig, acoustics: _Acoustics, source_m: np.ndarray, distance_m: float,
+    seed: int,
+) -> Any:
+    """The scene room's HOA RIR from ``source_m`` to the receiver (the speech source of step 3
+    and every point-noise source of step 5b), truncated at
+    ``min(rir_length_s, distance / c + rt60 * rir_decay_db / 60)``."""
+    a = acoustics
+    return simulate_hoa_rir(
         tuple(a.room_m.tolist()),
-        tuple(a.source_m.tolist()),
+        tuple(np.asarray(source_m).tolist()),
         tuple(a.receiver_m.tolist()),
         rt60_s=a.rt60_s,
         order=config.order,
         fs_hz=FS_HZ,
         max_length_s=min(
             config.rir_length_s,
-            a.distance_m / SPEED_OF_SOUND_M_S + a.rt60_s * config.rir_decay_db / 60.0,
+            distance_m / SPEED_OF_SOUND_M_S + a.rt60_s * config.rir_decay_db / 60.0,
         ),
         max_image_order=config.max_image_order,
         late_tail=config.late_tail,
-        seed=a.rir_seed,
+        seed=seed,
     )
-    return np.asarray(rir.full, dtype=np.float64), np.asarray(rir.direct, dtype=np.float64)
 
 
 def _draw_speech(
@@ -856,21 +867,7 @@ def _draw_point_noise(
         rir_seed = int(rng.integers(2**31 - 1))
         signals.append(_noise_signal(config.point_noise_kind, corpus, split, rng, lead))
         dist = float(np.linalg.norm(pos - a.receiver_m))
-        rir = simulate_hoa_rir(
-            tuple(a.room_m.tolist()),
-            tuple(pos.tolist()),
-            tuple(a.receiver_m.tolist()),
-            rt60_s=a.rt60_s,
-            order=config.order,
-            fs_hz=FS_HZ,
-            max_length_s=min(
-                config.rir_length_s,
-                dist / SPEED_OF_SOUND_M_S + a.rt60_s * config.rir_decay_db / 60.0,
-            ),
-            max_image_order=config.max_image_order,
-            late_tail=config.late_tail,
-            seed=rir_seed,
-        )
+        rir = _room_rir(config, a, pos, dist, rir_seed)
         rirs.append(np.asarray(rir.full, dtype=np.float64))
         positions.append(pos.tolist())
         azs.append(float(rir.source_azimuth_rad))
