@@ -336,7 +336,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
+def _join_gloo_group(rank: int, world: int, port: int) -> None:
+    """The torchrun environment of one rank on this machine, one torch thread."""
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
         MASTER_PORT=str(port),
@@ -345,6 +346,10 @@ def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
         LOCAL_RANK=str(rank),
     )
     torch.set_num_threads(1)
+
+
+def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
+    _join_gloo_group(rank, world, port)
     result = train(
         None,
         Path(out) / "run",
@@ -411,14 +416,7 @@ def _ddp_step_worker(rank: int, world: int, port: int, out: str) -> None:
 
     from audiolrp.training.ddp import setup_distributed, teardown_distributed
 
-    os.environ.update(
-        MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
-        RANK=str(rank),
-        WORLD_SIZE=str(world),
-        LOCAL_RANK=str(rank),
-    )
-    torch.set_num_threads(1)
+    _join_gloo_group(rank, world, port)
     dist_info = setup_distributed("cpu")
     try:
         run = _open_run(Path(out) / "run", dist_info)
