@@ -45,6 +45,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from audiolrp.analysis._arrays import as_numpy
+from audiolrp.analysis.statistics import bootstrap_indices
 from audiolrp.errors import AudioLRPError
 from audiolrp.signal.ambisonics import direction_from_vector, doa_grid, ring_grid, unit_vector
 from audiolrp.signal.features import stft
@@ -579,8 +580,7 @@ def bootstrap_mean_ci(
         return {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": 0}
     if v.size < 2:
         return {"mean": float(v[0]), "ci_low": math.nan, "ci_high": math.nan, "n": 1}
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, v.size, size=(int(n_boot), v.size))].mean(axis=1)
+    means = v[bootstrap_indices(v.size, int(n_boot), seed)].mean(axis=1)
     a = (1.0 - level) / 2.0
     lo, hi = np.quantile(means, [a, 1.0 - a])
     return {"mean": float(v.mean()), "ci_low": float(lo), "ci_high": float(hi), "n": int(v.size)}

@@ -53,6 +53,7 @@ from audiolrp.analysis.pixel_flipping import (
     fast_inference_model,
     pixel_flipping,
 )
+from audiolrp.analysis.statistics import bootstrap_indices
 from audiolrp.errors import AudioLRPError
 from audiolrp.lrp import explain, explain_batches
 from audiolrp.lrp.attribution import ATTRIBUTION_METHODS
@@ -206,14 +207,6 @@ class Interval:
     def as_dict(self) -> dict[str, float]:
         """``{"mean", "ci_low", "ci_high"}``."""
         return {"mean": self.estimate, "ci_low": self.low, "ci_high": self.high}
-
-
-def bootstrap_indices(n: int, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
-    """``(n_boot, n)`` example indices drawn with replacement from ``default_rng(seed)`` -- the
-    resamples every interval of one comparison shares (so paired differences are paired)."""
-    if n < 1 or n_boot < 1:
-        raise AudioLRPError(f"bootstrap needs n >= 1 examples and n_boot >= 1 (got {n}, {n_boot})")
-    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
 
 
 def bootstrap_ci(

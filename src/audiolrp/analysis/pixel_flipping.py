@@ -42,6 +42,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from audiolrp.analysis.statistics import bootstrap_indices
 from audiolrp.errors import AudioLRPError
 from audiolrp.lrp.canonizers import running_stats
 from audiolrp.models import CRNN, InputNormalization
@@ -105,10 +106,7 @@ class PixelFlippingResult:
 
     def bootstrap_ci(self, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> np.ndarray:
         """Percentile bootstrap band ``(2, S)`` of the mean curve (resampling examples)."""
-        rng = np.random.default_rng(seed)
-        n = self.scores.shape[0]
-        idx = rng.integers(0, n, size=(n_boot, n))
-        means = self.scores[idx].mean(axis=1)
+        means = self.scores[bootstrap_indices(self.scores.shape[0], n_boot, seed)].mean(axis=1)
         q = (1 - level) / 2
         return np.quantile(means, [q, 1 - q], axis=0)
 
