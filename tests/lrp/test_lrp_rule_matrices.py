@@ -105,7 +105,12 @@ def test_epsilon_matrix_form(kind, bias_mode):
 
 @pytest.mark.parametrize("kind", list(LAYERS))
 @pytest.mark.parametrize("alpha,beta", [(1.0, 0.0), (2.0, 1.0), (3.0, 2.0)])
-def test_alpha_beta_matrix_form(kind, alpha, beta):
+@pytest.mark.parametrize("path", ["identity", "split"])
+def test_alpha_beta_matrix_form(kind, alpha, beta, path, monkeypatch):
+    """Both computations of the rule (the |x||W| identity, and x, W split by sign) against
+    the matrix form; ``conditioning = 1`` sends every unit with relevance to the split form."""
+    if path == "split":
+        monkeypatch.setattr(AlphaBeta, "conditioning", 1.0)
     layer, x, r, a, _, _, xv, _, rv = _layer_setup(kind, 2)
     contrib = a * xv[None, :]
     zp = np.clip(contrib, 0, None)
@@ -141,6 +146,47 @@ def test_alpha_beta_dead_units_are_reported():
     np.testing.assert_allclose(got.numpy()[0], expected, rtol=1e-12)
     assert int(state.n_dead.sum()) == 2
     assert float(state.dead_relevance.sum()) == pytest.approx(6.0)
+
+
+def _ill_conditioned_case(dtype: torch.dtype):
+    """One dense unit whose z+ is 1e-6 of its summed |contributions| (cancellation for the
+    |x||W| identity in float32), one ordinary unit."""
+    lin = nn.Linear(3, 2, bias=False).to(dtype)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[-1.0, -1.0, 1e-6], [0.5, -0.25, 1.0]], dtype=dtype))
+    x = torch.tensor([[1.0, 1.0, 1.0]], dtype=dtype)
+    r = torch.tensor([[1.0, 1.0]], dtype=dtype)
+    contrib = lin.weight.detach().double().numpy() * x.double().numpy()
+    zp = np.clip(contrib, 0, None)
+    expected = (zp / zp.sum(1, keepdims=True)).T @ r.double().numpy()[0]
+    return lin, x, r, expected
+
+
+def test_alpha_beta_falls_back_to_split_form_where_the_identity_cancels(monkeypatch):
+    """float32: the unit with z+ = 1e-6 q goes through the split form and its relevance is
+    exact to float32 rounding; forcing the identity (conditioning 0) gets it visibly wrong,
+    so the fallback is what makes the result right."""
+    lin, x, r, expected = _ill_conditioned_case(torch.float32)
+    got, _, _ = engine_relevance(lin, x, r, {nn.Linear: ZPlus()})
+    np.testing.assert_allclose(got.double().numpy()[0], expected, rtol=1e-5, atol=1e-6)
+    monkeypatch.setattr(AlphaBeta, "conditioning", 0.0)
+    forced, _, _ = engine_relevance(lin, x, r, {nn.Linear: ZPlus()})
+    assert np.abs(forced.double().numpy()[0] - expected).max() > 1e-2
+
+
+def test_alpha_beta_identity_path_keeps_input_layout():
+    """A channels-last computation inside the rule does not leak out: the relevance of a
+    contiguous input is contiguous, and the forward output equals the layer's."""
+    torch.manual_seed(5)
+    conv = nn.Conv2d(3, 4, 3, padding=1).float()
+    x = torch.randn(2, 3, 6, 8, dtype=torch.float32)
+    r = torch.randn(2, 4, 6, 8, dtype=torch.float32)
+    got, _, _ = engine_relevance(conv, x, r, {nn.Conv2d: ZPlus()})
+    assert got.is_contiguous()
+    state = LRPState()
+    with LRPEngine(conv, Composite({nn.Conv2d: ZPlus()}), state), torch.no_grad():
+        z = conv(x)
+    torch.testing.assert_close(z, conv(x), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("kind", list(LAYERS))

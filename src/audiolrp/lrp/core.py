@@ -8,9 +8,15 @@ or type), else the default for its type (:data:`DEFAULT_RULES`, extensible with
 declares ``lrp_pass_through = True`` (a per-channel normalisation layer of a model, say).
 The engine knows torch layer types, never a concrete model.
 
+Two canonisations (``canonizers.py``) change how, not what, is computed: BatchNorm is folded
+into the preceding layer's weights (``Composite(batchnorm="fold")``), and a strictly increasing
+activation with the pass-through rule that is followed by a max-pooling with the
+winner-take-all rule runs *after* the pooling (same values, same winners, the activation on
+fewer values).
+
 Nothing of the model is modified: the original ``forward`` attributes are restored on exit,
-BatchNorm folding is done on detached copies of the weights (``canonizers.py``), parameters
-never receive ``.grad``.
+BatchNorm folding is done on detached copies of the weights, parameters never receive
+``.grad``.
 """
 
 from __future__ import annotations
@@ -22,7 +28,14 @@ import torch
 from torch import nn
 
 from audiolrp.errors import UnsupportedModuleError
-from audiolrp.lrp.canonizers import BatchNorm, Foldable, find_conv_bn_pairs, fold_batchnorm
+from audiolrp.lrp.canonizers import (
+    MAX_POOLS,
+    BatchNorm,
+    Foldable,
+    find_activation_pool_pairs,
+    find_conv_bn_pairs,
+    fold_batchnorm,
+)
 from audiolrp.lrp.rules import (
     AVG_POOLS,
     LINEAR_MODULES,
@@ -47,9 +60,6 @@ AUTOGRAD_MODULES: tuple[type[nn.Module], ...] = (
     nn.Dropout2d,
 )
 ACTIVATIONS: tuple[type[nn.Module], ...] = (nn.ELU, nn.ReLU, nn.LeakyReLU, nn.Tanh)
-MAX_POOLS: tuple[type[nn.Module], ...] = (
-    nn.MaxPool1d, nn.MaxPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d,
-)
 BATCHNORMS: tuple[type[nn.Module], ...] = (nn.BatchNorm1d, nn.BatchNorm2d)
 
 #: Rule of each module type that the composite does not mention (None: autograd's gradient,
@@ -185,24 +195,60 @@ class LRPEngine:
             pairs = find_conv_bn_pairs(self.model)
         folded_bns = {id(bn) for bn in pairs.values()}
         first = next((n for n, m in named if isinstance(m, LINEAR_MODULES)), None)
+        rules: dict[str, Rule] = {}
         for name, module in named:
-            if id(module) in folded_bns:  # folded into the preceding layer's weights
-                self._set_forward(module, _identity)
+            if id(module) in folded_bns:
                 continue
             rule = comp.rule_for(name, module, is_first=(name == first))
             if rule is None:
                 rule = default_rule(name, module)
-                if rule is None:
-                    continue
             elif not rule.fits(module):
                 raise UnsupportedModuleError(
                     f"rule {rule!r} does not fit module {name!r} ({type(module).__name__}); "
                     "pick a rule made for this layer type"
                 )
+            if rule is not None:
+                rules[name] = rule
+        names = {id(m): n for n, m in named}
+        # activation -> pooling pairs whose rules allow the pooling to run first
+        swapped = {
+            id(pool): act
+            for act, pool in find_activation_pool_pairs(self.model).items()
+            if type(rules.get(names[id(act)])) is PassThrough
+            and type(rules.get(names[id(pool)])) is WinnerTakeAll
+        }
+        swapped_acts = {id(act): act.forward for act in swapped.values()}  # own forwards
+        for name, module in named:
+            if id(module) in folded_bns or id(module) in swapped_acts:
+                # folded into the preceding layer's weights / applied after the pooling
+                self._set_forward(module, _identity)
+                continue
+            rule = rules.get(name)
+            if rule is None:
+                continue
             weight, bias = _parameters(module, pairs)
             forward = rule.install(module, Layer(name, self.state, module.forward, weight, bias))
+            act = swapped.get(id(module))
+            if act is not None:
+                act_name = names[id(act)]
+                act_forward = rules[act_name].install(
+                    act, Layer(act_name, self.state, swapped_acts[id(act)])
+                )
+                assert act_forward is not None  # PassThrough installs a forward
+                forward = _then(module.forward, act_forward)
             if forward is not None:
                 self._set_forward(module, forward)
+
+
+def _then(
+    first: Callable[..., torch.Tensor], second: Callable[..., torch.Tensor]
+) -> Callable[..., torch.Tensor]:
+    """``x -> second(first(x))``."""
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return second(first(x))
+
+    return forward
 
 
 def _parameters(
