@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from audiolrp.errors import AudioLRPError
-from audiolrp.lrp import METHODS, explain
+from audiolrp.lrp import METHODS, explain, parse_method
 from audiolrp.models import CRNN
 
 NEW = ("integrated_gradients", "smoothgrad", "occlusion")
@@ -223,3 +223,24 @@ def test_bad_arguments(model, x, method, kwargs, word):
     with pytest.raises(AudioLRPError, match=word) as err:
         explain(model, x, method=method, **kwargs)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("paper", ("lrp", "paper")),
+        ("Epsilon-Plus", ("lrp", "epsilon_plus")),
+        (" epsilon_alpha2_beta1 ", ("lrp", "epsilon_alpha2_beta1")),
+        ("gradient-x-input", ("gradient_x_input", "paper")),
+        ("integrated_gradients", ("integrated_gradients", "paper")),
+        ("occlusion", ("occlusion", "paper")),
+    ],
+)
+def test_parse_method_names(name, expected):
+    assert parse_method(name) == expected
+
+
+@pytest.mark.parametrize("name", ["lrp", "random", "saliency", ""])
+def test_parse_method_rejects_other_names(name):
+    with pytest.raises(AudioLRPError, match="unknown method"):
+        parse_method(name)

@@ -55,7 +55,7 @@ from audiolrp.analysis.pixel_flipping import (
 )
 from audiolrp.analysis.statistics import bootstrap_indices
 from audiolrp.errors import AudioLRPError
-from audiolrp.lrp import explain, explain_batches
+from audiolrp.lrp import explain, explain_batches, parse_method
 from audiolrp.lrp.attribution import ATTRIBUTION_METHODS
 from audiolrp.lrp.composites import PRESETS
 from audiolrp.progress import Progress
@@ -124,27 +124,32 @@ def method_specs(names: str | Sequence[str] | None = None) -> list[MethodSpec]:
         An unknown name, or no name at all.
     """
     if names is None or (isinstance(names, str) and names.strip().lower() == "all"):
-        wanted: list[str] = list(METHODS)
+        raw: list[str] = list(METHODS)
     else:
-        raw = names.split(",") if isinstance(names, str) else list(names)
-        wanted = []
-        for n in raw:
-            key = str(n).strip().lower().replace("-", "_")
-            if key and key not in wanted:
-                wanted.append(key)
-    bad = [n for n in wanted if n not in METHODS]
+        raw = [str(n) for n in (names.split(",") if isinstance(names, str) else list(names))]
+    specs: list[MethodSpec] = []
+    bad: list[str] = []
+    for n in raw:
+        if not n.strip():
+            continue
+        if n.strip().lower() == FLOOR:
+            spec = MethodSpec(FLOOR, FLOOR, "paper", _LABELS[FLOOR])
+        else:
+            try:
+                method, composite = parse_method(n)
+            except AudioLRPError:
+                bad.append(n.strip())
+                continue
+            key = composite if method == "lrp" else method
+            spec = MethodSpec(key, method, composite, _LABELS[key])
+        if spec.name not in (s.name for s in specs):
+            specs.append(spec)
     if bad:
         raise AudioLRPError(
             f"unknown method(s) {', '.join(bad)}: choose from {', '.join(METHODS)} (or 'all')"
         )
-    if not wanted:
+    if not specs:
         raise AudioLRPError(f"no method given: pass e.g. paper,gradient,random (from {METHODS})")
-    specs = []
-    for n in wanted:
-        if n in PRESETS:
-            specs.append(MethodSpec(n, "lrp", n, _LABELS[n]))
-        else:
-            specs.append(MethodSpec(n, n, "paper", _LABELS[n]))
     return specs
 
 

@@ -18,9 +18,7 @@ from audiolrp.data.datasets import FeatureDataset, scene_seed
 from audiolrp.errors import AudioLRPError
 from audiolrp.evaluation import scene_config_from_recipe
 from audiolrp.io import atomic_path
-from audiolrp.lrp import explain_batches
-from audiolrp.lrp.composites import PRESETS
-from audiolrp.lrp.explain import METHODS
+from audiolrp.lrp import explain_batches, parse_method
 from audiolrp.plots.sphere import (
     WEIGHT_LABELS,
     plot_angle_profile,
@@ -39,23 +37,6 @@ GEOMETRY_KEYS: tuple[str, ...] = ("room_m", "source_m", "receiver_m", "azimuth_r
 
 def _float(v: Any) -> float:
     return math.nan if v is None else float(v)
-
-
-def resolve_method(method: str) -> tuple[str, str]:
-    """``(method, composite)`` for :func:`audiolrp.lrp.explain` from ``--method``: an LRP
-    preset (``paper``, ``epsilon_plus``, ...; hyphens accepted) or a reference method
-    (``gradient``, ``gradient_x_input``, ``integrated_gradients``, ``smoothgrad``,
-    ``occlusion``)."""
-
-    m = method.strip().lower().replace("-", "_")
-    if m in PRESETS:
-        return "lrp", m
-    if m in METHODS and m != "lrp":
-        return m, "paper"
-    raise AudioLRPError(
-        f"unknown --method {method!r}: pass an LRP preset ({', '.join(PRESETS)}) or one of "
-        f"{', '.join(x for x in METHODS if x != 'lrp')}"
-    )
 
 
 def simulated_examples(
@@ -131,7 +112,7 @@ def analyse_examples(
     """
 
 
-    meth, composite = resolve_method(method)
+    meth, composite = parse_method(method)
     classes = np.asarray(doa_grid())
     update = progress_bar(n, progress, unit="example")
     analyses: list[Any] = []
@@ -232,7 +213,6 @@ __all__ = [
     "GEOMETRY_KEYS",
     "analyse_examples",
     "dataset_examples",
-    "resolve_method",
     "simulated_examples",
     "write_outputs",
 ]

@@ -102,10 +102,10 @@ def directions_cmd(
         from audiolrp.app.directions import (
             analyse_examples,
             dataset_examples,
-            resolve_method,
             simulated_examples,
             write_outputs,
         )
+        from audiolrp.lrp import parse_method
 
         t0 = time.perf_counter()
         for name, v, low in (("--n-examples", n_examples, 1), ("--batch-size", batch_size, 1),
@@ -118,7 +118,10 @@ def directions_cmd(
             raise AudioLRPError(f"--radius-deg {radius_deg} is out of range: pass 0 < r < 90")
         if target not in ("predicted", "true"):
             raise AudioLRPError(f"--target {target!r} is unknown: pass predicted or true")
-        resolve_method(method)
+        try:
+            parse_method(method)
+        except AudioLRPError as e:  # name the option
+            raise AudioLRPError(str(e).replace("unknown method", "unknown --method", 1)) from None
         overrides: dict[str, Any] = {}
         snr, rt60 = (_range(snr_db, "--snr-db", "10,20"), _range(rt60_s, "--rt60-s", "0.2,0.5"))
         if snr is not None:

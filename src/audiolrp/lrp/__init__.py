@@ -17,7 +17,14 @@ from audiolrp.errors import UnsupportedModuleError
 from audiolrp.lrp.canonizers import find_conv_bn_pairs, fold_batchnorm, merge_batchnorm
 from audiolrp.lrp.composites import PRESETS, Composite, get_composite
 from audiolrp.lrp.core import register_default_rule
-from audiolrp.lrp.explain import METHODS, ClipModel, Explanation, explain, explain_batches
+from audiolrp.lrp.explain import (
+    METHODS,
+    ClipModel,
+    Explanation,
+    explain,
+    explain_batches,
+    parse_method,
+)
 from audiolrp.lrp.lstm import RecurrentEpsilon, unrolled_forward
 from audiolrp.lrp.rules import (
     AlphaBeta,
@@ -52,6 +59,7 @@ __all__ = [
     "ZRule",
     "explain",
     "explain_batches",
+    "parse_method",
     "find_conv_bn_pairs",
     "fold_batchnorm",
     "get_composite",

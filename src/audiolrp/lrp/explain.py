@@ -21,11 +21,34 @@ from torch import nn
 
 from audiolrp.errors import AudioLRPError
 from audiolrp.lrp.attribution import ATTRIBUTION_METHODS, attribute, check_options
-from audiolrp.lrp.composites import Composite, get_composite
+from audiolrp.lrp.composites import PRESETS, Composite, get_composite
 from audiolrp.lrp.core import LRPEngine, LRPState
 from audiolrp.lrp.rules import RNNS
 
 METHODS = ("lrp", "gradient", "gradient_x_input", *ATTRIBUTION_METHODS)
+
+
+def parse_method(name: str) -> tuple[str, str]:
+    """``(method, composite)`` of :func:`explain` for one user-facing method name: an LRP
+    preset (``paper``, ``epsilon_plus``, ...: ``("lrp", preset)``) or a reference method
+    (``gradient``, ``gradient_x_input``, ``integrated_gradients``, ``smoothgrad``,
+    ``occlusion``: ``(method, "paper")``, the composite unused). Case and ``-``/``_`` are
+    free (``epsilon-plus``).
+
+    Raises
+    ------
+    AudioLRPError
+        Any other name, with the list of valid ones.
+    """
+    key = str(name).strip().lower().replace("-", "_")
+    if key in PRESETS:
+        return "lrp", key
+    if key in METHODS and key != "lrp":
+        return key, "paper"
+    raise AudioLRPError(
+        f"unknown method {name!r}: pass an LRP preset ({', '.join(PRESETS)}) or one of "
+        f"{', '.join(m for m in METHODS if m != 'lrp')}"
+    )
 
 
 @dataclass
@@ -443,4 +466,11 @@ def explain_batches(
     return relevance, predicted
 
 
-__all__ = ["METHODS", "ClipModel", "Explanation", "explain", "explain_batches"]
+__all__ = [
+    "METHODS",
+    "ClipModel",
+    "Explanation",
+    "explain",
+    "explain_batches",
+    "parse_method",
+]
