@@ -9,7 +9,6 @@ uninterrupted one.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from torch.utils.data import Dataset, DistributedSampler, Subset
 
 from audiolrp.constants import N_FRAMES
 from audiolrp.data.datasets import open_splits
+from audiolrp.data.manifest import MANIFEST_NAME, load_manifest
 from audiolrp.errors import AudioLRPError, DatasetError
 from audiolrp.models import n_input_channels
 from audiolrp.signal.ambisonics import nearest_class
@@ -100,15 +100,9 @@ def read_data_recipe(data_root: str | os.PathLike[str] | None) -> dict[str, Any]
     if len(roots) > 1:
         parts = [read_data_recipe(r) for r in roots]
         return {"datasets": parts, "dataset": ",".join(str(p.get("dataset")) for p in parts)}
-    path = Path(data_root) / "manifest.json"
-    if not path.exists():
+    if not (Path(data_root) / MANIFEST_NAME).exists():
         return {}
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise DatasetError(
-            f"{path} is not valid JSON ({err}): re-run `audiolrp simulate`"
-        ) from None
+    manifest = load_manifest(data_root)
     recipe: dict[str, Any] = {"dataset": str(Path(data_root).resolve())}
     for key in (
         "config",
