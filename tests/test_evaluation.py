@@ -283,3 +283,15 @@ def test_cli_evaluate_test_set_overrides(tmp_path: Path) -> None:
     cfg = out["test_data"]["scene_config"]
     assert cfg["direction_sampling"] == "uniform" and cfg["snr_db"] == [12.0, 14.0]
     assert "baseline_intensity_vector" in out["metrics"]
+    for bad in ("1", "0,2", "3,1", "a,b"):
+        res = runner.invoke(app, ["evaluate", "--model", str(path), "--point-noise", bad])
+        assert isinstance(res.exception, AudioLRPError) and "--point-noise" in str(res.exception)
+    res = runner.invoke(
+        app,
+        ["evaluate", "--model", str(path), "--n-examples", "2", "--seed", "2",
+         "--point-noise", "1,2", "--json", "--no-progress"],
+    )
+    assert res.exit_code == 0, res.output
+    cfg = json.loads(res.output)["test_data"]["scene_config"]
+    assert cfg["n_point_noise"] == [1, 2] and cfg["point_noise_kind"] == "pink"
+    assert cfg["point_noise_share"] == [0.3, 1.0]

@@ -3,7 +3,8 @@
 The card's test set keeps the recipe of the earlier cards, so numbers stay comparable across
 models: 500 scenes, seed 99, sources on the class grid, SNR 0-30 dB, RT60 0.2-0.8 s, rooms
 3-10 x 3-8 x 2.5-4 m, the Debian corpus's test speakers (`card-recipe.json`). Two more test
-sets change one setting each: off-grid directions, and off-grid at 10-20 dB SNR.
+sets change one setting each: off-grid directions, off-grid at 10-20 dB SNR, and off-grid
+with 1-4 directional pink-noise sources beside the babble (30-100 % of the noise power).
 
 Usage: python docs/training/export.py RUN/model.json NAME [EXPORT_DIR]
 """
@@ -38,6 +39,12 @@ def main() -> None:
         extra_test_sets={
             "off-grid directions (Debian test speakers)": {"direction_sampling": "uniform"},
             "off-grid, 10-20 dB SNR": {"direction_sampling": "uniform", "snr_db": [10.0, 20.0]},
+            "off-grid, 1-4 pink-noise point sources": {
+                "direction_sampling": "uniform",
+                "n_point_noise": [1, 4],
+                "point_noise_share": [0.3, 1.0],
+                "point_noise_kind": "pink",
+            },
         },
     )
     print({k: str(v) for k, v in files.items()}, f"{time.perf_counter() - t0:.0f} s")

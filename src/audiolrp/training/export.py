@@ -94,6 +94,11 @@ def export_model(
                 if "snr_db" in overrides
                 else []
             )
+            + (
+                [f"--point-noise {overrides['n_point_noise'][0]},{overrides['n_point_noise'][1]}"]
+                if "n_point_noise" in overrides
+                else []
+            )
         )
         evaluation["extra_test_sets"].append(
             {
