@@ -15,7 +15,6 @@ maps the relevance of every time-frequency bin to the bin's active-intensity dir
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,7 +22,7 @@ from typing import Annotated, Any
 import typer
 
 from audiolrp.cli.analyze import _echo_json, _guard, _write_json, analyze_app
-from audiolrp.cli.app import prepare_output_dir
+from audiolrp.cli.app import parse_range, prepare_output_dir
 from audiolrp.errors import AudioLRPError
 
 EPILOG = """\
@@ -37,16 +36,7 @@ Examples:
 """
 
 def _range(text: str | None, option: str, example: str) -> tuple[float, float] | None:
-    if text is None:
-        return None
-    try:
-        low, high = (float(v) for v in text.split(","))
-    except ValueError:
-        raise AudioLRPError(f"{option} {text!r} is not LOW,HIGH: pass e.g. {option} {example}"
-                            ) from None
-    if not (math.isfinite(low) and math.isfinite(high) and low <= high):
-        raise AudioLRPError(f"{option} {text!r} needs finite LOW <= HIGH: pass e.g. {example}")
-    return low, high
+    return None if text is None else parse_range(text, option, example)
 
 
 @analyze_app.command("directions", epilog=EPILOG)

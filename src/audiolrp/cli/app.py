@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +26,23 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def parse_range(
+    text: str, option: str, example: str, kind: Callable[[str], float] = float
+) -> tuple[float, float]:
+    """``LOW,HIGH`` of a range option (``kind`` ``float`` or ``int``), finite and ordered;
+    otherwise a one-line error naming ``option`` with ``example``."""
+    try:
+        low, high = (kind(v) for v in text.split(","))
+    except ValueError:
+        raise AudioLRPError(f"{option} {text!r} is not LOW,HIGH: pass e.g. {option} {example}"
+                            ) from None
+    if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+        raise AudioLRPError(
+            f"{option} {text!r} needs finite LOW <= HIGH: pass e.g. {option} {example}"
+        )
+    return low, high
 
 
 def _print_version(value: bool) -> None:

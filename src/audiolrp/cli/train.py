@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
-from audiolrp.cli.app import app, prepare_output_dir
+from audiolrp.cli.app import app, parse_range, prepare_output_dir
 from audiolrp.errors import AudioLRPError
 
 
@@ -220,13 +220,8 @@ def point_noise_overrides(value: str) -> dict[str, Any]:
     """Scene overrides of ``--point-noise LOW,HIGH``: that many pink-noise point sources per
     scene carrying 30-100 % of the noise power (the training recipe of
     ``docs/training/scene-wide-pointnoise.json``)."""
-    try:
-        low, high = (int(v) for v in value.split(","))
-    except ValueError:
-        raise AudioLRPError(
-            f"--point-noise {value!r} is not LOW,HIGH source counts: pass e.g. --point-noise 1,4"
-        ) from None
-    if not 1 <= low <= high <= 16:
+    low, high = (int(v) for v in parse_range(value, "--point-noise", "1,4", int))
+    if low < 1 or high > 16:
         raise AudioLRPError(
             f"--point-noise {value!r} needs 1 <= LOW <= HIGH <= 16: pass e.g. --point-noise 1,4"
         )
@@ -316,15 +311,7 @@ def evaluate_command(
     if corpus is not None:
         overrides["speech"] = corpus
     if snr_db is not None:
-        try:
-            low, high = (float(v) for v in snr_db.split(","))
-        except ValueError:
-            raise AudioLRPError(
-                f"--snr-db {snr_db!r} is not LOW,HIGH in dB: pass e.g. --snr-db 10,20"
-            ) from None
-        if not low <= high:
-            raise AudioLRPError(f"--snr-db {snr_db!r} needs LOW <= HIGH: pass e.g. 10,20")
-        overrides["snr_db"] = [low, high]
+        overrides["snr_db"] = list(parse_range(snr_db, "--snr-db", "10,20"))
     if point_noise is not None:
         overrides.update(point_noise_overrides(point_noise))
     if overrides and data is not None:
