@@ -60,6 +60,7 @@ LAYERS = {
     "linear": (lambda: nn.Linear(6, 4), (6,)),
     "conv1d": (lambda: nn.Conv1d(2, 3, 3, padding=1, stride=2), (2, 7)),
     "conv2d": (lambda: nn.Conv2d(2, 3, (2, 3), padding=(1, 1), dilation=(1, 2)), (2, 4, 5)),
+    "conv2d_grouped": (lambda: nn.Conv2d(4, 6, 3, padding=1, groups=2), (4, 3, 4)),
 }
 
 
@@ -76,7 +77,8 @@ def _layer_setup(kind: str, seed: int):
         bias = layer.bias.detach().numpy()
     else:
         conv = F.conv1d if kind == "conv1d" else F.conv2d
-        kw = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation)
+        kw = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
+                  groups=layer.groups)
         w = layer.weight.detach()
         a = as_matrix(lambda v: conv(v, w, None, **kw), in_shape)
         ones = as_matrix(lambda v: conv(v, torch.ones_like(w), None, **kw), in_shape)
@@ -108,9 +110,17 @@ def test_epsilon_matrix_form(kind, bias_mode):
 @pytest.mark.parametrize("path", ["identity", "split"])
 def test_alpha_beta_matrix_form(kind, alpha, beta, path, monkeypatch):
     """Both computations of the rule (the |x||W| identity, and x, W split by sign) against
-    the matrix form; ``conditioning = 1`` sends every unit with relevance to the split form."""
-    if path == "split":
-        monkeypatch.setattr(AlphaBeta, "conditioning", 1.0)
+    the matrix form; ``conditioning = 1`` sends every unit with relevance to the split form,
+    ``conditioning = 0`` keeps every layer without dead units on the identity."""
+    split_calls = []
+    original = AlphaBeta.split_backward
+
+    def spy(self, *args):
+        split_calls.append(1)
+        return original(self, *args)
+
+    monkeypatch.setattr(AlphaBeta, "split_backward", spy)
+    monkeypatch.setattr(AlphaBeta, "conditioning", 1.0 if path == "split" else 0.0)
     layer, x, r, a, _, _, xv, _, rv = _layer_setup(kind, 2)
     contrib = a * xv[None, :]
     zp = np.clip(contrib, 0, None)
@@ -124,6 +134,8 @@ def test_alpha_beta_matrix_form(kind, alpha, beta, path, monkeypatch):
     rule = ZPlus() if (alpha, beta) == (1.0, 0.0) else AlphaBeta(alpha, beta)
     got, _, state = engine_relevance(layer, x, r, {type(layer): rule})
     np.testing.assert_allclose(got.numpy().ravel(), expected, rtol=1e-10, atol=1e-12)
+    dead = bool((zp_j <= 0).any() or (beta and (zn_j >= 0).any()))
+    assert len(split_calls) == (1 if path == "split" or dead else 0)
     dropped = float(state.dead_relevance.sum()) if state.dead_relevance is not None else 0.0
     assert dropped == pytest.approx(lost, abs=1e-12)
     # alpha - beta = 1: all relevance accounted for
