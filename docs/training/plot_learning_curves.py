@@ -27,10 +27,16 @@ RUNS = {
     "s4-hoa2": ("hoa2 stage 4 (recipe B from lr 3e-4)", "hoa2"),
     "pn-intensity": ("intensity + point-source noise (pilot, not shipped)", "intensity"),
     "pn-hoa2": ("hoa2 stage 5: + point-source noise", "hoa2"),
+    "pn3-intensity": ("intensity stage 5: + pink point-source noise", "intensity"),
+    "pn4-intensity": ("intensity stage 6: + speech point-source noise", "intensity"),
+    "s6-hoa2": ("hoa2 stage 6 try: + speech point-source noise", "hoa2"),
+    "s7-hoa2": ("hoa2 stage 6 try, continued (lr 1e-4)", "hoa2"),
 }
 #: A run that continues another: its curve starts where the other's ended (x and y).
 CONTINUES = {"s4-intensity": "long-intensity", "s4-hoa2": "long-hoa2",
-             "pn-intensity": "s4-intensity", "pn-hoa2": "s4-hoa2"}
+             "pn-intensity": "s4-intensity", "pn-hoa2": "s4-hoa2",
+             "pn3-intensity": "s4-intensity", "pn4-intensity": "pn3-intensity",
+             "s6-hoa2": "pn-hoa2", "s7-hoa2": "s6-hoa2"}
 
 
 def _rows(run: str) -> list[dict[str, str]]:
@@ -48,7 +54,8 @@ def _start_x(run: str) -> float:
 def main() -> None:
     start = json.loads((HERE / "start.json").read_text())
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=False)
-    for run, (label, model) in RUNS.items():
+    colors = plt.get_cmap("tab20").colors  # one colour per run (more runs than tab10 has)
+    for i, (run, (label, model)) in enumerate(RUNS.items()):
         path = HERE / f"{run}.csv"
         if not path.exists():
             continue
@@ -61,7 +68,7 @@ def main() -> None:
         for ax, key in ((axes[0], "val_mean_error_deg"), (axes[1], "val_median_error_deg")):
             y0 = float(best[key]) if best else start[model][key]
             y = [y0] + [float(r[key]) for r in rows]
-            ax.plot(x, y, marker="o", label=label)
+            ax.plot(x, y, marker="o", label=label, color=colors[(2 * i) % 20 + (2 * i) // 20])
     for ax, title in zip(axes, ("mean", "median"), strict=True):
         ax.set_xlabel("training examples seen from stage 3 on (thousands; pilots: their own)")
         ax.set_ylabel(f"validation {title} angular error (deg)")
