@@ -57,3 +57,9 @@ wait
 audiolrp train "$ALL" "$R/s7-hoa2" --feature hoa --order 2 --init-from "$R/s6-hoa2/model.json" --epochs 4 --lr 1e-4 --seed 70 $S5 &
 audiolrp train "$ALL" "$R/pn4-intensity" --feature intensity --init-from "$R/pn3-intensity/model.json" --epochs 3 --lr 1.5e-4 --seed 72 $S5 &
 wait
+# last hour of session 5: both shipped candidates continued, 2 epochs from 5e-5
+S8="${S5}"
+audiolrp train "$ALL" "$R/s8-hoa2" --feature hoa --order 2 --init-from "$R/s7-hoa2/model.json" --epochs 2 --lr 5e-5 --seed 80 $S8 &
+audiolrp train "$ALL" "$R/pn5-intensity" --feature intensity --init-from "$R/pn4-intensity/model.json" --epochs 2 --lr 5e-5 --seed 81 $S8 &
+wait
+python docs/training/export.py "$R/pn5-intensity/model.json" intensity

@@ -29,6 +29,7 @@ RUNS = {
     "pn-hoa2": ("hoa2 stage 5: + point-source noise", "hoa2"),
     "pn3-intensity": ("intensity stage 5: + pink point-source noise", "intensity"),
     "pn4-intensity": ("intensity stage 6: + speech point-source noise", "intensity"),
+    "pn5-intensity": ("intensity stage 7: continued (lr 5e-5)", "intensity"),
     "s6-hoa2": ("hoa2 stage 6 try: + speech point-source noise", "hoa2"),
     "s7-hoa2": ("hoa2 stage 6 try, continued (lr 1e-4)", "hoa2"),
 }
@@ -36,6 +37,7 @@ RUNS = {
 CONTINUES = {"s4-intensity": "long-intensity", "s4-hoa2": "long-hoa2",
              "pn-intensity": "s4-intensity", "pn-hoa2": "s4-hoa2",
              "pn3-intensity": "s4-intensity", "pn4-intensity": "pn3-intensity",
+             "pn5-intensity": "pn4-intensity",
              "s6-hoa2": "pn-hoa2", "s7-hoa2": "s6-hoa2"}
 
 
