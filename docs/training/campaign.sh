@@ -63,3 +63,4 @@ audiolrp train "$ALL" "$R/s8-hoa2" --feature hoa --order 2 --init-from "$R/s7-ho
 audiolrp train "$ALL" "$R/pn5-intensity" --feature intensity --init-from "$R/pn4-intensity/model.json" --epochs 2 --lr 5e-5 --seed 81 $S8 &
 wait
 python docs/training/export.py "$R/pn5-intensity/model.json" intensity
+python docs/training/export.py "$R/s8-hoa2/model.json" hoa2

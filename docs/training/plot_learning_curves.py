@@ -30,15 +30,16 @@ RUNS = {
     "pn3-intensity": ("intensity stage 5: + pink point-source noise", "intensity"),
     "pn4-intensity": ("intensity stage 6: + speech point-source noise", "intensity"),
     "pn5-intensity": ("intensity stage 7: continued (lr 5e-5)", "intensity"),
-    "s6-hoa2": ("hoa2 stage 6 try: + speech point-source noise", "hoa2"),
-    "s7-hoa2": ("hoa2 stage 6 try, continued (lr 1e-4)", "hoa2"),
+    "s6-hoa2": ("hoa2 stage 6: + speech point-source noise", "hoa2"),
+    "s7-hoa2": ("hoa2 stage 7: continued (lr 1e-4)", "hoa2"),
+    "s8-hoa2": ("hoa2 stage 8: continued (lr 5e-5)", "hoa2"),
 }
 #: A run that continues another: its curve starts where the other's ended (x and y).
 CONTINUES = {"s4-intensity": "long-intensity", "s4-hoa2": "long-hoa2",
              "pn-intensity": "s4-intensity", "pn-hoa2": "s4-hoa2",
              "pn3-intensity": "s4-intensity", "pn4-intensity": "pn3-intensity",
              "pn5-intensity": "pn4-intensity",
-             "s6-hoa2": "pn-hoa2", "s7-hoa2": "s6-hoa2"}
+             "s6-hoa2": "pn-hoa2", "s7-hoa2": "s6-hoa2", "s8-hoa2": "s7-hoa2"}
 
 
 def _rows(run: str) -> list[dict[str, str]]:
