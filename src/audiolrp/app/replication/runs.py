@@ -49,7 +49,13 @@ from audiolrp.plots import (
 )
 from audiolrp.signal.features import compute_features
 from audiolrp.signal.layout import INTENSITY_NAMES as INTENSITY_CHANNEL_NAMES
-from audiolrp.simulation.scenes import draw_direction, get_corpus, simulate_scene
+from audiolrp.simulation.scenes import (
+    Scene,
+    SceneConfig,
+    draw_direction,
+    get_corpus,
+    simulate_scene,
+)
 
 
 # ------------------------------------------------------------------------------------------
@@ -155,6 +161,14 @@ def _batches(n: int, size: int) -> Iterator[tuple[int, int]]:
         yield i, min(n, i + size)
 
 
+def _scene_batches(
+    scfg: SceneConfig, corpus: Any, seeds: Sequence[np.random.SeedSequence], size: int
+) -> Iterator[tuple[int, int, list[Scene]]]:
+    """``(i0, i1, scenes)``: scenes ``i0..i1-1`` of ``seeds`` (test split), ``size`` at a time."""
+    for i0, i1 in _batches(len(seeds), size):
+        yield i0, i1, [simulate_scene(scfg, ss, corpus, split="test") for ss in seeds[i0:i1]]
+
+
 def _intensity_features(mixture: np.ndarray) -> np.ndarray:
 
     return np.asarray(compute_features(mixture[:4], "intensity", 1), dtype=np.float32)
@@ -176,15 +190,13 @@ def _run_axis_set(lm: Any, cfg: ReplicationConfig, log: Callable[[str], None]) -
     vals_bin = np.zeros((n, 6))
     labels = np.array([c for _, c in seeds], dtype=np.int64)
     preds = np.zeros(n, dtype=np.int64)
-    for i0, i1 in _batches(n, cfg.batch_size):
-        xs = []
-        for ss, c in seeds[i0:i1]:
-            sc = simulate_scene(scfg, ss, corpus, split="test")
+    for i0, i1, scenes in _scene_batches(scfg, corpus, [ss for ss, _ in seeds], cfg.batch_size):
+        for sc, c in zip(scenes, labels[i0:i1], strict=True):
             if sc.label != c:
                 raise AudioLRPError(f"forced-class scene has class {sc.label}, expected {c}: "
                                     "scenes.simulate_scene changed its draw order")
-            xs.append(_intensity_features(sc.mixture))
-        rel, preds[i0:i1] = explain_batched(lm.model, np.stack(xs), labels[i0:i1])
+        x = np.stack([_intensity_features(sc.mixture) for sc in scenes])
+        rel, preds[i0:i1] = explain_batched(lm.model, x, labels[i0:i1])
         vals[i0:i1] = cr.channel_relevance(rel)
         vals_bin[i0:i1] = cr.channel_relevance(rel, per_bin=True)
         log(f"channels: {i1}/{n} axis scenes explained")
@@ -204,14 +216,11 @@ def _run_random_set(lm: Any, cfg: ReplicationConfig, n: int, n_keep: int,
     x_keep = np.zeros((n_keep, 6, 50, 512), dtype=np.float32)
     r_keep = np.zeros_like(x_keep)
     log(f"random-DOA set: {n} scenes (first {n_keep} kept for pixel flipping)")
-    for i0, i1 in _batches(n, cfg.batch_size):
-        xs = []
-        for i in range(i0, i1):
-            sc = simulate_scene(scfg, replication_seed(cfg.seed, STAGE_RANDOM, i), corpus,
-                                split="test")
+    seeds = [replication_seed(cfg.seed, STAGE_RANDOM, i) for i in range(n)]
+    for i0, i1, scenes in _scene_batches(scfg, corpus, seeds, cfg.batch_size):
+        for i, sc in enumerate(scenes, start=i0):
             labels[i], dirs[i] = sc.label, (sc.azimuth_rad, sc.elevation_rad)
-            xs.append(_intensity_features(sc.mixture))
-        x = np.stack(xs)
+        x = np.stack([_intensity_features(sc.mixture) for sc in scenes])
         rel, preds[i0:i1] = explain_batched(lm.model, x, labels[i0:i1])
         vals[i0:i1] = cr.channel_relevance(rel)
         k1 = min(i1, n_keep)
@@ -358,16 +367,14 @@ def _finding_aural(lm: Any, cfg: ReplicationConfig, out: Path, files: dict[str, 
     labels = np.zeros(n, dtype=np.int64)
     preds = np.zeros(n, dtype=np.int64)
     log(f"auralization: {n} order-{order} scenes")
-    for i0, i1 in _batches(n, cfg.batch_size):
-        xs = []
-        for i in range(i0, i1):
-            sc = simulate_scene(scfg, replication_seed(cfg.seed, STAGE_AURAL, i), corpus,
-                                split="test")
+    seeds = [replication_seed(cfg.seed, STAGE_AURAL, i) for i in range(n)]
+    for i0, i1, scenes in _scene_batches(scfg, corpus, seeds, cfg.batch_size):
+        for i, sc in enumerate(scenes, start=i0):
             labels[i] = sc.label
             mix[i], direct[i] = sc.mixture[0], sc.direct[0]
-            xs.append(np.asarray(compute_features(sc.mixture, lm.feature, order),
-                                 dtype=np.float32))
-        rel, preds[i0:i1] = explain_batched(lm.model, np.stack(xs), labels[i0:i1])
+        x = np.stack([np.asarray(compute_features(sc.mixture, lm.feature, order),
+                                 dtype=np.float32) for sc in scenes])
+        rel, preds[i0:i1] = explain_batched(lm.model, x, labels[i0:i1])
         for j in range(i1 - i0):
             heat[i0 + j] = (hm.hoa_channel_relevance_map(rel[j], 0, order)
                             if lm.feature == "hoa" else rel[j].sum(axis=0))
