@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from audiolrp.evaluation import point_noise_overrides
 from audiolrp.training import export_model
 
 HERE = Path(__file__).resolve().parent
@@ -40,10 +41,7 @@ def main() -> None:
             "off-grid directions (Debian test speakers)": {"direction_sampling": "uniform"},
             "off-grid, 10-20 dB SNR": {"direction_sampling": "uniform", "snr_db": [10.0, 20.0]},
             "off-grid, 1-4 pink-noise point sources": {
-                "direction_sampling": "uniform",
-                "n_point_noise": [1, 4],
-                "point_noise_share": [0.3, 1.0],
-                "point_noise_kind": "pink",
+                "direction_sampling": "uniform", **point_noise_overrides(1, 4)
             },
         },
     )

@@ -350,6 +350,14 @@ def dataset_examples(dataset: Any, max_examples: int | None = None) -> Iterator[
         yield np.asarray(item[0]), int(item[1]), _with_baseline(dict(meta or {}), audio)
 
 
+def point_noise_overrides(low: int, high: int) -> dict[str, Any]:
+    """Scene overrides of the directional-noise test set: ``low..high`` reverberant pink-noise
+    point sources per scene beside the babble, carrying 30-100 % of the noise power (the noise
+    of ``docs/training/scene-wide-pointnoise.json``; ``evaluate --point-noise LOW,HIGH``)."""
+    return {"n_point_noise": [int(low), int(high)], "point_noise_share": [0.3, 1.0],
+            "point_noise_kind": "pink"}
+
+
 def scene_config_from_recipe(
     recipe: dict[str, Any] | None, order: int, overrides: dict[str, Any] | None = None
 ) -> Any:
@@ -652,6 +660,7 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 
 
 __all__ = [
+    "point_noise_overrides",
     "DEFAULT_EVAL_EXAMPLES",
     "DEFAULT_EVAL_SEED",
     "EvaluationResult",

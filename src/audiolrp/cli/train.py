@@ -17,7 +17,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -216,19 +216,6 @@ def train_command(
             typer.echo(f"{key}: {value}")
 
 
-def point_noise_overrides(value: str) -> dict[str, Any]:
-    """Scene overrides of ``--point-noise LOW,HIGH``: that many pink-noise point sources per
-    scene carrying 30-100 % of the noise power (the training recipe of
-    ``docs/training/scene-wide-pointnoise.json``)."""
-    low, high = (int(v) for v in parse_range(value, "--point-noise", "1,4", int))
-    if low < 1 or high > 16:
-        raise AudioLRPError(
-            f"--point-noise {value!r} needs 1 <= LOW <= HIGH <= 16: pass e.g. --point-noise 1,4"
-        )
-    return {"n_point_noise": [low, high], "point_noise_share": [0.3, 1.0],
-            "point_noise_kind": "pink"}
-
-
 @app.command("evaluate")
 def evaluate_command(
     model: Annotated[
@@ -297,7 +284,7 @@ def evaluate_command(
 
       audiolrp evaluate --model runs/hoa2/model.json --data data/hoa4 --split test
     """
-    from audiolrp.evaluation import evaluate, format_metrics
+    from audiolrp.evaluation import evaluate, format_metrics, point_noise_overrides
 
     if batch_size < 1:
         raise AudioLRPError(f"--batch-size must be >= 1, got {batch_size}")
@@ -313,7 +300,11 @@ def evaluate_command(
     if snr_db is not None:
         overrides["snr_db"] = list(parse_range(snr_db, "--snr-db", "10,20"))
     if point_noise is not None:
-        overrides.update(point_noise_overrides(point_noise))
+        low, high = (int(v) for v in parse_range(point_noise, "--point-noise", "1,4", int))
+        if low < 1 or high > 16:
+            raise AudioLRPError(f"--point-noise {point_noise!r} needs 1 <= LOW <= HIGH <= 16: "
+                                "pass e.g. --point-noise 1,4")
+        overrides.update(point_noise_overrides(low, high))
     if overrides and data is not None:
         raise AudioLRPError(
             "--off-grid, --corpus, --snr-db and --point-noise describe a simulated test set: "
