@@ -46,6 +46,14 @@ direct
    (same RT60 and truncation rule as the speech) convolved with their own signal; their sum
    and the babble are combined so the point sources carry the drawn share of the noise power
    on W.
+5c. Spectral tilt of the target talker (opt-in, ``speech_tilt_db_per_octave`` not ``(0, 0)``;
+   off by default): the slope ``s`` (dB per octave) is drawn uniformly in the range as the
+   scene generator's last draw (after 5b's seed, only when the option is on, so scenes with
+   the option off are bit-identical to earlier ones), and the lead-in + clip speech excerpt of
+   step 4 is filtered, before the room, with the zero-phase FIR of :func:`tilt_filter`
+   (magnitude ``s * log2(f / 1 kHz)`` dB, limited to +-20 dB). It models talkers and recording
+   chains that are duller or brighter than the corpus (the room, the direction and the
+   babble are unchanged); the SNR of step 6 is measured after it.
 6. The noise is scaled to the drawn SNR measured on the W channel (ACN 0) against the speech
    image ``direct + reverberant`` over the 1-s clip, then all parts are scaled together so the
    mixture's W channel has RMS ``target_rms`` (keeps levels comparable; SNR unchanged).
@@ -61,6 +69,7 @@ from typing import Any
 
 import numpy as np
 import scipy.fft
+import scipy.signal
 
 from audiolrp.constants import CLIP_SAMPLES, FS_HZ, N_CLASSES, SPEED_OF_SOUND_M_S
 from audiolrp.errors import AudioLRPError
@@ -77,6 +86,18 @@ t-design of degree 2N, and the largest embedded design has degree 10
 
 MAX_DESIGN_DEGREE: int = 2 * MAX_SCENE_ORDER
 """Largest degree of the embedded spherical t-designs (``babble_design_degree`` limit)."""
+
+TILT_PIVOT_HZ: float = 1000.0
+"""Frequency at which the talker's spectral tilt (recipe step 5c) has 0 dB gain."""
+
+TILT_MAX_GAIN_DB: float = 20.0
+"""Largest boost or cut of the spectral tilt filter (recipe step 5c), in dB."""
+
+TILT_TAPS: int = 257
+"""Length of the linear-phase tilt FIR; odd, so its delay of 128 samples is removed exactly."""
+
+MAX_TILT_DB_PER_OCTAVE: float = 24.0
+"""Largest magnitude of ``SceneConfig.speech_tilt_db_per_octave``."""
 
 POINT_NOISE_KINDS: tuple[str, ...] = ("pink", "white", "speech")
 """Signals of the directional noise sources (``SceneConfig.point_noise_kind``)."""
@@ -195,9 +216,14 @@ class SceneConfig:
         Smallest distance of a point source from the receiver (positions closer are redrawn).
         Default 0.5 m.
 
-    The four point-noise keys are left out of :meth:`to_dict` while point noise is off and
-    they hold their defaults, so the JSON of every config without point noise (and with it
-    dataset fingerprints, cards and replication records) is unchanged.
+    speech_tilt_db_per_octave
+        Range of the target talker's spectral tilt in dB per octave around 1 kHz (recipe step
+        5c), e.g. ``(-8, 4)``: negative = duller (less high-frequency energy). Default
+        ``(0, 0)``: off (the scene is bit-identical to one made before the option existed).
+
+    The four point-noise keys (and the tilt key) are left out of :meth:`to_dict` while the
+    option is off and they hold their defaults, so the JSON of every config without point
+    noise (and with it dataset fingerprints, cards and replication records) is unchanged.
     """
 
     order: int = 4
@@ -226,6 +252,7 @@ class SceneConfig:
     point_noise_share: tuple[float, float] = (0.5, 0.5)
     point_noise_kind: str = "pink"
     point_noise_min_distance_m: float = 0.5
+    speech_tilt_db_per_octave: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self) -> None:
         for name in ("room_length_m", "room_width_m", "room_height_m", "rt60_s", "snr_db",
@@ -277,6 +304,32 @@ class SceneConfig:
         if self.rir_decay_db <= 0:
             raise AudioLRPError("rir_decay_db must be > 0 (e.g. 40)")
         self._check_point_noise()
+        self._check_tilt()
+
+    def _check_tilt(self) -> None:
+        """Validate (and normalise to a tuple) ``speech_tilt_db_per_octave``."""
+        v = self.speech_tilt_db_per_octave
+        try:
+            if len(v) != 2 or any(isinstance(x, bool) for x in v):
+                raise ValueError
+            lo, hi = float(v[0]), float(v[1])
+        except (TypeError, ValueError, IndexError):
+            raise AudioLRPError(
+                f"SceneConfig.speech_tilt_db_per_octave={v!r} is not a (low, high) pair; pass "
+                "two numbers in dB per octave, e.g. [-8, 4]"
+            ) from None
+        m = MAX_TILT_DB_PER_OCTAVE
+        if not (math.isfinite(lo) and math.isfinite(hi)) or not -m <= lo <= hi <= m:
+            raise AudioLRPError(
+                f"SceneConfig.speech_tilt_db_per_octave=({lo}, {hi}) needs -{m:g} <= low <= "
+                f"high <= {m:g} dB per octave"
+            )
+        self.speech_tilt_db_per_octave = (lo, hi)
+
+    @property
+    def speech_tilt(self) -> bool:
+        """Whether the target talker gets a random spectral tilt (recipe step 5c)."""
+        return self.speech_tilt_db_per_octave != (0.0, 0.0)
 
     def _check_point_noise(self) -> None:
         """Validate (and normalise to tuples) the point-noise fields."""
@@ -355,6 +408,8 @@ class SceneConfig:
             for key, default in _POINT_NOISE_DEFAULTS.items():
                 if d[key] == default:
                     del d[key]
+        if not self.speech_tilt:
+            del d["speech_tilt_db_per_octave"]
         return json.loads(json.dumps(d))
 
     @classmethod
@@ -702,6 +757,36 @@ def _draw_speech(
     raise AudioLRPError("speech corpus returned only silent segments; check the corpus")
 
 
+def tilt_filter(slope_db_per_octave: float, n_taps: int = TILT_TAPS) -> np.ndarray:
+    """Linear-phase FIR of a spectral tilt (recipe step 5c), float64, ``n_taps`` odd.
+
+    Magnitude response (frequency-sampling design, :func:`scipy.signal.firwin2`, Hamming
+    window)::
+
+        G(f) = 10^(g(f) / 20),  g(f) = clip(s * log2(max(f, f_1) / f_p), -G_max, G_max)
+
+    with ``s`` the slope in dB per octave, ``f_p`` = :data:`TILT_PIVOT_HZ`, ``G_max`` =
+    :data:`TILT_MAX_GAIN_DB` and ``f_1`` the first non-zero design frequency (the response is
+    flat below it). Applied centred (:func:`apply_tilt`), so it adds no delay.
+    """
+    if n_taps < 3 or n_taps % 2 == 0:
+        raise AudioLRPError(f"tilt filter length {n_taps} must be odd and >= 3")
+    freq_hz = np.linspace(0.0, FS_HZ / 2, 257)
+    octaves = np.log2(np.maximum(freq_hz, freq_hz[1]) / TILT_PIVOT_HZ)
+    gain_db = np.clip(slope_db_per_octave * octaves, -TILT_MAX_GAIN_DB, TILT_MAX_GAIN_DB)
+    taps = scipy.signal.firwin2(n_taps, freq_hz, 10.0 ** (gain_db / 20.0), fs=FS_HZ)
+    return np.asarray(taps, np.float64)
+
+
+def apply_tilt(signal: np.ndarray, slope_db_per_octave: float) -> np.ndarray:
+    """``signal`` (1-D, float64) filtered with :func:`tilt_filter`, centred (no delay), same
+    length. A slope of 0 returns the signal unchanged."""
+    if slope_db_per_octave == 0.0:
+        return signal
+    taps = tilt_filter(slope_db_per_octave)
+    return np.asarray(scipy.signal.oaconvolve(signal, taps, mode="same"))
+
+
 def _speech_image(
     speech: np.ndarray, full_rir: np.ndarray, direct_rir: np.ndarray, lead: int, n_sh: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -971,14 +1056,18 @@ def simulate_scene(
     lead = int(round(cfg.speech_lead_in_s * FS_HZ))  # 4.
     speech = _draw_speech(corpus, split, rng, lead)
     speaker_info = _speaker_info(corpus)
-    direct, reverberant = _speech_image(speech, full_rir, direct_rir, lead, cfg.n_sh)
     noise, n_talk = _draw_babble(cfg, corpus, split, rng)  # 5.
     point: _PointNoise | None = None
-    if cfg.point_noise:  # 5b. (opt-in; its seed is the scene generator's last draw)
+    if cfg.point_noise:  # 5b. (opt-in; its seed is a draw after the babble)
         point = _draw_point_noise(
             cfg, corpus, split, acoustics, lead, int(rng.integers(2**63 - 1))
         )
         noise = _mix_noise(noise, point)
+    tilt_db_per_octave: float | None = None
+    if cfg.speech_tilt:  # 5c. (opt-in; the scene generator's last draw)
+        tilt_db_per_octave = float(rng.uniform(*cfg.speech_tilt_db_per_octave))
+        speech = apply_tilt(speech, tilt_db_per_octave)
+    direct, reverberant = _speech_image(speech, full_rir, direct_rir, lead, cfg.n_sh)  # 4.
     noise_gain, gain = _level_gains(direct, reverberant, noise, acoustics.snr_db, cfg.target_rms)
 
     a = acoustics
@@ -1001,6 +1090,8 @@ def simulate_scene(
         "order": cfg.order,
     }
     params.update(speaker_info)
+    if tilt_db_per_octave is not None:
+        params["speech_tilt_db_per_octave"] = tilt_db_per_octave
     if point is not None:
         params.update(point.params())
     f32 = np.float32
@@ -1044,17 +1135,23 @@ __all__ = [
     "MAX_DESIGN_DEGREE",
     "MAX_POINT_NOISE",
     "MAX_SCENE_ORDER",
+    "MAX_TILT_DB_PER_OCTAVE",
     "PINK_LOW_HZ",
     "POINT_NOISE_KINDS",
     "SPLITS",
+    "TILT_MAX_GAIN_DB",
+    "TILT_PIVOT_HZ",
+    "TILT_TAPS",
     "NoiseCorpus",
     "Scene",
     "SceneConfig",
     "SourceDirection",
+    "apply_tilt",
     "babble_sh",
     "check_scene_order",
     "draw_direction",
     "get_corpus",
     "sample_geometry",
     "simulate_scene",
+    "tilt_filter",
 ]
