@@ -767,7 +767,9 @@ def tilt_filter(slope_db_per_octave: float, n_taps: int = TILT_TAPS) -> np.ndarr
 
     with ``s`` the slope in dB per octave, ``f_p`` = :data:`TILT_PIVOT_HZ`, ``G_max`` =
     :data:`TILT_MAX_GAIN_DB` and ``f_1`` the first non-zero design frequency (the response is
-    flat below it). Applied centred (:func:`apply_tilt`), so it adds no delay.
+    flat below it). The design meets ``g`` within 0.5 dB from 250 Hz to 7 kHz where ``|g|``
+    is at least 3 dB below the limit (257 taps round the knee and smooth the response below
+    250 Hz). Applied centred (:func:`apply_tilt`), so it adds no delay.
     """
     if n_taps < 3 or n_taps % 2 == 0:
         raise AudioLRPError(f"tilt filter length {n_taps} must be odd and >= 3")
