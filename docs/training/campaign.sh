@@ -64,3 +64,19 @@ audiolrp train "$ALL" "$R/pn5-intensity" --feature intensity --init-from "$R/pn4
 wait
 python docs/training/export.py "$R/pn5-intensity/model.json" intensity
 python docs/training/export.py "$R/s8-hoa2/model.json" hoa2
+# session 6, first: both shipped models continued on the same data, 3 epochs from 7e-5 (s9-hoa2,
+# pn6-intensity). Neither improved on validation (hoa2 10.1-10.2 vs 9.74 deg, intensity 11.87 vs
+# 11.61 deg mean); not shipped.
+audiolrp train "$ALL" "$R/s9-hoa2" --feature hoa --order 2 --init-from "$R/s8-hoa2/model.json" --epochs 3 --lr 7e-5 --seed 90 $S8 &
+audiolrp train "$ALL" "$R/pn6-intensity" --feature intensity --init-from "$R/pn5-intensity/model.json" --epochs 3 --lr 7e-5 --seed 91 $S8 &
+wait
+# session 6, then: 12000 scenes with a random spectral tilt of the talker (-10..+4 dB/octave,
+# recipe step 5c) and 0-3 pink point sources; stage t1 of both models on it beside the
+# point-noise sets, eSpeak and the first Debian set (same 800-clip validation), 2 epochs from 1e-4.
+audiolrp simulate "$D/debian-o2-tilt" --corpus debian --seed 16 --n-train 12000 --n-val 0 --n-test 0 \
+    --order 2 --config docs/training/scene-wide-tilt.json --dtype float16 --direct-splits "" \
+    --workers 2 --no-progress
+TILT="$D/debian-o2,$D/espeak-o2,$D/debian-o2-pn,$D/debian-o2-pns,$D/debian-o2-tilt"
+audiolrp train "$TILT" "$R/t1-hoa2" --feature hoa --order 2 --init-from "$R/s8-hoa2/model.json" --epochs 2 --lr 1e-4 --seed 100 $S8 &
+audiolrp train "$TILT" "$R/t1-intensity" --feature intensity --init-from "$R/pn5-intensity/model.json" --epochs 2 --lr 1e-4 --seed 101 $S8 &
+wait
