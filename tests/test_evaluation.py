@@ -21,6 +21,7 @@ from audiolrp.evaluation import (
     great_circle_deg,
     neighbour_spacing_deg,
     predict_examples,
+    speaker_breakdown,
 )
 from audiolrp.models import build_model, save
 
@@ -131,8 +132,10 @@ def test_predict_examples_batches_and_meta() -> None:
     for i in range(5):
         x = np.zeros((1, 50, 512), np.float32)
         x[0, 0, 0] = i
-        examples.append((x, i % 4, {"snr_db": float(i)} if i else {}))
+        meta = {"snr_db": float(i), "speaker": f"s{i % 2}"} if i else {}
+        examples.append((x, i % 4, meta))
     preds = predict_examples(_FixedScores(), examples, batch_size=2)
+    assert preds.speaker.tolist() == ["", "s1", "s0", "s1", "s0"]
     assert preds.pred.tolist() == [0, 1, 2, 3, 0]
     assert preds.label.tolist() == [0, 1, 2, 3, 0]
     assert np.isnan(preds.snr_db[0]) and preds.snr_db[4] == 4.0
@@ -167,6 +170,10 @@ def test_evaluate_on_a_fresh_seeded_simulated_test_set(tmp_path: Path) -> None:
         rt60_s=first.predictions.rt60_s,
     )
     assert ref["accuracy"] == first.metrics["accuracy"]
+    talkers = first.metrics["by_speaker"]
+    assert sum(r["n"] for r in talkers) == 4 and all(r["speaker"] for r in talkers)
+    assert {r["speaker"] for r in talkers} == set(first.predictions.speaker.tolist())
+    assert all(np.isfinite(r["baseline_mean_error_deg"]) for r in talkers)
     saved = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert saved["metrics"]["n_examples"] == 4 and saved["test_data"]["seed"] == 7
     assert (tmp_path / "ev" / "errors.png").stat().st_size > 1000
@@ -295,3 +302,30 @@ def test_cli_evaluate_test_set_overrides(tmp_path: Path) -> None:
     cfg = json.loads(res.output)["test_data"]["scene_config"]
     assert cfg["n_point_noise"] == [1, 2] and cfg["point_noise_kind"] == "pink"
     assert cfg["point_noise_share"] == [0.3, 1.0]
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 40))
+def test_speaker_breakdown_matches_a_loop(seed: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    speaker = np.array(rng.choice(["", "ann", "bob", "cy"], size=n), dtype=object)
+    correct = rng.integers(0, 2, size=n).astype(np.float64)
+    err = rng.uniform(0, 180, size=n)
+    base = np.where(rng.uniform(size=n) < 0.2, np.nan, rng.uniform(0, 180, size=n))
+    rows = speaker_breakdown(speaker, correct, err, base)
+    names = sorted({str(x) for x in speaker.tolist() if x})
+    assert [r["speaker"] for r in rows] == names
+    for r in rows:
+        idx = [i for i in range(n) if speaker[i] == r["speaker"]]
+        assert r["n"] == len(idx)
+        assert r["accuracy"] == pytest.approx(sum(correct[i] for i in idx) / len(idx))
+        assert r["mean_error_deg"] == pytest.approx(sum(err[i] for i in idx) / len(idx))
+        assert r["median_error_deg"] == pytest.approx(float(np.median([err[i] for i in idx])))
+        finite = [base[i] for i in idx if not math.isnan(base[i])]
+        if finite:
+            assert r["baseline_mean_error_deg"] == pytest.approx(sum(finite) / len(finite))
+        else:
+            assert math.isnan(r["baseline_mean_error_deg"])
+    assert "baseline_mean_error_deg" not in (speaker_breakdown(speaker, correct, err) or [{}])[0]
+    m = compute_metrics(np.zeros(n, np.int64), np.zeros(n, np.int64), speaker=speaker)
+    assert sum(r["n"] for r in m["by_speaker"]) == sum(1 for x in speaker if x)

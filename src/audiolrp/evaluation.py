@@ -160,6 +160,38 @@ def breakdown(
     return rows
 
 
+def speaker_breakdown(
+    speaker: np.ndarray,
+    correct: np.ndarray,
+    error_deg: np.ndarray,
+    baseline_error_deg: np.ndarray | None = None,
+) -> list[dict[str, Any]]:
+    """Accuracy and error per talker of the target speech, sorted by name.
+
+    Shows whether a model generalises to voices it never heard (the cards' test speakers are
+    disjoint from the training speakers). Clips without a speaker name (``""``) are skipped.
+    ``baseline_error_deg`` (the classic estimator's error per clip, NaN where unknown) adds
+    its mean per talker, so a hard voice is told apart from a hard recording.
+    """
+    names = np.asarray(speaker, dtype=object).reshape(-1)
+    rows: list[dict[str, Any]] = []
+    for name in sorted({str(n) for n in names if n}):
+        sel = np.array([str(n) == name for n in names])
+        row: dict[str, Any] = {
+            "speaker": name,
+            "n": int(sel.sum()),
+            "accuracy": float(np.mean(correct[sel])),
+            "mean_error_deg": float(np.mean(error_deg[sel])),
+            "median_error_deg": float(np.median(error_deg[sel])),
+        }
+        if baseline_error_deg is not None:
+            b = np.asarray(baseline_error_deg, np.float64)[sel]
+            b = b[np.isfinite(b)]
+            row["baseline_mean_error_deg"] = float(np.mean(b)) if b.size else float("nan")
+        rows.append(row)
+    return rows
+
+
 def compute_metrics(
     pred: np.ndarray,
     label: np.ndarray,
@@ -171,6 +203,7 @@ def compute_metrics(
     rt60_s: np.ndarray | None = None,
     n_bins: int = 4,
     neighbour_tolerance_deg: float | None = None,
+    speaker: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """DOA metrics of clip predictions.
 
@@ -189,6 +222,8 @@ def compute_metrics(
     neighbour_tolerance_deg
         Class-error threshold of ``accuracy_within_neighbour`` (default: the grid's largest
         nearest-neighbour spacing, :func:`neighbour_spacing_deg`).
+    speaker
+        Talker of each clip (``""`` = unknown) for ``by_speaker`` (:func:`speaker_breakdown`).
 
     Returns
     -------
@@ -196,7 +231,8 @@ def compute_metrics(
         ``n_examples``, ``accuracy``, ``error_vs_true_direction_deg`` and
         ``error_vs_true_class_deg`` and ``error_ignoring_axis_signs_deg`` (mean/median/p90; the
         last vs the true direction), ``accuracy_within_neighbour``,
-        ``neighbour_tolerance_deg``, ``by_snr_db`` and ``by_rt60_s`` (lists of bins).
+        ``neighbour_tolerance_deg``, ``by_snr_db`` and ``by_rt60_s`` (lists of bins) and
+        ``by_speaker`` (one row per talker; empty without ``speaker``).
     """
     pred = np.asarray(pred, np.int64).reshape(-1)
     label = np.asarray(label, np.int64).reshape(-1)
@@ -237,6 +273,9 @@ def compute_metrics(
     metrics["by_rt60_s"] = (
         breakdown(np.asarray(rt60_s), correct, err_dir, n_bins=n_bins) if rt60_s is not None else []
     )
+    metrics["by_speaker"] = (
+        speaker_breakdown(speaker, correct, err_dir) if speaker is not None else []
+    )
     return metrics
 
 
@@ -258,6 +297,8 @@ class Predictions:
     confidence: np.ndarray
     baseline_azimuth_rad: np.ndarray
     baseline_elevation_rad: np.ndarray
+    speaker: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    """Talker of the target speech per clip (``""`` = unknown)."""
 
     def as_dict(self) -> dict[str, list[Any]]:
         """The predictions as JSON-ready lists (``predictions.json``)."""
@@ -279,12 +320,13 @@ def predict_examples(
     """Run ``model`` over ``(features (C,50,512), label, meta)`` examples in batches.
 
     ``meta`` may hold ``azimuth_rad``, ``elevation_rad`` (exact true direction), ``snr_db``,
-    ``rt60_s`` and the classic estimate ``baseline_azimuth_rad``/``baseline_elevation_rad``;
-    missing entries become NaN (directions then default to the class direction).
+    ``rt60_s``, ``speaker`` (talker name) and the classic estimate
+    ``baseline_azimuth_rad``/``baseline_elevation_rad``; missing numbers become NaN (directions
+    then default to the class direction), a missing speaker ``""``.
     """
 
     model = model.to(device).eval()
-    out: dict[str, list[float]] = {k: [] for k in Predictions.__dataclass_fields__}
+    out: dict[str, list[Any]] = {k: [] for k in Predictions.__dataclass_fields__}
     batch_x: list[np.ndarray] = []
 
     def flush() -> None:
@@ -312,17 +354,14 @@ def predict_examples(
         ):
             val = meta.get(key) if meta else None
             out[key].append(float(val) if val is not None else float("nan"))
+        out["speaker"].append(str((meta or {}).get("speaker") or ""))
         if len(batch_x) == batch_size:
             flush()
         bar.update(1)
     flush()
     bar.close()
-    return Predictions(
-        **{
-            k: np.asarray(v, np.int64 if k in ("pred", "label") else np.float64)
-            for k, v in out.items()
-        }
-    )
+    dtypes = {"pred": np.int64, "label": np.int64, "speaker": object}
+    return Predictions(**{k: np.asarray(v, dtypes.get(k, np.float64)) for k, v in out.items()})
 
 
 def _with_baseline(meta: dict[str, Any], audio: np.ndarray | None) -> dict[str, Any]:
@@ -405,6 +444,7 @@ def simulated_test_examples(
             "elevation_rad": scene.elevation_rad,
             "snr_db": scene.params.get("snr_db"),
             "rt60_s": scene.params.get("rt60_s"),
+            "speaker": scene.params.get("speaker"),
         }
         meta = _with_baseline(meta, scene.mixture if scene.mixture.shape[0] >= 4 else None)
         yield np.asarray(feats, np.float32), int(scene.label), meta
@@ -519,6 +559,15 @@ def evaluate(
     baseline = baseline_metrics(preds, az, el)
     if baseline is not None:
         metrics["baseline_intensity_vector"] = baseline
+    baseline_err = great_circle_deg(
+        preds.baseline_azimuth_rad, preds.baseline_elevation_rad, az, el
+    )
+    metrics["by_speaker"] = speaker_breakdown(
+        preds.speaker,
+        (preds.pred == preds.label).astype(np.float64),
+        great_circle_deg(grid[preds.pred, 0], grid[preds.pred, 1], az, el),
+        baseline_err,
+    )
     result = EvaluationResult(metrics=metrics, predictions=preds, test_data=test_data)
     if out_dir is not None:
         out = Path(out_dir)
@@ -656,6 +705,13 @@ def format_metrics(metrics: dict[str, Any]) -> str:
                 f"  {unit} [{row['low']:.2f}, {row['high']:.2f}]: n={row['n']}, accuracy "
                 f"{row['accuracy']:.3f}, mean error {row['mean_error_deg']:.2f} deg"
             )
+    for row in metrics.get("by_speaker", []):
+        classic = row.get("baseline_mean_error_deg")
+        lines.append(
+            f"  talker {row['speaker']}: n={row['n']}, accuracy {row['accuracy']:.3f}, mean "
+            f"error {row['mean_error_deg']:.2f} deg"
+            + (f" (classic {classic:.2f})" if classic is not None and np.isfinite(classic) else "")
+        )
     return "\n".join(lines)
 
 
@@ -666,6 +722,7 @@ __all__ = [
     "EvaluationResult",
     "Predictions",
     "breakdown",
+    "speaker_breakdown",
     "compute_metrics",
     "dataset_examples",
     "evaluate",

@@ -270,6 +270,21 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
                     f"| {r['low']:.2f} - {r['high']:.2f} | {r['n']} | {r['accuracy']:.3f} | "
                     f"{r['mean_error_deg']:.2f} |"
                 )
+    talkers = metrics.get("by_speaker") or []
+    if talkers:
+        lines += [
+            "",
+            "By talker of the target speech (the classic estimator on the same clips):",
+            "",
+            "| talker | n | accuracy | mean / median error (deg) | classic mean (deg) |",
+            "|---|---|---|---|---|",
+        ]
+        for r in talkers:
+            lines.append(
+                f"| {r['speaker']} | {r['n']} | {r['accuracy']:.3f} | "
+                f"{r['mean_error_deg']:.2f} / {r['median_error_deg']:.2f} | "
+                f"{_fmt_num(r.get('baseline_mean_error_deg'), 2)} |"
+            )
     lines += [
         "",
         f"![errors]({name}-errors.png)",
