@@ -62,7 +62,7 @@ def _start_x(run: str) -> float:
 
 def main() -> None:
     start = json.loads((HERE / "start.json").read_text())
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=False)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 6), sharey=False)
     colors = plt.get_cmap("tab20").colors  # one colour per run (more runs than tab10 has)
     for i, (run, (label, model)) in enumerate(RUNS.items()):
         path = HERE / f"{run}.csv"
@@ -82,9 +82,10 @@ def main() -> None:
         ax.set_xlabel("training examples seen from stage 3 on (thousands; pilots: their own)")
         ax.set_ylabel(f"validation {title} angular error (deg)")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, ncol=3, loc="lower center")
     fig.suptitle("Validation: 800 off-grid scenes, -5..35 dB SNR, RT60 0.15-1.0 s, unseen speakers")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.22, 1, 1))
     fig.savefig(HERE / "learning-curves.png", dpi=110)
 
 
