@@ -37,6 +37,7 @@ RUNS = {
     "pn6-intensity": ("intensity continued, lr 7e-5 (not shipped)", "intensity"),
     "t1-hoa2": ("hoa2 stage t1: + talker-tilt scenes", "hoa2"),
     "t1-intensity": ("intensity stage t1: + talker-tilt scenes", "intensity"),
+    "t2-hoa2": ("hoa2 stage 9 continued, lr 5e-5 (not shipped)", "hoa2"),
 }
 #: A run that continues another: its curve starts where the other's ended (x and y).
 CONTINUES = {"s4-intensity": "long-intensity", "s4-hoa2": "long-hoa2",
@@ -45,7 +46,7 @@ CONTINUES = {"s4-intensity": "long-intensity", "s4-hoa2": "long-hoa2",
              "pn5-intensity": "pn4-intensity",
              "s6-hoa2": "pn-hoa2", "s7-hoa2": "s6-hoa2", "s8-hoa2": "s7-hoa2",
              "s9-hoa2": "s8-hoa2", "pn6-intensity": "pn5-intensity",
-             "t1-hoa2": "s8-hoa2", "t1-intensity": "pn5-intensity"}
+             "t1-hoa2": "s8-hoa2", "t1-intensity": "pn5-intensity", "t2-hoa2": "t1-hoa2"}
 
 
 def _rows(run: str) -> list[dict[str, str]]:
