@@ -148,6 +148,21 @@ def check_scene_order(order: object, name: str = "SceneConfig.order") -> int:
 # --------------------------------------------------------------------------------------------
 # configuration
 # --------------------------------------------------------------------------------------------
+def _float_pair(
+    name: str, value: Any, how: str, *, reject_bool: bool = False
+) -> tuple[float, float]:
+    """``(low, high)`` floats of the SceneConfig field ``name``, else a one-line error saying
+    to pass ``how`` (booleans count as malformed when ``reject_bool``)."""
+    try:
+        if len(value) != 2 or (reject_bool and any(isinstance(x, bool) for x in value)):
+            raise ValueError
+        return float(value[0]), float(value[1])
+    except (TypeError, ValueError, IndexError):
+        raise AudioLRPError(
+            f"SceneConfig.{name}={value!r} is not a (low, high) pair; pass {how}"
+        ) from None
+
+
 @dataclass
 class SceneConfig:
     """All ranges of the scene generator (JSON-serialisable via :meth:`to_dict`).
@@ -308,16 +323,10 @@ class SceneConfig:
 
     def _check_tilt(self) -> None:
         """Validate (and normalise to a tuple) ``speech_tilt_db_per_octave``."""
-        v = self.speech_tilt_db_per_octave
-        try:
-            if len(v) != 2 or any(isinstance(x, bool) for x in v):
-                raise ValueError
-            lo, hi = float(v[0]), float(v[1])
-        except (TypeError, ValueError, IndexError):
-            raise AudioLRPError(
-                f"SceneConfig.speech_tilt_db_per_octave={v!r} is not a (low, high) pair; pass "
-                "two numbers in dB per octave, e.g. [-8, 4]"
-            ) from None
+        lo, hi = _float_pair(
+            "speech_tilt_db_per_octave", self.speech_tilt_db_per_octave,
+            "two numbers in dB per octave, e.g. [-8, 4]", reject_bool=True,
+        )
         m = MAX_TILT_DB_PER_OCTAVE
         if not (math.isfinite(lo) and math.isfinite(hi)) or not -m <= lo <= hi <= m:
             raise AudioLRPError(
@@ -349,16 +358,7 @@ class SceneConfig:
                 f"{MAX_POINT_NOISE}"
             )
         self.n_point_noise = (lo, hi)
-        share = self.point_noise_share
-        try:
-            if len(share) != 2:
-                raise ValueError
-            slo, shi = float(share[0]), float(share[1])
-        except (TypeError, ValueError, IndexError):
-            raise AudioLRPError(
-                f"SceneConfig.point_noise_share={share!r} is not a (low, high) pair; pass two "
-                "numbers in [0, 1]"
-            ) from None
+        slo, shi = _float_pair("point_noise_share", self.point_noise_share, "two numbers in [0, 1]")
         if not 0.0 <= slo <= shi <= 1.0:
             raise AudioLRPError(
                 f"SceneConfig.point_noise_share=({slo}, {shi}) needs 0 <= low <= high <= 1"
