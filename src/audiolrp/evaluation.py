@@ -204,6 +204,7 @@ def compute_metrics(
     n_bins: int = 4,
     neighbour_tolerance_deg: float | None = None,
     speaker: np.ndarray | None = None,
+    baseline_error_deg: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """DOA metrics of clip predictions.
 
@@ -224,6 +225,9 @@ def compute_metrics(
         nearest-neighbour spacing, :func:`neighbour_spacing_deg`).
     speaker
         Talker of each clip (``""`` = unknown) for ``by_speaker`` (:func:`speaker_breakdown`).
+    baseline_error_deg
+        The classic estimator's error per clip (NaN where unknown); adds its mean per talker
+        to ``by_speaker``.
 
     Returns
     -------
@@ -274,7 +278,9 @@ def compute_metrics(
         breakdown(np.asarray(rt60_s), correct, err_dir, n_bins=n_bins) if rt60_s is not None else []
     )
     metrics["by_speaker"] = (
-        speaker_breakdown(speaker, correct, err_dir) if speaker is not None else []
+        speaker_breakdown(speaker, correct, err_dir, baseline_error_deg)
+        if speaker is not None
+        else []
     )
     return metrics
 
@@ -553,21 +559,16 @@ def evaluate(
     az = np.where(have_dir, preds.azimuth_rad, grid[preds.label, 0])
     el = np.where(have_dir, preds.elevation_rad, grid[preds.label, 1])
     metrics = compute_metrics(
-        preds.pred, preds.label, az, el, grid_rad=grid, snr_db=preds.snr_db, rt60_s=preds.rt60_s
+        preds.pred, preds.label, az, el, grid_rad=grid, snr_db=preds.snr_db, rt60_s=preds.rt60_s,
+        speaker=preds.speaker,
+        baseline_error_deg=great_circle_deg(
+            preds.baseline_azimuth_rad, preds.baseline_elevation_rad, az, el
+        ),
     )
     metrics["model"] = loaded.name
     baseline = baseline_metrics(preds, az, el)
     if baseline is not None:
         metrics["baseline_intensity_vector"] = baseline
-    baseline_err = great_circle_deg(
-        preds.baseline_azimuth_rad, preds.baseline_elevation_rad, az, el
-    )
-    metrics["by_speaker"] = speaker_breakdown(
-        preds.speaker,
-        (preds.pred == preds.label).astype(np.float64),
-        great_circle_deg(grid[preds.pred, 0], grid[preds.pred, 1], az, el),
-        baseline_err,
-    )
     result = EvaluationResult(metrics=metrics, predictions=preds, test_data=test_data)
     if out_dir is not None:
         out = Path(out_dir)
