@@ -23,7 +23,7 @@ from audiolrp.training import (
     model_card_markdown,
     train,
 )
-from test_training import ToyDataset, _tiny
+from test_training import TOY_MODEL, ToyDataset, _tiny
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -176,3 +176,83 @@ def test_init_from_mismatches_are_one_line_errors(tmp_path: Path) -> None:
         _tiny(label_sigma_deg=-2.0).validate()
     log = json.loads((tmp_path / "s1" / "log.json").read_text())
     assert "val_mean_error_deg" in log[0]
+
+
+@settings(max_examples=8, deadline=None)
+@given(from_order=st.integers(0, 3), to_order=st.integers(0, 3), seed=st.integers(0, 2**16))
+def test_a_model_of_another_order_computes_the_saved_model_on_the_shared_channels(
+    from_order: int, to_order: int, seed: int
+) -> None:
+    from audiolrp.models import build_model
+    from audiolrp.signal.layout import InputLayout
+    from audiolrp.training.initial import adapt_input_order
+
+    gen = torch.Generator().manual_seed(seed)
+    old_layout, new_layout = InputLayout.of("hoa", from_order), InputLayout.of("hoa", to_order)
+    mean = torch.randn(old_layout.n_channels, generator=gen, dtype=torch.float64)
+    std = 0.5 + torch.rand(old_layout.n_channels, generator=gen, dtype=torch.float64)
+    old = (
+        build_model("hoa", from_order, size="tiny", norm_mean=mean, norm_std=std, **TOY_MODEL)
+        .double()
+        .eval()
+    )
+    with torch.no_grad():
+        for p in old.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64))
+    new = build_model("hoa", to_order, size="tiny", **TOY_MODEL).double().eval()
+    new.load_state_dict(adapt_input_order(old.state_dict(), from_order, to_order), strict=True)
+
+    # the new model's input: any values; the old model sees the shared channels and, on the
+    # channels only it has, its normalisation mean (normalised to 0, so they add nothing)
+    x_new = torch.randn(
+        (2, new_layout.n_channels, 4, TOY_MODEL["n_bins"]), generator=gen, dtype=torch.float64
+    )
+    stored_mean = old.state_dict()["normalization.mean"]  # float32-rounded when stored
+    x_old = stored_mean[None, :, None, None].expand(2, -1, 4, TOY_MODEL["n_bins"]).clone()
+    shared = 0
+    for j, name in enumerate(new_layout.names):
+        if name in old_layout.names:
+            x_old[:, old_layout.names.index(name)] = x_new[:, j]
+            shared += 1
+        else:  # a channel the saved model never saw must not change the output
+            x_new[:, j] = 1e3
+    assert shared == 2 * (min(from_order, to_order) + 1) ** 2
+    with torch.no_grad():
+        torch.testing.assert_close(new(x_new), old(x_old), rtol=1e-10, atol=1e-10)
+    # new channels: zero weights, their part's mean statistics
+    state = new.state_dict()
+    for j, name in enumerate(new_layout.names):
+        if name not in old_layout.names:
+            assert torch.count_nonzero(state["conv.0.weight"][:, j]) == 0
+            part = "magnitude" if name.endswith("mag") else "phase"
+            idx = list(old_layout.groups[part] or ())
+            expected = float(old.state_dict()["normalization.std"][idx].mean())
+            assert float(state["normalization.std"][j]) == pytest.approx(expected)
+
+
+def test_init_from_a_second_order_model_trains_a_first_order_one(tmp_path: Path) -> None:
+    hoa2 = ToyDataset(16, 16, n_channels=18)
+    train(
+        None,
+        tmp_path / "o2",
+        _tiny(epochs=1, feature="hoa", order=2),
+        train_dataset=hoa2,
+        val_dataset=hoa2,
+    )
+    hoa1 = ToyDataset(16, 17, n_channels=8)
+    train(
+        None,
+        tmp_path / "o1",
+        _tiny(epochs=1, lr=1e-30, feature="hoa", order=1, init_from=str(tmp_path / "o2")),
+        train_dataset=hoa1,
+        val_dataset=hoa1,
+    )
+    a = load_file(str(tmp_path / "o2" / "model.safetensors"))
+    b = load_file(str(tmp_path / "o1" / "model.safetensors"))
+    keep = [0, 1, 2, 3, 9, 10, 11, 12]  # ACN0-3 magnitude, ACN0-3 phase of the 18 channels
+    torch.testing.assert_close(b["conv.0.weight"], a["conv.0.weight"][:, keep], rtol=0, atol=1e-6)
+    torch.testing.assert_close(b["normalization.mean"], a["normalization.mean"][keep])
+    cfg = load(tmp_path / "o1" / "model.json").config
+    assert cfg["order"] == 1 and len(cfg["input_channels"]) == 8
+    assert cfg["training"]["initialised_from"]["input_order_changed"] == {"from": 2, "to": 1}
+    assert "of Ambisonics order 2, re-laid for order 1" in model_card_markdown("t", cfg)

@@ -50,6 +50,13 @@ def _training_stage_lines(training: dict[str, Any]) -> list[str]:
             else f"; initialised from the weights of `{init.get('model')}` (sha256 "
             f"`{init.get('weights_sha256')}`; that file holds no training record)"
         )
+        changed = init.get("input_order_changed")
+        if changed:
+            init_text += (
+                f" of Ambisonics order {changed['from']}, re-laid for order {changed['to']} "
+                "(shared channels keep their weights; channels only this order has start at "
+                "zero)"
+            )
         lines += [
             f"- **{prefix}Command**: `{_display_command(tr.get('command'))}`",
             *[
