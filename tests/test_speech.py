@@ -32,6 +32,7 @@ from audiolrp.simulation.speech import (
     speaker_of,
     vad_activity,
 )
+from audiolrp.simulation.speech.base import speaker_weights
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -373,6 +374,71 @@ def test_babble_uses_distinct_speakers(opened_tone_corpus):
     x = c.sample_segments("train", np.random.default_rng(2), n)
     freqs = sorted(round(dominant_hz(r) / 50) for r in x)
     assert len(set(freqs)) == n
+
+
+@pytest.fixture(scope="module")
+def unbalanced_corpus(tmp_path_factory) -> DirectoryCorpus:
+    """Four training speakers with very different amounts of speech (file count and length):
+    ``big`` 12 x 2 s, ``long`` 6 x 4 s, ``few`` 3 x 2 s and ``tiny`` one 1.5-s file."""
+    root = tmp_path_factory.mktemp("unbalanced")
+    rng = np.random.default_rng(5)
+    layout = {"big": (12, 2.0, 400.0), "long": (6, 4.0, 700.0), "few": (3, 2.0, 1000.0),
+              "tiny": (1, 1.5, 1300.0)}
+    for spk, (n_files, seconds, f_hz) in layout.items():
+        (root / spk).mkdir()
+        for j in range(n_files):
+            sf.write(root / spk / f"u{j}.wav", bursts(f_hz, 16000, seconds, rng), 16000)
+    for spk, f_hz in (("v", 1600.0), ("t", 1900.0)):  # one speaker each for val and test
+        (root / spk).mkdir()
+        sf.write(root / spk / "u.wav", bursts(f_hz, 16000, 2.0, rng), 16000)
+    splits = {"train": list(layout), "val": ["v"], "test": ["t"]}
+    (root / "audiolrp-splits.json").write_text(json.dumps(splits))
+    return DirectoryCorpus(root, seed=0, pool_s={"train": 30.0})
+
+
+def test_pool_fills_the_speaker_with_the_least_speech_first(unbalanced_corpus):
+    c = unbalanced_corpus
+    pool = c.pool("train")
+    held: dict[str, list[float]] = {s: [] for s in c.speakers("train")}
+    for (a, b), k in zip(pool.utt_frames, pool.utt_speaker, strict=True):
+        held[pool.speakers[k]].append((b - a) * speech.VAD_FRAME_SAMPLES / FS_HZ)
+    total = {s: sum(v) for s, v in held.items()}
+    files = {s: len(c._files[s]) for s in held}
+    # every speaker contributes; the budget stops the fill once reached
+    assert all(held.values()) and sum(total.values()) >= 30.0
+    assert sum(total.values()) - max(v[-1] for v in held.values()) < 30.0 + 1e-9
+    # greedy invariant: a speaker took its last file only while it held no more than any
+    # speaker that still had files left
+    for a in held:
+        for b in held:
+            if len(held[b]) < files[b]:
+                assert total[a] - held[a][-1] <= total[b] + 1e-9, (a, b, total)
+    # round-robin by file would give the 4-s speaker twice the time of the 2-s ones
+    assert total["long"] < 1.5 * total["big"]
+
+
+def test_segment_draws_follow_each_speakers_share_of_windows(unbalanced_corpus):
+    c = unbalanced_corpus
+    pool, starts, usable = c._usable("train", FS_HZ)
+    # independent count of admissible windows per speaker, utterance by utterance
+    counts = dict.fromkeys(pool.speakers, 0)
+    n_frames = FS_HZ // speech.VAD_FRAME_SAMPLES
+    for (a, b), k in zip(pool.utt_frames, pool.utt_speaker, strict=True):
+        act = pool.active[a:b]
+        for t in range(0, (b - a) - n_frames):  # one spare frame for the sub-frame jitter
+            if act[t : t + n_frames].mean() >= speech.MIN_ACTIVE_FRACTION:
+                counts[pool.speakers[k]] += 1
+    expected = np.array([counts[pool.speakers[k]] for k in usable], dtype=np.float64)
+    expected /= expected.sum()
+    np.testing.assert_allclose(speaker_weights(starts, usable), expected, rtol=1e-12)
+
+    n = 6000
+    _, drawn, _ = c._draw("train", np.random.default_rng(3), n)
+    for k, p in zip(usable, expected, strict=True):
+        share = drawn.count(pool.speakers[k]) / n
+        assert abs(share - p) < 5 * np.sqrt(p * (1 - p) / n) + 1e-3, (pool.speakers[k], share, p)
+    # the one-file speaker is drawn in proportion to its speech, not a quarter of the time
+    assert drawn.count("tiny") / n < 0.08
 
 
 # ----------------------------------------------------------------------------- G.722 / Debian
