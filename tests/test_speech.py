@@ -30,9 +30,9 @@ from audiolrp.simulation.speech import (
     open_corpus,
     resample_to,
     speaker_of,
+    speaker_weights,
     vad_activity,
 )
-from audiolrp.simulation.speech.base import speaker_weights
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -131,11 +131,11 @@ PUBLIC_OWNERS = {
         "VAD_THRESHOLD_DB", "active_window_starts", "frame_energy", "load_speech_file",
         "resample_to", "vad_activity",
     ],
-    "base": ["SPLITS", "SpeechCorpus"],
+    "base": ["SPLITS", "SpeechCorpus", "speaker_weights"],
     "espeak": ["EspeakCorpus", "word_list"],
     "directory": [
-        "AUDIO_SUFFIXES", "LICENCE_FILE", "SPLITS_FILE", "DirectoryCorpus", "SpeechFileWarning",
-        "assign_splits", "speaker_of",
+        "AUDIO_SUFFIXES", "DEFAULT_POOL_S", "LICENCE_FILE", "SPLITS_FILE", "DirectoryCorpus",
+        "SpeechFileWarning", "assign_splits", "speaker_of",
     ],
     "debian": [
         "ASTERISK_LANGS", "DEBIAN_LICENCES", "DEBIAN_PACKAGES", "FILLETS_LANGS",

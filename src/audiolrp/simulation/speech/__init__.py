@@ -47,7 +47,7 @@ from audiolrp.simulation.speech.audio import (
     resample_to,
     vad_activity,
 )
-from audiolrp.simulation.speech.base import SPLITS, SpeechCorpus
+from audiolrp.simulation.speech.base import SPLITS, SpeechCorpus, speaker_weights
 from audiolrp.simulation.speech.debian import (
     ASTERISK_LANGS,
     DEBIAN_LICENCES,
@@ -61,6 +61,7 @@ from audiolrp.simulation.speech.debian import (
 )
 from audiolrp.simulation.speech.directory import (
     AUDIO_SUFFIXES,
+    DEFAULT_POOL_S,
     LICENCE_FILE,
     SPLITS_FILE,
     DirectoryCorpus,
@@ -75,6 +76,9 @@ __all__ = [
     "AUDIO_SUFFIXES",
     "DEBIAN_LICENCES",
     "DEBIAN_PACKAGES",
+    "DEFAULT_POOL_S",
+    "DirectoryCorpus",
+    "EspeakCorpus",
     "FILLETS_LANGS",
     "LICENCE_FILE",
     "MIN_ACTIVE_FRACTION",
@@ -82,12 +86,10 @@ __all__ = [
     "SILENT_PEAK",
     "SPLITS",
     "SPLITS_FILE",
-    "VAD_FRAME_SAMPLES",
-    "VAD_THRESHOLD_DB",
-    "DirectoryCorpus",
-    "EspeakCorpus",
     "SpeechCorpus",
     "SpeechFileWarning",
+    "VAD_FRAME_SAMPLES",
+    "VAD_THRESHOLD_DB",
     "active_window_starts",
     "assign_splits",
     "build_debian_corpus",
@@ -100,6 +102,7 @@ __all__ = [
     "open_corpus",
     "resample_to",
     "speaker_of",
+    "speaker_weights",
     "vad_activity",
     "word_list",
 ]
