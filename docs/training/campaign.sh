@@ -83,3 +83,21 @@ wait
 python docs/training/export.py "$R/t1-hoa2/model.json" hoa2   # shipped as hoa2 stage 9; t1-intensity not shipped
 # t2-hoa2: stage 9 continued, 2 epochs from 5e-5 (validation 8.84 vs 8.75 deg: not shipped)
 audiolrp train "$TILT" "$R/t2-hoa2" --feature hoa --order 2 --init-from "$R/t1-hoa2/model.json" --epochs 2 --lr 5e-5 --seed 110 $S8
+# ---- session 7. From here on the speech corpus pools 1 h of training speech (was 10 min) and
+# draws talkers in proportion to their speech (was uniformly over folders); the datasets above
+# were made with the earlier code, so re-simulating them now gives other (balanced) scenes.
+# hoa1: a first-order model initialised from hoa2 stage 9 (its order-0/1 input channels), on the
+# stage-9 data at order 1, 4 epochs from 3e-4 (shipped as hoa1 stage 10).
+audiolrp train "$TILT" "$R/h1-hoa1" --feature hoa --order 1 --init-from "$R/t1-hoa2/model.json" --epochs 4 --lr 3e-4 --seed 120 $S8
+python docs/training/export.py "$R/h1-hoa1/model.json" hoa1
+# 20000 scenes of the tilt recipe with the balanced speech pool; v1 = both shipped models on it
+# beside the tilt set, eSpeak and the first Debian set, 2 epochs from 1e-4.
+audiolrp simulate "$D/debian-o2-v2" --corpus debian --seed 17 --n-train 20000 --n-val 0 --n-test 0 \
+    --order 2 --config docs/training/scene-wide-tilt.json --dtype float16 --direct-splits "" \
+    --workers 1 --no-progress
+V1="$D/debian-o2,$D/espeak-o2,$D/debian-o2-tilt,$D/debian-o2-v2"
+audiolrp train "$V1" "$R/v1-intensity" --feature intensity --init-from "$R/pn5-intensity/model.json" --epochs 2 --lr 1e-4 --seed 130 $S8 &
+audiolrp train "$V1" "$R/v1-hoa2" --feature hoa --order 2 --init-from "$R/t1-hoa2/model.json" --epochs 2 --lr 1e-4 --seed 131 $S8 &
+wait
+# h2-hoa1: hoa1 continued on all six sets, 2 epochs from 1.5e-4
+audiolrp train "$TILT,$D/debian-o2-v2" "$R/h2-hoa1" --feature hoa --order 1 --init-from "$R/h1-hoa1/model.json" --epochs 2 --lr 1.5e-4 --seed 140 $S8
