@@ -81,7 +81,8 @@ def train_command(
         str | None,
         typer.Option(
             "--init-from",
-            help="Start from this saved model (name, model JSON or training folder): fine-tune.",
+            help="Start from this saved model (name, model JSON or training folder): fine-tune. "
+            "An HOA model of another order gives its shared input channels.",
         ),
     ] = None,
     precision: Annotated[
