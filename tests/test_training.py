@@ -552,6 +552,11 @@ def test_cli_simulate_train_export_evaluate_round_trip(tmp_path: Path) -> None:
     assert summary["steps"] == 2 and summary["exported"]["card"].endswith("t1.md")
     card = (tmp_path / "exp" / "t1.md").read_text()
     assert "audiolrp evaluate --model t1" in card and "## Test metrics" in card
+    # only the exported files are written, and no evaluation scratch beside the source model
+    written = {p.name for p in (tmp_path / "exp").iterdir()}
+    assert {"t1.json", "t1.md", "t1.safetensors"} <= written
+    assert written <= {"t1.json", "t1.md", "t1.safetensors", "t1-errors.png"}
+    assert not list(tmp_path.rglob("export-eval-*"))
     shipped = json.loads((tmp_path / "exp" / "t1.json").read_text())
     assert shipped["data_recipe"]["seed"] == 3
     from audiolrp.data.datasets import FeatureDataset

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -54,87 +55,93 @@ def export_model(
     loaded = load_model(model_path)
     seed = DEFAULT_EVAL_SEED if eval_seed is None else int(eval_seed)
     recipe = eval_recipe if eval_recipe is not None else loaded.data_recipe
-    work = Path(loaded.path).parent / f"export-eval-{name}"
-    result = evaluate(
-        loaded,
-        n_examples=eval_examples,
-        seed=seed,
-        recipe=recipe,
-        out_dir=work,
-        batch_size=batch_size,
-        progress=progress,
-    )
-    speech = str(((recipe or {}).get("config") or {}).get("speech") or "espeak")
-    evaluation: dict[str, Any] = {
-        "n_examples": eval_examples,
-        "seed": seed,
-        "recipe": recipe,
-        "command": (
-            "audiolrp corpus debian && " if speech == "debian" else ""
-        ) + f"audiolrp evaluate --model {name}",
-        "predictions": result.predictions.pred.tolist(),
-        "extra_test_sets": [],
-    }
-    for set_name, overrides in (extra_test_sets or {}).items():
-        extra = evaluate(
+    # the evaluation's own files (plot, predictions) go to a scratch folder: only the four
+    # exported files are written into export_dir, never beside the source model
+    with tempfile.TemporaryDirectory(prefix=f"audiolrp-export-{name}-") as work:
+        result = evaluate(
             loaded,
             n_examples=eval_examples,
             seed=seed,
             recipe=recipe,
-            overrides=overrides,
+            out_dir=Path(work),
             batch_size=batch_size,
-            plot=False,
             progress=progress,
         )
-        flags = " ".join(
-            ["--off-grid"] * (overrides.get("direction_sampling") == "uniform")
-            + ([f"--corpus {overrides['speech']}"] if "speech" in overrides else [])
-            + (
-                [f"--snr-db {overrides['snr_db'][0]:g},{overrides['snr_db'][1]:g}"]
-                if "snr_db" in overrides
-                else []
+        speech = str(((recipe or {}).get("config") or {}).get("speech") or "espeak")
+        evaluation: dict[str, Any] = {
+            "n_examples": eval_examples,
+            "seed": seed,
+            "recipe": recipe,
+            "command": (
+                "audiolrp corpus debian && " if speech == "debian" else ""
+            ) + f"audiolrp evaluate --model {name}",
+            "predictions": result.predictions.pred.tolist(),
+            "extra_test_sets": [],
+        }
+        for set_name, overrides in (extra_test_sets or {}).items():
+            extra = evaluate(
+                loaded,
+                n_examples=eval_examples,
+                seed=seed,
+                recipe=recipe,
+                overrides=overrides,
+                batch_size=batch_size,
+                plot=False,
+                progress=progress,
             )
-            + (
-                [f"--point-noise {overrides['n_point_noise'][0]},{overrides['n_point_noise'][1]}"]
-                if "n_point_noise" in overrides
-                else []
+            flags = " ".join(
+                ["--off-grid"] * (overrides.get("direction_sampling") == "uniform")
+                + ([f"--corpus {overrides['speech']}"] if "speech" in overrides else [])
+                + (
+                    [f"--snr-db {overrides['snr_db'][0]:g},{overrides['snr_db'][1]:g}"]
+                    if "snr_db" in overrides
+                    else []
+                )
+                + (
+                    ["--point-noise {},{}".format(*overrides["n_point_noise"])]
+                    if "n_point_noise" in overrides
+                    else []
+                )
             )
+            evaluation["extra_test_sets"].append(
+                {
+                    "name": set_name,
+                    "overrides": overrides,
+                    "command": f"audiolrp evaluate --model {name} {flags}".strip(),
+                    "metrics": {
+                        k: extra.metrics.get(k)
+                        for k in (
+                            "n_examples",
+                            "accuracy",
+                            "error_vs_true_direction_deg",
+                            "baseline_intensity_vector",
+                        )
+                    },
+                }
+            )
+        json_path = save(
+            loaded.model,
+            out / name,
+            feature=loaded.feature,
+            order=loaded.order,
+            data_recipe=loaded.data_recipe,
+            metrics=result.metrics,
+            training=loaded.config.get("training") or {},
+            extra={"name": name, "evaluation": evaluation},
         )
-        evaluation["extra_test_sets"].append(
-            {
-                "name": set_name,
-                "overrides": overrides,
-                "command": f"audiolrp evaluate --model {name} {flags}".strip(),
-                "metrics": {
-                    k: extra.metrics.get(k)
-                    for k in (
-                        "n_examples",
-                        "accuracy",
-                        "error_vs_true_direction_deg",
-                        "baseline_intensity_vector",
-                    )
-                },
-            }
-        )
-    json_path = save(
-        loaded.model,
-        out / name,
-        feature=loaded.feature,
-        order=loaded.order,
-        data_recipe=loaded.data_recipe,
-        metrics=result.metrics,
-        training=loaded.config.get("training") or {},
-        extra={"name": name, "evaluation": evaluation},
-    )
 
-    card = model_card_markdown(name, load_model(json_path).config)
-    atomic_write_bytes(out / f"{name}.md", card.encode("utf-8"))
-    files = {"json": json_path, "weights": out / f"{name}.safetensors", "card": out / f"{name}.md"}
-    if "plot" in result.files:
-        png = out / f"{name}-errors.png"
-        with atomic_path(png) as tmp:
-            shutil.copyfile(result.files["plot"], tmp)
-        files["plot"] = png
-    return files
+        card = model_card_markdown(name, load_model(json_path).config)
+        atomic_write_bytes(out / f"{name}.md", card.encode("utf-8"))
+        files = {
+            "json": json_path,
+            "weights": out / f"{name}.safetensors",
+            "card": out / f"{name}.md",
+        }
+        if "plot" in result.files:
+            png = out / f"{name}-errors.png"
+            with atomic_path(png) as tmp:
+                shutil.copyfile(result.files["plot"], tmp)
+            files["plot"] = png
+        return files
 
 
