@@ -38,6 +38,11 @@ RUNS = {
     "t1-hoa2": ("hoa2 stage t1: + talker-tilt scenes", "hoa2"),
     "t1-intensity": ("intensity stage t1: + talker-tilt scenes", "intensity"),
     "t2-hoa2": ("hoa2 stage 9 continued, lr 5e-5 (not shipped)", "hoa2"),
+    "v1-intensity": ("intensity + balanced-speech scenes (not shipped)", "intensity"),
+    "v1-hoa2": ("hoa2 + balanced-speech scenes (not shipped)", "hoa2"),
+    "h1-hoa1": ("hoa1 stage 10: hoa2 stage 9 at first order", "hoa1"),
+    "h2-hoa1": ("hoa1 stage 11: continued (lr 1.5e-4)", "hoa1"),
+    "h3-hoa1": ("hoa1 continued (lr 1e-4)", "hoa1"),
 }
 #: A run that continues another: its curve starts where the other's ended (x and y).
 CONTINUES = {"s4-intensity": "long-intensity", "s4-hoa2": "long-hoa2",
@@ -46,7 +51,12 @@ CONTINUES = {"s4-intensity": "long-intensity", "s4-hoa2": "long-hoa2",
              "pn5-intensity": "pn4-intensity",
              "s6-hoa2": "pn-hoa2", "s7-hoa2": "s6-hoa2", "s8-hoa2": "s7-hoa2",
              "s9-hoa2": "s8-hoa2", "pn6-intensity": "pn5-intensity",
-             "t1-hoa2": "s8-hoa2", "t1-intensity": "pn5-intensity", "t2-hoa2": "t1-hoa2"}
+             "t1-hoa2": "s8-hoa2", "t1-intensity": "pn5-intensity", "t2-hoa2": "t1-hoa2",
+             "v1-intensity": "pn5-intensity", "v1-hoa2": "t1-hoa2", "h1-hoa1": "t1-hoa2",
+             "h2-hoa1": "h1-hoa1", "h3-hoa1": "h2-hoa1"}
+#: Runs whose start was not measured on this validation set (another input layout): no
+#: starting point is drawn.
+NO_START = {"h1-hoa1"}
 
 
 def _rows(run: str) -> list[dict[str, str]]:
@@ -64,7 +74,8 @@ def _start_x(run: str) -> float:
 def main() -> None:
     start = json.loads((HERE / "start.json").read_text())
     fig, axes = plt.subplots(1, 2, figsize=(11, 6), sharey=False)
-    colors = plt.get_cmap("tab20").colors  # one colour per run (more runs than tab10 has)
+    # one colour per run (more runs than tab20 has: tab20b continues it)
+    colors = [*plt.get_cmap("tab20").colors, *plt.get_cmap("tab20b").colors]
     for i, (run, (label, model)) in enumerate(RUNS.items()):
         path = HERE / f"{run}.csv"
         if not path.exists():
@@ -74,11 +85,15 @@ def main() -> None:
         # the stage-3 runs kept their best epoch, which the next stage starts from
         best = next((r for r in reversed(before) if r["is_best"] == "True"), None)
         x0 = _start_x(run)
-        x = [x0] + [x0 + int(r["examples_seen"]) / 1000 for r in rows]
+        x = [x0 + int(r["examples_seen"]) / 1000 for r in rows]
+        x = x if run in NO_START else [x0, *x]
         for ax, key in ((axes[0], "val_mean_error_deg"), (axes[1], "val_median_error_deg")):
-            y0 = float(best[key]) if best else start[model][key]
-            y = [y0] + [float(r[key]) for r in rows]
-            ax.plot(x, y, marker="o", label=label, color=colors[(2 * i) % 20 + (2 * i) // 20])
+            y = [float(r[key]) for r in rows]
+            if run not in NO_START:
+                y = [float(best[key]) if best else start[model][key], *y]
+            color = colors[(2 * i) % 20 + (2 * i) // 20] if i < 20 else colors[20 + 2 * (i - 20)]
+            style = {"marker": "s", "linestyle": "--"} if model == "hoa1" else {"marker": "o"}
+            ax.plot(x, y, label=label, color=color, **style)
     for ax, title in zip(axes, ("mean", "median"), strict=True):
         ax.set_xlabel("training examples seen from stage 3 on (thousands; pilots: their own)")
         ax.set_ylabel(f"validation {title} angular error (deg)")
