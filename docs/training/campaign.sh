@@ -101,3 +101,14 @@ audiolrp train "$V1" "$R/v1-hoa2" --feature hoa --order 2 --init-from "$R/t1-hoa
 wait
 # h2-hoa1: hoa1 continued on all six sets, 2 epochs from 1.5e-4
 audiolrp train "$TILT,$D/debian-o2-v2" "$R/h2-hoa1" --feature hoa --order 1 --init-from "$R/h1-hoa1/model.json" --epochs 2 --lr 1.5e-4 --seed 140 $S8
+# h3-hoa1: stage 11 continued, 1 epoch from 1e-4 (started with 2, resumed with 1 for time;
+# validation 10.40 vs 10.33 deg: not shipped)
+audiolrp train "$TILT,$D/debian-o2-v2" "$R/h3-hoa1" --feature hoa --order 1 --init-from "$R/h2-hoa1/model.json" --epochs 1 --lr 1e-4 --seed 160 $S8
+python docs/training/export.py "$R/h2-hoa1/model.json" hoa1   # shipped as hoa1 stage 11
+# hoa3: 8500 order-3 scenes (tilt recipe, balanced speech; its own 500-clip validation), then
+# hoa2 stage 9 re-laid for order 3 (order-3 channels start at zero), 3 epochs from 1e-4
+audiolrp simulate "$D/debian-o3" --corpus debian --seed 18 --n-train 8000 --n-val 500 --n-test 0 \
+    --order 3 --config docs/training/scene-wide-tilt.json --dtype float16 --direct-splits "" \
+    --workers 1 --no-progress
+audiolrp train "$D/debian-o3" "$R/o3-hoa3" --feature hoa --order 3 --init-from "$R/t1-hoa2/model.json" --epochs 3 --lr 1e-4 --seed 150 $S8
+python docs/training/export.py "$R/o3-hoa3/model.json" hoa3

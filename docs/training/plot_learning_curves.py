@@ -42,7 +42,7 @@ RUNS = {
     "v1-hoa2": ("hoa2 + balanced-speech scenes (not shipped)", "hoa2"),
     "h1-hoa1": ("hoa1 stage 10: hoa2 stage 9 at first order", "hoa1"),
     "h2-hoa1": ("hoa1 stage 11: continued (lr 1.5e-4)", "hoa1"),
-    "h3-hoa1": ("hoa1 continued (lr 1e-4)", "hoa1"),
+    "h3-hoa1": ("hoa1 stage 11 continued, lr 1e-4 (not shipped)", "hoa1"),
 }
 #: A run that continues another: its curve starts where the other's ended (x and y).
 CONTINUES = {"s4-intensity": "long-intensity", "s4-hoa2": "long-hoa2",
