@@ -5,8 +5,8 @@ Independent of audiolrp's scene generator in every part that could leak into tra
 
 * rooms: pyroomacoustics' image-source model (``ShoeBox``, Sabine absorption and reflection
   order from ``inverse_sabine``), each visible image source encoded as a plane wave from its
-  direction into SN3D/ACN Ambisonics (order 2) with a windowed-sinc fractional delay and
-  ``1 / (4 pi r)`` spreading; no stochastic late tail;
+  direction into SN3D/ACN Ambisonics (order 2, or the highest order of the models) with a
+  windowed-sinc fractional delay and ``1 / (4 pi r)`` spreading; no stochastic late tail;
 * sources at uniformly random (off-grid) directions, 1-3 m away, the error measured against the
   exact direction;
 * noise: four reverberant point sources of pink noise in the same room (not diffuse babble) plus
@@ -32,19 +32,19 @@ import torch
 
 C_M_S = 343.0
 FS = 16000
-ORDER = 2
+ORDER = 2  # scenes are rendered at least to this order (more when a model needs it)
 
 
 def _render_sh_rir(
-    images: np.ndarray, gains: np.ndarray, mic: np.ndarray, n_samples: int
+    images: np.ndarray, gains: np.ndarray, mic: np.ndarray, n_samples: int, order: int = ORDER
 ) -> np.ndarray:
-    """``((ORDER+1)^2, n_samples)`` SN3D RIR from image positions ``(3, N)`` and gains."""
+    """``((order+1)^2, n_samples)`` SN3D RIR from image positions ``(3, N)`` and gains."""
     from audiolrp.signal.ambisonics import direction_from_vector, sh_matrix
 
     vec = images.T - mic[None]
     dist = np.linalg.norm(vec, axis=1)
     az, el = direction_from_vector(vec)
-    y = sh_matrix(ORDER, az, el)  # (N, K)
+    y = sh_matrix(order, az, el)  # (N, K)
     amp = gains / (4 * np.pi * np.maximum(dist, 0.1))
     delay = dist / C_M_S * FS
     half = 40
@@ -80,8 +80,12 @@ def _pink(rng: np.random.Generator, n: int) -> np.ndarray:
     return x / np.std(x)
 
 
-def make_scene(i: int, seed: int, corpus) -> tuple[np.ndarray, float, float]:  # noqa: ANN001
-    """One independent scene: order-2 mixture ``(9, 16000)`` and the exact source direction."""
+def make_scene(
+    i: int, seed: int, corpus, order: int = ORDER  # noqa: ANN001
+) -> tuple[np.ndarray, float, float]:
+    """One independent scene: order-``order`` mixture ``((order+1)^2, 16000)`` and the exact
+    source direction. The channels of order <= 2 do not depend on ``order`` (the extra
+    channels' sensor noise is drawn after every other draw)."""
     import pyroomacoustics as pra
     from scipy.signal import fftconvolve
 
@@ -99,18 +103,22 @@ def make_scene(i: int, seed: int, corpus) -> tuple[np.ndarray, float, float]:  #
     max_order = int(min(max_order, 12))
     n_rir = int(0.5 * FS)
     imgs, gains = _ism(dim, absorption, max_order, src, mic)
-    rir = _render_sh_rir(imgs, gains, mic, n_rir)
+    rir = _render_sh_rir(imgs, gains, mic, n_rir, order)
     speech = np.asarray(corpus.sample_segment("test", rng, duration_s=1.5), np.float64)
     x = np.stack([fftconvolve(speech, h)[: speech.size] for h in rir])[:, -FS:]
     noise = np.zeros_like(x)
     for _ in range(4):
         pos = rng.uniform([0.3] * 3, dim - 0.3)
         imgs_n, gains_n = _ism(dim, absorption, min(max_order, 6), pos, mic)
-        rir_n = _render_sh_rir(imgs_n, gains_n, mic, n_rir)
+        rir_n = _render_sh_rir(imgs_n, gains_n, mic, n_rir, order)
         s_n = _pink(rng, speech.size)
         noise += np.stack([fftconvolve(s_n, h)[: s_n.size] for h in rir_n])[:, -FS:]
-    noise += 10 ** (-30 / 20) * np.std(noise[0]) * rng.standard_normal(noise.shape)
+    k2 = (ORDER + 1) ** 2
+    sensor_rms = 10 ** (-30 / 20) * np.std(noise[0])
+    noise[:k2] += sensor_rms * rng.standard_normal((k2, noise.shape[1]))
     snr_db = float(rng.uniform(10.0, 20.0))
+    if len(noise) > k2:
+        noise[k2:] += sensor_rms * rng.standard_normal((len(noise) - k2, noise.shape[1]))
     gain = math.sqrt(np.mean(x[0] ** 2) / (np.mean(noise[0] ** 2) * 10 ** (snr_db / 10)))
     mix = x + gain * noise
     mix *= 0.05 / math.sqrt(np.mean(mix[0] ** 2))
@@ -134,11 +142,12 @@ def main() -> None:
 
     corpus = get_corpus(args.corpus, 0)
     models = {name: load(name) for name in args.models.split(",") if name}
+    order = max([ORDER] + [lm.order for lm in models.values() if lm.feature == "hoa"])
     grid = doa_grid()
     errs: dict[str, list[float]] = {k: [] for k in ["classic", *models, "grid floor"]}
     t0 = time.perf_counter()
     for i in range(args.n):
-        mix, az, el = make_scene(i, args.seed, corpus)
+        mix, az, el = make_scene(i, args.seed, corpus, order)
         baz, bel = intensity_vector_direction(mix[:4])
         errs["classic"].append(float(angular_error_deg(baz, bel, az, el)))
         cls = int(nearest_class(az, el))
