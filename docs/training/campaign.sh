@@ -112,3 +112,10 @@ audiolrp simulate "$D/debian-o3" --corpus debian --seed 18 --n-train 8000 --n-va
     --workers 1 --no-progress
 audiolrp train "$D/debian-o3" "$R/o3-hoa3" --feature hoa --order 3 --init-from "$R/t1-hoa2/model.json" --epochs 3 --lr 1e-4 --seed 150 $S8
 python docs/training/export.py "$R/o3-hoa3/model.json" hoa3
+# o3b-hoa3: hoa3 continued on the same data, 4 epochs from 1e-4
+audiolrp train "$D/debian-o3" "$R/o3b-hoa3" --feature hoa --order 3 --init-from "$R/o3-hoa3/model.json" --epochs 4 --lr 1e-4 --seed 170 $S8
+# x1-intensity (running at the end of session 7; resume it): intensity from a random start on
+# all six order-2 sets with the stage-3 recipe, 8 epochs cosine from 5e-4. Is the intensity
+# plateau its training history?
+X1="${COMMON/--seed 10/--seed 180}"
+audiolrp train "$TILT,$D/debian-o2-v2" "$R/x1-intensity" --feature intensity --epochs 8 $X1
