@@ -17,8 +17,9 @@ for the start, one for a sub-frame jitter and a slice: ~10 us, far below the 1 m
 
 *Sampling*: a speaker with probability proportional to its number of admissible windows in
 the pool, then one of its windows uniformly: every admissible window of the pool is equally
-likely. Pools are filled speaker-balanced (:class:`.directory.DirectoryCorpus` takes files
-round-robin over speakers), so speakers with plenty of speech are drawn equally often and a
+likely. Pools are filled speaker-balanced (:class:`.directory.DirectoryCorpus` lets the
+speaker holding the least audio add its next file), so speakers with plenty of speech are
+drawn equally often and a
 speaker with a few seconds (a one-file folder) only in proportion to them: its excerpts are
 not repeated more often than anyone else's. (Drawing speakers uniformly gave a 2-s folder of
 the Debian corpus 1/9 of all test scenes.)
@@ -60,6 +61,7 @@ class _Pool:
     utt_frames: np.ndarray  # (n_utt, 2) [start, end) global frame indices
     starts: dict[int, list[np.ndarray]] = field(default_factory=dict)
     usable: dict[int, np.ndarray] = field(default_factory=dict)
+    weights: dict[int, np.ndarray] = field(default_factory=dict)  # speaker_weights(usable)
 
     @classmethod
     def build(cls, utterances: list[tuple[str, np.ndarray]], min_samples: int) -> _Pool:
@@ -103,6 +105,10 @@ class _Pool:
             self.usable[n_frames] = np.array(
                 [i for i, st in enumerate(self.starts[n_frames]) if len(st)], dtype=np.int64
             )
+            if len(self.usable[n_frames]):
+                self.weights[n_frames] = speaker_weights(
+                    self.starts[n_frames], self.usable[n_frames]
+                )
         return self.starts[n_frames]
 
     def seconds(self) -> float:
@@ -214,8 +220,8 @@ class SpeechCorpus(ABC):
         if n_samples <= 0 or n < 0:
             raise AudioLRPError(f"bad segment request n={n}, duration_s={duration_s}")
         pool, starts, usable = self._usable(split, n_samples)
-        spk = rng.choice(usable, size=n, replace=n > len(usable), p=speaker_weights(starts, usable))
         n_frames = -(-n_samples // VAD_FRAME_SAMPLES)
+        spk = rng.choice(usable, size=n, replace=n > len(usable), p=pool.weights[n_frames])
         frame0 = np.array([starts[s][rng.integers(0, len(starts[s]))] for s in spk], np.int64)
         jitter = rng.integers(0, VAD_FRAME_SAMPLES, size=n)
         s0 = frame0 * VAD_FRAME_SAMPLES + jitter
