@@ -101,7 +101,8 @@ def adapt_input_order(
 def initialise_from(model: CRNN, init: LoadedModel, config: TrainConfig) -> dict[str, Any]:
     """Copy ``init``'s weights and normalisation into ``model``; describe where they came from."""
     state = init.model.state_dict()
-    if config.feature == "hoa" and init.order != config.model_order:
+    relaid = config.feature == "hoa" and init.order != config.model_order
+    if relaid:
         state = adapt_input_order(state, init.order, config.model_order)
     try:
         model.load_state_dict(state, strict=True)
@@ -117,7 +118,7 @@ def initialise_from(model: CRNN, init: LoadedModel, config: TrainConfig) -> dict
         "weights_sha256": init.config.get("weights_sha256"),
         "training": training,
     }
-    if config.feature == "hoa" and init.order != config.model_order:
+    if relaid:
         record["input_order_changed"] = {"from": init.order, "to": config.model_order}
     return record
 
