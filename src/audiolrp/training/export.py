@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from audiolrp.errors import AudioLRPError
 from audiolrp.evaluation import DEFAULT_EVAL_SEED, evaluate
-from audiolrp.io import atomic_path, atomic_write_bytes
+from audiolrp.io import atomic_write_bytes
 from audiolrp.models import PRETRAINED_DIR, save
 from audiolrp.models import load as load_model
 from audiolrp.training.cards import model_card_markdown
@@ -55,8 +54,8 @@ def export_model(
     loaded = load_model(model_path)
     seed = DEFAULT_EVAL_SEED if eval_seed is None else int(eval_seed)
     recipe = eval_recipe if eval_recipe is not None else loaded.data_recipe
-    # the evaluation's own files (plot, predictions) go to a scratch folder: only the four
-    # exported files are written into export_dir, never beside the source model
+    # the evaluation's own files go to a scratch folder (only the exported files are written,
+    # never beside the source model); its plot is kept in memory for the export
     with tempfile.TemporaryDirectory(prefix=f"audiolrp-export-{name}-") as work:
         result = evaluate(
             loaded,
@@ -67,81 +66,76 @@ def export_model(
             batch_size=batch_size,
             progress=progress,
         )
-        speech = str(((recipe or {}).get("config") or {}).get("speech") or "espeak")
-        evaluation: dict[str, Any] = {
-            "n_examples": eval_examples,
-            "seed": seed,
-            "recipe": recipe,
-            "command": (
-                "audiolrp corpus debian && " if speech == "debian" else ""
-            ) + f"audiolrp evaluate --model {name}",
-            "predictions": result.predictions.pred.tolist(),
-            "extra_test_sets": [],
-        }
-        for set_name, overrides in (extra_test_sets or {}).items():
-            extra = evaluate(
-                loaded,
-                n_examples=eval_examples,
-                seed=seed,
-                recipe=recipe,
-                overrides=overrides,
-                batch_size=batch_size,
-                plot=False,
-                progress=progress,
-            )
-            flags = " ".join(
-                ["--off-grid"] * (overrides.get("direction_sampling") == "uniform")
-                + ([f"--corpus {overrides['speech']}"] if "speech" in overrides else [])
-                + (
-                    [f"--snr-db {overrides['snr_db'][0]:g},{overrides['snr_db'][1]:g}"]
-                    if "snr_db" in overrides
-                    else []
-                )
-                + (
-                    ["--point-noise {},{}".format(*overrides["n_point_noise"])]
-                    if "n_point_noise" in overrides
-                    else []
-                )
-            )
-            evaluation["extra_test_sets"].append(
-                {
-                    "name": set_name,
-                    "overrides": overrides,
-                    "command": f"audiolrp evaluate --model {name} {flags}".strip(),
-                    "metrics": {
-                        k: extra.metrics.get(k)
-                        for k in (
-                            "n_examples",
-                            "accuracy",
-                            "error_vs_true_direction_deg",
-                            "baseline_intensity_vector",
-                        )
-                    },
-                }
-            )
-        json_path = save(
-            loaded.model,
-            out / name,
-            feature=loaded.feature,
-            order=loaded.order,
-            data_recipe=loaded.data_recipe,
-            metrics=result.metrics,
-            training=loaded.config.get("training") or {},
-            extra={"name": name, "evaluation": evaluation},
+        plot = Path(result.files["plot"]).read_bytes() if "plot" in result.files else None
+    speech = str(((recipe or {}).get("config") or {}).get("speech") or "espeak")
+    evaluation: dict[str, Any] = {
+        "n_examples": eval_examples,
+        "seed": seed,
+        "recipe": recipe,
+        "command": (
+            "audiolrp corpus debian && " if speech == "debian" else ""
+        ) + f"audiolrp evaluate --model {name}",
+        "predictions": result.predictions.pred.tolist(),
+        "extra_test_sets": [],
+    }
+    for set_name, overrides in (extra_test_sets or {}).items():
+        extra = evaluate(
+            loaded,
+            n_examples=eval_examples,
+            seed=seed,
+            recipe=recipe,
+            overrides=overrides,
+            batch_size=batch_size,
+            plot=False,
+            progress=progress,
         )
+        flags = " ".join(
+            ["--off-grid"] * (overrides.get("direction_sampling") == "uniform")
+            + ([f"--corpus {overrides['speech']}"] if "speech" in overrides else [])
+            + (
+                [f"--snr-db {overrides['snr_db'][0]:g},{overrides['snr_db'][1]:g}"]
+                if "snr_db" in overrides
+                else []
+            )
+            + (
+                [f"--point-noise {overrides['n_point_noise'][0]},{overrides['n_point_noise'][1]}"]
+                if "n_point_noise" in overrides
+                else []
+            )
+        )
+        evaluation["extra_test_sets"].append(
+            {
+                "name": set_name,
+                "overrides": overrides,
+                "command": f"audiolrp evaluate --model {name} {flags}".strip(),
+                "metrics": {
+                    k: extra.metrics.get(k)
+                    for k in (
+                        "n_examples",
+                        "accuracy",
+                        "error_vs_true_direction_deg",
+                        "baseline_intensity_vector",
+                    )
+                },
+            }
+        )
+    json_path = save(
+        loaded.model,
+        out / name,
+        feature=loaded.feature,
+        order=loaded.order,
+        data_recipe=loaded.data_recipe,
+        metrics=result.metrics,
+        training=loaded.config.get("training") or {},
+        extra={"name": name, "evaluation": evaluation},
+    )
 
-        card = model_card_markdown(name, load_model(json_path).config)
-        atomic_write_bytes(out / f"{name}.md", card.encode("utf-8"))
-        files = {
-            "json": json_path,
-            "weights": out / f"{name}.safetensors",
-            "card": out / f"{name}.md",
-        }
-        if "plot" in result.files:
-            png = out / f"{name}-errors.png"
-            with atomic_path(png) as tmp:
-                shutil.copyfile(result.files["plot"], tmp)
-            files["plot"] = png
-        return files
+    card = model_card_markdown(name, load_model(json_path).config)
+    atomic_write_bytes(out / f"{name}.md", card.encode("utf-8"))
+    files = {"json": json_path, "weights": out / f"{name}.safetensors", "card": out / f"{name}.md"}
+    if plot is not None:
+        files["plot"] = out / f"{name}-errors.png"
+        atomic_write_bytes(files["plot"], plot)
+    return files
 
 
