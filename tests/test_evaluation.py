@@ -263,7 +263,8 @@ def test_metrics_report_the_sign_ignoring_error() -> None:
 
 
 def test_cli_evaluate_test_set_overrides(tmp_path: Path) -> None:
-    """--off-grid / --corpus / --snr-db change the simulated test set; bad values are errors."""
+    """--off-grid / --corpus / --snr-db / --point-noise / --speech-tilt change the simulated test
+    set; bad values are errors."""
     from typer.testing import CliRunner
 
     from audiolrp.cli import app
@@ -302,6 +303,17 @@ def test_cli_evaluate_test_set_overrides(tmp_path: Path) -> None:
     cfg = json.loads(res.output)["test_data"]["scene_config"]
     assert cfg["n_point_noise"] == [1, 2] and cfg["point_noise_kind"] == "pink"
     assert cfg["point_noise_share"] == [0.3, 1.0]
+    for bad in ("-6", "-30,-30", "2,1", "a,b"):
+        res = runner.invoke(app, ["evaluate", "--model", str(path), "--speech-tilt", bad])
+        assert isinstance(res.exception, AudioLRPError) and "--speech-tilt" in str(res.exception)
+    res = runner.invoke(
+        app,
+        ["evaluate", "--model", str(path), "--n-examples", "2", "--seed", "2",
+         "--speech-tilt=-6,-3", "--json", "--no-progress"],
+    )
+    assert res.exit_code == 0, res.output
+    cfg = json.loads(res.output)["test_data"]["scene_config"]
+    assert cfg["speech_tilt_db_per_octave"] == [-6.0, -3.0]
 
 
 @settings(max_examples=20, deadline=None)
@@ -329,3 +341,45 @@ def test_speaker_breakdown_matches_a_loop(seed: int, n: int) -> None:
     assert "baseline_mean_error_deg" not in (speaker_breakdown(speaker, correct, err) or [{}])[0]
     m = compute_metrics(np.zeros(n, np.int64), np.zeros(n, np.int64), speaker=speaker)
     assert sum(r["n"] for r in m["by_speaker"]) == sum(1 for x in speaker if x)
+
+
+def test_card_extra_test_set_commands_reproduce_their_metrics(tmp_path: Path) -> None:
+    """Each extra test set on a card lists an `audiolrp evaluate` command; run as printed (the
+    model name swapped for the exported file), it reproduces that set's metrics."""
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from audiolrp.cli import app
+    from audiolrp.evaluation import point_noise_overrides
+    from audiolrp.training import export_model
+
+    torch.manual_seed(0)
+    path = save(build_model("intensity", size="tiny"), tmp_path / "m", feature="intensity",
+                data_recipe={"config": {"order": 1, "speech": "noise"}})
+    sets = {
+        "off-grid, 12-14 dB": {"direction_sampling": "uniform", "snr_db": [12.0, 14.0]},
+        "point noise": point_noise_overrides(1, 2),
+        "duller talker": {"speech_tilt_db_per_octave": [-6.0, -6.0]},
+    }
+    files = export_model(path, "x1", tmp_path / "exp", eval_examples=2, eval_seed=5,
+                         extra_test_sets=sets)
+    card = json.loads(files["json"].read_text())
+    extras = card["evaluation"]["extra_test_sets"]
+    assert [e["name"] for e in extras] == list(sets)
+    runner = CliRunner()
+    for extra in extras:
+        argv = shlex.split(extra["command"])
+        assert argv[:4] == ["audiolrp", "evaluate", "--model", "x1"]
+        argv[3] = str(files["json"])
+        res = runner.invoke(app, [*argv[1:], "--json", "--no-progress"])
+        assert res.exit_code == 0, res.output
+        out = json.loads(res.output)
+        config = out["test_data"]["scene_config"]
+        for key, value in extra["overrides"].items():  # the command builds the same test set
+            assert config[key] == value, key
+        got = out["metrics"]
+        assert got["accuracy"] == extra["metrics"]["accuracy"]
+        assert got["error_vs_true_direction_deg"] == pytest.approx(
+            extra["metrics"]["error_vs_true_direction_deg"]
+        )

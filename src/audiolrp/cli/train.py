@@ -263,6 +263,14 @@ def evaluate_command(
             "30-100 %% of the noise power, beside the babble.",
         ),
     ] = None,
+    speech_tilt: Annotated[
+        str | None,
+        typer.Option(
+            "--speech-tilt",
+            help="Spectral tilt LOW,HIGH (dB per octave around 1 kHz) of the target talker, e.g. "
+            "-6,-6 for a duller voice or recording chain (babble unchanged).",
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write metrics.json, predictions and errors.png.")
     ] = None,
@@ -283,9 +291,12 @@ def evaluate_command(
 
       audiolrp evaluate --model hoa2 --off-grid --point-noise 1,4
 
+      audiolrp evaluate --model intensity --speech-tilt -6,-6   # a duller talker
+
       audiolrp evaluate --model runs/hoa2/model.json --data data/hoa4 --split test
     """
     from audiolrp.evaluation import evaluate, format_metrics, point_noise_overrides
+    from audiolrp.simulation.scenes import MAX_TILT_DB_PER_OCTAVE
 
     if batch_size < 1:
         raise AudioLRPError(f"--batch-size must be >= 1, got {batch_size}")
@@ -306,10 +317,18 @@ def evaluate_command(
             raise AudioLRPError(f"--point-noise {point_noise!r} needs 1 <= LOW <= HIGH <= 16: "
                                 "pass e.g. --point-noise 1,4")
         overrides.update(point_noise_overrides(low, high))
+    if speech_tilt is not None:
+        tilt = parse_range(speech_tilt, "--speech-tilt", "-6,-6")
+        if max(abs(tilt[0]), abs(tilt[1])) > MAX_TILT_DB_PER_OCTAVE:
+            raise AudioLRPError(
+                f"--speech-tilt {speech_tilt!r} is beyond +-{MAX_TILT_DB_PER_OCTAVE:g} dB per "
+                "octave: pass e.g. --speech-tilt -6,-6"
+            )
+        overrides["speech_tilt_db_per_octave"] = list(tilt)
     if overrides and data is not None:
         raise AudioLRPError(
-            "--off-grid, --corpus, --snr-db and --point-noise describe a simulated test set: "
-            "drop them or drop --data"
+            "--off-grid, --corpus, --snr-db, --point-noise and --speech-tilt describe a simulated "
+            "test set: drop them or drop --data"
         )
     if out is not None:
         prepare_output_dir(out)

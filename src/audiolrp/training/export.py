@@ -102,6 +102,11 @@ def export_model(
                 if "n_point_noise" in overrides
                 else []
             )
+            + (
+                ["--speech-tilt={:g},{:g}".format(*overrides["speech_tilt_db_per_octave"])]
+                if "speech_tilt_db_per_octave" in overrides
+                else []
+            )
         )
         evaluation["extra_test_sets"].append(
             {
