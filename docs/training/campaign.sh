@@ -119,3 +119,13 @@ audiolrp train "$D/debian-o3" "$R/o3b-hoa3" --feature hoa --order 3 --init-from 
 # plateau its training history?
 X1="${COMMON/--seed 10/--seed 180}"
 audiolrp train "$TILT,$D/debian-o2-v2" "$R/x1-intensity" --feature intensity --epochs 8 $X1
+# ---- session 8
+# What limits intensity: the card scenes with babble / reverberation eased, by talker group
+python benchmarks/eval_conditions.py --json > docs/training/conditions-card.json
+# hoa4: 8500 order-4 scenes of the tilt recipe with the balanced speech (its own 500-clip
+# validation), then hoa3 stage 11 re-laid for order 4 (the 18 new channels start at zero),
+# 3 epochs cosine from 1e-4
+audiolrp simulate "$D/debian-o4" --corpus debian --seed 19 --n-train 8000 --n-val 500 --n-test 0 \
+    --order 4 --config docs/training/scene-wide-tilt.json --dtype float16 --direct-splits "" \
+    --workers 1 --no-progress
+audiolrp train "$D/debian-o4" "$R/o4-hoa4" --feature hoa --order 4 --init-from "$R/o3b-hoa3/model.json" --epochs 3 --lr 1e-4 --seed 190 $S8

@@ -43,6 +43,7 @@ RUNS = {
     "h1-hoa1": ("hoa1 stage 10: hoa2 stage 9 at first order", "hoa1"),
     "h2-hoa1": ("hoa1 stage 11: continued (lr 1.5e-4)", "hoa1"),
     "h3-hoa1": ("hoa1 stage 11 continued, lr 1e-4 (not shipped)", "hoa1"),
+    "x1-intensity": ("intensity from a random start, 8 epochs (not shipped)", "intensity"),
 }
 #: A run that continues another: its curve starts where the other's ended (x and y).
 CONTINUES = {"s4-intensity": "long-intensity", "s4-hoa2": "long-hoa2",
@@ -56,7 +57,7 @@ CONTINUES = {"s4-intensity": "long-intensity", "s4-hoa2": "long-hoa2",
              "h2-hoa1": "h1-hoa1", "h3-hoa1": "h2-hoa1"}
 #: Runs whose start was not measured on this validation set (another input layout): no
 #: starting point is drawn.
-NO_START = {"h1-hoa1"}
+NO_START = {"h1-hoa1", "x1-intensity"}
 
 
 def _rows(run: str) -> list[dict[str, str]]:
