@@ -18,7 +18,7 @@ voices with at least 100 files; first 80 files each): the share of power above 4
 of 10-ms frames within 30 dB of the file's loudest frame (activity), and the 2nd percentile of
 the level change over 50 ms (how fast the speech stops; dry studio speech falls faster).
 
-Run: ``.venv/bin/python benchmarks/eval_conditions.py [--models intensity,hoa1,hoa2,hoa3]
+Run: ``.venv/bin/python benchmarks/eval_conditions.py [--models intensity,hoa1,hoa2,hoa3,hoa4]
 [--n 500] [--json]`` (needs ``audiolrp corpus debian``; about 30 s per model and condition on
 one core).
 """
@@ -89,7 +89,7 @@ def _recording_statistics(spk: str, split: str, files: list[Path]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", default="intensity,hoa1,hoa2,hoa3")
+    ap.add_argument("--models", default="intensity,hoa1,hoa2,hoa3,hoa4")
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--seed", type=int, default=99)
     ap.add_argument("--json", action="store_true")

@@ -23,7 +23,7 @@ from audiolrp.models import PRETRAINED_DIR, list_models, load
 from audiolrp.signal.ambisonics import angular_error_deg, doa_grid
 from audiolrp.simulation.speech import default_debian_dir
 
-SHIPPED = ("intensity", "hoa1", "hoa2", "hoa3")
+SHIPPED = ("intensity", "hoa1", "hoa2", "hoa3", "hoa4")
 N_SUBSET = 24
 
 
