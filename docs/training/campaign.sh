@@ -129,3 +129,9 @@ audiolrp simulate "$D/debian-o4" --corpus debian --seed 19 --n-train 8000 --n-va
     --order 4 --config docs/training/scene-wide-tilt.json --dtype float16 --direct-splits "" \
     --workers 1 --no-progress
 audiolrp train "$D/debian-o4" "$R/o4-hoa4" --feature hoa --order 4 --init-from "$R/o3b-hoa3/model.json" --epochs 3 --lr 1e-4 --seed 190 $S8
+python docs/training/export.py "$R/o4-hoa4/model.json" hoa4   # stage 12 (card only, not shipped)
+# o4b-hoa4: continued, 3 epochs from 7e-5 (shipped as hoa4 stage 13)
+audiolrp train "$D/debian-o4" "$R/o4b-hoa4" --feature hoa --order 4 --init-from "$R/o4-hoa4/model.json" --epochs 3 --lr 7e-5 --seed 200 $S8
+python docs/training/export.py "$R/o4b-hoa4/model.json" hoa4
+# o4c-hoa4: continued, 3 epochs from 5e-5
+audiolrp train "$D/debian-o4" "$R/o4c-hoa4" --feature hoa --order 4 --init-from "$R/o4b-hoa4/model.json" --epochs 3 --lr 5e-5 --seed 210 $S8
