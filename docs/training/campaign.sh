@@ -135,3 +135,4 @@ audiolrp train "$D/debian-o4" "$R/o4b-hoa4" --feature hoa --order 4 --init-from 
 python docs/training/export.py "$R/o4b-hoa4/model.json" hoa4
 # o4c-hoa4: continued, 3 epochs from 5e-5
 audiolrp train "$D/debian-o4" "$R/o4c-hoa4" --feature hoa --order 4 --init-from "$R/o4b-hoa4/model.json" --epochs 3 --lr 5e-5 --seed 210 $S8
+python docs/training/export.py "$R/o4c-hoa4/model.json" hoa4   # shipped as hoa4 stage 14
