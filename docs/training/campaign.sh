@@ -136,3 +136,6 @@ python docs/training/export.py "$R/o4b-hoa4/model.json" hoa4
 # o4c-hoa4: continued, 3 epochs from 5e-5
 audiolrp train "$D/debian-o4" "$R/o4c-hoa4" --feature hoa --order 4 --init-from "$R/o4b-hoa4/model.json" --epochs 3 --lr 5e-5 --seed 210 $S8
 python docs/training/export.py "$R/o4c-hoa4/model.json" hoa4   # shipped as hoa4 stage 14
+# o3c-hoa3 (started at the end of session 8; resume it): the equal-budget control for hoa4,
+# hoa3 stage 11 continued on its order-3 data with hoa4's stage-12 schedule; then 7e-5 and 5e-5
+audiolrp train "$D/debian-o3" "$R/o3c-hoa3" --feature hoa --order 3 --init-from "$R/o3b-hoa3/model.json" --epochs 3 --lr 1e-4 --seed 190 $S8
