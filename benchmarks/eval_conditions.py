@@ -14,9 +14,10 @@ re-simulates the card's scenes (same seed: same rooms, directions and speech) un
 and prints, per model and condition, exact-class accuracy for each talker group, mean / median
 error vs the true direction, and the classic broadband intensity-vector estimator on the same
 clips. A second table describes the talkers' recordings (every test talker and the training
-voices with at least 100 files; first 80 files each): the share of power above 4 kHz, the share
-of 10-ms frames within 30 dB of the file's loudest frame (activity), and the 2nd percentile of
-the level change over 50 ms (how fast the speech stops; dry studio speech falls faster).
+voices with at least 100 files; first 80 files each, read as the scenes read them): the share
+of power above 4 kHz, the share of VAD-active 20-ms frames (``vad_activity``, the detector that
+decides which speech windows scenes may use), and the 2nd percentile of the level change over
+50 ms (how fast the speech stops; dry studio speech falls faster).
 
 Run: ``.venv/bin/python benchmarks/eval_conditions.py [--models intensity,hoa1,hoa2,hoa3,hoa4]
 [--n 500] [--json]`` (needs ``audiolrp corpus debian``; about 30 s per model and condition on
@@ -31,11 +32,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 
+from audiolrp.constants import FS_HZ
 from audiolrp.evaluation import evaluate
 from audiolrp.simulation.speech import open_corpus
+from audiolrp.simulation.speech.audio import frame_energy, load_speech_file, vad_activity
 
 RECIPE = Path(__file__).resolve().parents[1] / "docs" / "training" / "card-recipe.json"
 
@@ -65,16 +67,12 @@ def talker_statistics(n_files: int = 80) -> list[dict]:
 def _recording_statistics(spk: str, split: str, files: list[Path]) -> dict:
     hf, act, drop = [], [], []
     for f in files:
-        y, sr = sf.read(str(f), dtype="float64")
-        if y.ndim > 1:
-            y = y.mean(axis=1)
-        spec = np.abs(np.fft.rfft(y)) ** 2
-        freq = np.fft.rfftfreq(len(y), 1.0 / sr)
+        y = load_speech_file(f, downmix=True)  # 16 kHz mono float32, as the scenes read it
+        spec = np.abs(np.fft.rfft(y.astype(np.float64))) ** 2
+        freq = np.fft.rfftfreq(len(y), 1.0 / FS_HZ)
         hf.append(spec[freq > 4000.0].sum() / max(spec.sum(), 1e-30))
-        hop = sr // 100
-        frames = y[: len(y) // hop * hop].reshape(-1, hop)
-        level_db = 10 * np.log10((frames**2).mean(axis=1) + 1e-12)
-        act.append(np.mean(level_db > level_db.max() - 30.0))
+        act.append(np.mean(vad_activity(y)))
+        level_db = 10 * np.log10(frame_energy(y, FS_HZ // 100).astype(np.float64) + 1e-12)
         if len(level_db) > 5:
             drop.append(np.percentile(level_db[5:] - level_db[:-5], 2))
     return {
