@@ -274,45 +274,34 @@ def test_cli_evaluate_test_set_overrides(tmp_path: Path) -> None:
     path = save(build_model("intensity", size="tiny"), tmp_path / "m", feature="intensity",
                 data_recipe={"config": {"order": 1, "speech": "noise"}})
     runner = CliRunner()
-    for bad in ("10", "a,b", "20,10"):
-        res = runner.invoke(app, ["evaluate", "--model", str(path), "--snr-db", bad])
-        assert isinstance(res.exception, AudioLRPError) and "--snr-db" in str(res.exception)
+
+    def rejects(flag: str, bad_values: tuple[str, ...]) -> None:
+        for bad in bad_values:
+            res = runner.invoke(app, ["evaluate", "--model", str(path), flag, bad])
+            assert isinstance(res.exception, AudioLRPError) and flag in str(res.exception), bad
+
+    def run(*args: str) -> dict:
+        res = runner.invoke(
+            app, ["evaluate", "--model", str(path), "--seed", "2", *args, "--json", "--no-progress"]
+        )
+        assert res.exit_code == 0, res.output
+        return json.loads(res.output)
+
+    rejects("--snr-db", ("10", "a,b", "20,10"))
     res = runner.invoke(
         app, ["evaluate", "--model", str(path), "--off-grid", "--data", str(tmp_path)]
     )
     assert isinstance(res.exception, AudioLRPError) and "drop --data" in str(res.exception)
-    res = runner.invoke(
-        app,
-        ["evaluate", "--model", str(path), "--n-examples", "3", "--seed", "2", "--off-grid",
-         "--snr-db", "12,14", "--json", "--no-progress"],
-    )
-    assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
+    out = run("--n-examples", "3", "--off-grid", "--snr-db", "12,14")
     cfg = out["test_data"]["scene_config"]
     assert cfg["direction_sampling"] == "uniform" and cfg["snr_db"] == [12.0, 14.0]
     assert "baseline_intensity_vector" in out["metrics"]
-    for bad in ("1", "0,2", "3,1", "a,b"):
-        res = runner.invoke(app, ["evaluate", "--model", str(path), "--point-noise", bad])
-        assert isinstance(res.exception, AudioLRPError) and "--point-noise" in str(res.exception)
-    res = runner.invoke(
-        app,
-        ["evaluate", "--model", str(path), "--n-examples", "2", "--seed", "2",
-         "--point-noise", "1,2", "--json", "--no-progress"],
-    )
-    assert res.exit_code == 0, res.output
-    cfg = json.loads(res.output)["test_data"]["scene_config"]
+    rejects("--point-noise", ("1", "0,2", "3,1", "a,b"))
+    cfg = run("--n-examples", "2", "--point-noise", "1,2")["test_data"]["scene_config"]
     assert cfg["n_point_noise"] == [1, 2] and cfg["point_noise_kind"] == "pink"
     assert cfg["point_noise_share"] == [0.3, 1.0]
-    for bad in ("-6", "-30,-30", "2,1", "a,b"):
-        res = runner.invoke(app, ["evaluate", "--model", str(path), "--speech-tilt", bad])
-        assert isinstance(res.exception, AudioLRPError) and "--speech-tilt" in str(res.exception)
-    res = runner.invoke(
-        app,
-        ["evaluate", "--model", str(path), "--n-examples", "2", "--seed", "2",
-         "--speech-tilt=-6,-3", "--json", "--no-progress"],
-    )
-    assert res.exit_code == 0, res.output
-    cfg = json.loads(res.output)["test_data"]["scene_config"]
+    rejects("--speech-tilt", ("-6", "-30,-30", "2,1", "a,b"))
+    cfg = run("--n-examples", "2", "--speech-tilt=-6,-3")["test_data"]["scene_config"]
     assert cfg["speech_tilt_db_per_octave"] == [-6.0, -3.0]
 
 
