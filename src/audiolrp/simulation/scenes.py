@@ -54,6 +54,13 @@ direct
    (magnitude ``s * log2(f / 1 kHz)`` dB, limited to +-20 dB). It models talkers and recording
    chains that are duller or brighter than the corpus (the room, the direction and the
    babble are unchanged); the SNR of step 6 is measured after it.
+5d. Band limit of the target talker (opt-in, ``speech_lowpass_hz`` not ``(0, 0)``; off by
+   default): the cut-off ``f_c`` is drawn log-uniformly in the range (``exp(U(ln lo, ln
+   hi))``) as the scene generator's last draw (after 5c's, only when the option is on), and
+   the speech excerpt is filtered before the room with the zero-phase windowed-sinc low-pass
+   of :func:`lowpass_filter` (-6 dB at ``f_c``). It models recordings made or stored at a
+   lower sample rate (telephone and game audio: nothing above 4-5.5 kHz); the room, the
+   direction and the babble are unchanged, and the SNR of step 6 is measured after it.
 6. The noise is scaled to the drawn SNR measured on the W channel (ACN 0) against the speech
    image ``direct + reverberant`` over the 1-s clip, then all parts are scaled together so the
    mixture's W channel has RMS ``target_rms`` (keeps levels comparable; SNR unchanged).
@@ -98,6 +105,13 @@ TILT_TAPS: int = 257
 
 MAX_TILT_DB_PER_OCTAVE: float = 24.0
 """Largest magnitude of ``SceneConfig.speech_tilt_db_per_octave``."""
+
+LOWPASS_TAPS: int = 257
+"""Length of the linear-phase band-limit FIR (recipe step 5d); odd, delay removed exactly."""
+
+LOWPASS_RANGE_HZ: tuple[float, float] = (500.0, 7500.0)
+"""Allowed cut-offs of ``SceneConfig.speech_lowpass_hz``: the 257-tap Hamming design has a
+transition band about 200 Hz wide, so cut-offs stay that far inside (0, 8000) Hz."""
 
 POINT_NOISE_KINDS: tuple[str, ...] = ("pink", "white", "speech")
 """Signals of the directional noise sources (``SceneConfig.point_noise_kind``)."""
@@ -235,10 +249,15 @@ class SceneConfig:
         Range of the target talker's spectral tilt in dB per octave around 1 kHz (recipe step
         5c), e.g. ``(-8, 4)``: negative = duller (less high-frequency energy). Default
         ``(0, 0)``: off (the scene is bit-identical to one made before the option existed).
+    speech_lowpass_hz
+        Range of the target talker's band limit (recipe step 5d), the low-pass cut-off in Hz
+        drawn log-uniformly, within :data:`LOWPASS_RANGE_HZ`, e.g. ``(3500, 7000)``. Default
+        ``(0, 0)``: off (the scene is bit-identical to one made before the option existed).
 
-    The four point-noise keys (and the tilt key) are left out of :meth:`to_dict` while the
-    option is off and they hold their defaults, so the JSON of every config without point
-    noise (and with it dataset fingerprints, cards and replication records) is unchanged.
+    The four point-noise keys (and the tilt and band-limit keys) are left out of
+    :meth:`to_dict` while the option is off and they hold their defaults, so the JSON of every
+    config without them (and with it dataset fingerprints, cards and replication records) is
+    unchanged.
     """
 
     order: int = 4
@@ -268,6 +287,7 @@ class SceneConfig:
     point_noise_kind: str = "pink"
     point_noise_min_distance_m: float = 0.5
     speech_tilt_db_per_octave: tuple[float, float] = (0.0, 0.0)
+    speech_lowpass_hz: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self) -> None:
         for name in ("room_length_m", "room_width_m", "room_height_m", "rt60_s", "snr_db",
@@ -320,6 +340,27 @@ class SceneConfig:
             raise AudioLRPError("rir_decay_db must be > 0 (e.g. 40)")
         self._check_point_noise()
         self._check_tilt()
+        self._check_lowpass()
+
+    def _check_lowpass(self) -> None:
+        """Validate (and normalise to a tuple) ``speech_lowpass_hz``."""
+        lo, hi = _float_pair(
+            "speech_lowpass_hz", self.speech_lowpass_hz,
+            "two cut-off frequencies in Hz, e.g. [3500, 7000]", reject_bool=True,
+        )
+        if (lo, hi) != (0.0, 0.0):
+            f_min, f_max = LOWPASS_RANGE_HZ
+            if not (math.isfinite(lo) and math.isfinite(hi)) or not f_min <= lo <= hi <= f_max:
+                raise AudioLRPError(
+                    f"SceneConfig.speech_lowpass_hz=({lo}, {hi}) needs {f_min:g} <= low <= high "
+                    f"<= {f_max:g} Hz (or [0, 0] for off)"
+                )
+        self.speech_lowpass_hz = (lo, hi)
+
+    @property
+    def speech_lowpass(self) -> bool:
+        """Whether the target talker gets a random band limit (recipe step 5d)."""
+        return self.speech_lowpass_hz != (0.0, 0.0)
 
     def _check_tilt(self) -> None:
         """Validate (and normalise to a tuple) ``speech_tilt_db_per_octave``."""
@@ -410,6 +451,8 @@ class SceneConfig:
                     del d[key]
         if not self.speech_tilt:
             del d["speech_tilt_db_per_octave"]
+        if not self.speech_lowpass:
+            del d["speech_lowpass_hz"]
         return json.loads(json.dumps(d))
 
     @classmethod
@@ -789,6 +832,32 @@ def apply_tilt(signal: np.ndarray, slope_db_per_octave: float) -> np.ndarray:
     return np.asarray(scipy.signal.oaconvolve(signal, taps, mode="same"))
 
 
+def lowpass_filter(cutoff_hz: float, n_taps: int = LOWPASS_TAPS) -> np.ndarray:
+    """Linear-phase low-pass FIR of the talker's band limit (recipe step 5d), float64.
+
+    The windowed ideal low-pass (:func:`scipy.signal.firwin`, Hamming window, DC gain 1)::
+
+        h[n] = w[n] * 2 f_c / f_s * sinc(2 f_c / f_s * (n - (L - 1) / 2)),  n = 0 .. L-1
+
+    normalised to ``sum h = 1``. Its gain is -6 dB at ``f_c``, within 0.1 dB of 1 below
+    ``f_c - 250 Hz`` and at least 50 dB down above ``f_c + 250 Hz`` (257 taps at 16 kHz).
+    Applied centred (:func:`apply_lowpass`), so it adds no delay.
+    """
+    if n_taps < 3 or n_taps % 2 == 0:
+        raise AudioLRPError(f"low-pass filter length {n_taps} must be odd and >= 3")
+    if not 0.0 < cutoff_hz < FS_HZ / 2:
+        raise AudioLRPError(f"low-pass cut-off {cutoff_hz} Hz must lie in (0, {FS_HZ / 2:g}) Hz")
+    taps = scipy.signal.firwin(n_taps, cutoff_hz, window="hamming", fs=FS_HZ)
+    return np.asarray(taps, np.float64)
+
+
+def apply_lowpass(signal: np.ndarray, cutoff_hz: float) -> np.ndarray:
+    """``signal`` (1-D, float64) filtered with :func:`lowpass_filter`, centred (no delay), same
+    length."""
+    taps = lowpass_filter(cutoff_hz)
+    return np.asarray(scipy.signal.oaconvolve(signal, taps, mode="same"))
+
+
 def _speech_image(
     speech: np.ndarray, full_rir: np.ndarray, direct_rir: np.ndarray, lead: int, n_sh: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -1069,6 +1138,10 @@ def simulate_scene(
     if cfg.speech_tilt:  # 5c. (opt-in; the scene generator's last draw)
         tilt_db_per_octave = float(rng.uniform(*cfg.speech_tilt_db_per_octave))
         speech = apply_tilt(speech, tilt_db_per_octave)
+    lowpass_hz: float | None = None
+    if cfg.speech_lowpass:  # 5d. (opt-in; the scene generator's last draw)
+        lowpass_hz = float(np.exp(rng.uniform(*np.log(cfg.speech_lowpass_hz))))
+        speech = apply_lowpass(speech, lowpass_hz)
     direct, reverberant = _speech_image(speech, full_rir, direct_rir, lead, cfg.n_sh)  # 4.
     noise_gain, gain = _level_gains(direct, reverberant, noise, acoustics.snr_db, cfg.target_rms)
 
@@ -1094,6 +1167,8 @@ def simulate_scene(
     params.update(speaker_info)
     if tilt_db_per_octave is not None:
         params["speech_tilt_db_per_octave"] = tilt_db_per_octave
+    if lowpass_hz is not None:
+        params["speech_lowpass_hz"] = lowpass_hz
     if point is not None:
         params.update(point.params())
     f32 = np.float32
@@ -1137,6 +1212,8 @@ __all__ = [
     "MAX_DESIGN_DEGREE",
     "MAX_POINT_NOISE",
     "MAX_SCENE_ORDER",
+    "LOWPASS_RANGE_HZ",
+    "LOWPASS_TAPS",
     "MAX_TILT_DB_PER_OCTAVE",
     "PINK_LOW_HZ",
     "POINT_NOISE_KINDS",
@@ -1148,11 +1225,13 @@ __all__ = [
     "Scene",
     "SceneConfig",
     "SourceDirection",
+    "apply_lowpass",
     "apply_tilt",
     "babble_sh",
     "check_scene_order",
     "draw_direction",
     "get_corpus",
+    "lowpass_filter",
     "sample_geometry",
     "simulate_scene",
     "tilt_filter",
