@@ -303,6 +303,9 @@ def test_cli_evaluate_test_set_overrides(tmp_path: Path) -> None:
     rejects("--speech-tilt", ("-6", "-30,-30", "2,1", "a,b"))
     cfg = run("--n-examples", "2", "--speech-tilt=-6,-3")["test_data"]["scene_config"]
     assert cfg["speech_tilt_db_per_octave"] == [-6.0, -3.0]
+    rejects("--speech-lowpass", ("4000", "100,4000", "5000,4000", "4000,9000", "a,b"))
+    cfg = run("--n-examples", "2", "--speech-lowpass", "4000,4000")["test_data"]["scene_config"]
+    assert cfg["speech_lowpass_hz"] == [4000.0, 4000.0]
 
 
 @settings(max_examples=20, deadline=None)
@@ -350,6 +353,7 @@ def test_card_extra_test_set_commands_reproduce_their_metrics(tmp_path: Path) ->
         "off-grid, 12-14 dB": {"direction_sampling": "uniform", "snr_db": [12.0, 14.0]},
         "point noise": point_noise_overrides(1, 2),
         "duller talker": {"speech_tilt_db_per_octave": [-6.0, -6.0]},
+        "band-limited talker": {"speech_lowpass_hz": [4000.0, 4000.0]},
     }
     files = export_model(path, "x1", tmp_path / "exp", eval_examples=2, eval_seed=5,
                          extra_test_sets=sets)

@@ -271,6 +271,14 @@ def evaluate_command(
             "-6,-6 for a duller voice or recording chain (babble unchanged).",
         ),
     ] = None,
+    speech_lowpass: Annotated[
+        str | None,
+        typer.Option(
+            "--speech-lowpass",
+            help="Band limit LOW,HIGH (Hz, low-pass cut-off drawn log-uniformly) of the target "
+            "talker, e.g. 4000,4000 for speech recorded at 8 kHz (babble unchanged).",
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write metrics.json, predictions and errors.png.")
     ] = None,
@@ -293,10 +301,12 @@ def evaluate_command(
 
       audiolrp evaluate --model intensity --speech-tilt -6,-6   # a duller talker
 
+      audiolrp evaluate --model intensity --speech-lowpass 4000,4000   # speech sampled at 8 kHz
+
       audiolrp evaluate --model runs/hoa2/model.json --data data/hoa4 --split test
     """
     from audiolrp.evaluation import evaluate, format_metrics, point_noise_overrides
-    from audiolrp.simulation.scenes import MAX_TILT_DB_PER_OCTAVE
+    from audiolrp.simulation.scenes import LOWPASS_RANGE_HZ, MAX_TILT_DB_PER_OCTAVE
 
     if batch_size < 1:
         raise AudioLRPError(f"--batch-size must be >= 1, got {batch_size}")
@@ -325,10 +335,18 @@ def evaluate_command(
                 "octave: pass e.g. --speech-tilt -6,-6"
             )
         overrides["speech_tilt_db_per_octave"] = list(tilt)
+    if speech_lowpass is not None:
+        cut = parse_range(speech_lowpass, "--speech-lowpass", "4000,4000")
+        if not LOWPASS_RANGE_HZ[0] <= cut[0] <= cut[1] <= LOWPASS_RANGE_HZ[1]:
+            raise AudioLRPError(
+                f"--speech-lowpass {speech_lowpass!r} is outside {LOWPASS_RANGE_HZ[0]:g}-"
+                f"{LOWPASS_RANGE_HZ[1]:g} Hz: pass e.g. --speech-lowpass 4000,4000"
+            )
+        overrides["speech_lowpass_hz"] = list(cut)
     if overrides and data is not None:
         raise AudioLRPError(
-            "--off-grid, --corpus, --snr-db, --point-noise and --speech-tilt describe a simulated "
-            "test set: drop them or drop --data"
+            "--off-grid, --corpus, --snr-db, --point-noise, --speech-tilt and --speech-lowpass "
+            "describe a simulated test set: drop them or drop --data"
         )
     if out is not None:
         prepare_output_dir(out)

@@ -107,6 +107,11 @@ def export_model(
                 if "speech_tilt_db_per_octave" in overrides
                 else []
             )
+            + (
+                ["--speech-lowpass {:g},{:g}".format(*overrides["speech_lowpass_hz"])]
+                if "speech_lowpass_hz" in overrides
+                else []
+            )
         )
         evaluation["extra_test_sets"].append(
             {
