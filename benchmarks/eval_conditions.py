@@ -10,6 +10,9 @@ re-simulates the card's scenes (same seed: same rooms, directions and speech) un
 * ``no noise``: SNR 60 dB (babble negligible), everything else unchanged;
 * ``dry room``: RT60 0.2-0.3 s at the card's SNR;
 * ``no noise, dry room``: both;
+* ``talker 4 kHz``: the target talker low-passed at 4 kHz (recipe step 5d; the babble keeps
+  its full band), as if recorded at 8 kHz like the game voices;
+* ``talker 4 kHz, no noise``: that at SNR 60 dB;
 
 and prints, per model and condition, exact-class accuracy for each talker group, mean / median
 error vs the true direction, and the classic broadband intensity-vector estimator on the same
@@ -20,8 +23,8 @@ decides which speech windows scenes may use), and the 2nd percentile of the leve
 50 ms (how fast the speech stops; dry studio speech falls faster).
 
 Run: ``.venv/bin/python benchmarks/eval_conditions.py [--models intensity,hoa1,hoa2,hoa3,hoa4]
-[--n 500] [--json]`` (needs ``audiolrp corpus debian``; about 30 s per model and condition on
-one core).
+[--conditions card,...] [--no-talkers] [--n 500] [--json]`` (needs ``audiolrp corpus debian``;
+about 30 s per model and condition on one core; ``--models`` also takes saved model paths).
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ CONDITIONS: dict[str, dict] = {
     "no noise": {"snr_db": [60.0, 60.0]},
     "dry room": {"rt60_s": [0.2, 0.3]},
     "no noise, dry room": {"snr_db": [60.0, 60.0], "rt60_s": [0.2, 0.3]},
+    "talker 4 kHz": {"speech_lowpass_hz": [4000.0, 4000.0]},
+    "talker 4 kHz, no noise": {"speech_lowpass_hz": [4000.0, 4000.0], "snr_db": [60.0, 60.0]},
 }
 
 STUDIO_TALKER = "asterisk-it"
@@ -88,17 +93,24 @@ def _recording_statistics(spk: str, split: str, files: list[Path]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default="intensity,hoa1,hoa2,hoa3,hoa4")
+    ap.add_argument("--conditions", default=",".join(CONDITIONS),
+                    help="comma-separated subset of: " + ", ".join(CONDITIONS))
+    ap.add_argument("--no-talkers", action="store_true", help="skip the talker table")
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--seed", type=int, default=99)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    conditions = {c: CONDITIONS[c] for c in args.conditions.split(",") if c in CONDITIONS}
+    unknown = set(args.conditions.split(",")) - set(CONDITIONS)
+    if unknown:
+        ap.error(f"unknown conditions {sorted(unknown)}; use {', '.join(CONDITIONS)}")
     torch.set_num_threads(1)
     recipe = json.loads(RECIPE.read_text())
-    results: dict = {"n": args.n, "seed": args.seed, "conditions": CONDITIONS, "models": {}}
+    results: dict = {"n": args.n, "seed": args.seed, "conditions": conditions, "models": {}}
     t0 = time.perf_counter()
     for model in args.models.split(","):
         rows = {}
-        for cond, overrides in CONDITIONS.items():
+        for cond, overrides in conditions.items():
             r = evaluate(model, recipe=recipe, n_examples=args.n, seed=args.seed,
                          overrides=overrides or None, plot=False)
             p = r.predictions
@@ -117,7 +129,7 @@ def main() -> None:
                 "classic_median_error_deg": float(base["median"]),
             }
         results["models"][model] = rows
-    results["talkers"] = talker_statistics()
+    results["talkers"] = [] if args.no_talkers else talker_statistics()
     results["seconds"] = round(time.perf_counter() - t0, 1)
     if args.json:
         print(json.dumps(results, indent=1))
