@@ -2,9 +2,10 @@
 
 The card's test set keeps the recipe of the earlier cards, so numbers stay comparable across
 models: 500 scenes, seed 99, sources on the class grid, SNR 0-30 dB, RT60 0.2-0.8 s, rooms
-3-10 x 3-8 x 2.5-4 m, the Debian corpus's test speakers (`card-recipe.json`). Two more test
-sets change one setting each: off-grid directions, off-grid at 10-20 dB SNR, and off-grid
-with 1-4 directional pink-noise sources beside the babble (30-100 % of the noise power).
+3-10 x 3-8 x 2.5-4 m, the Debian corpus's test speakers (`card-recipe.json`). More test
+sets change one setting each: off-grid directions, off-grid at 10-20 dB SNR, off-grid with
+1-4 directional pink-noise sources beside the babble (30-100 % of the noise power), and
+(cards from session 9 on) the target talker low-passed at 4 kHz (recipe step 5d).
 
 Usage: python docs/training/export.py RUN/model.json NAME [EXPORT_DIR]
 """
@@ -43,6 +44,7 @@ def main() -> None:
             "off-grid, 1-4 pink-noise point sources": {
                 "direction_sampling": "uniform", **point_noise_overrides(1, 4)
             },
+            "talker band-limited to 4 kHz": {"speech_lowpass_hz": [4000.0, 4000.0]},
         },
     )
     print({k: str(v) for k, v in files.items()}, f"{time.perf_counter() - t0:.0f} s")
