@@ -23,8 +23,8 @@ decides which speech windows scenes may use), and the 2nd percentile of the leve
 50 ms (how fast the speech stops; dry studio speech falls faster).
 
 Run: ``.venv/bin/python benchmarks/eval_conditions.py [--models intensity,hoa1,hoa2,hoa3,hoa4]
-[--conditions card,...] [--no-talkers] [--n 500] [--json]`` (needs ``audiolrp corpus debian``;
-about 30 s per model and condition on one core; ``--models`` also takes saved model paths).
+[--conditions 'card;dry room'] [--no-talkers] [--n 500] [--json]`` (needs ``audiolrp corpus
+debian``; about 30 s per model and condition on one core; ``--models`` also takes saved model paths).
 """
 
 from __future__ import annotations
@@ -93,17 +93,18 @@ def _recording_statistics(spk: str, split: str, files: list[Path]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default="intensity,hoa1,hoa2,hoa3,hoa4")
-    ap.add_argument("--conditions", default=",".join(CONDITIONS),
-                    help="comma-separated subset of: " + ", ".join(CONDITIONS))
+    ap.add_argument("--conditions", default=";".join(CONDITIONS),
+                    help="semicolon-separated subset of: " + "; ".join(CONDITIONS))
     ap.add_argument("--no-talkers", action="store_true", help="skip the talker table")
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--seed", type=int, default=99)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    conditions = {c: CONDITIONS[c] for c in args.conditions.split(",") if c in CONDITIONS}
-    unknown = set(args.conditions.split(",")) - set(CONDITIONS)
+    names = [c.strip() for c in args.conditions.split(";")]
+    unknown = sorted(set(names) - set(CONDITIONS))
     if unknown:
-        ap.error(f"unknown conditions {sorted(unknown)}; use {', '.join(CONDITIONS)}")
+        ap.error(f"unknown conditions {unknown}; use {'; '.join(CONDITIONS)}")
+    conditions = {c: CONDITIONS[c] for c in names}
     torch.set_num_threads(1)
     recipe = json.loads(RECIPE.read_text())
     results: dict = {"n": args.n, "seed": args.seed, "conditions": conditions, "models": {}}
