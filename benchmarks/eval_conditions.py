@@ -24,7 +24,8 @@ decides which speech windows scenes may use), and the 2nd percentile of the leve
 
 Run: ``.venv/bin/python benchmarks/eval_conditions.py [--models intensity,hoa1,hoa2,hoa3,hoa4]
 [--conditions 'card;dry room'] [--no-talkers] [--n 500] [--json]`` (needs ``audiolrp corpus
-debian``; about 30 s per model and condition on one core; ``--models`` also takes saved model paths).
+debian``; about 30 s per model and condition on one core; ``--models`` also takes saved model
+paths).
 """
 
 from __future__ import annotations
