@@ -139,3 +139,24 @@ python docs/training/export.py "$R/o4c-hoa4/model.json" hoa4   # shipped as hoa4
 # o3c-hoa3 (started at the end of session 8; resume it): the equal-budget control for hoa4,
 # hoa3 stage 11 continued on its order-3 data with hoa4's stage-12 schedule; then 7e-5 and 5e-5
 audiolrp train "$D/debian-o3" "$R/o3c-hoa3" --feature hoa --order 3 --init-from "$R/o3b-hoa3/model.json" --epochs 3 --lr 1e-4 --seed 190 $S8
+# ---- session 9
+audiolrp train "$D/debian-o3" "$R/o3d-hoa3" --feature hoa --order 3 --init-from "$R/o3c-hoa3/model.json" --epochs 3 --lr 7e-5 --seed 220 $S8
+python docs/training/export.py "$R/o3d-hoa3/model.json" hoa3   # shipped as hoa3 stage 13
+# o3e-hoa3: 3 epochs from 5e-5 (validation 13.34 vs 12.87 deg: not shipped)
+audiolrp train "$D/debian-o3" "$R/o3e-hoa3" --feature hoa --order 3 --init-from "$R/o3d-hoa3/model.json" --epochs 3 --lr 5e-5 --seed 230 $S8
+python benchmarks/eval_independent.py --models "$R/o3d-hoa3/model.json" --json > docs/training/independent-hoa3-stage13.json
+# the talker band-limited (recipe step 5d): 8000 + 500 val order-2 scenes of the tilt recipe with
+# cut-offs 3-7.5 kHz; lp1 = intensity stage 7 continued with them in the mix (its validation adds
+# the 500 band-limited clips), 2 epochs from 1e-4 (worse on the card: not shipped; lp2, its
+# continuation from 5e-5, was stopped)
+audiolrp simulate "$D/debian-o2-lp" --corpus debian --seed 20 --n-train 8000 --n-val 500 --n-test 0 \
+    --order 2 --config docs/training/scene-wide-lowpass.json --dtype float16 --direct-splits "" \
+    --workers 1 --no-progress
+audiolrp train "$D/debian-o2,$D/espeak-o2,$D/debian-o2-v2,$D/debian-o2-lp" "$R/lp1-intensity" --feature intensity --init-from "$R/pn5-intensity/model.json" --epochs 2 --lr 1e-4 --seed 240 $S8
+python benchmarks/eval_conditions.py --models "$R/lp1-intensity/model.json" --conditions "card;talker 4 kHz;no noise" --no-talkers --json
+python benchmarks/eval_conditions.py --conditions "talker 4 kHz;talker 4 kHz, no noise" --no-talkers --json   # merged into conditions-card.json
+# o4d-hoa4: hoa4 stage 14 continued, 3 epochs from 3e-5
+audiolrp train "$D/debian-o4" "$R/o4d-hoa4" --feature hoa --order 4 --init-from "$R/o4c-hoa4/model.json" --epochs 3 --lr 3e-5 --seed 260 $S8
+# o2x/o2y-hoa2: hoa2 stage 9 on the order-3 scenes at order 2, hoa3's schedule (1e-4, then 7e-5)
+audiolrp train "$D/debian-o3" "$R/o2x-hoa2" --feature hoa --order 2 --init-from "$R/t1-hoa2/model.json" --epochs 3 --lr 1e-4 --seed 270 $S8
+audiolrp train "$D/debian-o3" "$R/o2y-hoa2" --feature hoa --order 2 --init-from "$R/o2x-hoa2/model.json" --epochs 3 --lr 7e-5 --seed 280 $S8
