@@ -160,3 +160,5 @@ audiolrp train "$D/debian-o4" "$R/o4d-hoa4" --feature hoa --order 4 --init-from 
 # o2x/o2y-hoa2: hoa2 stage 9 on the order-3 scenes at order 2, hoa3's schedule (1e-4, then 7e-5)
 audiolrp train "$D/debian-o3" "$R/o2x-hoa2" --feature hoa --order 2 --init-from "$R/t1-hoa2/model.json" --epochs 3 --lr 1e-4 --seed 270 $S8
 audiolrp train "$D/debian-o3" "$R/o2y-hoa2" --feature hoa --order 2 --init-from "$R/o2x-hoa2/model.json" --epochs 3 --lr 7e-5 --seed 280 $S8
+# lp3-intensity: stage 7 on the lp1 mix with a gentle schedule, 2 epochs from 3e-5 (worse on the card: not shipped)
+audiolrp train "$D/debian-o2,$D/espeak-o2,$D/debian-o2-v2,$D/debian-o2-lp" "$R/lp3-intensity" --feature intensity --init-from "$R/pn5-intensity/model.json" --epochs 2 --lr 3e-5 --seed 290 $S8
