@@ -162,9 +162,11 @@ audiolrp train "$D/debian-o3" "$R/o2x-hoa2" --feature hoa --order 2 --init-from 
 audiolrp train "$D/debian-o3" "$R/o2y-hoa2" --feature hoa --order 2 --init-from "$R/o2x-hoa2/model.json" --epochs 3 --lr 7e-5 --seed 280 $S8
 # lp3-intensity: stage 7 on the lp1 mix with a gentle schedule, 2 epochs from 3e-5 (worse on the card: not shipped)
 audiolrp train "$D/debian-o2,$D/espeak-o2,$D/debian-o2-v2,$D/debian-o2-lp" "$R/lp3-intensity" --feature intensity --init-from "$R/pn5-intensity/model.json" --epochs 2 --lr 3e-5 --seed 290 $S8
-# o3f-hoa3 (started at the end of session 9; resume with /work/campaign/run-o3f.sh): fresh order-3
+# o3f-hoa3: fresh order-3
 # scenes (seed 21), then hoa3 stage 13 continued on both order-3 sets, 3 epochs from 7e-5
 audiolrp simulate "$D/debian-o3-b" --corpus debian --seed 21 --n-train 8000 --n-val 0 --n-test 0 \
     --order 3 --config docs/training/scene-wide-tilt.json --dtype float16 --direct-splits "" \
     --workers 2 --no-progress
 audiolrp train "$D/debian-o3,$D/debian-o3-b" "$R/o3f-hoa3" --feature hoa --order 3 --init-from "$R/o3d-hoa3/model.json" --epochs 3 --lr 7e-5 --seed 300 $S8
+python docs/training/export.py "$R/o3f-hoa3/model.json" hoa3   # shipped as hoa3 stage 14
+python benchmarks/eval_independent.py --models "$R/o3f-hoa3/model.json" --json > docs/training/independent-hoa3-stage14.json
