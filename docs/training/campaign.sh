@@ -170,3 +170,6 @@ audiolrp simulate "$D/debian-o3-b" --corpus debian --seed 21 --n-train 8000 --n-
 audiolrp train "$D/debian-o3,$D/debian-o3-b" "$R/o3f-hoa3" --feature hoa --order 3 --init-from "$R/o3d-hoa3/model.json" --epochs 3 --lr 7e-5 --seed 300 $S8
 python docs/training/export.py "$R/o3f-hoa3/model.json" hoa3   # shipped as hoa3 stage 14
 python benchmarks/eval_independent.py --models "$R/o3f-hoa3/model.json" --json > docs/training/independent-hoa3-stage14.json
+# o3g-hoa3 (started at the end of session 9; resume with /work/campaign/run-o3g.sh): stage 14
+# continued on both order-3 sets, 3 epochs from 5e-5
+audiolrp train "$D/debian-o3,$D/debian-o3-b" "$R/o3g-hoa3" --feature hoa --order 3 --init-from "$R/o3f-hoa3/model.json" --epochs 3 --lr 5e-5 --seed 310 $S8
