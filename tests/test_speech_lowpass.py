@@ -28,15 +28,12 @@ from audiolrp.simulation.scenes import (
     lowpass_filter,
     simulate_scene,
 )
+from talker_filter_checks import gain_db_loop, small_config
 
 CORPUS = NoiseCorpus()
 HALF = LOWPASS_TAPS // 2
 
 
-def _config(**kw: object) -> SceneConfig:
-    base = dict(order=1, speech_lead_in_s=0.25, target_rms=None)
-    base.update(kw)
-    return SceneConfig(**base)  # type: ignore[arg-type]
 
 
 def _windowed_sinc_loop(cutoff_hz: float, n_taps: int) -> list[float]:
@@ -53,13 +50,6 @@ def _windowed_sinc_loop(cutoff_hz: float, n_taps: int) -> list[float]:
     return [v / total for v in h]
 
 
-def _gain_db_loop(taps: np.ndarray, freq_hz: float) -> float:
-    """|sum_n h[n] exp(-j 2 pi f n / fs)| in dB, one explicit float64 sum."""
-    acc = 0j
-    for n, h in enumerate(taps.tolist()):
-        acc += h * complex(math.cos(2 * math.pi * freq_hz * n / FS_HZ),
-                           -math.sin(2 * math.pi * freq_hz * n / FS_HZ))
-    return 20 * math.log10(max(abs(acc), 1e-300))
 
 
 @settings(max_examples=12, deadline=None)
@@ -73,11 +63,11 @@ def test_lowpass_taps_are_the_windowed_sinc(cutoff_hz: float) -> None:
 @pytest.mark.parametrize("cutoff_hz", [500.0, 3000.0, 4000.0, 7500.0])
 def test_lowpass_magnitude_meets_its_documented_bounds(cutoff_hz: float) -> None:
     taps = lowpass_filter(cutoff_hz)
-    assert abs(_gain_db_loop(taps, cutoff_hz) + 6.02) < 0.1  # -6 dB at the cut-off
+    assert abs(gain_db_loop(taps, cutoff_hz) + 6.02) < 0.1  # -6 dB at the cut-off
     for f_hz in np.linspace(0.0, cutoff_hz - 250.0, 9):
-        assert abs(_gain_db_loop(taps, float(f_hz))) < 0.1, f_hz
+        assert abs(gain_db_loop(taps, float(f_hz))) < 0.1, f_hz
     for f_hz in np.linspace(cutoff_hz + 250.0, FS_HZ / 2, 9):
-        assert _gain_db_loop(taps, float(f_hz)) < -50.0, f_hz
+        assert gain_db_loop(taps, float(f_hz)) < -50.0, f_hz
 
 
 @pytest.mark.parametrize("cutoff_hz", [3000.0, 4000.0, 6000.0])
@@ -110,8 +100,8 @@ def test_lowpass_adds_no_delay_and_rejects_bad_designs() -> None:
 
 @pytest.mark.parametrize("seed", [3, 8])
 def test_band_limited_scene_is_the_plain_scene_filtered(seed: int) -> None:
-    off = simulate_scene(_config(), seed, CORPUS)
-    on = simulate_scene(_config(speech_lowpass_hz=(3000.0, 7000.0)), seed, CORPUS)
+    off = simulate_scene(small_config(), seed, CORPUS)
+    on = simulate_scene(small_config(speech_lowpass_hz=(3000.0, 7000.0)), seed, CORPUS)
     cutoff = on.params["speech_lowpass_hz"]
     assert 3000.0 <= cutoff <= 7000.0
     assert (on.label, on.azimuth_rad, on.elevation_rad) == (
@@ -134,9 +124,9 @@ def test_band_limited_scene_is_the_plain_scene_filtered(seed: int) -> None:
 
 def test_band_limit_follows_the_tilt_draw() -> None:
     """With both options on, the tilt is drawn first and is the tilt-only scene's tilt."""
-    tilt_only = simulate_scene(_config(speech_tilt_db_per_octave=(-8.0, 2.0)), 4, CORPUS)
+    tilt_only = simulate_scene(small_config(speech_tilt_db_per_octave=(-8.0, 2.0)), 4, CORPUS)
     both = simulate_scene(
-        _config(speech_tilt_db_per_octave=(-8.0, 2.0), speech_lowpass_hz=(3000.0, 7000.0)),
+        small_config(speech_tilt_db_per_octave=(-8.0, 2.0), speech_lowpass_hz=(3000.0, 7000.0)),
         4, CORPUS,
     )
     assert (both.params["speech_tilt_db_per_octave"]
@@ -145,10 +135,10 @@ def test_band_limit_follows_the_tilt_draw() -> None:
 
 
 def test_cutoffs_are_log_uniform_and_deterministic() -> None:
-    cfg = _config(speech_lowpass_hz=(500.0, 7500.0))
+    cfg = small_config(speech_lowpass_hz=(500.0, 7500.0))
     a, b = simulate_scene(cfg, 5, CORPUS), simulate_scene(cfg, 5, CORPUS)
     assert a.mixture.tobytes() == b.mixture.tobytes()
-    plain = simulate_scene(_config(), 5, CORPUS)
+    plain = simulate_scene(small_config(), 5, CORPUS)
     assert "speech_lowpass_hz" not in plain.params
     assert not SceneConfig().speech_lowpass
     cut = np.array([simulate_scene(cfg, s, CORPUS).params["speech_lowpass_hz"]

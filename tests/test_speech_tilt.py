@@ -28,24 +28,14 @@ from audiolrp.simulation.scenes import (
     simulate_scene,
     tilt_filter,
 )
+from talker_filter_checks import gain_db_loop, small_config
 
 CORPUS = NoiseCorpus()
 HALF = TILT_TAPS // 2
 
 
-def _config(**kw: object) -> SceneConfig:
-    base = dict(order=1, speech_lead_in_s=0.25, target_rms=None)
-    base.update(kw)
-    return SceneConfig(**base)  # type: ignore[arg-type]
 
 
-def _gain_db_loop(taps: np.ndarray, freq_hz: float) -> float:
-    """|sum_n h[n] exp(-j 2 pi f n / fs)| in dB, one explicit float64 sum."""
-    acc = 0j
-    for n, h in enumerate(taps.tolist()):
-        acc += h * complex(math.cos(2 * math.pi * freq_hz * n / FS_HZ),
-                           -math.sin(2 * math.pi * freq_hz * n / FS_HZ))
-    return 20 * math.log10(abs(acc))
 
 
 @settings(max_examples=15, deadline=None)
@@ -59,7 +49,7 @@ def test_tilt_magnitude_follows_its_definition(slope: float) -> None:
                              -TILT_MAX_GAIN_DB, TILT_MAX_GAIN_DB))
         if abs(want) > TILT_MAX_GAIN_DB - 3.0:  # the design rounds the knee of the limit
             continue
-        assert abs(_gain_db_loop(taps, f_hz) - want) < 0.5, (f_hz, want)
+        assert abs(gain_db_loop(taps, f_hz) - want) < 0.5, (f_hz, want)
 
 
 @pytest.mark.parametrize("slope", [-8.0, -3.0, 3.0])
@@ -85,8 +75,8 @@ def test_zero_slope_is_identity_and_filter_adds_no_delay() -> None:
 
 @pytest.mark.parametrize("seed", [3, 8])
 def test_tilted_scene_is_the_plain_scene_filtered(seed: int) -> None:
-    off = simulate_scene(_config(), seed, CORPUS)
-    on = simulate_scene(_config(speech_tilt_db_per_octave=(-10.0, 4.0)), seed, CORPUS)
+    off = simulate_scene(small_config(), seed, CORPUS)
+    on = simulate_scene(small_config(speech_tilt_db_per_octave=(-10.0, 4.0)), seed, CORPUS)
     slope = on.params["speech_tilt_db_per_octave"]
     assert -10.0 <= slope <= 4.0
     assert (on.label, on.azimuth_rad, on.elevation_rad) == (
@@ -112,12 +102,12 @@ def test_tilted_scene_is_the_plain_scene_filtered(seed: int) -> None:
 
 
 def test_tilt_is_deterministic_and_off_by_default() -> None:
-    cfg = _config(speech_tilt_db_per_octave=(-6.0, 2.0))
+    cfg = small_config(speech_tilt_db_per_octave=(-6.0, 2.0))
     a, b = simulate_scene(cfg, 5, CORPUS), simulate_scene(cfg, 5, CORPUS)
     assert a.mixture.tobytes() == b.mixture.tobytes()
     c = simulate_scene(cfg, 6, CORPUS)
     assert c.params["speech_tilt_db_per_octave"] != a.params["speech_tilt_db_per_octave"]
-    plain = simulate_scene(_config(), 5, CORPUS)
+    plain = simulate_scene(small_config(), 5, CORPUS)
     assert "speech_tilt_db_per_octave" not in plain.params
     assert not SceneConfig().speech_tilt
 
