@@ -116,11 +116,46 @@ def _test_recipe_text(recipe: dict[str, Any]) -> str:
     )
 
 
+#: An absolute path (``/a/b/c``): a ``/`` that does not continue a word, a relative path, a URL
+#: (``://``) or a home-relative path (``~/``), then at least two components; group 1 is the last.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/(?:[\w.+-]+/)+([\w.+-]+)")
+
+
 def _display_command(command: str | None) -> str:
     """A command with absolute paths shortened to their last component (cards never quote
     the folders of the machine a model was trained on)."""
 
-    return re.sub(r"(?<![\w.-])/(?:[\w.+-]+/)+([\w.+-]+)", r"\1", str(command))
+    return _ABSOLUTE_PATH.sub(r"\1", str(command))
+
+
+def without_machine_paths(value: Any) -> Any:
+    """``value`` with every absolute path in its strings shortened to its last component.
+
+    The policy of shipped model files: a model's JSON description records the commands,
+    dataset folders and corpus folders of the run that made it, and an exported model keeps
+    that record without the folders of the machine it was trained on
+    (``/.../runs/s8-hoa2/model.json`` becomes ``model.json``, as on the card).
+
+    Parameters
+    ----------
+    value : Any
+        A JSON-like value: strings, numbers, ``None`` and lists, tuples and dicts of them.
+
+    Returns
+    -------
+    Any
+        A copy of ``value`` of the same structure (dict keys unchanged; a tuple stays a tuple);
+        strings without an absolute path are returned unchanged.
+    """
+    if isinstance(value, str):
+        return _ABSOLUTE_PATH.sub(r"\1", value)
+    if isinstance(value, dict):
+        return {k: without_machine_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_machine_paths(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(without_machine_paths(v) for v in value)
+    return value
 
 
 def _recipe_text(cfg: dict[str, Any]) -> str:
