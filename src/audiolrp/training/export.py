@@ -1,18 +1,139 @@
-"""Export of a trained model for shipping: model files, test metrics and model card."""
+"""Export of a trained model for shipping: model files, test metrics and model card.
+
+:func:`export_model` evaluates a model on a fresh seeded test set (plus any extra test sets)
+and writes the shipped files. :func:`export_card_model` is the policy of the shipped models:
+the same card test set for every model (:data:`CARD_TEST_RECIPE`, :data:`CARD_TEST_SEED`,
+:data:`CARD_TEST_EXAMPLES`), so their cards compare, and the extra test sets of
+:func:`card_extra_test_sets`. Exported files never quote the folders of the machine a model
+was trained on (:func:`audiolrp.training.cards.without_machine_paths`).
+"""
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from audiolrp.errors import AudioLRPError
-from audiolrp.evaluation import DEFAULT_EVAL_SEED, evaluate
+from audiolrp.evaluation import DEFAULT_EVAL_SEED, evaluate, point_noise_overrides
 from audiolrp.io import atomic_write_bytes
 from audiolrp.models import PRETRAINED_DIR, save
 from audiolrp.models import load as load_model
-from audiolrp.training.cards import model_card_markdown
+from audiolrp.training.cards import model_card_markdown, without_machine_paths
+
+#: Seed of the card test set: scene i is test-split scene i of ``audiolrp simulate --seed 99``.
+CARD_TEST_SEED = 99
+#: Size of the card test set and of each extra test set.
+CARD_TEST_EXAMPLES = 500
+#: The card test set's recipe (every shipped card since the first): sources on the class grid,
+#: SNR 0-30 dB, RT60 0.2-0.8 s, rooms 3-10 x 3-8 x 2.5-4 m, sources 1-3 m away, the Debian
+#: corpus's test speakers (simulated at the model's order when that is higher than 2).
+CARD_TEST_RECIPE: dict[str, Any] = {
+    "config": {
+        "babble_design_degree": None,
+        "corpus_seed": 0,
+        "direction_sampling": "grid",
+        "extra": {},
+        "late_tail": True,
+        "max_image_order": None,
+        "n_babble_talkers": None,
+        "order": 2,
+        "receiver_margin_m": 0.5,
+        "rir_decay_db": 40.0,
+        "rir_max_length_s": None,
+        "room_height_m": [2.5, 4.0],
+        "room_length_m": [3.0, 10.0],
+        "room_width_m": [3.0, 8.0],
+        "rotate_babble": True,
+        "rt60_s": [0.2, 0.8],
+        "snr_db": [0.0, 30.0],
+        "source_distance_m": [1.0, 3.0],
+        "source_margin_m": 0.3,
+        "speech": "debian",
+        "speech_lead_in_s": 0.5,
+        "target_rms": 0.05,
+    }
+}
+
+
+def card_test_recipe() -> dict[str, Any]:
+    """A copy of :data:`CARD_TEST_RECIPE`, the scene recipe of every shipped card's test set.
+
+    Returns
+    -------
+    dict
+        ``{"config": SceneConfig fields}``, ready for ``export_model(eval_recipe=...)`` or
+        :func:`audiolrp.evaluation.evaluate` (``recipe=``); the caller may change it freely.
+    """
+    return copy.deepcopy(CARD_TEST_RECIPE)
+
+
+def card_extra_test_sets() -> dict[str, dict[str, Any]]:
+    """The extra test sets of the shipped cards, in card order: each changes one setting of
+    the card test set (same seed and size).
+
+    * off-grid directions (sources at uniformly random directions; the error is measured
+      against the exact direction);
+    * off-grid at 10-20 dB SNR;
+    * off-grid with 1-4 reverberant pink-noise point sources beside the babble, carrying
+      30-100 % of the noise power (:func:`audiolrp.evaluation.point_noise_overrides`);
+    * the target talker band-limited to 4 kHz (recipe step 5d; cards exported since the
+      band-limited talker was added; earlier cards list the first three).
+
+    Returns
+    -------
+    dict
+        Test-set name -> :class:`~audiolrp.simulation.scenes.SceneConfig` overrides (a fresh
+        dict on every call).
+    """
+    return {
+        "off-grid directions (Debian test speakers)": {"direction_sampling": "uniform"},
+        "off-grid, 10-20 dB SNR": {"direction_sampling": "uniform", "snr_db": [10.0, 20.0]},
+        "off-grid, 1-4 pink-noise point sources": {
+            "direction_sampling": "uniform",
+            **point_noise_overrides(1, 4),
+        },
+        "talker band-limited to 4 kHz": {"speech_lowpass_hz": [4000.0, 4000.0]},
+    }
+
+
+def evaluate_command(name: str, overrides: dict[str, Any] | None = None) -> str:
+    """The ``audiolrp evaluate`` command that re-simulates a card's test set with ``overrides``.
+
+    Parameters
+    ----------
+    name : str
+        The exported model's name (``--model NAME``).
+    overrides : dict, optional
+        SceneConfig overrides of an extra test set; the keys with an ``evaluate`` option
+        (``direction_sampling="uniform"``, ``speech``, ``snr_db``, ``n_point_noise``,
+        ``speech_tilt_db_per_octave``, ``speech_lowpass_hz``) become flags.
+
+    Returns
+    -------
+    str
+        E.g. ``audiolrp evaluate --model hoa2 --off-grid --snr-db 10,20``.
+    """
+    ov = overrides or {}
+    flags = (
+        ["--off-grid"] * (ov.get("direction_sampling") == "uniform")
+        + ([f"--corpus {ov['speech']}"] if "speech" in ov else [])
+        + (["--snr-db {:g},{:g}".format(*ov["snr_db"])] if "snr_db" in ov else [])
+        + (["--point-noise {},{}".format(*ov["n_point_noise"])] if "n_point_noise" in ov else [])
+        + (
+            ["--speech-tilt={:g},{:g}".format(*ov["speech_tilt_db_per_octave"])]
+            if "speech_tilt_db_per_octave" in ov
+            else []
+        )
+        + (
+            ["--speech-lowpass {:g},{:g}".format(*ov["speech_lowpass_hz"])]
+            if "speech_lowpass_hz" in ov
+            else []
+        )
+    )
+    return " ".join(["audiolrp", "evaluate", "--model", name, *flags])
 
 
 def export_model(
@@ -39,7 +160,8 @@ def export_model(
     an earlier card's recipe to keep test sets comparable across models). ``extra_test_sets``
     maps a name to :class:`~audiolrp.simulation.scenes.SceneConfig` overrides (e.g. off-grid
     directions, another corpus); each is evaluated with the same seed and size and listed on
-    the card.
+    the card. Commands, dataset and corpus folders are written without the folders of the
+    machine (:func:`~audiolrp.training.cards.without_machine_paths`).
 
     Returns
     -------
@@ -89,35 +211,11 @@ def export_model(
             plot=False,
             progress=progress,
         )
-        flags = " ".join(
-            ["--off-grid"] * (overrides.get("direction_sampling") == "uniform")
-            + ([f"--corpus {overrides['speech']}"] if "speech" in overrides else [])
-            + (
-                [f"--snr-db {overrides['snr_db'][0]:g},{overrides['snr_db'][1]:g}"]
-                if "snr_db" in overrides
-                else []
-            )
-            + (
-                [f"--point-noise {overrides['n_point_noise'][0]},{overrides['n_point_noise'][1]}"]
-                if "n_point_noise" in overrides
-                else []
-            )
-            + (
-                ["--speech-tilt={:g},{:g}".format(*overrides["speech_tilt_db_per_octave"])]
-                if "speech_tilt_db_per_octave" in overrides
-                else []
-            )
-            + (
-                ["--speech-lowpass {:g},{:g}".format(*overrides["speech_lowpass_hz"])]
-                if "speech_lowpass_hz" in overrides
-                else []
-            )
-        )
         evaluation["extra_test_sets"].append(
             {
                 "name": set_name,
                 "overrides": overrides,
-                "command": f"audiolrp evaluate --model {name} {flags}".strip(),
+                "command": evaluate_command(name, overrides),
                 "metrics": {
                     k: extra.metrics.get(k)
                     for k in (
@@ -134,10 +232,10 @@ def export_model(
         out / name,
         feature=loaded.feature,
         order=loaded.order,
-        data_recipe=loaded.data_recipe,
+        data_recipe=without_machine_paths(loaded.data_recipe),
         metrics=result.metrics,
-        training=loaded.config.get("training") or {},
-        extra={"name": name, "evaluation": evaluation},
+        training=without_machine_paths(loaded.config.get("training") or {}),
+        extra={"name": name, "evaluation": without_machine_paths(evaluation)},
     )
 
     card = model_card_markdown(name, load_model(json_path).config)
@@ -149,3 +247,58 @@ def export_model(
     return files
 
 
+def export_card_model(
+    model_path: str | os.PathLike[str],
+    name: str,
+    export_dir: str | os.PathLike[str] | None = None,
+    *,
+    eval_examples: int = CARD_TEST_EXAMPLES,
+    eval_seed: int = CARD_TEST_SEED,
+    eval_recipe: dict[str, Any] | None = None,
+    batch_size: int = 16,
+    progress: bool = False,
+) -> dict[str, Path]:
+    """Ship a trained model with the shipped cards' policy (:func:`export_model` with the card
+    test set and :func:`card_extra_test_sets`).
+
+    Every shipped card is evaluated on the same test set, so the cards of different models
+    and training stages compare: :data:`CARD_TEST_EXAMPLES` scenes of seed
+    :data:`CARD_TEST_SEED` with :data:`CARD_TEST_RECIPE` (not the model's own training
+    recipe), plus the extra test sets, each changing one setting.
+
+    Parameters
+    ----------
+    model_path : str or os.PathLike
+        A trained model (``RUN/model.json``, ``RUN/best.json``, a folder or a shipped name).
+    name : str
+        Name of the exported model (``NAME.safetensors``, ``NAME.json``, ``NAME.md``).
+    export_dir : str or os.PathLike, optional
+        Output folder (default: ``audiolrp/pretrained/``).
+    eval_examples : int
+        Size of the card test set and of each extra set (default 500; tests pass a few).
+    eval_seed : int
+        Seed of the test sets (default 99).
+    eval_recipe : dict, optional
+        The test-set recipe (default :func:`card_test_recipe`; tests swap the Debian speech
+        for a corpus-free stand-in).
+    batch_size : int
+        Evaluation batch size.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    dict
+        Paths of the written files, as :func:`export_model`.
+    """
+    return export_model(
+        model_path,
+        name,
+        export_dir,
+        eval_examples=eval_examples,
+        eval_seed=eval_seed,
+        eval_recipe=card_test_recipe() if eval_recipe is None else eval_recipe,
+        extra_test_sets=card_extra_test_sets(),
+        batch_size=batch_size,
+        progress=progress,
+    )
