@@ -1,8 +1,8 @@
 """Scene simulation speed with and without directional point-source noise (one thread, one run).
 
-Simulates the same seeds with the training recipe ``docs/training/scene-wide.json`` (diffuse
+Simulates the same seeds with the training recipe ``experiments/scene-wide.json`` (diffuse
 babble only), the same recipe with exactly 2 pink point-noise sources, and the proposed recipe
-``docs/training/scene-wide-pointnoise.json`` (1-4 sources), interleaved scene by scene so that
+``experiments/scene-wide-pointnoise.json`` (1-4 sources), interleaved scene by scene so that
 load changes on a shared machine hit all configs alike. Prints scenes/s per config (total time
 of all scenes, not best-of) and the ratios to the babble-only recipe.
 
@@ -35,8 +35,8 @@ def main() -> None:
 
     from audiolrp.simulation.scenes import SceneConfig, get_corpus, simulate_scene
 
-    wide = json.loads((ROOT / "docs/training/scene-wide.json").read_text())
-    proposed = json.loads((ROOT / "docs/training/scene-wide-pointnoise.json").read_text())
+    wide = json.loads((ROOT / "experiments/scene-wide.json").read_text())
+    proposed = json.loads((ROOT / "experiments/scene-wide-pointnoise.json").read_text())
     speech = None if args.corpus == "espeak" else args.corpus
     base = {"order": args.order, "speech": speech}
     configs = {

@@ -1,7 +1,7 @@
 """What limits the shipped models on their cards' test set: the same scenes with one condition
 eased at a time, split by talker group, beside the spectra of the test talkers.
 
-The card test set (500 scenes, seed 99, ``docs/training/card-recipe.json``) mixes two kinds of
+The card test set (500 scenes, seed 99, ``experiments/card-recipe.json``) mixes two kinds of
 held-out voice from the Debian corpus: ``asterisk-it`` (studio prompts, like the training
 voices) and the Dutch Fish Fillets voices (``fillets-nl-*``; game dialogue). This script
 re-simulates the card's scenes (same seed: same rooms, directions and speech) under
@@ -43,7 +43,7 @@ from audiolrp.evaluation import evaluate
 from audiolrp.simulation.speech import open_corpus
 from audiolrp.simulation.speech.audio import frame_energy, load_speech_file, vad_activity
 
-RECIPE = Path(__file__).resolve().parents[1] / "docs" / "training" / "card-recipe.json"
+RECIPE = Path(__file__).resolve().parents[1] / "experiments" / "card-recipe.json"
 
 CONDITIONS: dict[str, dict] = {
     "card": {},

@@ -398,7 +398,7 @@ def dataset_examples(dataset: Any, max_examples: int | None = None) -> Iterator[
 def point_noise_overrides(low: int, high: int) -> dict[str, Any]:
     """Scene overrides of the directional-noise test set: ``low..high`` reverberant pink-noise
     point sources per scene beside the babble, carrying 30-100 % of the noise power (the noise
-    of ``docs/training/scene-wide-pointnoise.json``; ``evaluate --point-noise LOW,HIGH``)."""
+    of ``experiments/scene-wide-pointnoise.json``; ``evaluate --point-noise LOW,HIGH``)."""
     return {"n_point_noise": [int(low), int(high)], "point_noise_share": [0.3, 1.0],
             "point_noise_kind": "pink"}
 

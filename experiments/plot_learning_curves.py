@@ -3,7 +3,7 @@
 Reads the per-epoch logs copied next to this script (``<run>.csv``, written by
 ``audiolrp train``) and ``start.json`` (validation error of each run's initial model on the
 same validation set), and writes ``learning-curves.png``. Run from the repository root:
-``.venv/bin/python docs/training/plot_learning_curves.py``.
+``.venv/bin/python experiments/plot_learning_curves.py``.
 """
 
 from __future__ import annotations
