@@ -56,7 +56,7 @@ def main() -> None:
     recipe = card.get("recipe") or lm.data_recipe
     ex = list(simulated_test_examples(lm.feature, lm.order, n_examples=args.n_examples, seed=0,
                                       recipe=recipe))
-    x = np.stack([e[0] for e in ex])
+    x = lm.features(np.stack([e[0] for e in ex]))
     y = np.array([e[1] for e in ex], dtype=np.int64)
     n = len(y)
     model = lm.model.eval()

@@ -117,31 +117,42 @@ def test_neighbour_spacing_of_the_doa_grid() -> None:
     assert 9.0 < spacing <= 10.0 + 1e-9
 
 
-class _FixedScores(torch.nn.Module):
-    """Scores favouring class ``(sum of input) mod 4`` on every frame."""
+class _FixedPredictor:
+    """A LoadedModel stand-in: class ``(sum of W) mod 4`` with probability 0.8, in batches."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        k = x.sum(dim=(1, 2, 3)).round().long() % 4
-        scores = torch.zeros(x.shape[0], 50, 4)
-        scores[torch.arange(x.shape[0]), :, k] = 5.0
-        return scores
+    n_audio_channels = 4
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def predict(self, clips: np.ndarray, batch_size: int = 16):
+        from audiolrp.models import DirectionRefinement, Prediction
+
+        self.batches.append(len(clips))
+        k = np.round(clips[:, 0].sum(axis=1)).astype(int) % 4
+        p = np.full((len(clips), 425), 0.2 / 424)
+        p[np.arange(len(clips)), k] = 0.8
+        return Prediction.from_probabilities(p, DirectionRefinement(), np.zeros(len(clips)))
 
 
 def test_predict_examples_batches_and_meta() -> None:
     examples = []
     for i in range(5):
-        x = np.zeros((1, 50, 512), np.float32)
-        x[0, 0, 0] = i
+        x = np.zeros((9, 16000))
+        x[0, 0] = i
         meta = {"snr_db": float(i), "speaker": f"s{i % 2}"} if i else {}
         examples.append((x, i % 4, meta))
-    preds = predict_examples(_FixedScores(), examples, batch_size=2)
+    model = _FixedPredictor()
+    preds = predict_examples(model, examples, batch_size=2)  # type: ignore[arg-type]
+    assert model.batches == [2, 2, 1]
     assert preds.speaker.tolist() == ["", "s1", "s0", "s1", "s0"]
     assert preds.pred.tolist() == [0, 1, 2, 3, 0]
     assert preds.label.tolist() == [0, 1, 2, 3, 0]
     assert np.isnan(preds.snr_db[0]) and preds.snr_db[4] == 4.0
     assert np.all(np.isnan(preds.azimuth_rad))
-    e = math.exp(5.0)
-    assert preds.confidence[0] == pytest.approx(e / (e + 3))
+    assert preds.confidence[0] == pytest.approx(0.8)
+    grid = np.asarray(__import__("audiolrp").signal.ambisonics.doa_grid())
+    np.testing.assert_allclose(preds.refined_azimuth_rad, grid[preds.pred, 0], atol=1e-9)
 
 
 def test_evaluate_on_a_fresh_seeded_simulated_test_set(tmp_path: Path) -> None:
@@ -376,3 +387,49 @@ def test_card_extra_test_set_commands_reproduce_their_metrics(tmp_path: Path) ->
         assert got["error_vs_true_direction_deg"] == pytest.approx(
             extra["metrics"]["error_vs_true_direction_deg"]
         )
+
+
+def test_evaluate_is_the_test_split_of_its_seed_clip_by_clip(tmp_path: Path) -> None:
+    """``evaluate`` without a dataset re-simulates scene ``scene_seed(seed, "test", i)`` of the
+    given recipe with the corpus' test talkers: checked clip by clip against an independent
+    simulation (labels, directions, SNR, RT60, talker, classic estimate, prediction).
+
+    Drawing the val (or train) split, another seed or the model's training recipe instead of
+    the one passed changes the labels, SNRs or talkers (the eSpeak splits have disjoint
+    talkers), so each of those mistakes fails here."""
+    from audiolrp.data.spec import scene_seed
+    from audiolrp.models import clip_probabilities, load
+    from audiolrp.signal.features import compute_features, intensity_vector_direction
+    from audiolrp.simulation.scenes import SceneConfig, simulate_scene
+
+    torch.manual_seed(0)
+    path = save(build_model("hoa", 1, size="tiny"), tmp_path / "m", feature="hoa", order=1,
+                data_recipe={"config": {"order": 1, "snr_db": [5.0, 25.0]}})
+    recipe = {"config": {"order": 1, "snr_db": [10.0, 20.0], "rt60_s": [0.3, 0.5]}}
+    seed, n = 31, 3
+    res = evaluate(path, n_examples=n, seed=seed, recipe=recipe, plot=False)
+    p = res.predictions
+    assert res.test_data["split"] == "test" and res.test_data["seed"] == seed
+    model = load(path).model.eval()
+    config = SceneConfig.from_dict(recipe["config"])
+    for i in range(n):
+        scene = simulate_scene(config, scene_seed(seed, "test", i), split="test")
+        assert scene.params["split"] == "test"
+        assert p.label[i] == scene.label
+        assert (p.azimuth_rad[i], p.elevation_rad[i]) == (scene.azimuth_rad, scene.elevation_rad)
+        assert p.snr_db[i] == scene.params["snr_db"] and p.rt60_s[i] == scene.params["rt60_s"]
+        assert p.speaker[i] == scene.params["speaker"] != ""
+        baz, bel = intensity_vector_direction(scene.mixture[:4])
+        assert p.baseline_azimuth_rad[i] == pytest.approx(float(baz), abs=1e-9)
+        assert p.baseline_elevation_rad[i] == pytest.approx(float(bel), abs=1e-9)
+        x = torch.as_tensor(compute_features(scene.mixture, "hoa", 1))[None]
+        with torch.no_grad():
+            probs = clip_probabilities(model(x))[0]
+        assert p.pred[i] == int(probs.argmax())
+        assert p.confidence[i] == pytest.approx(float(probs.max()), rel=1e-5)
+    # the test talkers are not the val talkers: a split mix-up could not pass the checks above
+    from audiolrp.simulation.scenes import get_corpus
+
+    corpus = get_corpus(config.speech, config.corpus_seed)
+    assert set(p.speaker) <= set(corpus.speakers("test"))
+    assert not set(corpus.speakers("test")) & set(corpus.speakers("val"))

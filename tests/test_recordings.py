@@ -179,22 +179,51 @@ def test_truncated_wav_rejected(tmp_path, subtype: str) -> None:
 
 
 def test_truncation_check_ignores_other_files(tmp_path) -> None:
+    """Files the truncation check must let through (each read as a whole, or reported by
+    soundfile), each beside a truncated twin that it must still reject: a check that rejected
+    nothing, or everything, fails here."""
+    from audiolrp.audio_io import read_audio, wav_data_sizes
+
+    def rejected(path) -> bool:
+        try:
+            check_not_truncated(path)
+        except AudioFileError as err:
+            assert "is truncated" in str(err)
+            return True
+        return False
+
+    # not a WAV: decoders report their own truncation; read whole
     flac = tmp_path / "x.flac"
     sf.write(flac, np.zeros((1000, 4)), 16000)
-    check_not_truncated(flac)  # not a WAV: decoders report their own truncation
+    assert wav_data_sizes(flac) is None and not rejected(flac)
+    assert read_audio(flac)[0].shape == (1000, 4)
+    # "length unknown" (0xFFFFFFFF) of streaming writers: nothing to compare against
     stream = tmp_path / "stream.wav"
     sf.write(stream, 0.1 * np.ones((1000, 4)), 16000, subtype="PCM_16")
     data = bytearray(stream.read_bytes())
     pos = data.index(b"data")
-    data[pos + 4 : pos + 8] = b"\xff\xff\xff\xff"  # "length unknown" of streaming writers
+    twin = tmp_path / "stream-cut.wav"
+    twin.write_bytes(bytes(data[:-100]))
+    assert rejected(twin)  # the same file with its real length, cut, is caught
+    data[pos + 4 : pos + 8] = b"\xff\xff\xff\xff"
     stream.write_bytes(bytes(data))
-    check_not_truncated(stream)
+    declared, present, block_align, fs_hz = wav_data_sizes(stream)
+    assert declared == 0xFFFFFFFF and present == 8000 and (block_align, fs_hz) == (8, 16000)
+    assert not rejected(stream)
+    # 3 data bytes and the RIFF pad byte: complete, the pad byte is not audio
     odd = tmp_path / "odd.wav"
-    sf.write(odd, 0.1 * np.ones((3, 1)), 16000, subtype="PCM_U8")  # 3 data bytes + pad byte
-    check_not_truncated(odd)
+    sf.write(odd, 0.1 * np.ones((3, 1)), 16000, subtype="PCM_U8")
+    assert wav_data_sizes(odd) == (3, 4, 1, 16000) and not rejected(odd)
+    assert read_audio(odd)[0].shape == (3, 1)
+    odd_cut = tmp_path / "odd-cut.wav"
+    odd_cut.write_bytes(odd.read_bytes()[:-2])  # pad byte and one sample gone
+    assert wav_data_sizes(odd_cut) == (3, 2, 1, 16000) and rejected(odd_cut)
+    # a header too damaged to find the data chunk: soundfile reports it, in one line
     header_only = tmp_path / "header.wav"
     header_only.write_bytes(stream.read_bytes()[:30])
-    check_not_truncated(header_only)  # too damaged to tell: soundfile reports it
+    assert wav_data_sizes(header_only) is None and not rejected(header_only)
+    with pytest.raises(AudioFileError, match="header.wav is not a readable audio file"):
+        read_audio(header_only)
 
 
 @pytest.mark.parametrize("fs_in", [8000, 22050, 44100, 48000])
@@ -269,35 +298,37 @@ def test_demo_scene_and_its_wav_give_the_same_model_input(
     tiny_explainers, tmp_path, monkeypatch, one_thread, key
 ) -> None:
     """The demo's simulated scene and the same audio written to a WAV and explained as a
-    recording reach the model through the one function app.inputs.to_model_input, with
+    recording reach the model through the one function LoadedModel.input, with
     bit-identical input, prediction and relevance."""
-    import audiolrp.app.explainer as explainer_module
     from audiolrp.app.demo import analyse_demo
-    from audiolrp.app.inputs import to_model_input
     from audiolrp.app.windows import analyse_recording
+    from audiolrp.models import LoadedModel
     from audiolrp.signal.features import compute_features
 
     calls: list[int] = []
+    original = LoadedModel.input
 
-    def spy(audio, layout):
+    def spy(self, audio, **kw):
         calls.append(np.ndim(audio))
-        return to_model_input(audio, layout)
+        return original(self, audio, **kw)
 
-    monkeypatch.setattr(explainer_module, "to_model_input", spy)
+    monkeypatch.setattr(LoadedModel, "input", spy)
     ex = tiny_explainers[key]
     demo = analyse_demo(ex, seed=5, pixel_flipping=False)
-    assert calls, "the demo did not go through app.inputs.to_model_input"
+    assert calls, "the demo did not go through LoadedModel.input"
     n_demo = len(calls)
     path = tmp_path / "scene.wav"
     sf.write(path, demo.audio.T, 16000, subtype="DOUBLE")  # 64-bit: the exact samples
     rec = analyse_recording(ex, path, windows=[0], pixel_flipping=False)
-    assert len(calls) > n_demo, "the recording did not go through app.inputs.to_model_input"
+    assert len(calls) > n_demo, "the recording did not go through LoadedModel.input"
     assert rec.n_windows == 1
     x_demo, x_rec = demo.clip.features, rec.details[0].clip.features
     assert x_demo.dtype == np.float32 and x_demo.shape == (ex.layout.n_channels, 50, 512)
     np.testing.assert_array_equal(x_rec, x_demo)
-    # and both equal the features computed directly from the simulated mixture
-    direct = compute_features(demo.audio[: ex.n_audio_channels], ex.feature, ex.order)
+    # and both equal the features of the mixture scaled to W RMS 0.05, computed directly
+    audio = demo.audio[: ex.n_audio_channels].astype(np.float64)
+    gain = 0.05 / np.sqrt(np.mean(audio[0] ** 2))
+    direct = compute_features(audio * gain, ex.feature, ex.order)
     np.testing.assert_array_equal(x_demo, np.asarray(direct, dtype=np.float32))
     np.testing.assert_array_equal(rec.probabilities[0], demo.clip.probabilities)
     assert rec.details[0].clip.predicted_class == demo.clip.predicted_class
@@ -305,16 +336,14 @@ def test_demo_scene_and_its_wav_give_the_same_model_input(
 
 
 def test_model_input_checks_and_batches(tiny_explainers) -> None:
-    from audiolrp.app.inputs import to_model_input
-
-    lay = tiny_explainers["hoa2"].layout
+    lm = tiny_explainers["hoa2"].model
     rng = np.random.default_rng(1)
     clips = rng.standard_normal((3, 16, 16000))  # extra channels are ignored
-    batch = to_model_input(clips, lay)
+    batch = lm.features(clips)
     assert batch.shape == (3, 18, 50, 512) and batch.dtype == np.float32
     for i in range(3):
-        np.testing.assert_array_equal(batch[i], to_model_input(clips[i, :9], lay))
+        np.testing.assert_array_equal(batch[i], lm.features(clips[i, :9]))
     with pytest.raises(AudioLRPError, match=">= 9 AmbiX channels"):
-        to_model_input(clips[0, :4], lay)
-    with pytest.raises(AudioLRPError, match="1-s clips"):
-        to_model_input(clips[0, :, :8000], lay)
+        lm.features(clips[0, :4])
+    with pytest.raises(AudioLRPError, match="1-s AmbiX"):
+        lm.features(clips[0, :, :8000])

@@ -133,6 +133,52 @@ def read_audio(
     return data, int(fs)
 
 
+def audio_info(
+    path: str | os.PathLike[str], *, unreadable: str = UNREADABLE
+) -> tuple[int, int, int]:
+    """``(sample_rate_hz, n_channels, n_frames)`` of an audio file, read from its header only.
+
+    Raises
+    ------
+    AudioFileError
+        Truncated WAVs and files :mod:`soundfile` cannot open (one line, as :func:`read_audio`).
+    """
+    path = Path(path)
+    check_not_truncated(path)
+    try:
+        info = sf.info(str(path))
+    except Exception as err:  # noqa: BLE001 - soundfile raises LibsndfileError, RuntimeError, ...
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        reason = re.sub(r"^Error opening .*?: ", "", reason)
+        raise AudioFileError(unreadable.format(name=path.name, path=path, reason=reason)) from None
+    return int(info.samplerate), int(info.channels), int(info.frames)
+
+
+def read_audio_frames(
+    path: str | os.PathLike[str], start: int, stop: int, dtype: str = "float64"
+) -> np.ndarray:
+    """Frames ``start:stop`` of an audio file as ``(frames, channels)``, reading only them
+    (bounded memory for long recordings; :func:`audio_info` gives the length).
+
+    Raises
+    ------
+    AudioFileError
+        When the file cannot be read there (one line naming the file).
+    """
+    path = Path(path)
+    try:
+        with sf.SoundFile(str(path)) as f:
+            f.seek(int(start))
+            data = f.read(int(stop) - int(start), dtype=dtype, always_2d=True)
+    except Exception as err:  # noqa: BLE001 - soundfile raises LibsndfileError, RuntimeError, ...
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise AudioFileError(
+            f"{path.name} could not be read at frames {start}..{stop} ({reason}): the file is "
+            "damaged; re-export it"
+        ) from None
+    return np.asarray(data)
+
+
 def _frames(audio: np.ndarray) -> np.ndarray:
     """``(channels, samples)`` or ``(samples,)`` -> soundfile's ``(samples[, channels])``."""
     return audio.T if audio.ndim == 2 else audio
@@ -187,6 +233,8 @@ def resample(x: np.ndarray, fs_in_hz: int, fs_out_hz: int) -> np.ndarray:
 __all__ = [
     "UNREADABLE",
     "audio_bytes",
+    "audio_info",
+    "read_audio_frames",
     "check_not_truncated",
     "read_audio",
     "resample",

@@ -40,13 +40,12 @@ from typing import Any
 import numpy as np
 import torch
 from matplotlib.figure import Figure
-from torch import nn
 from tqdm.auto import tqdm
 
 from audiolrp.data.datasets import FeatureDataset, scene_seed
 from audiolrp.errors import AudioLRPError, DatasetError
 from audiolrp.io import atomic_path, write_json
-from audiolrp.models import LoadedModel, clip_probabilities
+from audiolrp.models import LoadedModel
 from audiolrp.models import load as load_model
 from audiolrp.signal.ambisonics import (
     angular_error_deg,
@@ -56,7 +55,7 @@ from audiolrp.signal.ambisonics import (
     unit_vector,
     vector_angle_deg,
 )
-from audiolrp.signal.features import compute_features, intensity_vector_direction
+from audiolrp.signal.features import intensity_vector_direction
 from audiolrp.simulation.scenes import SceneConfig, get_corpus, simulate_scene
 
 #: Seed of the freshly simulated test sets of ``audiolrp evaluate`` (model cards record it).
@@ -205,6 +204,7 @@ def compute_metrics(
     neighbour_tolerance_deg: float | None = None,
     speaker: np.ndarray | None = None,
     baseline_error_deg: np.ndarray | None = None,
+    refined_rad: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """DOA metrics of clip predictions.
 
@@ -228,6 +228,10 @@ def compute_metrics(
     baseline_error_deg
         The classic estimator's error per clip (NaN where unknown); adds its mean per talker
         to ``by_speaker``.
+    refined_rad
+        ``(azimuth_rad, elevation_rad)`` of the directions refined below the grid
+        (:class:`audiolrp.models.Prediction`): adds ``refined_error_deg`` (mean/median/p90 vs
+        the true direction) and ``refined_share_within_10_deg``.
 
     Returns
     -------
@@ -270,7 +274,16 @@ def compute_metrics(
             float(np.mean(err_cls <= tol + 1e-6)) if pred.size else float("nan")
         ),
         "neighbour_tolerance_deg": float(tol),
+        "share_within_10_deg": float(np.mean(err_dir <= 10.0)) if pred.size else float("nan"),
     }
+    if refined_rad is not None:
+        raz = np.asarray(refined_rad[0], np.float64).reshape(-1)
+        rel = np.asarray(refined_rad[1], np.float64).reshape(-1)
+        err_ref = great_circle_deg(raz, rel, true_az, true_el)
+        metrics["refined_error_deg"] = _summary(err_ref)
+        metrics["refined_share_within_10_deg"] = (
+            float(np.mean(err_ref <= 10.0)) if pred.size else float("nan")
+        )
     metrics["by_snr_db"] = (
         breakdown(np.asarray(snr_db), correct, err_dir, n_bins=n_bins) if snr_db is not None else []
     )
@@ -305,63 +318,64 @@ class Predictions:
     baseline_elevation_rad: np.ndarray
     speaker: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
     """Talker of the target speech per clip (``""`` = unknown)."""
+    refined_azimuth_rad: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Direction refined below the grid (:attr:`audiolrp.models.Prediction.direction`)."""
+    refined_elevation_rad: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    level_dbfs: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """W level of each clip as given (before the model's level gain)."""
 
     def as_dict(self) -> dict[str, list[Any]]:
         """The predictions as JSON-ready lists (``predictions.json``)."""
         return {k: v.tolist() for k, v in self.__dict__.items()}
 
 
+#: ``(audio (n_sh, 16000), label, meta)``: one test clip as AmbiX audio at 16 kHz.
 Example = tuple[np.ndarray, int, dict[str, Any]]
+_META_KEYS = ("azimuth_rad", "elevation_rad", "snr_db", "rt60_s", "baseline_azimuth_rad",
+              "baseline_elevation_rad")
 
 
 def predict_examples(
-    model: nn.Module,
+    model: LoadedModel,
     examples: Iterable[Example],
     *,
     batch_size: int = 16,
-    device: str | torch.device = "cpu",
     total: int | None = None,
     progress: bool = False,
 ) -> Predictions:
-    """Run ``model`` over ``(features (C,50,512), label, meta)`` examples in batches.
+    """Run ``model`` over ``(audio (n_sh, 16000), label, meta)`` examples in batches through
+    :meth:`audiolrp.models.LoadedModel.predict` (each clip at the model's training level;
+    class and refined direction).
 
     ``meta`` may hold ``azimuth_rad``, ``elevation_rad`` (exact true direction), ``snr_db``,
     ``rt60_s``, ``speaker`` (talker name) and the classic estimate
     ``baseline_azimuth_rad``/``baseline_elevation_rad``; missing numbers become NaN (directions
     then default to the class direction), a missing speaker ``""``.
     """
-
-    model = model.to(device).eval()
     out: dict[str, list[Any]] = {k: [] for k in Predictions.__dataclass_fields__}
-    batch_x: list[np.ndarray] = []
+    batch: list[np.ndarray] = []
+    need = model.n_audio_channels
 
     def flush() -> None:
-        if not batch_x:
+        if not batch:
             return
-        x = torch.as_tensor(np.stack(batch_x), dtype=torch.float32, device=device)
-        with torch.no_grad():
-            probs = clip_probabilities(model(x)).cpu()
-        conf, pred = probs.max(dim=-1)
-        out["pred"].extend(pred.tolist())
-        out["confidence"].extend(conf.tolist())
-        batch_x.clear()
+        p = model.predict(np.stack(batch), batch_size=batch_size)
+        out["pred"].extend(p.class_index.tolist())
+        out["confidence"].extend(p.confidence.tolist())
+        out["refined_azimuth_rad"].extend(np.radians(p.azimuth_deg).tolist())
+        out["refined_elevation_rad"].extend(np.radians(p.elevation_deg).tolist())
+        out["level_dbfs"].extend(p.level_dbfs.tolist())
+        batch.clear()
 
     bar = tqdm(total=total, disable=True if not progress else None, desc="evaluate", leave=False)
-    for x, label, meta in examples:
-        batch_x.append(np.asarray(x, np.float32))
+    for audio, label, meta in examples:
+        batch.append(np.asarray(audio)[:need])
         out["label"].append(int(label))
-        for key in (
-            "azimuth_rad",
-            "elevation_rad",
-            "snr_db",
-            "rt60_s",
-            "baseline_azimuth_rad",
-            "baseline_elevation_rad",
-        ):
+        for key in _META_KEYS:
             val = meta.get(key) if meta else None
             out[key].append(float(val) if val is not None else float("nan"))
         out["speaker"].append(str((meta or {}).get("speaker") or ""))
-        if len(batch_x) == batch_size:
+        if len(batch) == batch_size:
             flush()
         bar.update(1)
     flush()
@@ -379,20 +393,18 @@ def _with_baseline(meta: dict[str, Any], audio: np.ndarray | None) -> dict[str, 
     return meta
 
 
-def dataset_examples(dataset: Any, max_examples: int | None = None) -> Iterator[Example]:
-    """Yield ``(features, label, meta)`` from a ``FeatureDataset``-like dataset; ``meta`` gets
-    the classic intensity-vector estimate where first-order audio is stored."""
+def dataset_examples(
+    dataset: Any, order: int, max_examples: int | None = None
+) -> Iterator[Example]:
+    """Yield ``(audio, label, meta)`` from a ``FeatureDataset``: the stored mixture up to
+    ``order`` (float64) and its label; ``meta`` gets the classic intensity-vector estimate
+    where first-order audio is stored."""
     n = len(dataset) if max_examples is None else min(len(dataset), max_examples)
-    meta_fn = getattr(dataset, "meta", None)
-    audio_fn = getattr(dataset, "audio", None)
-    stored_order = int(getattr(dataset, "stored_order", 0) or 0)
     for i in range(n):
-        item = dataset[i]
-        meta = item[2] if len(item) > 2 and isinstance(item[2], dict) else None
-        if meta is None and callable(meta_fn):
-            meta = meta_fn(i)
-        audio = audio_fn(i, order=1) if callable(audio_fn) and stored_order >= 1 else None
-        yield np.asarray(item[0]), int(item[1]), _with_baseline(dict(meta or {}), audio)
+        audio = np.asarray(dataset.audio(i, order=max(1, order)), dtype=np.float64)
+        meta = dataset.meta(i)
+        label = int(meta["label"]) if "label" in meta else int(dataset[i][1])
+        yield audio, label, _with_baseline(dict(meta or {}), audio)
 
 
 def point_noise_overrides(low: int, high: int) -> dict[str, Any]:
@@ -433,18 +445,15 @@ def simulated_test_examples(
 
     Scene ``i`` is ``simulate_scene(config, scene_seed(seed, "test", i), split="test")`` -- the
     same recipe as example ``i`` of the test split of ``audiolrp simulate --seed SEED`` with that
-    scene configuration (:func:`audiolrp.data.datasets.scene_seed`); features via
-    :func:`audiolrp.signal.features.compute_features`.
+    scene configuration (:func:`audiolrp.data.datasets.scene_seed`). Yields the mixture
+    (AmbiX, all simulated channels, float32) as the example's audio; the model input is made
+    from it by :meth:`audiolrp.models.LoadedModel.input`.
     """
 
     config = scene_config_from_recipe(recipe, order, overrides)
     corpus = get_corpus(config.speech, config.corpus_seed)
     for i in range(n_examples):
         scene = simulate_scene(config, scene_seed(seed, "test", i), corpus, split="test")
-        mixture = scene.mixture
-        if feature == "intensity":
-            mixture = mixture[:4]
-        feats = compute_features(mixture, feature, order)
         meta = {
             "azimuth_rad": scene.azimuth_rad,
             "elevation_rad": scene.elevation_rad,
@@ -453,7 +462,7 @@ def simulated_test_examples(
             "speaker": scene.params.get("speaker"),
         }
         meta = _with_baseline(meta, scene.mixture if scene.mixture.shape[0] >= 4 else None)
-        yield np.asarray(feats, np.float32), int(scene.label), meta
+        yield np.asarray(scene.mixture), int(scene.label), meta
 
 
 # ------------------------------------------------------------------------------------------
@@ -512,7 +521,9 @@ def evaluate(
     -------
     EvaluationResult
     """
-    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise AudioLRPError(f"--device {device}: no CUDA GPU is available here; pass --device cpu")
+    loaded = model if isinstance(model, LoadedModel) else load_model(model, device=device)
     feature, order = loaded.feature, loaded.order
     card_eval = dict(loaded.config.get("evaluation") or {})
     if data_root is not None:
@@ -524,7 +535,7 @@ def evaluate(
 
         ds = FeatureDataset(root, split, feature=feature, order=order if feature == "hoa" else None)
         n = len(ds) if max_examples is None else min(len(ds), max_examples)
-        examples: Iterable[Example] = dataset_examples(ds, n)
+        examples: Iterable[Example] = dataset_examples(ds, order, n)
         test_data: dict[str, Any] = {
             "source": "dataset",
             "path": str(root.resolve()),
@@ -551,9 +562,7 @@ def evaluate(
             "overrides": dict(overrides or {}),
             "split": "test",
         }
-    preds = predict_examples(
-        loaded.model, examples, batch_size=batch_size, device=device, total=n, progress=progress
-    )
+    preds = predict_examples(loaded, examples, batch_size=batch_size, total=n, progress=progress)
     have_dir = np.isfinite(preds.azimuth_rad) & np.isfinite(preds.elevation_rad)
     grid = _default_grid()
     az = np.where(have_dir, preds.azimuth_rad, grid[preds.label, 0])
@@ -561,6 +570,7 @@ def evaluate(
     metrics = compute_metrics(
         preds.pred, preds.label, az, el, grid_rad=grid, snr_db=preds.snr_db, rt60_s=preds.rt60_s,
         speaker=preds.speaker,
+        refined_rad=(preds.refined_azimuth_rad, preds.refined_elevation_rad),
         baseline_error_deg=great_circle_deg(
             preds.baseline_azimuth_rad, preds.baseline_elevation_rad, az, el
         ),
@@ -677,12 +687,18 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     """Human-readable multi-line summary of :func:`compute_metrics` output."""
     d = metrics["error_vs_true_direction_deg"]
     c = metrics["error_vs_true_class_deg"]
-    lines = [
-        f"examples: {metrics['n_examples']}",
+    lines = [f"examples: {metrics['n_examples']}"]
+    r = metrics.get("refined_error_deg")
+    if r:
+        lines.append(
+            f"refined direction error vs true direction (deg): mean {r['mean']:.2f}, median "
+            f"{r['median']:.2f}; within 10 deg: {metrics['refined_share_within_10_deg']:.3f}"
+        )
+    lines += [
         f"accuracy (exact class): {metrics['accuracy']:.3f}",
         f"accuracy within neighbour (<= {metrics['neighbour_tolerance_deg']:.1f} deg): "
         f"{metrics['accuracy_within_neighbour']:.3f}",
-        f"error vs true direction (deg): mean {d['mean']:.2f}, median {d['median']:.2f}",
+        f"class error vs true direction (deg): mean {d['mean']:.2f}, median {d['median']:.2f}",
         f"error vs true class (deg): mean {c['mean']:.2f}, median {c['median']:.2f}",
     ]
     f = metrics.get("error_ignoring_axis_signs_deg")

@@ -20,7 +20,11 @@ from audiolrp.models import CRNN
 def tiny(monkeypatch):
     torch.manual_seed(0)
     model = CRNN(6, n_filters=2, lstm_hidden=2, n_dense=4).eval()
-    monkeypatch.setattr(cli, "_load_model", lambda name: (model, "intensity", 1))
+    from audiolrp.app.explainer import Explainer
+    from audiolrp.models import LoadedModel
+
+    loaded = LoadedModel(model, {"feature": "intensity"}, Path("tiny.json"), "tiny")
+    monkeypatch.setattr(cli, "_load_model", lambda name: Explainer(loaded))
     from audiolrp.analysis.channel_relevance import axis_direction_classes
 
     cls = list(axis_direction_classes().values())

@@ -2,8 +2,9 @@
 and analyse it with an :class:`~audiolrp.app.explainer.Explainer`.
 
 The scene is :func:`audiolrp.simulation.scenes.simulate_scene` (test split); its mixture
-reaches the model through :meth:`Explainer.features`, the same audio -> model input function
-as a recording's windows. Pixel flipping (paper Fig. 4) runs on this scene and the next seeds,
+reaches the model through :meth:`Explainer.features`
+(:meth:`audiolrp.models.LoadedModel.input`), the same audio -> model input function as a
+recording's windows. Pixel flipping (paper Fig. 4) runs on this scene and the next seeds,
 explaining and tracking each scene's true class. :mod:`audiolrp.report.pages` turns the
 result into the report folder.
 """
@@ -51,9 +52,16 @@ class DemoAnalysis:
 
     @property
     def error_deg(self) -> float:
-        """Great-circle angle between the predicted class and the true direction."""
+        """Great-circle angle between the predicted (refined) direction and the true one."""
         a = self.clip
         return float(angular_error_deg(a.azimuth_rad, a.elevation_rad, *self.true_rad))
+
+    @property
+    def class_error_deg(self) -> float:
+        """Great-circle angle between the predicted class's direction and the true one."""
+        a = self.clip
+        return float(angular_error_deg(a.class_azimuth_rad, a.class_elevation_rad,
+                                       *self.true_rad))
 
 
 def scene_order(ex: Explainer, order: int | None) -> int:

@@ -27,7 +27,6 @@ from audiolrp.plots.sphere import (
 )
 from audiolrp.progress import progress_bar
 from audiolrp.signal.ambisonics import angular_error_deg, doa_grid
-from audiolrp.signal.features import compute_features
 from audiolrp.simulation.scenes import get_corpus, simulate_scene
 
 #: Scene metadata every example needs (dataset folders written by ``audiolrp simulate``).
@@ -120,8 +119,7 @@ def analyse_examples(
     batch: list[tuple[np.ndarray, int, dict[str, Any]]] = []
 
     def flush() -> None:
-        x = np.stack([np.asarray(compute_features(a, loaded.feature, loaded.order), np.float32)
-                      for a, _, _ in batch])
+        x = loaded.features(np.stack([a for a, _, _ in batch]))
         labels = np.array([lab for _, lab, _ in batch], dtype=np.int64)
         rel, pred = explain_batches(loaded.model, x, labels if target == "true" else None,
                                     composite=composite, method=meth)

@@ -1,44 +1,43 @@
-"""The :class:`Explainer`: one loaded model that turns audio into predictions and explanations.
+"""The :class:`Explainer`: the app's one object for model work on audio.
 
-The demo and recording analyses (:mod:`audiolrp.app.demo`, :mod:`audiolrp.app.windows`) do all
-their model work through it: model input of the audio (:func:`audiolrp.app.inputs.
-to_model_input`, the same for simulated scenes and recordings), clip probabilities, LRP
-relevance (paper composite), the per-clip analyses and pixel flipping, each batched and each
-delegated to the one function that owns it (:mod:`audiolrp.app.pipeline`).
+It holds a :class:`~audiolrp.models.LoadedModel` (the model façade of
+:func:`audiolrp.models.load`: audio -> input at the training level, prediction with refined
+directions) and adds what needs the relevance engine: LRP in batches (paper composite) and the
+per-clip analyses. The demo, the recording analysis, the replication, the directions analysis
+and the commands get their model through :meth:`Explainer.load` and do every model step
+through it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from audiolrp.app.inputs import to_model_input
 from audiolrp.app.pipeline import (
+    RELEVANCE_METHOD,
     ClipAnalysis,
     analyse_clip,
-    explain_relevance,
-    load_model,
+    explain_paper,
     pixel_flipping_curves,
-    predict,
 )
-from audiolrp.models import LoadedModel
+from audiolrp.models import LoadedModel, ModelInput, Prediction, load
 from audiolrp.signal.layout import InputLayout
 
 
 @dataclass
 class Explainer:
-    """A loaded model with batched predict/explain.
+    """A loaded model with input, predict and explain, all batched.
 
     Parameters
     ----------
     model
-        The model (:func:`audiolrp.app.pipeline.load_model`).
+        The model (:func:`audiolrp.models.load`).
     batch_size
-        Examples per forward pass in :meth:`predict`.
+        Clips per forward / backward pass.
     """
 
     model: LoadedModel
@@ -47,7 +46,7 @@ class Explainer:
     @classmethod
     def load(cls, model: str | os.PathLike[str] | LoadedModel, batch_size: int = 16) -> Explainer:
         """An explainer for a shipped model name, a saved model's path or a loaded model."""
-        return cls(load_model(model), batch_size)
+        return cls(model if isinstance(model, LoadedModel) else load(model), batch_size)
 
     @property
     def name(self) -> str:
@@ -79,18 +78,37 @@ class Explainer:
         """AmbiX channels of the audio the model reads."""
         return self.layout.n_audio_channels
 
+    @property
+    def relevance_method(self) -> str:
+        """Name of the relevance method of :meth:`explain`, as the reports print it."""
+        return RELEVANCE_METHOD
+
+    def input(self, audio: np.ndarray) -> ModelInput:
+        """Model input of clips at the training level (:meth:`LoadedModel.input`)."""
+        return self.model.input(audio)
+
     def features(self, audio: np.ndarray) -> np.ndarray:
-        """Model input of one clip ``(K, 16000)`` -> ``(C, 50, 512)``, or of clips
-        ``(B, K, 16000)`` -> ``(B, C, 50, 512)`` (:func:`audiolrp.app.inputs.to_model_input`)."""
-        return to_model_input(audio, self.layout)
+        """Features of one clip ``(K, 16000)`` -> ``(C, 50, 512)`` or of clips
+        ``(B, K, 16000)`` -> ``(B, C, 50, 512)`` (:meth:`LoadedModel.features`)."""
+        return self.model.features(audio)
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Clip probabilities ``(B, 425)`` of features ``x`` (batches of :attr:`batch_size`)."""
-        return predict(self.model, x, self.batch_size)[1]
+    def predict(
+        self, clips: np.ndarray, progress: Callable[[int], None] | None = None
+    ) -> Prediction:
+        """:class:`~audiolrp.models.Prediction` of 1-s AmbiX clips at any level."""
+        return self.model.predict(clips, batch_size=self.batch_size, progress=progress)
 
-    def explain(self, x: np.ndarray, targets: Sequence[int]) -> tuple[np.ndarray, str]:
-        """LRP relevance ``(B, C, 50, 512)`` of the ``targets``' scores and the method's name."""
-        return explain_relevance(self.model, x, targets)
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Clip probabilities ``(B, 425)`` of features ``x`` (:meth:`LoadedModel.scores`)."""
+        return self.model.scores(x, self.batch_size)[1]
+
+    def explain(
+        self, x: np.ndarray, targets: Sequence[int] | np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """LRP relevance ``(B, C, 50, 512)`` float32 of the ``targets``' scores (``None``: the
+        predicted classes) and the predicted classes ``(B,)``
+        (:func:`audiolrp.app.pipeline.explain_paper`, batches of :attr:`batch_size`)."""
+        return explain_paper(self.model, x, targets, self.batch_size)
 
     def analyse(self, audio: np.ndarray, **options: Any) -> ClipAnalysis:
         """Predict, explain and analyse one clip (:func:`audiolrp.app.pipeline.analyse_clip`)."""

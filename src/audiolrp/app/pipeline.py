@@ -1,10 +1,12 @@
-"""Clip analysis for the demo and recording reports: the app's model loader
-(:func:`load_model`) and the per-clip steps of the paper.
+"""Clip analysis for the demo and recording reports: the app's one batched explain
+(:func:`explain_paper`) and the per-clip steps of the paper.
 
 For one 1-s clip the steps are those of the paper:
 
-1. features (HOA magnitude/phase or active/reactive intensity; section "Experimental Setup"),
-2. DOA prediction: clip probabilities = mean over the 50 frames of the frame softmax,
+1. features (HOA magnitude/phase or active/reactive intensity; section "Experimental Setup")
+   of the clip brought to the model's training level (:meth:`LoadedModel.input`),
+2. DOA prediction: clip probabilities = mean over the 50 frames of the frame softmax; the
+   argmax class and the direction refined from the probabilities around it,
 3. LRP relevance of the predicted class's pre-softmax score (paper composite: alpha1-beta0
    for convolutions, epsilon = 0.01 for dense and LSTM layers; Eq. 2 and its variants),
 4. channel relevance (relevance summed over time and frequency per input channel; Fig. 3),
@@ -18,34 +20,41 @@ The report folders (``audiolrp demo`` / ``audiolrp explain FILE``) are composed 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 from audiolrp import lrp
 from audiolrp.analysis.auralization import auralize as aur
 from audiolrp.analysis.channel_relevance import channel_relevance as cr
 from audiolrp.analysis.heatmaps import audio_channel_heatmaps
 from audiolrp.analysis.pixel_flipping import PixelFlippingResult, pixel_flipping
-from audiolrp.app.inputs import to_model_input
-from audiolrp.models import LoadedModel, clip_probabilities, load
+from audiolrp.models import LoadedModel, Prediction
 from audiolrp.progress import Progress
 from audiolrp.signal.ambisonics import doa_grid
 from audiolrp.signal.layout import InputLayout
+from audiolrp.signal.levels import level_gains
 
 DEFAULT_MODEL = "intensity"
 PIXEL_FLIPPING_STEPS = 10
+#: The relevance method of the app's explanations, as the reports name it.
+RELEVANCE_METHOD = "LRP (paper composite)"
 
 
-# ------------------------------------------------------------------------------------- models
-def load_model(model: str | os.PathLike[str] | LoadedModel) -> LoadedModel:
-    """The one way the app and the commands get a model: a shipped name (``"hoa2"``,
-    ``"intensity"``), a saved model's path, or an already loaded model (returned as is)."""
-    return model if isinstance(model, LoadedModel) else load(model)
+def explain_paper(
+    handle: LoadedModel,
+    x: np.ndarray,
+    targets: Sequence[int] | np.ndarray | None = None,
+    batch_size: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The app's one batched explain: LRP relevance ``(B, C, 50, 512)`` float32 of the
+    ``targets``' pre-softmax scores (``None``: each clip's predicted class) and the predicted
+    classes ``(B,)``, paper composite (LRP-alpha1beta0 for convolutions, LRP-epsilon 0.01 for
+    dense and LSTM layers; Eq. 2 and its variants), :func:`audiolrp.lrp.explain_batches`."""
+    tgt = None if targets is None else np.asarray(targets, dtype=np.int64)
+    return lrp.explain_batches(handle.model, x, tgt, batch_size=batch_size, composite="paper")
 
 
 # ----------------------------------------------------------------------------- clip analysis
@@ -58,9 +67,13 @@ class ClipAnalysis:
     probabilities: np.ndarray  # (425,) mean frame softmax
     predicted_class: int
     confidence: float
-    azimuth_rad: float
+    azimuth_rad: float  # refined direction (finer than the grid; LoadedModel.refinement)
     elevation_rad: float
     target_class: int
+    class_azimuth_rad: float = float("nan")  # direction of the predicted class
+    class_elevation_rad: float = float("nan")
+    level_dbfs: float = float("nan")  # W level of the clip as given
+    silent: bool = False
     relevance: np.ndarray | None = None  # (C, 50, 512)
     relevance_method: str = ""
     channel_relevance: np.ndarray | None = None  # (C,)
@@ -74,57 +87,6 @@ def class_directions_rad() -> np.ndarray:
     (:func:`audiolrp.signal.ambisonics.doa_grid`)."""
     return np.asarray(doa_grid(), dtype=np.float64)
 
-
-
-def predict(
-    handle: LoadedModel, x: np.ndarray, batch_size: int = 16
-) -> tuple[np.ndarray, np.ndarray]:
-    """Frame scores ``(B, 50, 425)`` and clip probabilities ``(B, 425)`` for features ``x``.
-
-    Clip probabilities are the mean over frames of the frame softmax
-    (:func:`audiolrp.models.clip_probabilities`).
-    """
-
-    scores, probs = [], []
-    with torch.no_grad():
-        for i in range(0, x.shape[0], batch_size):
-            s = handle.model(torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size])))
-            scores.append(s.numpy())
-            probs.append(clip_probabilities(s).numpy())
-    return np.concatenate(scores), np.concatenate(probs)
-
-
-def explain_batched(
-    model: torch.nn.Module,
-    x: np.ndarray,
-    targets: Sequence[int] | np.ndarray,
-    batch_size: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The one batched explain of the app and the commands: LRP relevance of the ``targets``'
-    pre-softmax scores and the predicted clip classes, in batches of ``batch_size`` (``None``:
-    one batch).
-
-    Uses :func:`audiolrp.lrp.explain_batches` (``composite="paper"``: LRP-alpha1beta0 for
-    convolutions, LRP-epsilon 0.01 for dense and LSTM layers).
-
-    Returns
-    -------
-    relevance : np.ndarray
-        ``(B, C, 50, 512)`` float32.
-    predicted : np.ndarray
-        ``(B,)`` int64 argmax of the clip probabilities.
-    """
-    return lrp.explain_batches(model, x, np.asarray(targets, dtype=np.int64),
-                               batch_size=batch_size, composite="paper")
-
-
-def explain_relevance(
-    handle: LoadedModel, x: np.ndarray, targets: Sequence[int]
-) -> tuple[np.ndarray, str]:
-    """LRP relevance ``(B, C, 50, 512)`` float64 of the pre-softmax scores of ``targets``
-    (:func:`explain_batched`, one batch) and the method's name for the report."""
-    rel, _ = explain_batched(handle.model, x, targets)
-    return rel.astype(np.float64), "LRP (paper composite)"
 
 
 def channel_relevance(relevance: np.ndarray) -> np.ndarray:
@@ -216,21 +178,23 @@ def curves_summary(results: dict[str, PixelFlippingResult], n_examples: int) -> 
 
 
 def clip_prediction(handle: LoadedModel, features: np.ndarray) -> ClipAnalysis:
-    """Frame scores, clip probabilities and the predicted class (and its direction) of one
-    clip's features ``(C, 50, 512)``; the explained class is the predicted one."""
-    scores, probs = predict(handle, features[None])
-    p = probs[0]
-    pred = int(np.argmax(p))
-    grid = class_directions_rad()
+    """Frame scores, clip probabilities, the predicted class and the refined direction of one
+    clip's features ``(C, 50, 512)`` (:meth:`LoadedModel.scores`, :class:`Prediction`); the
+    explained class is the predicted one."""
+    scores, probs = handle.scores(features[None])
+    pred = Prediction.from_probabilities(probs, handle.refinement)
+    cls = int(pred.class_index[0])
     return ClipAnalysis(
         features=features,
         frame_scores=scores[0],
-        probabilities=p,
-        predicted_class=pred,
-        confidence=float(p[pred]),
-        azimuth_rad=float(grid[pred, 0]),
-        elevation_rad=float(grid[pred, 1]),
-        target_class=pred,
+        probabilities=probs[0].astype(np.float64),
+        predicted_class=cls,
+        confidence=float(pred.confidence[0]),
+        azimuth_rad=float(np.radians(pred.azimuth_deg[0])),
+        elevation_rad=float(np.radians(pred.elevation_deg[0])),
+        target_class=cls,
+        class_azimuth_rad=float(class_directions_rad()[cls, 0]),
+        class_elevation_rad=float(class_directions_rad()[cls, 1]),
     )
 
 
@@ -254,16 +218,15 @@ def analyse_clip(
 
     prog = progress or Progress(0, enabled=False)
     if features is None:
-        features = to_model_input(audio, handle.layout)
+        features = handle.input(audio).features[0]
     res = clip_prediction(handle, features)
+    _, level, silent = level_gains(audio, handle.input_rms)
+    res.level_dbfs, res.silent = float(level[0]), bool(silent[0])
     pred = res.predicted_class
+    res.relevance_method = RELEVANCE_METHOD
     if relevance is None:
         with prog.step("explaining the prediction with LRP", "lrp"):
-            rel, method = explain_relevance(handle, features[None], [pred])
-            relevance = rel[0]
-            res.relevance_method = method
-    else:
-        res.relevance_method = "LRP (paper composite)"
+            relevance = explain_paper(handle, features[None], [pred])[0][0]
     res.relevance = np.asarray(relevance, dtype=np.float64)
     res.channel_relevance = channel_relevance(res.relevance)
 
@@ -292,14 +255,19 @@ def azimuth_deg(x_rad: float) -> float:
 
 
 def prediction_dict(a: ClipAnalysis, top_k: int = 5) -> dict[str, Any]:
-    """JSON-ready prediction summary of a clip."""
+    """JSON-ready prediction summary of a clip: the refined direction, the predicted class and
+    its direction, the confidence, the level and the ``top_k`` classes."""
     grid = class_directions_rad()
     top = np.argsort(-a.probabilities)[:top_k]
     return {
         "class": a.predicted_class,
         "azimuth_deg": azimuth_deg(a.azimuth_rad),
         "elevation_deg": elevation_deg(a.elevation_rad),
+        "class_azimuth_deg": azimuth_deg(a.class_azimuth_rad),
+        "class_elevation_deg": elevation_deg(a.class_elevation_rad),
         "confidence": round(a.confidence, 6),
+        "level_dbfs": round(a.level_dbfs, 2) if np.isfinite(a.level_dbfs) else None,
+        "silent": bool(a.silent),
         "top": [
             {
                 "class": int(i),
@@ -341,11 +309,9 @@ __all__ = [
     "clip_prediction",
     "curves_summary",
     "elevation_deg",
-    "explain_batched",
-    "explain_relevance",
+    "explain_paper",
+    "RELEVANCE_METHOD",
     "flipping_runs",
-    "load_model",
     "pixel_flipping_curves",
-    "predict",
     "prediction_dict",
 ]

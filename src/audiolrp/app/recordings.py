@@ -6,8 +6,8 @@ default) or FuMa (orders 1..3) convention, at any sample rate. :func:`read_ambis
 AmbiX signals of shape ``(n_sh, n_samples)`` in float64; :func:`resample_to_model_rate` brings
 them to the models' 16 kHz (polyphase resampling); :func:`sliding_windows` cuts 1-s windows
 (the paper's example length: 50 STFT frames x 512 bins, see :mod:`audiolrp.constants`).
-The windows become model input through :func:`audiolrp.app.inputs.to_model_input`, the same
-function as the demo's simulated scenes.
+The windows become model input through :meth:`audiolrp.models.LoadedModel.input`, the same
+function as the demo's simulated scenes (each window brought to the model's training level).
 
 Every problem a user can cause is reported as one :class:`~audiolrp.errors.AudioFileError`
 line naming the file and the fix.
@@ -16,11 +16,14 @@ line naming the file and the fix.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from audiolrp.audio_io import read_audio, resample
+from audiolrp.audio_io import audio_info, read_audio, read_audio_frames, resample
 from audiolrp.constants import CLIP_SAMPLES, FS_HZ, n_sh_channels
 from audiolrp.errors import AudioFileError, AudioLRPError
 from audiolrp.signal.ambisonics import fuma_to_ambix
@@ -29,6 +32,10 @@ from audiolrp.signal.layout import InputLayout
 SUPPORTED_FORMATS: tuple[str, ...] = ("ambix", "fuma")
 MAX_ORDER: int = 4
 MAX_FUMA_ORDER: int = 3
+#: Seconds of a recording read and resampled at a time by :func:`stream_16k`.
+STREAM_SEGMENT_S: float = 20.0
+#: Windows per batch of :func:`stream_windows`.
+STREAM_BATCH: int = 32
 
 
 def order_from_channels(n_channels: int) -> int | None:
@@ -191,6 +198,131 @@ def get_window(signals: np.ndarray, start: int, window_samples: int = CLIP_SAMPL
     return out
 
 
+@dataclass(frozen=True)
+class RecordingInfo:
+    """What a recording's header says, checked for a model (:func:`open_recording`)."""
+
+    path: Path
+    format: str
+    fs_hz: int
+    n_channels: int
+    n_samples: int  # at fs_hz
+    n_read: int  # AmbiX channels read (the model's)
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return self.n_samples / self.fs_hz
+
+    @property
+    def n_samples_16k(self) -> int:
+        """Samples after resampling to 16 kHz (``ceil(n * up / down)``, as resample_poly)."""
+        r = Fraction(FS_HZ, self.fs_hz)
+        return -(-self.n_samples * r.numerator // r.denominator)
+
+
+def open_recording(
+    path: str | Path, format: str, model: tuple[str, int, str]
+) -> RecordingInfo:
+    """Check a recording's header for a model ``(feature, order, name)`` without reading its
+    samples: existence, readability, truncation, channel count, order, format, length.
+
+    Raises
+    ------
+    AudioFileError
+        One line naming the file and the fix.
+    """
+    path = Path(path)
+    fmt = str(format).lower()
+    if fmt not in SUPPORTED_FORMATS:
+        raise AudioLRPError(f"unknown Ambisonics format {format!r}: use 'ambix' or 'fuma'")
+    check_audio_path(path)
+    fs, n_ch, n = audio_info(path)
+    if n == 0:
+        raise AudioFileError(f"{path.name} contains no samples: pass a recording of at least 0.1 s")
+    if fs <= 0:
+        raise AudioFileError(
+            f"invalid sample rate {fs} Hz: the file header of {path.name} is corrupt"
+        )
+    check_channels(path.name, n_ch, *model)
+    file_order = order_from_channels(n_ch)
+    if file_order is None or file_order < 1 or file_order > MAX_ORDER:
+        raise AudioFileError(
+            f"{path.name} has {n_ch} channels; Ambisonics files need (N+1)^2 = 4, 9, 16 or 25 "
+            f"channels (orders 1 to {MAX_ORDER})"
+        )
+    if fmt == "fuma" and file_order > MAX_FUMA_ORDER:
+        raise AudioFileError(
+            f"{path.name} has {n_ch} channels but FuMa is defined up to 3rd order (16 channels): "
+            "convert it to AmbiX or pass --format ambix"
+        )
+    n_read = InputLayout(model[0], model[1]).n_audio_channels
+    return RecordingInfo(path, fmt, fs, n_ch, n, n_read)
+
+
+def stream_16k(info: RecordingInfo, segment_s: float = STREAM_SEGMENT_S) -> Iterator[np.ndarray]:
+    """The recording as consecutive 16-kHz AmbiX segments ``(n_read, <= segment)``, float64.
+
+    Reads ``segment_s`` at a time (bounded memory for any length). Each segment is resampled
+    with enough context on both sides (zeros beyond the file, as :func:`resample_to_model_rate`
+    pads) that the concatenated segments equal the whole-file resampling up to float rounding.
+
+    Raises
+    ------
+    AudioFileError
+        NaN or infinite samples (naming the time), or a damaged file.
+    """
+    r = Fraction(FS_HZ, info.fs_hz)
+    up, down = r.numerator, r.denominator
+    seg_out = up * max(1, math.ceil(FS_HZ * segment_s / up))
+    seg_in = seg_out * down // up
+    ctx_in = 0 if up == down == 1 else down * math.ceil(4096 / down)
+    ctx_out = ctx_in * up // down
+    total_out = info.n_samples_16k
+    for k in range(math.ceil(total_out / seg_out)):
+        a = k * seg_in
+        lo, hi = max(0, a - ctx_in), min(info.n_samples, a + seg_in + ctx_in)
+        chunk = np.zeros((info.n_read, seg_in + 2 * ctx_in))
+        if hi > lo:
+            data = read_audio_frames(info.path, lo, hi)
+            if not np.all(np.isfinite(data)):
+                raise AudioFileError(
+                    f"{info.path.name} contains NaN or infinite samples near "
+                    f"{lo / info.fs_hz:.1f} s: re-export the recording as finite PCM/float"
+                )
+            sig = data.T
+            if info.format == "fuma":
+                sig = np.asarray(fuma_to_ambix(sig), dtype=np.float64)
+            chunk[:, lo - (a - ctx_in) : hi - (a - ctx_in)] = sig[: info.n_read]
+        y = chunk if up == down == 1 else resample(chunk, info.fs_hz, FS_HZ)
+        yield y[:, ctx_out : ctx_out + min(seg_out, total_out - k * seg_out)]
+
+
+def stream_windows(
+    info: RecordingInfo, hop_samples: int, batch: int = STREAM_BATCH
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(starts, windows)`` batches of the 1-s windows of :func:`window_starts` over the
+    16-kHz recording, ``windows`` ``(b, n_read, 16000)``; memory bounded by one segment and one
+    batch."""
+    starts = window_starts(info.n_samples_16k, CLIP_SAMPLES, hop_samples)
+    segments = stream_16k(info)
+    buf = np.zeros((info.n_read, 0))
+    buf0 = 0  # 16-kHz sample index of buf[:, 0]
+    done = False
+    for i0 in range(0, starts.size, batch):
+        idx = starts[i0 : i0 + batch]
+        need_end = min(int(idx[-1]) + CLIP_SAMPLES, info.n_samples_16k)
+        while buf0 + buf.shape[1] < need_end and not done:
+            try:
+                buf = np.concatenate([buf, next(segments)], axis=1)
+            except StopIteration:
+                done = True
+        yield idx, np.stack([get_window(buf, int(s) - buf0) for s in idx])
+        if i0 + batch < starts.size:
+            drop = int(starts[i0 + batch]) - buf0
+            buf, buf0 = buf[:, drop:], buf0 + drop
+
+
 def sliding_windows(
     signals: np.ndarray,
     window_samples: int = CLIP_SAMPLES,
@@ -220,6 +352,12 @@ def sliding_windows(
 
 __all__ = [
     "MAX_ORDER",
+    "STREAM_BATCH",
+    "STREAM_SEGMENT_S",
+    "RecordingInfo",
+    "open_recording",
+    "stream_16k",
+    "stream_windows",
     "SUPPORTED_FORMATS",
     "check_audio_path",
     "check_channels",

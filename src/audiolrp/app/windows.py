@@ -1,11 +1,15 @@
 """A recording's analysis (``audiolrp explain FILE``): read it, cut 1-s windows, predict and
 explain every window, and analyse the chosen windows in detail.
 
-The windows reach the model through :meth:`~audiolrp.app.explainer.Explainer.features`, the
-same audio -> model input function as the demo's simulated scene. Every window gets its DOA
-prediction and channel relevance (LRP, paper composite); the detailed analyses (Fig. 2 heatmaps,
+The windows reach the model through :meth:`~audiolrp.app.explainer.Explainer.predict` and
+:meth:`~audiolrp.app.explainer.Explainer.features` (:meth:`audiolrp.models.LoadedModel.input`:
+each window brought to the model's training level), the same audio -> model input function as
+the demo's simulated scene. Every window gets its DOA prediction (class and refined direction,
+its level, and flags for digital silence and for quiet windows far below the recording's loud
+ones) and channel relevance (LRP, paper composite); the detailed analyses (Fig. 2 heatmaps,
 pixel flipping, auralization) are made for the requested windows or, by default, the most
-confident one. :mod:`audiolrp.report.pages` turns the result into the report folder.
+confident one that is neither silent nor quiet. :mod:`audiolrp.report.pages` turns the
+result into the report folder.
 """
 
 from __future__ import annotations
@@ -27,10 +31,14 @@ from audiolrp.app.recordings import (
 )
 from audiolrp.constants import CLIP_SAMPLES, FS_HZ
 from audiolrp.errors import AudioLRPError
+from audiolrp.models import Prediction
 from audiolrp.progress import Progress, progress_bar
+from audiolrp.signal.levels import quiet_windows
 
 #: Windows per forward/backward pass.
 WINDOW_BATCH: int = 8
+#: Smallest window hop in seconds (finer hops only repeat the same audio).
+MIN_HOP_S: float = 0.05
 
 
 @dataclass
@@ -55,7 +63,8 @@ class RecordingAnalysis:
     n_samples_16k: int  # samples after resampling to 16 kHz
     hop_samples: int  # window hop at 16 kHz
     starts: np.ndarray  # (W,) window start samples at 16 kHz
-    probabilities: np.ndarray  # (W, 425) clip probabilities
+    prediction: Prediction  # per window: refined direction, class, probabilities, level
+    quiet: np.ndarray  # (W,) bool: more than QUIET_BELOW_DB below the loud windows (or silent)
     channel_relevance: np.ndarray  # (W, C) signed relevance per input channel
     total_relevance: np.ndarray  # (W,)
     relevance_method: str
@@ -73,14 +82,19 @@ class RecordingAnalysis:
         return self.n_samples / self.fs_hz
 
     @property
+    def probabilities(self) -> np.ndarray:
+        """``(W, 425)`` clip probabilities per window (zeros for silent windows)."""
+        return self.prediction.probabilities
+
+    @property
     def predicted(self) -> np.ndarray:
-        """``(W,)`` predicted class per window."""
-        return self.probabilities.argmax(axis=1)
+        """``(W,)`` predicted class per window (-1 for silent windows)."""
+        return self.prediction.class_index
 
     @property
     def confidence(self) -> np.ndarray:
-        """``(W,)`` clip probability of the predicted class per window."""
-        return self.probabilities[np.arange(self.n_windows), self.predicted]
+        """``(W,)`` clip probability of the predicted class per window (0 when silent)."""
+        return self.prediction.confidence
 
     @property
     def times_s(self) -> np.ndarray:
@@ -96,6 +110,19 @@ class RecordingAnalysis:
         return float(min(self.starts[i] + CLIP_SAMPLES, self.n_samples_16k) / FS_HZ)
 
 
+def concatenate_predictions(parts: Sequence[Prediction]) -> Prediction:
+    """One :class:`~audiolrp.models.Prediction` of consecutive batches' predictions."""
+    first = parts[0]
+    return Prediction(
+        direction=np.concatenate([p.direction for p in parts]),
+        class_index=np.concatenate([p.class_index for p in parts]),
+        probabilities=np.concatenate([p.probabilities for p in parts]),
+        level_dbfs=np.concatenate([p.level_dbfs for p in parts]),
+        silent=np.concatenate([p.silent for p in parts]),
+        refinement=first.refinement,
+    )
+
+
 def hop_samples(hop_s: float) -> int:
     """The window hop in samples at 16 kHz (at least 1).
 
@@ -104,8 +131,11 @@ def hop_samples(hop_s: float) -> int:
     AudioLRPError
         When ``hop_s`` is not a positive finite number.
     """
-    if not hop_s > 0 or not np.isfinite(hop_s):
-        raise AudioLRPError(f"--hop-s {hop_s} is invalid: pass a positive number of seconds")
+    if not hop_s >= MIN_HOP_S or not np.isfinite(hop_s):
+        raise AudioLRPError(
+            f"--hop-s {hop_s} is invalid: pass at least {MIN_HOP_S} s (a window every 50 ms "
+            "already overlaps 95 %)"
+        )
     return max(1, int(round(hop_s * FS_HZ)))
 
 
@@ -120,13 +150,20 @@ def check_windows(requested: Sequence[int] | None, n_windows: int, name: str) ->
 
 
 def chosen_windows(
-    requested: Sequence[int] | None, confidence: np.ndarray, max_detailed: int
+    requested: Sequence[int] | None,
+    confidence: np.ndarray,
+    max_detailed: int,
+    quiet: np.ndarray | None = None,
 ) -> list[int]:
-    """Windows to analyse in detail: ``requested`` or the most confident one; duplicates
-    dropped, at most ``max_detailed`` when none are requested."""
+    """Windows to analyse in detail: ``requested`` or the most confident one that is not
+    ``quiet`` (any window if all are); duplicates dropped, at most ``max_detailed`` when none
+    are requested."""
     if requested:
         return list(dict.fromkeys(int(w) for w in requested))
-    return [int(np.argmax(confidence))][: max(1, max_detailed)]
+    conf = np.asarray(confidence, np.float64)
+    if quiet is not None and not np.all(quiet):
+        conf = np.where(quiet, -1.0, conf)
+    return [int(np.argmax(conf))][: max(1, max_detailed)]
 
 
 def _batches(n: int, size: int = WINDOW_BATCH) -> Iterator[list[int]]:
@@ -167,24 +204,24 @@ def analyse_recording(
         return ex.features(np.stack([window(i) for i in idx]))
 
     with prog.step(f"predicting the DOA of {n_win} window(s)", "predict"):
-        probs = np.concatenate([ex.predict(features(idx)) for idx in _batches(n_win)])
-    conf = probs[np.arange(n_win), probs.argmax(axis=1)]
-    chosen = chosen_windows(windows, conf, max_detailed)
+        parts = [ex.predict(np.stack([window(i) for i in idx])) for idx in _batches(n_win)]
+        pred = concatenate_predictions(parts)
+    quiet = quiet_windows(pred.level_dbfs)
+    chosen = chosen_windows(windows, pred.confidence, max_detailed, quiet)
     with prog.step(f"explaining {n_win} window(s) with LRP", "lrp"):
         bar = progress_bar(n_win, enabled=show_bar and n_win > WINDOW_BATCH)
-        cr, total, method, kept = _explain_windows(ex, probs.argmax(axis=1), chosen, features, bar)
+        cr, total, kept = _explain_windows(ex, pred.class_index, chosen, features, bar)
     rec = RecordingAnalysis(
         path=path, format=format, fs_hz=int(fs), n_channels=int(signals.shape[0]),
         n_samples=int(signals.shape[1]), n_samples_16k=int(sig16.shape[1]), hop_samples=hop,
-        starts=starts, probabilities=probs, channel_relevance=cr, total_relevance=total,
-        relevance_method=method, chosen=chosen,
+        starts=starts, prediction=pred, quiet=quiet, channel_relevance=cr,
+        total_relevance=total, relevance_method=ex.relevance_method, chosen=chosen,
     )
     with prog.step(f"detailed analysis of window(s) {', '.join(map(str, chosen))}", "detail"):
         for w in chosen:
             audio = window(w)
             clip = ex.analyse(audio, features=kept[w][0], relevance=kept[w][1],
                               pixel_flipping=pixel_flipping, seed=w)
-            clip.relevance_method = method
             directions = (
                 analyse_directions(clip.relevance, audio,
                                    predicted_rad=(clip.azimuth_rad, clip.elevation_rad))
@@ -200,32 +237,37 @@ def _explain_windows(
     keep: Sequence[int],
     features: Callable[[Sequence[int]], np.ndarray],
     bar: Callable[[int], None],
-) -> tuple[np.ndarray, np.ndarray, str, dict[int, tuple[np.ndarray, np.ndarray]]]:
+) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[np.ndarray, np.ndarray]]]:
     """LRP of every window's predicted class, batch by batch: channel relevance ``(W, C)``,
-    total relevance ``(W,)``, the method's name, and features and relevance of ``keep``."""
+    total relevance ``(W,)``, and features and relevance of ``keep``. Silent windows (class
+    -1) are not explained: their relevance is zero."""
     n_win = int(predicted.size)
-    cr = np.empty((n_win, len(ex.channel_names)))
-    total = np.empty(n_win)
+    cr = np.zeros((n_win, len(ex.channel_names)))
+    total = np.zeros(n_win)
     kept: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    method = ""
     for idx in _batches(n_win):
         f = features(idx)
-        r, method = ex.explain(f, predicted[idx].tolist())
+        live = [j for j, w in enumerate(idx) if predicted[w] >= 0]
+        r = np.zeros(f.shape, np.float64)
+        if live:
+            r[live] = ex.explain(f[live], predicted[[idx[j] for j in live]])[0]
         for j, w in enumerate(idx):
             cr[w] = channel_relevance(r[j])
             total[w] = float(r[j].sum())
             if w in keep:
                 kept[w] = (f[j], r[j])
         bar(len(idx))
-    return cr, total, method, kept
+    return cr, total, kept
 
 
 __all__ = [
+    "MIN_HOP_S",
     "WINDOW_BATCH",
     "RecordingAnalysis",
     "WindowDetail",
     "analyse_recording",
     "check_windows",
     "chosen_windows",
+    "concatenate_predictions",
     "hop_samples",
 ]

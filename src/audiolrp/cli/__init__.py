@@ -14,10 +14,11 @@ from audiolrp.cli.app import app, forget_new_dirs
 from audiolrp.errors import AudioLRPError
 
 # Subcommand modules register their commands on ``app`` when imported.
-# The import order is the order of ``audiolrp --help``: demo, explain, simulate, train,
+# The import order is the order of ``audiolrp --help``: demo, explain, locate, simulate, train,
 # evaluate (both in ``train``), analyze, corpus.
 from audiolrp.cli import demo as _demo  # noqa: E402,F401  isort: skip
 from audiolrp.cli import explain as _explain  # noqa: E402,F401  isort: skip
+from audiolrp.cli import locate as _locate  # noqa: E402,F401  isort: skip
 from audiolrp.cli import simulate as _simulate  # noqa: E402,F401  isort: skip
 from audiolrp.cli import train as _train  # noqa: E402,F401  isort: skip
 from audiolrp.cli import analyze as _analyze  # noqa: E402,F401  isort: skip

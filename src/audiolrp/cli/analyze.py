@@ -83,12 +83,11 @@ def _guard(job: Any) -> Any:
     return run_guarded(job)
 
 
-def _load_model(name_or_path: str) -> tuple[Any, str, int]:
-    """``(model, feature, order)`` of :func:`audiolrp.app.pipeline.load_model`."""
-    from audiolrp.app.pipeline import load_model
+def _load_model(name_or_path: str) -> Any:
+    """The :class:`audiolrp.app.explainer.Explainer` of a model name or path."""
+    from audiolrp.app.explainer import Explainer
 
-    loaded = load_model(name_or_path)
-    return loaded.model, loaded.feature, loaded.order
+    return Explainer.load(name_or_path)
 
 
 def _open_dataset(root: Path, split: str, feature: str, order: int) -> Any:
@@ -143,11 +142,11 @@ def channels_cmd(
     def job() -> None:
         prepare_output_dir(out)
         from audiolrp.analysis import channel_relevance as cr
-        from audiolrp.app.pipeline import explain_batched
         from audiolrp.plots import plot_channel_relevance, plot_direction_correlation, save_figure
         from audiolrp.signal.ambisonics import doa_grid, unit_vector
 
-        net, feature, order = _load_model(model)
+        ex = _load_model(model)
+        feature, order = ex.feature, ex.order
         ds = _open_dataset(data, split, feature, order)
         classes = cr.axis_direction_classes()
         labels_all = getattr(ds, "labels", None)
@@ -162,14 +161,16 @@ def channels_cmd(
                                    "mode": "sum |R|" if per_bin else "|sum R|"}
         if axis_idx.size:
             x, y = _examples(ds, axis_idx)
-            rel, _ = explain_batched(net, x, y, batch_size)
+            ex.batch_size = batch_size
+            rel, _ = ex.explain(x, y)
             vals = cr.relevance_shares(cr.channel_relevance(rel, per_bin=per_bin))
             present = [g for g in classes if np.any(groups_all[axis_idx] == g)]
             stats = cr.channel_relevance_stats(vals, groups_all[axis_idx], names, present)
             save_figure(plot_channel_relevance(stats), out / "fig3_channel_relevance.png")
             summary["axis_groups"] = stats.as_rows()
         x, y = _examples(ds, all_idx)
-        rel, _ = explain_batched(net, x, y, batch_size)
+        ex.batch_size = batch_size
+        rel, _ = ex.explain(x, y)
         vals = cr.relevance_shares(cr.channel_relevance(rel, per_bin=per_bin))
         grid = np.asarray(doa_grid())
         xyz = unit_vector(grid[y, 0], grid[y, 1])
@@ -223,10 +224,10 @@ def flip_cmd(
     def job() -> None:
         prepare_output_dir(out)
         from audiolrp.analysis import pixel_flipping as pf
-        from audiolrp.app.pipeline import explain_batched
         from audiolrp.plots import plot_pixel_flipping, save_figure
 
-        net, feature, order = _load_model(model)
+        ex = _load_model(model)
+        net, feature, order = ex.model.model, ex.feature, ex.order
         known = _layout(feature, order).groups
         wanted = [g.strip() for g in groups.split(",") if g.strip()]
         if feature == "hoa" and groups == "all,active,reactive":
@@ -236,7 +237,8 @@ def flip_cmd(
             raise AudioLRPError(f"unknown channel group(s) {bad}: choose from {list(known)}")
         ds = _open_dataset(data, split, feature, order)
         x, y = _examples(ds, np.arange(min(len(ds), max_examples)))
-        rel = explain_batched(net, x, y, batch_size=8)[0]
+        ex.batch_size = 8
+        rel = ex.explain(x, y)[0]
         results = {}
         for g in wanted:
             for o in [s.strip() for s in orders.split(",") if s.strip()]:
@@ -279,17 +281,13 @@ def auralize_cmd(
 
     def job() -> None:
         prepare_output_dir(out)
-        import torch
-
         from audiolrp.analysis import auralization as au
         from audiolrp.analysis import heatmaps as hm
-        from audiolrp.app.inputs import to_model_input
-        from audiolrp.app.pipeline import explain_batched
         from audiolrp.audio_io import read_audio
-        from audiolrp.models import predict_clip
         from audiolrp.plots import fig2_panels, relevance_map_label, save_figure
 
-        net, feature, order = _load_model(model)
+        ex = _load_model(model)
+        feature, order = ex.feature, ex.order
 
         def read(p: Path) -> np.ndarray:
             data, fs = read_audio(p, "float64")
@@ -302,14 +300,14 @@ def auralize_cmd(
             return data[:16000, :need].T
 
         mix = read(audio)
-        feats = to_model_input(mix, _layout(feature, order))[None]
-        tgt = int(predict_clip(net, torch.from_numpy(feats))[0]) if target is None else target
-        rel = explain_batched(net, feats, np.array([tgt]), 1)[0][0]
-        heat = hm.audio_channel_heatmaps(rel, feature, order)
-        filtered = au.auralize(mix, heat, negative=negative)  # type: ignore[arg-type]
-        paths = au.write_auralization(out, filtered, stem="relevant")
         if not 0 <= acn < mix.shape[0]:
             raise AudioLRPError(f"--acn {acn} is out of range: pass 0..{mix.shape[0] - 1}")
+        feats = ex.features(mix[None])
+        rel, pred = ex.explain(feats, None if target is None else [target])
+        tgt = int(pred[0]) if target is None else target
+        heat = hm.audio_channel_heatmaps(rel[0], feature, order)
+        filtered = au.auralize(mix, heat, negative=negative)  # type: ignore[arg-type]
+        paths = au.write_auralization(out, filtered, stem="relevant")
         fig = fig2_panels(mix[acn], heat[acn], read(direct)[acn] if direct else None,
                           filtered[acn], channel_label=f"Ambisonics channel {acn}",
                           relevance_label=relevance_map_label(feature))

@@ -133,9 +133,9 @@ def directions_cmd(
             import torch
 
             torch.set_num_threads(threads)
-        from audiolrp.app.pipeline import load_model
+        from audiolrp.app.explainer import Explainer
 
-        loaded = load_model(model)
+        loaded = Explainer.load(model).model
         if data is not None:
             examples, test_data = dataset_examples(data, split, loaded, n_examples)
         else:

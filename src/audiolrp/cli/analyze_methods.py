@@ -54,9 +54,9 @@ def simulated_examples(loaded: Any, n: int, seed: int) -> tuple[np.ndarray, np.n
     card = dict(loaded.config.get("evaluation") or {})
     recipe = card.get("recipe") or loaded.data_recipe
     xs, ys = [], []
-    for feats, label, _ in simulated_test_examples(loaded.feature, loaded.order, n_examples=n,
+    for audio, label, _ in simulated_test_examples(loaded.feature, loaded.order, n_examples=n,
                                                    seed=seed, recipe=recipe):
-        xs.append(feats)
+        xs.append(loaded.features(audio))
         ys.append(label)
     cfg = scene_config_from_recipe(recipe, loaded.order)
     desc = {"source": "simulated", "seed": seed, "split": "test",
@@ -127,7 +127,7 @@ def methods_cmd(
 
         if threads is not None:
             torch.set_num_threads(threads)
-        from audiolrp.app.pipeline import load_model
+        from audiolrp.app.explainer import Explainer
         from audiolrp.io import atomic_write_bytes, atomic_write_text, json_ready, write_json
         from audiolrp.progress import ElapsedLog
         from audiolrp.report.html import write_report
@@ -140,7 +140,7 @@ def methods_cmd(
 
         show = progress and not as_json
         log = ElapsedLog("methods", enabled=show)
-        loaded = load_model(model)
+        loaded = Explainer.load(model).model
         if data is not None:
             ds = _open_dataset(data, split, loaded.feature, loaded.order)
             x, y = _examples(ds, np.arange(min(len(ds), n_examples)))

@@ -1,5 +1,13 @@
-"""The DOA CRNN (:mod:`~audiolrp.models.crnn`) and its files: save / load / registry of shipped
-models (:mod:`~audiolrp.models.files`, :data:`PRETRAINED_DIR` is ``audiolrp/pretrained``)."""
+"""The DOA CRNN (:mod:`~audiolrp.models.crnn`), its files (save / load / registry of shipped
+models, :mod:`~audiolrp.models.files`, :data:`PRETRAINED_DIR` is ``audiolrp/pretrained``) and
+the façade :func:`load` returns (:class:`LoadedModel`: audio -> input at the training level,
+:meth:`~LoadedModel.predict` -> :class:`Prediction` with directions finer than the grid).
+
+>>> from audiolrp import models
+>>> lm = models.load("hoa2")                      # doctest: +SKIP
+>>> pred = lm.predict(clips)                      # (B, 9, 16000) AmbiX at 16 kHz, any level
+>>> pred.direction, pred.azimuth_deg, pred.class_index, pred.confidence   # doctest: +SKIP
+"""
 
 from audiolrp.constants import N_FRAMES
 from audiolrp.models.crnn import (
@@ -13,7 +21,6 @@ from audiolrp.models.files import (
     FEATURES,
     MODEL_SIZES,
     PRETRAINED_DIR,
-    LoadedModel,
     build_model,
     default_class_grid_description,
     default_stft_description,
@@ -23,9 +30,22 @@ from audiolrp.models.files import (
     resolve_model_path,
     save,
 )
+from audiolrp.models.loaded import DEFAULT_INPUT_RMS, LoadedModel, ModelInput
+from audiolrp.models.prediction import (
+    DirectionRefinement,
+    Prediction,
+    choose_refinement,
+    refine_directions,
+)
 
 __all__ = [
     "CRNN",
+    "DEFAULT_INPUT_RMS",
+    "DirectionRefinement",
+    "ModelInput",
+    "Prediction",
+    "choose_refinement",
+    "refine_directions",
     "FEATURES",
     "FrequencyToFeatures",
     "InputNormalization",

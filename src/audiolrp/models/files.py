@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,8 @@ from audiolrp.constants import (
 from audiolrp.errors import AudioLRPError, ModelFileError
 from audiolrp.io import atomic_write_bytes, write_json
 from audiolrp.models.crnn import CRNN
+from audiolrp.models.loaded import DEFAULT_INPUT_RMS, LoadedModel
+from audiolrp.models.prediction import DirectionRefinement
 from audiolrp.signal.layout import FEATURE_KINDS, InputLayout
 
 # --------------------------------------------------------------------------------------------
@@ -110,65 +111,6 @@ def default_class_grid_description() -> dict[str, Any]:
     }
 
 
-@dataclass
-class LoadedModel:
-    """A model read by :func:`load`: the network in eval mode plus its JSON description.
-
-    Attributes
-    ----------
-    model
-        The :class:`CRNN` (``eval()`` mode, on the CPU unless ``device`` was given).
-    config
-        The full JSON description written by :func:`save` (architecture, feature, order, STFT,
-        normalisation, class grid, data recipe, metrics, training details).
-    path
-        Path of the JSON file the model was read from.
-    name
-        Registry name for shipped models, else the file stem.
-    """
-
-    model: CRNN
-    config: dict[str, Any]
-    path: Path
-    name: str
-
-    @property
-    def feature(self) -> str:
-        """``"hoa"`` or ``"intensity"``."""
-        return str(self.config["feature"])
-
-    @property
-    def order(self) -> int:
-        """Ambisonics order of the input audio (1 for intensity models: first order)."""
-        if self.feature == "intensity":
-            return 1
-        return int(self.config["order"])
-
-    @property
-    def layout(self) -> InputLayout:
-        """The model input's channel layout (names, groups, axes, counts)."""
-        return InputLayout(self.feature, self.order)
-
-    @property
-    def channel_names(self) -> tuple[str, ...]:
-        """Names of the input feature channels (:attr:`InputLayout.names`)."""
-        return self.layout.names
-
-    @property
-    def metrics(self) -> dict[str, Any]:
-        """Test metrics stored on the model card (empty if none)."""
-        return dict(self.config.get("metrics") or {})
-
-    @property
-    def data_recipe(self) -> dict[str, Any]:
-        """The training data recipe stored with the model (empty if none)."""
-        return dict(self.config.get("data_recipe") or {})
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Frame scores of the network for ``x``."""
-        return self.model(x)
-
-
 def _model_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """``(NAME.json, NAME.safetensors)`` for a path given with or without either suffix."""
     p = Path(path)
@@ -197,6 +139,8 @@ def save(
     metrics: dict[str, Any] | None = None,
     training: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
+    input_rms: float = DEFAULT_INPUT_RMS,
+    refinement: DirectionRefinement | None = None,
 ) -> Path:
     """Save a model as ``NAME.safetensors`` (weights) + ``NAME.json`` (description).
 
@@ -219,6 +163,10 @@ def save(
     data_recipe, metrics, training, extra
         Free-form JSON-serialisable dictionaries (training data recipe, test metrics, training
         command/time/hardware, ...).
+    input_rms
+        W RMS of the training clips: :meth:`LoadedModel.input` scales every clip to it.
+    refinement
+        How predictions refine the argmax class (``None``: the class direction).
 
     Returns
     -------
@@ -250,6 +198,12 @@ def save(
             "mean": model.normalization.mean.tolist(),
             "std": model.normalization.std.tolist(),
         },
+        "input_level": {
+            "w_rms": float(input_rms),
+            "rule": "every 1-s clip is scaled so that its W channel has this RMS before the "
+                    "features (audiolrp.signal.levels)",
+        },
+        "direction_refinement": (refinement or DirectionRefinement()).to_dict(),
         "class_grid": class_grid if class_grid is not None else default_class_grid_description(),
         "data_recipe": data_recipe or {},
         "metrics": metrics or {},
@@ -277,6 +231,12 @@ def list_models() -> list[str]:
 def resolve_model_path(name_or_path: str | os.PathLike[str]) -> tuple[Path, Path, str]:
     """Find ``(json_path, weights_path, name)`` for a shipped model name or a file path."""
     text = str(name_or_path)
+    if Path(text).suffix.lower() in (".pt", ".pth", ".ckpt", ".pkl"):
+        raise ModelFileError(
+            f"{text} is a pickled PyTorch file: audiolrp never unpickles (a pickle can run any "
+            "code); load its state_dict yourself into audiolrp.models.build_model(...) and "
+            "write it with audiolrp.models.save(model, 'NAME', feature=..., order=...)"
+        )
     json_path, st_path = _model_paths(text)
     if json_path.exists() or st_path.exists():
         return json_path, st_path, json_path.stem

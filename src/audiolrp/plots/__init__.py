@@ -17,7 +17,7 @@ from audiolrp.plots.channel_relevance import (
     plot_channel_relevance,
     plot_direction_correlation,
 )
-from audiolrp.plots.doa import doa_map_figure, timeline_figure
+from audiolrp.plots.doa import directions_map_figure, doa_map_figure, timeline_figure
 from audiolrp.plots.heatmaps import fig2_panels, relevance_map_label
 from audiolrp.plots.pixel_flipping import plot_pixel_flipping
 from audiolrp.plots.save import save_figure
@@ -32,4 +32,5 @@ __all__ = [
     "relevance_map_label",
     "save_figure",
     "timeline_figure",
+    "directions_map_figure",
 ]

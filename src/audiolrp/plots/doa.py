@@ -138,4 +138,47 @@ def timeline_figure(
     return fig
 
 
-__all__ = ["doa_map_figure", "timeline_figure"]
+def directions_map_figure(
+    azimuth_rad: np.ndarray,
+    elevation_rad: np.ndarray,
+    times_s: np.ndarray,
+    confidence: np.ndarray,
+    title: str = "DOA per window",
+) -> Figure:
+    """The directions of a recording's windows on the sphere (azimuth/elevation map, azimuth
+    growing to the left as seen from above the listener): colour = time, size = confidence;
+    windows without a direction (NaN: silent) are left out.
+
+    Parameters
+    ----------
+    azimuth_rad, elevation_rad
+        ``(W,)`` direction per window (NaN: none).
+    times_s
+        ``(W,)`` window centre times.
+    confidence
+        ``(W,)`` clip probability of each window's class (0..1).
+    """
+    az = _wrap_deg(np.degrees(np.asarray(azimuth_rad, np.float64)))
+    el = np.degrees(np.asarray(elevation_rad, np.float64))
+    t = np.asarray(times_s, np.float64)
+    c = np.asarray(confidence, np.float64)
+    ok = np.isfinite(az) & np.isfinite(el)
+    fig = Figure(figsize=(8.0, 4.4))
+    ax = fig.subplots()
+    cmax = max(1e-9, float(c[ok].max())) if ok.any() else 1.0
+    sc = ax.scatter(az[ok], el[ok], c=t[ok], cmap="plasma", s=12 + 80 * c[ok] / cmax,
+                    linewidths=0, alpha=0.85, zorder=2)
+    fig.colorbar(sc, ax=ax, pad=0.02).set_label("time (s, window centre)")
+    ax.set_xlim(186, -186)
+    ax.set_ylim(-92, 92)
+    ax.set_xticks(np.arange(-180, 181, 45))
+    ax.set_yticks(np.arange(-90, 91, 30))
+    ax.set_xlabel("azimuth (deg, from +x towards +y)")
+    ax.set_ylabel("elevation (deg)")
+    ax.grid(True, color="#e3e6e9", linewidth=0.6, zorder=0)
+    ax.set_title(f"{title} ({int(ok.sum())} of {az.size} windows; size: confidence)")
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["directions_map_figure", "doa_map_figure", "timeline_figure"]

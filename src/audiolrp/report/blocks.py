@@ -110,7 +110,8 @@ def doa_blocks(a: ClipAnalysis, figs: ClipFigures) -> list[Block]:
         Image(
             figs.doa_map,
             "Grey dots: the 425 DOA classes. Colour and size: clip probability (mean over the 50 "
-            "frames of the frame softmax). Star: true direction; cross: predicted class.",
+            "frames of the frame softmax). Star: true direction (when known); cross: predicted "
+            "direction (refined from the probabilities around the most probable class).",
             alt="DOA probability map",
         ),
         Table(

@@ -28,7 +28,6 @@ from audiolrp.app.pipeline import (
     DEFAULT_MODEL,
     analysis_dict,
     azimuth_deg,
-    class_directions_rad,
     elevation_deg,
     prediction_dict,
 )
@@ -227,6 +226,7 @@ def demo_results(ex: Explainer, demo: DemoAnalysis, folder: ReportFolder) -> dic
         },
         "prediction": prediction_dict(a),
         "angular_error_deg": round(demo.error_deg, 2),
+        "class_angular_error_deg": round(demo.class_error_deg, 2),
         "relevance": analysis_dict(a, ex.channel_names),
         **({"directions": demo.directions.to_dict()} if demo.directions is not None else {}),
         "files": folder.listing(),
@@ -242,8 +242,11 @@ def demo_summary(ex: Explainer, demo: DemoAnalysis, results: dict[str, Any]) -> 
         ("true DOA", f"az {truth['azimuth_deg']:.1f} deg, el {truth['elevation_deg']:.1f} deg "
          f"(class {demo.label})"),
         ("predicted DOA", f"az {pred['azimuth_deg']:.1f} deg, el {pred['elevation_deg']:.1f} "
-         f"deg (class {a.predicted_class}, confidence {a.confidence:.3f})"),
-        ("angular error", f"{demo.error_deg:.1f} deg"),
+         f"deg (refined from the probabilities around class {a.predicted_class}: az "
+         f"{pred['class_azimuth_deg']:.1f}, el {pred['class_elevation_deg']:.1f} deg; "
+         f"confidence {a.confidence:.3f})"),
+        ("angular error", f"{demo.error_deg:.1f} deg (class direction: "
+         f"{demo.class_error_deg:.1f} deg)"),
         ("seed", demo.seed),
     ]
     rows += [
@@ -307,18 +310,16 @@ def default_recording_out_dir(path: str | Path) -> Path:
 
 
 def window_rows(ex: Explainer, rec: RecordingAnalysis) -> list[dict[str, Any]]:
-    """The ``windows`` entry of ``results.json``: prediction and channel relevance per window."""
-    grid = class_directions_rad()
+    """The ``windows`` entry of ``results.json``: prediction (refined direction, class, level,
+    silence and quiet flags) and channel relevance per window."""
     rows = []
-    for i, (cls, conf) in enumerate(zip(rec.predicted, rec.confidence, strict=True)):
+    for i, pred in enumerate(rec.prediction.rows()):
         rows.append({
             "index": i,
             "start_s": round(rec.start_s(i), 4),
             "end_s": round(rec.end_s(i), 4),
-            "class": int(cls),
-            "azimuth_deg": azimuth_deg(grid[cls, 0]),
-            "elevation_deg": elevation_deg(grid[cls, 1]),
-            "confidence": round(float(conf), 6),
+            **pred,
+            "quiet": bool(rec.quiet[i]),
             "total_relevance": rec.total_relevance[i],
             "channel_relevance": {
                 n: round(float(v), 6)
@@ -373,30 +374,41 @@ def recording_summary(ex: Explainer, rec: RecordingAnalysis) -> Table:
 
 
 def timeline_png(rec: RecordingAnalysis) -> bytes:
-    """Predicted azimuth, elevation and confidence over time; detailed windows circled."""
-    grid = class_directions_rad()
-    pred = rec.predicted
-    return figure_png(
-        timeline_figure(rec.times_s, grid[pred, 0], grid[pred, 1], rec.confidence, rec.chosen)
-    )
+    """Predicted (refined) azimuth, elevation and confidence over time; detailed windows
+    circled; silent windows have no point."""
+    p = rec.prediction
+    return figure_png(timeline_figure(rec.times_s, np.radians(p.azimuth_deg),
+                                      np.radians(p.elevation_deg), rec.confidence, rec.chosen))
 
 
 def timeline_section(
+    ex: Explainer,
     rec: RecordingAnalysis, timeline: bytes, rows: list[dict[str, Any]]
 ) -> Section:
     """The "DOA over time" section: the timeline and one table row per window."""
+    def deg(v: float | None) -> str:
+        return "-" if v is None else f"{v:.1f}"
+
+    def flag(r: dict[str, Any]) -> str:
+        return "silent" if r["silent"] else "quiet" if r["quiet"] else ""
+
     table = [
-        (r["index"], f"{rec.start_s(r['index']):.2f}", f"{r['azimuth_deg']:.1f}",
-         f"{r['elevation_deg']:.1f}", r["class"], f"{rec.confidence[r['index']]:.3f}",
+        (r["index"], f"{rec.start_s(r['index']):.2f}", deg(r["azimuth_deg"]),
+         deg(r["elevation_deg"]), "-" if r["class"] is None else r["class"],
+         f"{rec.confidence[r['index']]:.3f}", deg(r["level_dbfs"]), flag(r),
          "yes" if r["index"] in rec.chosen else "")
         for r in rows
     ]
     return Section("DOA over time", [
-        Image(timeline, "Predicted azimuth and elevation per 1-s window (colour: confidence, "
-              "the clip probability of the predicted class); circled: windows analysed "
-              "in detail below.", alt="DOA timeline"),
+        Image(timeline, "Predicted direction (refined from the class probabilities) per 1-s "
+              "window (colour: confidence, the clip probability of the predicted class); "
+              "circled: windows analysed in detail below.", alt="DOA timeline"),
         Table(table, header=("window", "start (s)", "azimuth (deg)", "elevation (deg)", "class",
-                             "confidence", "detailed")),
+                             "confidence", "level (dBFS)", "flag", "detailed")),
+        Text(f"Every window is brought to the level the model was trained at "
+             f"(W RMS {ex.model.input_rms:g}) before the features. Silent: digital silence, no "
+             "direction; quiet: more than 30 dB below the recording's loud windows, "
+             "background at most."),
     ], "timeline")
 
 
@@ -432,7 +444,7 @@ def recording_sections(
 ) -> list[Section]:
     """The recording page's sections (without the results)."""
     head = [Section("Recording", [recording_summary(ex, rec)], "summary"),
-            timeline_section(rec, timeline, rows)]
+            timeline_section(ex, rec, timeline, rows)]
     return head + [window_section(ex, rec, d, f) for d, f in zip(rec.details, figs, strict=True)]
 
 

@@ -80,7 +80,7 @@ from typing import Any
 
 import torch
 
-from audiolrp.app.pipeline import load_model
+from audiolrp.app.explainer import Explainer
 from audiolrp.app.replication.criteria import (
     ACTIVE_MIN_RATIO,
     AXIS_CHANNEL,
@@ -189,13 +189,13 @@ def replicate(
     findings: dict[str, Any] = {}
     models: dict[str, str] = {}
     need_int = "channels" in cfg.stages or "flip" in cfg.stages
-    lm_int = load_model(intensity_model) if need_int else None
+    lm_int = Explainer.load(intensity_model).model if need_int else None
     if lm_int is not None:
         if lm_int.feature != "intensity":
             raise AudioLRPError(
                 f"--intensity-model is a {lm_int.feature!r} model: pass the intensity CRNN")
         models["intensity"] = model_label(lm_int)
-    lm_hoa = load_model(hoa_model) if "aural" in cfg.stages else None
+    lm_hoa = Explainer.load(hoa_model).model if "aural" in cfg.stages else None
     if lm_hoa is not None:
         if lm_hoa.feature not in ("hoa", "intensity"):
             raise AudioLRPError(

@@ -18,7 +18,7 @@ from audiolrp.analysis import channel_relevance as cr
 from audiolrp.analysis import heatmaps as hm
 from audiolrp.analysis.filterbank import design_filterbank
 from audiolrp.analysis.pixel_flipping import INTENSITY_GROUPS, pixel_flipping
-from audiolrp.app.pipeline import explain_batched
+from audiolrp.app.pipeline import explain_paper
 from audiolrp.app.replication.criteria import (
     ACTIVE,
     AXIS_CHANNEL,
@@ -47,7 +47,6 @@ from audiolrp.plots import (
     relevance_map_label,
     save_figure,
 )
-from audiolrp.signal.features import compute_features
 from audiolrp.signal.layout import INTENSITY_NAMES as INTENSITY_CHANNEL_NAMES
 from audiolrp.simulation.scenes import (
     Scene,
@@ -169,11 +168,6 @@ def _scene_batches(
         yield i0, i1, [simulate_scene(scfg, ss, corpus, split="test") for ss in seeds[i0:i1]]
 
 
-def _intensity_features(mixture: np.ndarray) -> np.ndarray:
-
-    return np.asarray(compute_features(mixture[:4], "intensity", 1), dtype=np.float32)
-
-
 # ------------------------------------------------------------------------------------------
 # finding 1 (+ the random-DOA set reused by finding 2)
 # ------------------------------------------------------------------------------------------
@@ -195,8 +189,8 @@ def _run_axis_set(lm: Any, cfg: ReplicationConfig, log: Callable[[str], None]) -
             if sc.label != c:
                 raise AudioLRPError(f"forced-class scene has class {sc.label}, expected {c}: "
                                     "scenes.simulate_scene changed its draw order")
-        x = np.stack([_intensity_features(sc.mixture) for sc in scenes])
-        rel, preds[i0:i1] = explain_batched(lm.model, x, labels[i0:i1])
+        x = lm.features(np.stack([sc.mixture for sc in scenes]))
+        rel, preds[i0:i1] = explain_paper(lm, x, labels[i0:i1])
         vals[i0:i1] = cr.channel_relevance(rel)
         vals_bin[i0:i1] = cr.channel_relevance(rel, per_bin=True)
         log(f"channels: {i1}/{n} axis scenes explained")
@@ -220,8 +214,8 @@ def _run_random_set(lm: Any, cfg: ReplicationConfig, n: int, n_keep: int,
     for i0, i1, scenes in _scene_batches(scfg, corpus, seeds, cfg.batch_size):
         for i, sc in enumerate(scenes, start=i0):
             labels[i], dirs[i] = sc.label, (sc.azimuth_rad, sc.elevation_rad)
-        x = np.stack([_intensity_features(sc.mixture) for sc in scenes])
-        rel, preds[i0:i1] = explain_batched(lm.model, x, labels[i0:i1])
+        x = lm.features(np.stack([sc.mixture for sc in scenes]))
+        rel, preds[i0:i1] = explain_paper(lm, x, labels[i0:i1])
         vals[i0:i1] = cr.channel_relevance(rel)
         k1 = min(i1, n_keep)
         if i0 < k1:
@@ -372,9 +366,8 @@ def _finding_aural(lm: Any, cfg: ReplicationConfig, out: Path, files: dict[str, 
         for i, sc in enumerate(scenes, start=i0):
             labels[i] = sc.label
             mix[i], direct[i] = sc.mixture[0], sc.direct[0]
-        x = np.stack([np.asarray(compute_features(sc.mixture, lm.feature, order),
-                                 dtype=np.float32) for sc in scenes])
-        rel, preds[i0:i1] = explain_batched(lm.model, x, labels[i0:i1])
+        x = lm.features(np.stack([sc.mixture for sc in scenes]))
+        rel, preds[i0:i1] = explain_paper(lm, x, labels[i0:i1])
         for j in range(i1 - i0):
             heat[i0 + j] = (hm.hoa_channel_relevance_map(rel[j], 0, order)
                             if lm.feature == "hoa" else rel[j].sum(axis=0))

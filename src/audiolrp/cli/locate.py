@@ -1,0 +1,119 @@
+"""`audiolrp locate FILE`: the direction of arrival per window of a recording, no explanations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from audiolrp.cli.app import app, prepare_output_dir
+from audiolrp.cli.demo import print_json, run_guarded
+from audiolrp.errors import AudioLRPError
+
+LOCATE_EPILOG = """\
+Examples:
+
+  audiolrp locate rec.wav                          (AmbiX ACN/SN3D, hoa1 model, 1-s hop)
+
+  audiolrp locate rec.wav --model hoa2 --hop-s 0.5 (2nd-order recording or higher)
+
+  audiolrp locate rec_fuma.wav --format fuma --json > doa.json
+
+  audiolrp locate rec.flac --out rec-doa            (locate.json, directions.png, timeline.png)
+
+Input: WAV/FLAC, (N+1)^2 channels (N = 1..4), any length, sample rate and level. The file is
+streamed: memory does not grow with its length.
+"""
+
+LOCATE_HELP = (
+    "Print the direction of arrival of every 1-s window of an Ambisonics recording.\n\n"
+    "Each window is brought to the level the model was trained at and classified by a CRNN; "
+    "the direction is refined from the probabilities around the most probable of the 425 "
+    "classes (both are printed). Silent windows get no direction; quiet windows (30 dB or more "
+    "below the recording's loud windows) are flagged. No explanation is computed: use "
+    "`audiolrp explain` for that."
+)
+
+
+def _fmt(v: float | None, spec: str) -> str:
+    return "-" if v is None else format(v, spec)
+
+
+@app.command(help=LOCATE_HELP, epilog=LOCATE_EPILOG)
+def locate(
+    file: Annotated[Path, typer.Argument(help="Ambisonics WAV/FLAC recording.")],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Shipped model (intensity, hoa1, hoa2, hoa3, "
+                          "hoa4) or path of a saved NAME.json.")
+    ] = "hoa1",
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="Channel convention: ambix (ACN/SN3D) or fuma.")
+    ] = "ambix",
+    hop_s: Annotated[
+        float, typer.Option("--hop-s", help="Hop between the 1-s windows in seconds (>= 0.05).")
+    ] = 1.0,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Also write locate.json and the direction plots here."),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print locate.json to stdout instead of a table.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Print the direction of arrival of every 1-s window of an Ambisonics recording."""
+
+    def job() -> dict[str, Any]:
+        import numpy as np
+
+        from audiolrp.app.explainer import Explainer
+        from audiolrp.app.locate import count_windows, locate_recording
+        from audiolrp.app.recordings import check_audio_path
+        from audiolrp.io import write_json
+        from audiolrp.progress import progress_bar
+
+        fmt = format.lower()
+        if fmt not in ("ambix", "fuma"):
+            raise AudioLRPError(f"--format {format!r} is unknown: use ambix or fuma")
+        check_audio_path(file)
+        out_dir = prepare_output_dir(out) if out is not None else None
+        lm = Explainer.load(model).model
+        n = count_windows(lm, file, fmt, hop_s)
+        bar = progress_bar(n, enabled=not quiet and n > 1)
+        loc = locate_recording(lm, file, format=fmt, hop_s=hop_s, progress=bar)
+        result = loc.to_dict()
+        if out_dir is not None:
+            from audiolrp.plots import directions_map_figure, save_figure, timeline_figure
+
+            p = loc.prediction
+            az, el = np.radians(p.azimuth_deg), np.radians(p.elevation_deg)
+            save_figure(directions_map_figure(az, el, loc.times_s, p.confidence,
+                                              title=f"{file.name}, {lm.name}"),
+                        out_dir / "directions.png")
+            save_figure(timeline_figure(loc.times_s, az, el, p.confidence),
+                        out_dir / "timeline.png")
+            write_json(out_dir / "locate.json", result)
+        return result
+
+    results = run_guarded(job)
+    if json_output:
+        print_json(results)
+        return
+    typer.echo(f"{'window':>6} {'start_s':>8} {'azimuth_deg':>11} {'elevation_deg':>13} "
+               f"{'class':>5} {'class_az':>8} {'class_el':>8} {'confidence':>10} "
+               f"{'level_dbfs':>10}  flag")
+    for w in results["windows"]:
+        flag = "silent" if w["silent"] else "quiet" if w["quiet"] else ""
+        typer.echo(
+            f"{w['index']:>6} {w['start_s']:>8.2f} {_fmt(w['azimuth_deg'], '11.1f')} "
+            f"{_fmt(w['elevation_deg'], '13.1f')} {_fmt(w['class'], '5d')} "
+            f"{_fmt(w['class_azimuth_deg'], '8.1f')} {_fmt(w['class_elevation_deg'], '8.1f')} "
+            f"{w['confidence']:>10.3f} {_fmt(w['level_dbfs'], '10.1f')}  {flag}".rstrip()
+        )
+    if results["n_silent"] or results["n_quiet"]:
+        typer.echo(f"{results['n_silent']} silent and {results['n_quiet']} quiet window(s): "
+                   "their directions are not a talker's", err=True)
+
+
+__all__ = ["locate"]
