@@ -46,7 +46,7 @@ def test_json_matches_library(tiny_model, tmp_path) -> None:
 
     # the same examples and settings through the library
     from audiolrp.analysis import method_comparison as mc
-    from audiolrp.app.pipeline import load_model
+    from audiolrp.models import load as load_model
     from audiolrp.cli.analyze_methods import simulated_examples
 
     loaded = load_model(str(tiny_model))
