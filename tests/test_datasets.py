@@ -343,15 +343,10 @@ def test_noise_corpus_splits_are_independent_streams(built: Path) -> None:
 def test_debian_corpus_splits_share_no_speakers_or_recordings() -> None:
     """The recorded corpus (``audiolrp corpus debian``): its splits have disjoint speakers, and
     no recording (by content) appears in two splits."""
-    import os
+    from audiolrp.simulation.speech import open_corpus
+    from ci_policy import need_debian_corpus
 
-    from audiolrp.simulation.speech import default_debian_dir, open_corpus
-
-    if not (default_debian_dir() / "MANIFEST.tsv").is_file():
-        msg = "needs the Debian corpus: run `audiolrp corpus debian`"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+    need_debian_corpus()
     corpus = open_corpus("debian")
     own = {s: set(corpus.speakers(s)) for s in SPLITS}
     content: dict[str, set[str]] = {}
