@@ -99,9 +99,64 @@ def test_prepare_output_dir_unwritable(tmp_path: Path, monkeypatch: pytest.Monke
         prepare_output_dir(tmp_path)
 
 
+def _refuse_writes_under(folder: Path, code: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the OS refuse, with ``errno`` ``code``, to create anything inside ``folder``: the
+    system calls (``os.open`` of a new file, ``os.mkdir``) fail as on a read-only folder
+    (``EACCES``, which chmod cannot give root), a read-only file system (``EROFS``) or a full
+    disk (``ENOSPC``), whatever the library calls above them."""
+    import errno as errno_mod
+
+    real_open, real_mkdir = os.open, os.mkdir
+    inside = str(folder.resolve())
+
+    def refused(path: object) -> bool:
+        p = os.path.abspath(os.fspath(path))
+        return p == inside or p.startswith(inside + os.sep)
+
+    def fake_open(path, flags, *args, **kw):
+        if flags & (os.O_CREAT | os.O_WRONLY | os.O_RDWR) and refused(path):
+            raise OSError(code, os.strerror(code), os.fspath(path))
+        return real_open(path, flags, *args, **kw)
+
+    def fake_mkdir(path, *args, **kw):
+        if refused(path):
+            raise OSError(code, os.strerror(code), os.fspath(path))
+        return real_mkdir(path, *args, **kw)
+
+    assert code in (errno_mod.EACCES, errno_mod.EROFS, errno_mod.ENOSPC)
+    monkeypatch.setattr(os, "open", fake_open)
+    monkeypatch.setattr(os, "mkdir", fake_mkdir)
+
+
+@pytest.mark.parametrize("code", ["EACCES", "EROFS", "ENOSPC"])
+def test_prepare_output_dir_read_only_or_full_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str
+) -> None:
+    """A folder the OS refuses to write into (read-only, read-only file system, full disk):
+    one line naming the folder and the OS's reason, nothing left behind. Runs as root too
+    (the refusal comes from the patched system calls, not from permission bits)."""
+    import errno as errno_mod
+
+    number = getattr(errno_mod, code)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    _refuse_writes_under(ro, number, monkeypatch)
+    reason = os.strerror(number).lower()
+    for target in (ro, ro / "sub" / "deeper"):
+        with pytest.raises(AudioLRPError) as err:
+            prepare_output_dir(target)
+        msg = str(err.value)
+        # one line: the folder, the OS's reason (or the full disk in words), the fix
+        assert str(target) in msg and "\n" not in msg, msg
+        assert reason in msg.lower() or (code == "ENOSPC" and "no space left" in msg.lower())
+        assert "--out" in msg
+    monkeypatch.undo()
+    assert list(ro.iterdir()) == []  # no half-made folder, no write-test file
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
-                    reason="needs POSIX permissions and a non-root user")
-def test_prepare_output_dir_read_only_folder(tmp_path: Path) -> None:
+                    reason="permission bits do not stop root: the test above covers root")
+def test_prepare_output_dir_read_only_folder_by_permissions(tmp_path: Path) -> None:
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o555)

@@ -639,3 +639,72 @@ def test_cli_corpus_readable_and_json_output(tone_corpus, tmp_path):
     data = json.loads(r.output)
     assert data["file"] == str(out) and data["segments"] == 2 and data["seconds"] == 2.0
     assert sf.info(str(out)).frames == 2 * 16000
+
+
+class _SpyCorpus:
+    """Hands out ``inner``'s segments and records each draw: ``(split, talker)`` for a single
+    segment (target speech, a speech point source), ``(split, None)`` for a babble batch."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.drawn = inner, inner.name, []
+
+    def speakers(self, split):
+        return self.inner.speakers(split)
+
+    def sample_segment(self, split, rng, duration_s=1.0):
+        seg = self.inner.sample_segment(split, rng, duration_s=duration_s)
+        self.drawn.append((split, self.inner.last_segment_info()["speaker"]))
+        return seg
+
+    def sample_segments(self, split, rng, n, duration_s=1.0):
+        self.drawn.append((split, None))
+        return self.inner.sample_segments(split, rng, n, duration_s=duration_s)
+
+    def last_segment_info(self):
+        return self.inner.last_segment_info()
+
+
+def _tone_power(x: np.ndarray, f_hz: float, fs: int = FS_HZ) -> float:
+    """Power of ``x`` within 20 Hz of ``f_hz`` (Hann window)."""
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    f = np.fft.rfftfreq(len(x), 1 / fs)
+    return float(spec[np.abs(f - f_hz) <= 20].sum())
+
+
+def test_speech_point_noise_talkers_keep_to_the_scene_split(opened_tone_corpus):
+    """``point_noise_kind="speech"``: every point source is a talker of the scene's split, in the
+    draws and in the signal (each tone-corpus talker is one tone: the point-source noise holds
+    the tones of its own talkers and none of another split's), so the talkers of train, val and
+    test point noise are disjoint."""
+    from audiolrp.simulation.scenes import SceneConfig, simulate_scene
+
+    c = opened_tone_corpus
+    splits = ("train", "val", "test")
+    own = {s: set(c.speakers(s)) for s in splits}
+    cfg = SceneConfig(order=1, speech_lead_in_s=0.25, rt60_s=(0.2, 0.3), n_point_noise=(2, 3),
+                      point_noise_share=(1.0, 1.0), point_noise_kind="speech")
+    used: dict[str, set[str]] = {s: set() for s in splits}
+    for split in splits:
+        for seed in range(3):
+            spy = _SpyCorpus(c)
+            scene = simulate_scene(cfg, seed, spy, split=split)
+            assert all(s == split for s, _ in spy.drawn), spy.drawn
+            babble = next(i for i, (_, spk) in enumerate(spy.drawn) if spk is None)
+            target = [spk for _, spk in spy.drawn[:babble]]
+            point = [spk for _, spk in spy.drawn[babble + 1:]]
+            k = scene.params["n_point_noise"]
+            assert target[-1] == scene.params["speaker"] and len(point) == k >= 2
+            assert set(target) | set(point) <= own[split]
+            used[split] |= set(point)
+            # in the signal: the noise is the point sources alone (share 1); the tones in it
+            # are those of the drawn talkers (>= 1e-2 of the loudest; no other talker, of
+            # this split or another, above 1e-3: leakage and codec noise stay below 1e-4)
+            noise_w = scene.noise[0].astype(np.float64)
+            power = {spk: _tone_power(noise_w, hz) for spk, hz in SPEAKER_HZ.items()}
+            loudest = max(power.values())
+            rel = {spk: p / loudest for spk, p in power.items()}
+            assert {spk for spk, r in rel.items() if r > 1e-2} == set(point), rel
+            assert all(r < 1e-3 for spk, r in rel.items() if spk not in point), rel
+    assert not used["train"] & used["val"] and not used["train"] & used["test"]
+    assert not used["val"] & used["test"]
+    assert all(used.values()) and len(used["train"]) >= 2

@@ -99,8 +99,23 @@ def test_lstm_ref_without_injection_is_zero_and_engine_agrees():
     torch.manual_seed(3)
     rnn = nn.LSTM(3, 2, batch_first=True)
     x = torch.randn(1, 4, 3)
+    # nothing injected: the reference (whose forward pass is torch's) gives exactly zero, and
+    # so does the engine
+    out, exp, ir = ref.rnn_stack_lrp(rnn, _np(x[0]), np.zeros((4, 2)), 0.01)
+    np.testing.assert_allclose(out, _np(rnn(x)[0][0]), rtol=1e-5, atol=1e-6)
+    assert not np.any(exp) and ir == 0.0
     got, init = run_engine(rnn, x, r_out=torch.zeros(1, 4, 2))
-    assert float(got.abs().sum()) == 0.0 and init == 0.0
+    np.testing.assert_array_equal(_np(got[0]), exp)
+    assert init == 0.0
+    # injected at step 1 only: no relevance reaches the later inputs (they cannot have
+    # influenced h_1), the earlier ones get it; the engine agrees step by step
+    r_out = torch.zeros(1, 4, 2)
+    r_out[0, 1] = torch.tensor([0.7, -0.3])
+    _, exp, ir = ref.rnn_stack_lrp(rnn, _np(x[0]), _np(r_out[0]), 0.01)
+    assert np.all(np.abs(exp[:2]).sum(-1) > 0) and not np.any(exp[2:])
+    got, init = run_engine(rnn, x, r_out=r_out)
+    np.testing.assert_allclose(_np(got[0]), exp, rtol=1e-9, atol=1e-12)
+    assert init == pytest.approx(ir, rel=1e-9, abs=1e-12)
 
 
 def test_given_initial_state_gets_relevance():
