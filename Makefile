@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   - create .venv, install audiolrp, run the main job
 #   make test   - create .venv, install audiolrp[dev], run ruff, mypy and the whole test suite
+#   make test-fast - the same without the tests marked slow (no speech corpus download)
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install corpus demo test lint bench clean
+.PHONY: install corpus demo test test-fast test-cards lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -30,6 +31,16 @@ test: install corpus
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q
+
+# Everything but the tests marked slow (each over 10 s: end to end, card re-simulation, browser).
+test-fast: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m mypy
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# Every shipped card re-evaluated in full, extra test sets included (~30 s per test set).
+test-cards: install corpus
+	AUDIOLRP_FULL_CARDS=1 $(BIN)/python -m pytest -q tests/test_shipped_models.py
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -31,6 +31,7 @@ def tiny_model(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_json_matches_library(tiny_model, tmp_path) -> None:
     out = tmp_path / "methods"
     res = CliRunner().invoke(app, ["analyze", "methods", "-m", str(tiny_model), "-o", str(out),
@@ -46,8 +47,8 @@ def test_json_matches_library(tiny_model, tmp_path) -> None:
 
     # the same examples and settings through the library
     from audiolrp.analysis import method_comparison as mc
-    from audiolrp.models import load as load_model
     from audiolrp.cli.analyze_methods import simulated_examples
+    from audiolrp.models import load as load_model
 
     loaded = load_model(str(tiny_model))
     x, y, _ = simulated_examples(loaded, 3, 1)
