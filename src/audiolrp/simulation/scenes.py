@@ -81,6 +81,14 @@ import scipy.signal
 from audiolrp.constants import CLIP_SAMPLES, FS_HZ, N_CLASSES, SPEED_OF_SOUND_M_S
 from audiolrp.errors import AudioLRPError
 from audiolrp.signal.ambisonics import doa_grid, nearest_class, sh_matrix, spherical_t_design
+from audiolrp.simulation.microphones import (
+    ARRAY_MAX_ORDER,
+    DEFAULT_MAX_GAIN_DB,
+    MIC_NAMES,
+    MicArray,
+    make_array,
+    simulate_array_rir,
+)
 from audiolrp.simulation.rooms import simulate_hoa_rir
 from audiolrp.simulation.speech import open_corpus
 
@@ -123,6 +131,19 @@ PINK_LOW_HZ: float = 20.0
 """Pink point noise has a 1/f power density from this frequency up to Nyquist and nothing
 below (see :func:`_noise_signal`)."""
 
+SELF_NOISE_REFS: tuple[str, ...] = ("signal", "fs")
+"""References of ``SceneConfig.self_noise_db``: the mixture's W RMS, or full scale (1.0)."""
+
+_MIC_DEFAULTS: dict[str, Any] = {
+    "mic": "ideal",
+    "mic_radius_m": None,
+    "mic_directivity": 0.5,
+    "mic_equalise": True,
+    "mic_max_gain_db": DEFAULT_MAX_GAIN_DB,
+    "self_noise_db": None,
+    "self_noise_ref": "signal",
+}
+
 _POINT_NOISE_DEFAULTS: dict[str, Any] = {
     "n_point_noise": (0, 0),
     "point_noise_share": (0.5, 0.5),
@@ -162,6 +183,21 @@ def check_scene_order(order: object, name: str = "SceneConfig.order") -> int:
 # --------------------------------------------------------------------------------------------
 # configuration
 # --------------------------------------------------------------------------------------------
+def _mic_number(
+    name: str, value: Any, low: float, high: float, how: str, *, optional: bool = False
+) -> Any:
+    """``value`` as a float in ``[low, high]`` (``None`` passes when ``optional``), else a
+    one-line error naming the SceneConfig field ``name`` and saying to pass ``how``."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise AudioLRPError(f"SceneConfig.{name}={value!r} is not a number; pass {how}")
+    v = float(value)
+    if not (math.isfinite(v) and low <= v <= high):
+        raise AudioLRPError(f"SceneConfig.{name}={value!r} is out of range; pass {how}")
+    return v
+
+
 def _float_pair(
     name: str, value: Any, how: str, *, reject_bool: bool = False
 ) -> tuple[float, float]:
@@ -254,7 +290,27 @@ class SceneConfig:
         drawn log-uniformly, within :data:`LOWPASS_RANGE_HZ`, e.g. ``(3500, 7000)``. Default
         ``(0, 0)``: off (the scene is bit-identical to one made before the option existed).
 
-    The four point-noise keys (and the tilt and band-limit keys) are left out of
+    mic
+        Microphone (recipe step 3b): ``"ideal"`` (default: SH rendering, bit-identical to
+        scenes made before the option existed), ``"tetra"`` (first-order tetrahedral array,
+        orders 0-1) or ``"sphere32"`` (32-capsule rigid sphere, orders 0-4); see
+        :mod:`audiolrp.simulation.microphones`.
+    mic_radius_m
+        Capsule radius; ``None`` = the array's (1.47 cm tetra, 4.2 cm sphere32).
+    mic_directivity
+        ``alpha`` of the tetra's capsules ``alpha + (1 - alpha) cos theta`` (0.5 = cardioid).
+    mic_equalise
+        Tetra: A -> B equalisation of W and X/Y/Z (default on); off = raw A -> B.
+    mic_max_gain_db
+        Limit of the sphere's radial filters and the tetra's equalisation (Tikhonov), dB.
+    self_noise_db
+        Capsule self-noise (recipe step 6b): white noise of this RMS level per capsule, in dB
+        re ``self_noise_ref``; ``None`` = none.
+    self_noise_ref
+        ``"signal"``: re the RMS of the mixture's W channel (the pressure a capsule picks up);
+        ``"fs"``: re full scale 1.0 (after the level scaling of step 6).
+
+    The four point-noise keys (and the tilt, band-limit and microphone keys) are left out of
     :meth:`to_dict` while the option is off and they hold their defaults, so the JSON of every
     config without them (and with it dataset fingerprints, cards and replication records) is
     unchanged.
@@ -288,6 +344,13 @@ class SceneConfig:
     point_noise_min_distance_m: float = 0.5
     speech_tilt_db_per_octave: tuple[float, float] = (0.0, 0.0)
     speech_lowpass_hz: tuple[float, float] = (0.0, 0.0)
+    mic: str = "ideal"
+    mic_radius_m: float | None = None
+    mic_directivity: float = 0.5
+    mic_equalise: bool = True
+    mic_max_gain_db: float = DEFAULT_MAX_GAIN_DB
+    self_noise_db: float | None = None
+    self_noise_ref: str = "signal"
 
     def __post_init__(self) -> None:
         for name in ("room_length_m", "room_width_m", "room_height_m", "rt60_s", "snr_db",
@@ -341,6 +404,88 @@ class SceneConfig:
         self._check_point_noise()
         self._check_tilt()
         self._check_lowpass()
+        self._check_mic()
+
+    def _check_mic(self) -> None:
+        """Validate (and normalise) the microphone fields (recipe steps 3b and 6b)."""
+        if not isinstance(self.mic, str) or self.mic not in MIC_NAMES:
+            raise AudioLRPError(
+                f"SceneConfig.mic={self.mic!r} is unknown; use one of {', '.join(MIC_NAMES)}"
+            )
+        if self.mic == "ideal":
+            for key, default in _MIC_DEFAULTS.items():
+                if getattr(self, key) != default:
+                    raise AudioLRPError(
+                        f"SceneConfig.{key}={getattr(self, key)!r} needs a microphone array: "
+                        f"set mic to 'tetra' or 'sphere32' (or drop {key})"
+                    )
+            return
+        top = ARRAY_MAX_ORDER[self.mic]
+        if self.order > top:
+            raise AudioLRPError(
+                f"SceneConfig.mic={self.mic!r} encodes HOA orders 0..{top}, not {self.order}; "
+                f"pass order <= {top}" + (" or mic='sphere32'" if self.mic == "tetra" else "")
+            )
+        self.mic_radius_m = _mic_number(
+            "mic_radius_m", self.mic_radius_m, 0.001, 0.5, "a radius in metres in [0.001, "
+            "0.5] (or null for the array's default)", optional=True,
+        )
+        alpha = _mic_number("mic_directivity", self.mic_directivity, 0.0, 1.0,
+                            "a number in (0, 1), 0.5 = cardioid")
+        if self.mic == "tetra" and not 0.0 < alpha < 1.0:
+            raise AudioLRPError(
+                f"SceneConfig.mic_directivity={alpha!r} must lie strictly between 0 (figure-8) "
+                "and 1 (omni): pass e.g. 0.5 (cardioid)"
+            )
+        if self.mic != "tetra" and alpha != 0.5:
+            raise AudioLRPError(
+                "SceneConfig.mic_directivity applies to mic='tetra' only (sphere32 has pressure "
+                "capsules): drop it"
+            )
+        self.mic_directivity = float(alpha)
+        if not isinstance(self.mic_equalise, bool | np.bool_):
+            raise AudioLRPError(
+                f"SceneConfig.mic_equalise={self.mic_equalise!r} must be true or false"
+            )
+        if self.mic != "tetra" and not self.mic_equalise:
+            raise AudioLRPError(
+                "SceneConfig.mic_equalise=false applies to mic='tetra' only (sphere32 always "
+                "needs its radial filters): drop it"
+            )
+        self.mic_equalise = bool(self.mic_equalise)
+        gain = _mic_number("mic_max_gain_db", self.mic_max_gain_db, 0.0, 60.0,
+                           "a filter gain limit in dB in (0, 60], e.g. 20")
+        if gain <= 0:
+            raise AudioLRPError(
+                f"SceneConfig.mic_max_gain_db={gain!r} must be above 0 dB: pass e.g. 20"
+            )
+        self.mic_max_gain_db = float(gain)
+        self.self_noise_db = _mic_number(
+            "self_noise_db", self.self_noise_db, -200.0, 40.0,
+            "a level in dB in [-200, 40] (or null for none)", optional=True,
+        )
+        if self.self_noise_ref not in SELF_NOISE_REFS:
+            raise AudioLRPError(
+                f"SceneConfig.self_noise_ref={self.self_noise_ref!r}; use one of "
+                f"{', '.join(SELF_NOISE_REFS)}"
+            )
+
+    @property
+    def self_noise(self) -> bool:
+        """Whether scenes get capsule self-noise (recipe step 6b)."""
+        return self.mic != "ideal" and self.self_noise_db is not None
+
+    def mic_array(self) -> MicArray:
+        """The :class:`audiolrp.simulation.microphones.MicArray` of ``mic`` (not for
+        ``"ideal"``); cached per process."""
+        if self.mic == "ideal":
+            raise AudioLRPError("SceneConfig.mic='ideal' has no array: set mic to 'tetra' or "
+                                "'sphere32'")
+        return make_array(
+            self.mic, self.order, radius_m=self.mic_radius_m,
+            directivity=self.mic_directivity, equalise=self.mic_equalise,
+            max_gain_db=self.mic_max_gain_db,
+        )
 
     def _check_lowpass(self) -> None:
         """Validate (and normalise to a tuple) ``speech_lowpass_hz``."""
@@ -453,6 +598,9 @@ class SceneConfig:
             del d["speech_tilt_db_per_octave"]
         if not self.speech_lowpass:
             del d["speech_lowpass_hz"]
+        if self.mic == "ideal":  # every microphone key holds its default (validated)
+            for key in _MIC_DEFAULTS:
+                del d[key]
         return json.loads(json.dumps(d))
 
     @classmethod
@@ -645,17 +793,31 @@ def babble_sh(
         talkers = talkers.astype(np.float64)
     if talkers.ndim != 2:
         raise AudioLRPError(f"talkers have shape {talkers.shape}; pass (n_talkers, n_samples)")
-    pts = spherical_t_design(2 * order if design_degree is None else design_degree)
-    if rotation is not None:
-        pts = pts @ np.asarray(rotation).T
-    n_pts = pts.shape[0]
-    per_point = np.zeros((n_pts, talkers.shape[1]), dtype=talkers.dtype)
-    for j in range(talkers.shape[0]):
-        per_point[j % n_pts] += talkers[j]
+    pts = _design_points(order, design_degree, rotation)
+    per_point = _per_point_sums(talkers, pts.shape[0])
     az = np.arctan2(pts[:, 1], pts[:, 0])
     el = np.arcsin(np.clip(pts[:, 2], -1.0, 1.0))
     y = sh_matrix(order, az, el).astype(talkers.dtype)  # (P, K)
     return (np.ascontiguousarray(y.T) @ per_point) / talkers.shape[0], pts
+
+
+def _design_points(
+    order: int, design_degree: int | None, rotation: np.ndarray | None
+) -> np.ndarray:
+    """The babble directions ``(P, 3)``: the t-design of degree ``design_degree`` (default
+    2N), rotated by ``rotation``."""
+    pts = spherical_t_design(2 * order if design_degree is None else design_degree)
+    if rotation is not None:
+        pts = pts @ np.asarray(rotation).T
+    return pts
+
+
+def _per_point_sums(talkers: np.ndarray, n_pts: int) -> np.ndarray:
+    """``S[p]`` = sum of the talkers ``j`` with ``j mod P = p`` (dtype of ``talkers``)."""
+    per_point = np.zeros((n_pts, talkers.shape[1]), dtype=talkers.dtype)
+    for j in range(talkers.shape[0]):
+        per_point[j % n_pts] += talkers[j]
+    return per_point
 
 
 def _direct_is_rank_one(direct: np.ndarray) -> np.ndarray | None:
@@ -763,6 +925,21 @@ def _room_rir(
     and every point-noise source of step 5b), truncated at
     ``min(rir_length_s, distance / c + rt60 * rir_decay_db / 60)``."""
     a = acoustics
+    if config.mic != "ideal":  # 3b. the same room recorded by the array
+        return simulate_array_rir(
+            config.mic_array(),
+            tuple(a.room_m.tolist()),
+            tuple(np.asarray(source_m).tolist()),
+            tuple(a.receiver_m.tolist()),
+            a.rt60_s,
+            max_length_s=min(
+                config.rir_length_s,
+                distance_m / SPEED_OF_SOUND_M_S + a.rt60_s * config.rir_decay_db / 60.0,
+            ),
+            max_image_order=config.max_image_order,
+            late_tail=config.late_tail,
+            seed=seed,
+        )
     return simulate_hoa_rir(
         tuple(a.room_m.tolist()),
         tuple(np.asarray(source_m).tolist()),
@@ -887,6 +1064,11 @@ def _draw_babble(
     rms = np.sqrt(np.mean(talkers.astype(np.float64) ** 2, axis=1, keepdims=True))
     talkers = talkers * (1.0 / np.where(rms > 0, rms, 1.0)).astype(np.float32)
     rotation = _random_rotation(rng) if config.rotate_babble else None
+    if config.mic != "ideal":  # 5. through the array: each talker a plane wave at each capsule
+        pts = _design_points(config.order, config.design_degree, rotation)
+        per_point = _per_point_sums(talkers, pts.shape[0]).astype(np.float64) / n_talk
+        noise = config.mic_array().plane_wave_signals(per_point, pts).astype(np.float32)
+        return noise, n_talk
     noise, _ = babble_sh(talkers, config.order, config.design_degree, rotation)
     return noise, n_talk
 
@@ -1142,6 +1324,9 @@ def simulate_scene(
     if cfg.speech_lowpass:  # 5d. (opt-in; the scene generator's last draw)
         lowpass_hz = float(np.exp(rng.uniform(*np.log(cfg.speech_lowpass_hz))))
         speech = apply_lowpass(speech, lowpass_hz)
+    self_noise_seed: int | None = None
+    if cfg.self_noise:  # 6b. (opt-in; its seed is the scene generator's last draw)
+        self_noise_seed = int(rng.integers(2**63 - 1))
     direct, reverberant = _speech_image(speech, full_rir, direct_rir, lead, cfg.n_sh)  # 4.
     noise_gain, gain = _level_gains(direct, reverberant, noise, acoustics.snr_db, cfg.target_rms)
 
@@ -1175,6 +1360,22 @@ def simulate_scene(
     direct = (direct * f32(gain)).astype(f32)
     reverberant = (reverberant * f32(gain)).astype(f32)
     noise = (noise * f32(gain * noise_gain)).astype(f32)
+    if cfg.mic != "ideal":
+        array = cfg.mic_array()
+        params.update({
+            "mic": cfg.mic,
+            "mic_radius_m": array.radius_m,
+            "mic_n_capsules": array.n_capsules,
+            "mic_aliasing_hz": array.aliasing_hz,
+        })
+        if self_noise_seed is not None:  # 6b.
+            noise, rms = _add_self_noise(cfg, array, direct, reverberant, noise, self_noise_seed)
+            params.update({
+                "self_noise_db": cfg.self_noise_db,
+                "self_noise_ref": cfg.self_noise_ref,
+                "self_noise_rms": rms,
+                "self_noise_seed": self_noise_seed,
+            })
     return Scene(
         mixture=direct + reverberant + noise,
         direct=direct,
@@ -1185,6 +1386,30 @@ def simulate_scene(
         elevation_rad=direction.elevation_rad,
         params=params,
     )
+
+
+def _add_self_noise(
+    config: SceneConfig,
+    array: MicArray,
+    direct: np.ndarray,
+    reverberant: np.ndarray,
+    noise: np.ndarray,
+    seed: int,
+) -> tuple[np.ndarray, float]:
+    """Recipe step 6b: ``(noise + encoded capsule self-noise (float32), capsule noise RMS)``.
+
+    Every capsule gets independent white Gaussian noise (:meth:`MicArray.self_noise`, seeded)
+    of RMS ``10^(self_noise_db / 20)`` times the RMS of the scaled mixture's W channel
+    (``self_noise_ref="signal"``) or times 1 (``"fs"``), which is then encoded like the
+    capsule signals (so the sphere's radial filters amplify it in the higher orders)."""
+    db = float(config.self_noise_db)  # type: ignore[arg-type]
+    ref = 1.0
+    if config.self_noise_ref == "signal":
+        w = direct[0].astype(np.float64) + reverberant[0] + noise[0]
+        ref = math.sqrt(float(np.mean(w**2)))
+    rms = ref * 10.0 ** (db / 20.0)
+    encoded = array.encode(array.self_noise(CLIP_SAMPLES, rms, seed))
+    return (noise.astype(np.float64) + encoded).astype(np.float32), rms
 
 
 def _speaker_info(corpus: Any) -> dict[str, Any]:
@@ -1209,6 +1434,7 @@ def _jsonable(v: Any) -> bool:
 
 
 __all__ = [
+    "SELF_NOISE_REFS",
     "MAX_DESIGN_DEGREE",
     "MAX_POINT_NOISE",
     "MAX_SCENE_ORDER",
