@@ -46,7 +46,8 @@ def main() -> None:
     from audiolrp.simulation import scenes
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--minutes", default="1,10",
+                    help="recording lengths to measure (comma-separated minutes)")
     ap.add_argument("--model", default="hoa1")
     ap.add_argument("--hop-s", type=float, default=1.0)
     ap.add_argument("--threads", type=int, default=2)
@@ -54,28 +55,27 @@ def main() -> None:
     fs = 48000
     sc = scenes.simulate_scene(scenes.SceneConfig(order=1), 0, split="test")
     block = resample(sc.mixture.astype(np.float64), 16000, fs)  # 1 s at 48 kHz
-    n_blocks = int(round(args.minutes * 60))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "long.wav"
-        with sf.SoundFile(path, "w", fs, 4, subtype="FLOAT") as f:
-            rng = np.random.default_rng(0)
-            for _ in range(n_blocks):
-                f.write((block * 10 ** (rng.uniform(-40, -10) / 20) / 0.05).T)
-        size_mb = n_blocks * fs * 4 * 8 / 2**20
-        t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", CHILD, str(path), args.model,
-                              str(args.hop_s), str(args.threads)],
-                             capture_output=True, text=True, check=True)
-        total = time.perf_counter() - t0
-    r = json.loads(out.stdout.strip().splitlines()[-1])
-    dur_s = n_blocks
-    print(f"recording: {args.minutes:g} min, 4 channels, 48 kHz ({size_mb:.0f} MB as float64 in "
-          f"memory); model {args.model}, hop {args.hop_s} s, {r['n_windows']} windows, "
-          f"{args.threads} torch threads")
-    print(f"locate: {r['wall_s']:.1f} s -> {dur_s / r['wall_s']:.1f}x faster than real time "
-          f"(process with start-up and model load: {total:.1f} s, {dur_s / total:.1f}x)")
-    print(f"peak memory of the process: {r['peak_rss_mb']:.0f} MB "
-          f"(the whole file as float64 would be {size_mb:.0f} MB)")
+    for minutes in [float(m) for m in args.minutes.split(",") if m]:
+        n_blocks = int(round(minutes * 60))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "long.wav"
+            with sf.SoundFile(path, "w", fs, 4, subtype="FLOAT") as f:
+                rng = np.random.default_rng(0)
+                for _ in range(n_blocks):
+                    f.write((block * 10 ** (rng.uniform(-40, -10) / 20) / 0.05).T)
+            size_mb = n_blocks * fs * 4 * 8 / 2**20
+            t0 = time.perf_counter()
+            out = subprocess.run([sys.executable, "-c", CHILD, str(path), args.model,
+                                  str(args.hop_s), str(args.threads)],
+                                 capture_output=True, text=True, check=True)
+            total = time.perf_counter() - t0
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"{minutes:g} min, 4 channels, 48 kHz; model {args.model}, hop {args.hop_s} s, "
+              f"{r['n_windows']} windows, {args.threads} torch threads")
+        print(f"  locate: {r['wall_s']:.1f} s -> {n_blocks / r['wall_s']:.1f}x faster than real "
+              f"time (with start-up and model load: {total:.1f} s, {n_blocks / total:.1f}x)")
+        print(f"  peak memory of the process: {r['peak_rss_mb']:.0f} MB (the file as float64: "
+              f"{size_mb:.0f} MB)")
 
 
 if __name__ == "__main__":

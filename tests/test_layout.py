@@ -31,6 +31,7 @@ LAYERS: dict[str, float] = {
     "models": 4,
     "training": 4.5,
     "evaluation": 4.5,
+    "yardstick": 4.5,
     "lrp": 5,
     "analysis": 6,
     "plots": 7,

@@ -180,10 +180,8 @@ class LoadedModel:
         gain, level_dbfs, silent = level_gains(x, self.input_rms)
         if not level:
             gain = np.ones_like(gain)
-        out = np.empty((x.shape[0], self.layout.n_channels, N_FRAMES, N_BINS), np.float32)
-        for i, clip in enumerate(x):
-            scaled = np.asarray(clip, np.float64) * gain[i]
-            out[i] = compute_features(scaled, self.feature, self.order)
+        scaled = np.asarray(x, np.float64) * gain[:, None, None]
+        out = np.asarray(compute_features(scaled, self.feature, self.order), dtype=np.float32)
         return ModelInput(out, level_dbfs, gain, silent)
 
     def features(self, audio: np.ndarray) -> np.ndarray:
@@ -228,6 +226,7 @@ class LoadedModel:
         *,
         batch_size: int = PREDICT_BATCH,
         progress: Callable[[int], None] | None = None,
+        level: bool = True,
     ) -> Prediction:
         """Directions of arrival of 1-s AmbiX clips at any level.
 
@@ -240,6 +239,9 @@ class LoadedModel:
             Clips per forward pass (bounds the memory of the features).
         progress
             Called with the number of clips done after each batch (e.g. a progress bar).
+        level
+            Bring each clip to the training level first (default; :meth:`input`). ``False``
+            reads the audio as given, as before level invariance existed (for comparisons).
 
         Returns
         -------
@@ -252,7 +254,7 @@ class LoadedModel:
         levels = np.empty(b)
         silent = np.zeros(b, bool)
         for i in range(0, b, batch_size):
-            inp = self.input(x[i : i + batch_size])
+            inp = self.input(x[i : i + batch_size], level=level)
             levels[i : i + batch_size] = inp.level_dbfs
             silent[i : i + batch_size] = inp.silent
             keep = np.flatnonzero(~inp.silent)
