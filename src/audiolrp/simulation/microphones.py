@@ -74,8 +74,11 @@ filter ``R_n`` per order n:
   ``g``. Above ``kr ~ N`` orders > N alias into the estimate.
 
 Radial filters are realised as zero-delay FIRs of :data:`RADIAL_FIR_TAPS` taps
-(frequency-sampling design on a 4096-point grid, flat-top window), so the soft limit's step at DC
-(odd orders) and the complex gain at Nyquist do not ring through the whole signal.
+(frequency-sampling design on a 4096-point grid, flat-top window, faded out above 0.9 fs/2 so
+that the complex target need not jump to a real gain at Nyquist); they meet the target within
+0.03 dB from 20 Hz to 7 kHz (default arrays) and never pass ``g``. The default limit is Tikhonov
+(continuous at DC; the soft limit keeps odd orders at ``g`` with a 90-degree phase down to DC,
+a step there that the FIR can only approximate).
 
 Rendering
 ---------
@@ -277,10 +280,9 @@ def limited_inverse(
         return np.conj(gg) / (np.abs(gg) ** 2 + 1.0 / (4.0 * g * g))
     if method != "soft":
         raise AudioLRPError(f"unknown radial-filter limit {method!r}: use 'soft' or 'tikhonov'")
-    mag = np.abs(gg)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv_mag = np.where(mag > 0, 1.0 / mag, np.inf)
-        phase = np.where(mag > 0, np.conj(gg) / mag, 1.0)
+    with np.errstate(divide="ignore", over="ignore"):
+        inv_mag = 1.0 / np.abs(gg)  # inf for G = 0 (and subnormal G)
+    phase = np.exp(-1j * np.angle(gg))  # angle(0) = 0
     return (2.0 * g / np.pi) * np.arctan(np.pi * inv_mag / (2.0 * g)) * phase
 
 
@@ -379,8 +381,10 @@ class MicArray:
 
     @property
     def aliasing_hz(self) -> float:
-        """:func:`aliasing_frequency_hz` of this array's order (order 1 for N = 0)."""
-        return aliasing_frequency_hz(max(self.order, 1), self.radius_m)
+        """:func:`aliasing_frequency_hz` of the highest order the capsule layout resolves
+        (:data:`ARRAY_MAX_ORDER`: 1 for the tetrahedron, 4 for the 32 capsules, whatever the
+        output order; lower output orders are not aliased by orders the layout resolves)."""
+        return aliasing_frequency_hz(ARRAY_MAX_ORDER[self.name], self.radius_m)
 
     # ---- frequency responses -------------------------------------------------------------
     def _kr(self, f_hz: ArrayLike) -> np.ndarray:
@@ -463,15 +467,21 @@ class MicArray:
     @property
     def radial_firs(self) -> np.ndarray | None:
         """Zero-delay FIRs ``(N + 1, RADIAL_FIR_TAPS)`` of :meth:`radial_response` (None for
-        the raw tetra): frequency sampling on a 4096-point grid, centred, Hann window."""
+        the raw tetra): frequency sampling on a 4096-point grid, faded out over the top 10 %
+        of the band (raised cosine from 0.9 fs/2 to fs/2), centred, flat-top window; an order
+        whose realised peak would pass the limit (window ripple) is scaled to 0.999 of it."""
         key = "radial_firs"
         if key not in self._cache:
             if not self.rigid and not self.equalise:
                 self._cache[key] = None
             else:
                 f = np.arange(_DESIGN_GRID // 2 + 1) * (self.fs_hz / _DESIGN_GRID)
-                r = self.radial_response(f)
-                r[[0, -1]] = r[[0, -1]].real  # a real filter has real DC and Nyquist gains
+                # fade out over the top 10 % of the band: a real filter's gain at Nyquist is
+                # real, and a jump there from the complex target would ring over all taps
+                edge = (f - 0.9 * self.fs_hz / 2) / (0.1 * self.fs_hz / 2)
+                fade = np.where(edge <= 0, 1.0, 0.5 * (1 + np.cos(np.pi * np.clip(edge, 0, 1))))
+                r = self.radial_response(f) * fade[:, None]
+                r[0] = r[0].real  # and a real gain at DC (odd orders tend to 0 there)
                 h = scipy.fft.irfft(r, _DESIGN_GRID, axis=0)  # (grid, N+1)
                 half = RADIAL_FIR_TAPS // 2
                 h = np.roll(h, half, axis=0)[:RADIAL_FIR_TAPS].T
