@@ -184,6 +184,63 @@ def _recipe_text(cfg: dict[str, Any]) -> str:
     return "; ".join(bits)
 
 
+def _refinement_lines(config: dict[str, Any]) -> list[str]:
+    """The card's note on the direction refinement and what it was chosen on."""
+    ref = config.get("direction_refinement") or {}
+    chosen = ref.get("chosen_on") or {}
+    if not ref or not float(ref.get("radius_deg", 0)):
+        return []
+    lines = [
+        "",
+        "## Direction finer than the grid",
+        "",
+        f"`predict()` reports the probability-weighted mean of the class directions within "
+        f"{_fmt_num(ref.get('radius_deg'), 0)} deg of the most probable class (weights "
+        f"p^{_fmt_num(ref.get('power'), 1)}), beside the class itself.",
+    ]
+    if chosen:
+        lines.append(
+            f"Chosen on {chosen.get('scenes')} validation scenes ({chosen.get('directions')}, "
+            f"seed {chosen.get('seed')}): median / mean error "
+            f"{_fmt_num(chosen.get('class_median_error_deg'), 2)} / "
+            f"{_fmt_num(chosen.get('class_mean_error_deg'), 2)} deg for the class, "
+            f"{_fmt_num(chosen.get('refined_median_error_deg'), 2)} / "
+            f"{_fmt_num(chosen.get('refined_mean_error_deg'), 2)} deg refined "
+            f"(`{chosen.get('command')}`)."
+        )
+    return lines
+
+
+def _yardstick_lines(config: dict[str, Any]) -> list[str]:
+    """The card's recordings-yardstick table (:mod:`audiolrp.yardstick`), when measured."""
+    ys = config.get("yardstick") or {}
+    rows = ys.get("conditions") or {}
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## On recordings as users bring them (yardstick)",
+        "",
+        f"{ys.get('description')}. Reproduce with `{ys.get('command')}`.",
+        "",
+        "| condition | refined median / mean (deg) | within 10 deg | class median (deg) | "
+        "exact class | classic median / mean (deg) | game voices: refined median (deg) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for cond, e in rows.items():
+        h = e["headline"]
+        g = (e.get("families") or {}).get("game")
+        lines.append(
+            f"| {cond} | {_fmt_num(h['refined_deg']['median'], 2)} / "
+            f"{_fmt_num(h['refined_deg']['mean'], 2)} | "
+            f"{_fmt_num(h['refined_deg']['within_10_deg'])} | "
+            f"{_fmt_num(h['class_deg']['median'], 2)} | {_fmt_num(h['exact_class'])} | "
+            f"{_fmt_num(h['classic_deg']['median'], 2)} / {_fmt_num(h['classic_deg']['mean'], 2)} "
+            f"| {_fmt_num(g['refined_deg']['median'], 2) if g else '-'} |"
+        )
+    return lines
+
+
 def model_card_markdown(name: str, config: dict[str, Any]) -> str:
     """Markdown model card of a saved model description (:func:`audiolrp.models.save` JSON)."""
     arch = config.get("architecture", {})
@@ -251,7 +308,8 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
         f"deg) | {_fmt_num(metrics.get('accuracy_within_neighbour'))} |",
     ]
     for key, label in (
-        ("error_vs_true_direction_deg", "error vs true direction (deg)"),
+        ("refined_error_deg", "refined direction: error vs true direction (deg)"),
+        ("error_vs_true_direction_deg", "class direction: error vs true direction (deg)"),
         ("error_vs_true_class_deg", "error vs true class direction (deg)"),
         ("error_ignoring_axis_signs_deg", "error ignoring the signs of x, y, z (deg)"),
     ):
@@ -281,17 +339,19 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
             "Other test sets (same seed and size, one setting changed; the classic "
             "intensity-vector estimator on the same clips):",
             "",
-            "| test set | exact class | model mean / median (deg) | classic mean / median (deg) "
-            "| within 10 deg: model / classic | reproduce |",
-            "|---|---|---|---|---|---|",
+            "| test set | exact class | refined mean / median (deg) | class mean / median (deg) "
+            "| classic mean / median (deg) | within 10 deg: model / classic | reproduce |",
+            "|---|---|---|---|---|---|---|",
         ]
         for ex in extra_sets:
             m = ex.get("metrics") or {}
             e = m.get("error_vs_true_direction_deg") or {}
+            r = m.get("refined_error_deg") or {}
             b = m.get("baseline_intensity_vector") or {}
             bb = b.get("error_vs_true_direction_deg") or {}
             lines.append(
                 f"| {ex.get('name')} | {_fmt_num(m.get('accuracy'))} | "
+                f"{_fmt_num(r.get('mean'), 2)} / {_fmt_num(r.get('median'), 2)} | "
                 f"{_fmt_num(e.get('mean'), 2)} / {_fmt_num(e.get('median'), 2)} | "
                 f"{_fmt_num(bb.get('mean'), 2)} / {_fmt_num(bb.get('median'), 2)} | "
                 f"{_fmt_num(b.get('model_share_within_10_deg'))} / "
@@ -327,6 +387,7 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
                 f"{r['mean_error_deg']:.2f} / {r['median_error_deg']:.2f} | "
                 f"{_fmt_num(r.get('baseline_mean_error_deg'), 2)} |"
             )
+    lines += _refinement_lines(config) + _yardstick_lines(config)
     lines += [
         "",
         f"![errors]({name}-errors.png)",

@@ -222,8 +222,11 @@ def export_model(
                         "n_examples",
                         "accuracy",
                         "error_vs_true_direction_deg",
+                        "refined_error_deg",
+                        "refined_share_within_10_deg",
                         "baseline_intensity_vector",
                     )
+                    if k in extra.metrics
                 },
             }
         )
@@ -235,7 +238,15 @@ def export_model(
         data_recipe=without_machine_paths(loaded.data_recipe),
         metrics=result.metrics,
         training=without_machine_paths(loaded.config.get("training") or {}),
-        extra={"name": name, "evaluation": without_machine_paths(evaluation)},
+        input_rms=loaded.input_rms,
+        extra={
+            "name": name,
+            "evaluation": without_machine_paths(evaluation),
+            # the refinement keeps the record of what it was chosen on; a yardstick entry
+            # (audiolrp.yardstick) stays with the weights it measured
+            **{k: loaded.config[k] for k in ("direction_refinement", "yardstick")
+               if k in loaded.config},
+        },
     )
 
     card = model_card_markdown(name, load_model(json_path).config)
