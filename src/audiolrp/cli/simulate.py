@@ -20,6 +20,8 @@ Examples:
 
   audiolrp simulate data/hoa4 --shard 0/4        (this machine's quarter; then --finalize)
 
+  audiolrp simulate data/foa-tetra --order 1 --mic tetra   (recorded by a tetrahedral array)
+
 HOA orders 0 to 5 are supported (diffuse babble needs a spherical t-design of degree 2N <= 10).
 """
 
@@ -49,6 +51,15 @@ def simulate(
     config: Annotated[
         Path | None,
         typer.Option(help="JSON file of SceneConfig fields overriding the defaults."),
+    ] = None,
+    mic: Annotated[
+        str | None,
+        typer.Option(
+            "--mic",
+            help="Microphone: ideal (SH rendering), tetra (tetrahedral cardioid array, orders "
+            "0-1) or sphere32 (32-capsule rigid sphere, orders 0-4); default: --config's, "
+            "else ideal.",
+        ),
     ] = None,
     dtype: Annotated[str, typer.Option(help="Audio storage dtype: float32 or float16.")] = (
         "float32"
@@ -102,6 +113,17 @@ def simulate(
                 raise AudioLRPError(f"--config {config} must hold a JSON object of fields")
         overrides["order"] = order
         overrides["speech"] = None if corpus.lower() == "espeak" else corpus
+        if mic is not None:
+            from audiolrp.simulation.microphones import ARRAY_MAX_ORDER, MIC_NAMES
+
+            if mic not in MIC_NAMES:
+                raise AudioLRPError(f"--mic {mic!r} is unknown: use {', '.join(MIC_NAMES)}")
+            if order > ARRAY_MAX_ORDER.get(mic, order):
+                raise AudioLRPError(
+                    f"--mic {mic} records HOA orders 0..{ARRAY_MAX_ORDER[mic]}: pass --order "
+                    f"{ARRAY_MAX_ORDER[mic]} or lower"
+                )
+            overrides["mic"] = mic
         cfg = SceneConfig.from_dict({**SceneConfig().to_dict(), **overrides})
         spec = DatasetSpec(
             config=cfg,

@@ -279,6 +279,14 @@ def evaluate_command(
             "talker, e.g. 4000,4000 for speech recorded at 8 kHz (babble unchanged).",
         ),
     ] = None,
+    mic: Annotated[
+        str | None,
+        typer.Option(
+            "--mic",
+            help="Microphone of the simulated test set: ideal, tetra (tetrahedral array, orders "
+            "0-1) or sphere32 (32-capsule rigid sphere, orders 0-4); default: the card's.",
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write metrics.json, predictions and errors.png.")
     ] = None,
@@ -302,6 +310,8 @@ def evaluate_command(
       audiolrp evaluate --model intensity --speech-tilt -6,-6   # a duller talker
 
       audiolrp evaluate --model intensity --speech-lowpass 4000,4000   # speech sampled at 8 kHz
+
+      audiolrp evaluate --model hoa2 --mic sphere32   # recorded by a 32-capsule sphere
 
       audiolrp evaluate --model runs/hoa2/model.json --data data/hoa4 --split test
     """
@@ -343,10 +353,18 @@ def evaluate_command(
                 f"{LOWPASS_RANGE_HZ[1]:g} Hz: pass e.g. --speech-lowpass 4000,4000"
             )
         overrides["speech_lowpass_hz"] = list(cut)
+    if mic is not None:
+        from audiolrp.simulation.microphones import MIC_NAMES
+
+        if mic not in MIC_NAMES:
+            raise AudioLRPError(f"--mic {mic!r} is unknown: use {', '.join(MIC_NAMES)}")
+        overrides["mic"] = mic
+        if mic == "tetra":  # first order only (the model's order still wins and is checked)
+            overrides["order"] = 1
     if overrides and data is not None:
         raise AudioLRPError(
-            "--off-grid, --corpus, --snr-db, --point-noise, --speech-tilt and --speech-lowpass "
-            "describe a simulated test set: drop them or drop --data"
+            "--off-grid, --corpus, --snr-db, --point-noise, --speech-tilt, --speech-lowpass and "
+            "--mic describe a simulated test set: drop them or drop --data"
         )
     if out is not None:
         prepare_output_dir(out)
