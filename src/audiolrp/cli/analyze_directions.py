@@ -21,8 +21,8 @@ from typing import Annotated, Any
 
 import typer
 
-from audiolrp.cli.analyze import _echo_json, _guard, _write_json, analyze_app
-from audiolrp.cli.app import parse_range, prepare_output_dir
+from audiolrp.cli.analyze import _write_json, analyze_app
+from audiolrp.cli.app import MODEL_HELP, parse_range, prepare_output_dir, print_json
 from audiolrp.errors import AudioLRPError
 
 EPILOG = """\
@@ -42,8 +42,7 @@ def _range(text: str | None, option: str, example: str) -> tuple[float, float] |
 @analyze_app.command("directions", epilog=EPILOG)
 def directions_cmd(
     model: Annotated[str, typer.Option(
-        "--model", "-m", help="Shipped model name (intensity, hoa2) or path of a saved "
-        "NAME.json.")] = "intensity",
+        "--model", "-m", help=MODEL_HELP)] = "intensity",
     data: Annotated[Path | None, typer.Option(
         "--data", "-d", help="Dataset folder from `audiolrp simulate` (stores the room "
         "geometry); default: freshly simulated scenes.")] = None,
@@ -87,80 +86,79 @@ def directions_cmd(
     active intensity; shares within --radius-deg of the true source, of its first-order image
     sources and elsewhere, next to the shares of the energy |W|^2 (does the network listen to
     the direct sound more than its energy would suggest?)."""
+    if data is not None and not data.is_dir():
+        raise AudioLRPError(f"dataset folder {data} not found: create it with "
+                            "`audiolrp simulate` or drop --data to simulate scenes")
+    from audiolrp.app.directions import (
+        analyse_examples,
+        dataset_examples,
+        simulated_examples,
+        write_outputs,
+    )
+    from audiolrp.lrp import parse_method
 
-    def job() -> None:
-        from audiolrp.app.directions import (
-            analyse_examples,
-            dataset_examples,
-            simulated_examples,
-            write_outputs,
-        )
-        from audiolrp.lrp import parse_method
+    t0 = time.perf_counter()
+    for name, v, low in (("--n-examples", n_examples, 1), ("--batch-size", batch_size, 1),
+                         ("--n-maps", n_maps, 0), ("--n-boot", n_boot, 10)):
+        if v < low:
+            raise AudioLRPError(f"{name} must be >= {low}, got {v}")
+    if threads is not None and threads < 1:
+        raise AudioLRPError(f"--threads must be >= 1, got {threads}")
+    if not 0.0 < radius_deg < 90.0:
+        raise AudioLRPError(f"--radius-deg {radius_deg} is out of range: pass 0 < r < 90")
+    if target not in ("predicted", "true"):
+        raise AudioLRPError(f"--target {target!r} is unknown: pass predicted or true")
+    try:
+        parse_method(method)
+    except AudioLRPError as e:  # name the option
+        raise AudioLRPError(str(e).replace("unknown method", "unknown --method", 1)) from None
+    overrides: dict[str, Any] = {}
+    snr, rt60 = (_range(snr_db, "--snr-db", "10,20"), _range(rt60_s, "--rt60-s", "0.2,0.5"))
+    if snr is not None:
+        overrides["snr_db"] = list(snr)
+    if rt60 is not None:
+        if rt60[0] <= 0:
+            raise AudioLRPError(f"--rt60-s {rt60_s!r} must be positive: pass e.g. 0.2,0.5")
+        overrides["rt60_s"] = list(rt60)
+    if corpus is not None:
+        overrides["speech"] = corpus
+    if data is not None and (overrides or seed is not None):
+        raise AudioLRPError("--seed, --snr-db, --rt60-s and --corpus describe simulated "
+                            "scenes: drop them or drop --data")
+    from audiolrp.analysis.directions import direction_grid
 
-        t0 = time.perf_counter()
-        for name, v, low in (("--n-examples", n_examples, 1), ("--batch-size", batch_size, 1),
-                             ("--n-maps", n_maps, 0), ("--n-boot", n_boot, 10)):
-            if v < low:
-                raise AudioLRPError(f"{name} must be >= {low}, got {v}")
-        if threads is not None and threads < 1:
-            raise AudioLRPError(f"--threads must be >= 1, got {threads}")
-        if not 0.0 < radius_deg < 90.0:
-            raise AudioLRPError(f"--radius-deg {radius_deg} is out of range: pass 0 < r < 90")
-        if target not in ("predicted", "true"):
-            raise AudioLRPError(f"--target {target!r} is unknown: pass predicted or true")
-        try:
-            parse_method(method)
-        except AudioLRPError as e:  # name the option
-            raise AudioLRPError(str(e).replace("unknown method", "unknown --method", 1)) from None
-        overrides: dict[str, Any] = {}
-        snr, rt60 = (_range(snr_db, "--snr-db", "10,20"), _range(rt60_s, "--rt60-s", "0.2,0.5"))
-        if snr is not None:
-            overrides["snr_db"] = list(snr)
-        if rt60 is not None:
-            if rt60[0] <= 0:
-                raise AudioLRPError(f"--rt60-s {rt60_s!r} must be positive: pass e.g. 0.2,0.5")
-            overrides["rt60_s"] = list(rt60)
-        if corpus is not None:
-            overrides["speech"] = corpus
-        if data is not None and (overrides or seed is not None):
-            raise AudioLRPError("--seed, --snr-db, --rt60-s and --corpus describe simulated "
-                                "scenes: drop them or drop --data")
-        from audiolrp.analysis.directions import direction_grid
+    grid = direction_grid(grid_deg)
+    prepare_output_dir(out)
+    if threads is not None:
+        import torch
 
-        grid = direction_grid(grid_deg)
-        prepare_output_dir(out)
-        if threads is not None:
-            import torch
+        torch.set_num_threads(threads)
+    from audiolrp.app.explainer import Explainer
 
-            torch.set_num_threads(threads)
-        from audiolrp.app.explainer import Explainer
-
-        loaded = Explainer.load(model).model
-        if data is not None:
-            examples, test_data = dataset_examples(data, split, loaded, n_examples)
-        else:
-            card = dict(loaded.config.get("evaluation") or {})
-            s = int(card.get("seed", 0)) if seed is None else seed
-            examples, test_data = simulated_examples(loaded, n_examples, s, overrides)
-        n = int(test_data["n_examples"])
-        analyses, rows = analyse_examples(
-            loaded, examples, n, method=method, target=target, grid_rad=grid,
-            radius_deg=radius_deg, batch_size=batch_size, progress=progress and not as_json,
-        )
-        t_analyse = time.perf_counter() - t0
-        record, files = write_outputs(out, loaded, analyses, rows, test_data, method=method,
-                                      target=target, grid_deg=grid_deg, n_maps=n_maps,
-                                      n_boot=n_boot)
-        record["timing_s"] = {"analysis": round(t_analyse, 2),
-                              "total": round(time.perf_counter() - t0, 2)}
-        _write_json(out / "directions.json", record)
-        if as_json:
-            _echo_json({**record, "files": files})
-            return
-        echo_summary(record)
-        typer.echo(f"wrote {', '.join(files)}")
-
-    _guard(job)
+    loaded = Explainer.load(model).model
+    if data is not None:
+        examples, test_data = dataset_examples(data, split, loaded, n_examples)
+    else:
+        card = dict(loaded.config.get("evaluation") or {})
+        s = int(card.get("seed", 0)) if seed is None else seed
+        examples, test_data = simulated_examples(loaded, n_examples, s, overrides)
+    n = int(test_data["n_examples"])
+    analyses, rows = analyse_examples(
+        loaded, examples, n, method=method, target=target, grid_rad=grid,
+        radius_deg=radius_deg, batch_size=batch_size, progress=progress and not as_json,
+    )
+    t_analyse = time.perf_counter() - t0
+    record, files = write_outputs(out, loaded, analyses, rows, test_data, method=method,
+                                  target=target, grid_deg=grid_deg, n_maps=n_maps,
+                                  n_boot=n_boot)
+    record["timing_s"] = {"analysis": round(t_analyse, 2),
+                          "total": round(time.perf_counter() - t0, 2)}
+    _write_json(out / "directions.json", record)
+    if as_json:
+        print_json({**record, "files": files})
+        return
+    echo_summary(record)
+    typer.echo(f"wrote {', '.join(files)}")
 
 
 def echo_summary(record: dict[str, Any]) -> None:

@@ -25,8 +25,8 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from audiolrp.cli.analyze import _echo_json, _examples, _guard, _open_dataset, analyze_app
-from audiolrp.cli.app import prepare_output_dir
+from audiolrp.cli.analyze import _examples, _open_dataset, analyze_app
+from audiolrp.cli.app import MODEL_HELP, prepare_output_dir, print_json
 from audiolrp.errors import AudioLRPError
 
 EPILOG = """\
@@ -75,7 +75,7 @@ def echo_table(header: tuple[str, ...], rows: list[list[str]]) -> None:
 @analyze_app.command("methods", epilog=EPILOG)
 def methods_cmd(
     model: Annotated[str, typer.Option(
-        "--model", "-m", help="Shipped model name or path of a saved NAME.json.")] = "intensity",
+        "--model", "-m", help=MODEL_HELP)] = "intensity",
     data: Annotated[Path | None, typer.Option(
         "--data", "-d", help="Dataset folder (default: freshly simulated test scenes).")] = None,
     split: Annotated[str, typer.Option(help="Dataset split (with --data).")] = "test",
@@ -105,92 +105,88 @@ def methods_cmd(
     """Attribution methods side by side: pixel-flipping AOPC (most/least relevant first) with
     bootstrap intervals and paired differences, the cascading model-randomisation sanity
     check, and the time per example of each method."""
+    t0 = time.perf_counter()
+    for name, v, low in (("--n-examples", n_examples, 1), ("--steps", steps, 1),
+                         ("--sanity-examples", sanity_examples, 0),
+                         ("--n-boot", n_boot, 10), ("--batch-size", batch_size, 1),
+                         ("--flip-batch-size", flip_batch_size, 1), ("--seed", seed, 0)):
+        if v < low:
+            raise AudioLRPError(f"{name} must be >= {low}, got {v}")
+    if threads is not None and threads < 1:
+        raise AudioLRPError(f"--threads must be >= 1, got {threads}")
+    if data is not None and not data.is_dir():
+        raise AudioLRPError(f"dataset folder {data} not found: create it with "
+                            "`audiolrp simulate` or drop --data to simulate scenes")
+    from audiolrp.analysis import method_comparison as mc
 
-    def job() -> None:
-        t0 = time.perf_counter()
-        for name, v, low in (("--n-examples", n_examples, 1), ("--steps", steps, 1),
-                             ("--sanity-examples", sanity_examples, 0),
-                             ("--n-boot", n_boot, 10), ("--batch-size", batch_size, 1),
-                             ("--flip-batch-size", flip_batch_size, 1), ("--seed", seed, 0)):
-            if v < low:
-                raise AudioLRPError(f"{name} must be >= {low}, got {v}")
-        if threads is not None and threads < 1:
-            raise AudioLRPError(f"--threads must be >= 1, got {threads}")
-        from audiolrp.analysis import method_comparison as mc
+    specs = mc.method_specs(methods)
+    prepare_output_dir(out)
+    import torch
 
-        specs = mc.method_specs(methods)
-        if data is not None and not data.is_dir():
-            raise AudioLRPError(f"dataset folder {data} not found: create it with "
-                                "`audiolrp simulate` or drop --data to simulate scenes")
-        prepare_output_dir(out)
-        import torch
+    if threads is not None:
+        torch.set_num_threads(threads)
+    from audiolrp.app.explainer import Explainer
+    from audiolrp.io import atomic_write_bytes, atomic_write_text, json_ready, write_json
+    from audiolrp.progress import ElapsedLog
+    from audiolrp.report.html import write_report
+    from audiolrp.report.methods import (
+        comparison_figures,
+        methods_markdown,
+        methods_section,
+        methods_table,
+    )
 
-        if threads is not None:
-            torch.set_num_threads(threads)
-        from audiolrp.app.explainer import Explainer
-        from audiolrp.io import atomic_write_bytes, atomic_write_text, json_ready, write_json
-        from audiolrp.progress import ElapsedLog
-        from audiolrp.report.html import write_report
-        from audiolrp.report.methods import (
-            comparison_figures,
-            methods_markdown,
-            methods_section,
-            methods_table,
-        )
-
-        show = progress and not as_json
-        log = ElapsedLog("methods", enabled=show)
-        loaded = Explainer.load(model).model
-        if data is not None:
-            ds = _open_dataset(data, split, loaded.feature, loaded.order)
-            x, y = _examples(ds, np.arange(min(len(ds), n_examples)))
-            data_desc: dict[str, Any] = {"source": str(data), "split": split}
-        else:
-            log(f"simulating {n_examples} test scenes (seed {seed})")
-            x, y, data_desc = simulated_examples(loaded, n_examples, seed)
-        t_data = time.perf_counter() - t0
-        comp = mc.compare_methods(
-            loaded.model, x, y, specs, steps=steps, n_sanity=sanity_examples, seed=seed,
-            n_boot=n_boot, batch_size=batch_size, flip_batch_size=flip_batch_size,
-            progress=show, log=log if show else None,
-        )
-        t_compare = time.perf_counter() - t0 - t_data
-        summary = comp.summary()
-        figures = comparison_figures(summary)
-        files = []
-        for key, png in figures.items():
-            files.append(str(atomic_write_bytes(out / FIGURES[key], png)))
-        command = "audiolrp " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        record = {
-            "model": {"name": model, "feature": loaded.feature, "order": loaded.order,
-                      "path": str(getattr(loaded, "path", ""))},
-            "data": {**data_desc, "n_examples": int(y.size)},
-            "command": command,
-            "threads": torch.get_num_threads(),
-            **summary,
-            "timing_s": {"data": round(t_data, 2), "compare": round(t_compare, 2),
-                         "total": round(time.perf_counter() - t0, 2)},
-        }
-        record = json_ready(record)
-        files.append(str(write_report(out / "methods.html", "audiolrp analyze methods",
-                                      [methods_section(record, figures)],
-                                      subtitle=f"model {model}, {y.size} examples")))
-        md = methods_markdown(record, [FIGURES[k] for k in figures], command=command)
-        files.append(str(atomic_write_text(out / "methods.md", md)))
-        json_path = out / "methods.json"
-        files.insert(0, str(json_path))
-        record["files"] = files
-        write_json(json_path, record, allow_nan=False, default=None)
-        if as_json:
-            _echo_json(record)
-            return
-        header, rows = methods_table(record)
-        echo_table(header, rows)
-        typer.echo(f"{y.size} examples, {steps} steps, randomisation on "
-                   f"{comp.n_sanity} examples; {record['timing_s']['total']:.0f} s in all")
-        typer.echo(f"wrote {', '.join(files)}")
-
-    _guard(job)
+    show = progress and not as_json
+    log = ElapsedLog("methods", enabled=show)
+    loaded = Explainer.load(model).model
+    if data is not None:
+        ds = _open_dataset(data, split, loaded.feature, loaded.order)
+        x, y = _examples(ds, np.arange(min(len(ds), n_examples)))
+        data_desc: dict[str, Any] = {"source": str(data), "split": split}
+    else:
+        log(f"simulating {n_examples} test scenes (seed {seed})")
+        x, y, data_desc = simulated_examples(loaded, n_examples, seed)
+    t_data = time.perf_counter() - t0
+    comp = mc.compare_methods(
+        loaded.model, x, y, specs, steps=steps, n_sanity=sanity_examples, seed=seed,
+        n_boot=n_boot, batch_size=batch_size, flip_batch_size=flip_batch_size,
+        progress=show, log=log if show else None,
+    )
+    t_compare = time.perf_counter() - t0 - t_data
+    summary = comp.summary()
+    figures = comparison_figures(summary)
+    files = []
+    for key, png in figures.items():
+        files.append(str(atomic_write_bytes(out / FIGURES[key], png)))
+    command = "audiolrp " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    record = {
+        "model": {"name": model, "feature": loaded.feature, "order": loaded.order,
+                  "path": str(getattr(loaded, "path", ""))},
+        "data": {**data_desc, "n_examples": int(y.size)},
+        "command": command,
+        "threads": torch.get_num_threads(),
+        **summary,
+        "timing_s": {"data": round(t_data, 2), "compare": round(t_compare, 2),
+                     "total": round(time.perf_counter() - t0, 2)},
+    }
+    record = json_ready(record)
+    files.append(str(write_report(out / "methods.html", "audiolrp analyze methods",
+                                  [methods_section(record, figures)],
+                                  subtitle=f"model {model}, {y.size} examples")))
+    md = methods_markdown(record, [FIGURES[k] for k in figures], command=command)
+    files.append(str(atomic_write_text(out / "methods.md", md)))
+    json_path = out / "methods.json"
+    files.insert(0, str(json_path))
+    record["files"] = files
+    write_json(json_path, record, allow_nan=False, default=None)
+    if as_json:
+        print_json(record)
+        return
+    header, rows = methods_table(record)
+    echo_table(header, rows)
+    typer.echo(f"{y.size} examples, {steps} steps, randomisation on "
+               f"{comp.n_sanity} examples; {record['timing_s']['total']:.0f} s in all")
+    typer.echo(f"wrote {', '.join(files)}")
 
 
 __all__ = ["methods_cmd", "simulated_examples"]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 import typer
 
-from audiolrp.cli.app import app, prepare_output_dir
+from audiolrp.cli.app import app, prepare_output_dir, print_json
 from audiolrp.errors import AudioLRPError
-from audiolrp.io import json_ready
 
 corpus_app = typer.Typer(
     name="corpus",
@@ -51,10 +49,6 @@ Examples:
 """
 
 
-def _echo_json(obj: object) -> None:
-    typer.echo(json.dumps(json_ready(obj), indent=1, allow_nan=False))
-
-
 @corpus_app.command("debian", epilog=DEBIAN_EPILOG)
 def debian(
     out: Path = typer.Option(
@@ -78,20 +72,27 @@ def debian(
     from audiolrp.simulation.speech import DEBIAN_PACKAGES, build_debian_corpus, default_debian_dir
 
     folder = prepare_output_dir(out.expanduser() if out is not None else default_debian_dir())
+    worked: list[str] = []  # what this run downloaded or converted (nothing: all cached)
+
+    def log(msg: str) -> None:
+        if not msg.endswith(": already converted"):
+            worked.append(msg)
+        typer.echo(msg, err=True)
+
     t0 = time.time()
     summary = build_debian_corpus(
-        folder,
-        packages=tuple(package) if package else DEBIAN_PACKAGES,
-        keep_debs=keep_debs,
-        log=(lambda msg: typer.echo(msg, err=True)) if as_json else print,
+        folder, packages=tuple(package) if package else DEBIAN_PACKAGES, keep_debs=keep_debs,
+        log=log,
     )
+    cached = not worked
     if as_json:
-        _echo_json({**summary, "seconds": round(time.time() - t0, 3)})
+        print_json({**summary, "cached": cached, "seconds": round(time.time() - t0, 3)})
         return
-    typer.echo(
-        f"wrote {summary['files']} files, {summary['hours']:.2f} h, {summary['speakers']} "
-        f"speakers to {summary['dir']} in {time.time() - t0:.0f} s"
-    )
+    what = f"{summary['files']} files, {summary['hours']:.2f} h, {summary['speakers']} speakers"
+    if cached:
+        typer.echo(f"already built: {what} in {summary['dir']} (nothing downloaded)")
+    else:
+        typer.echo(f"wrote {what} to {summary['dir']} in {time.time() - t0:.0f} s")
 
 
 @corpus_app.command("describe", epilog=DESCRIBE_EPILOG)
@@ -105,7 +106,7 @@ def describe(
 
     info = open_corpus(spec, seed=seed).describe()
     if as_json:
-        _echo_json(info)
+        print_json(info)
         return
     for key, value in info.items():
         if key != "splits":
@@ -141,7 +142,7 @@ def sample(
     peak = float(np.max(np.abs(y))) if y.size else 1.0
     write_audio(out, 0.9 * y / max(peak, 1e-9), FS_HZ, subtype="PCM_16", format="WAV")
     if as_json:
-        _echo_json(
+        print_json(
             {
                 "file": str(out),
                 "corpus": corpus.name,

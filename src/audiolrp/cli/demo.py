@@ -2,66 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from audiolrp.cli.app import app, forget_new_dirs, prepare_output_dir
+from audiolrp.cli.app import (
+    MODEL_HELP,
+    app,
+    check_model,
+    check_report_target,
+    prepare_output_dir,
+    print_json,
+)
 from audiolrp.errors import AudioLRPError
-
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_USAGE = 2
-
-
-def run_guarded(job: Callable[[], Any]) -> Any:
-    """Run ``job``; turn user errors into one line + exit 2, internal errors into exit 1.
-
-    :class:`~audiolrp.errors.AudioLRPError` -> ``error: <message>`` on stderr, exit code 2.
-    Any other exception -> ``internal error: <type>: <message>`` on stderr and exit code 1
-    (set ``AUDIOLRP_DEBUG=1`` to see the traceback). Ctrl-C -> exit 130. On any failure the
-    output folders the job created with :func:`~audiolrp.cli.app.prepare_output_dir` are
-    removed again if they are still empty.
-    """
-    try:
-        result = job()
-    except AudioLRPError as err:
-        forget_new_dirs(remove_empty=True)
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
-    except KeyboardInterrupt:
-        forget_new_dirs(remove_empty=True)
-        typer.echo("interrupted", err=True)
-        raise typer.Exit(130) from None
-    except typer.Exit:
-        forget_new_dirs(remove_empty=True)
-        raise
-    except Exception as err:  # noqa: BLE001 - the CLI's last line of defence
-        forget_new_dirs(remove_empty=True)
-        if os.environ.get("AUDIOLRP_DEBUG"):
-            raise
-        msg = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        typer.echo(
-            f"internal error: {type(err).__name__}: {msg} (set AUDIOLRP_DEBUG=1 for the "
-            "traceback and please report it)",
-            err=True,
-        )
-        raise typer.Exit(EXIT_INTERNAL) from None
-    forget_new_dirs(remove_empty=False)
-    return result
-
-
-def print_json(results: dict[str, Any]) -> None:
-    """Print ``results`` as JSON on stdout (NumPy values converted)."""
-    from audiolrp.report.html import json_dumps
-
-    sys.stdout.write(json_dumps(results))
-    sys.stdout.flush()
-
 
 DEMO_EPILOG = """\
 Examples:
@@ -92,8 +46,7 @@ DEMO_HELP = (
 def demo(
     model: Annotated[
         str,
-        typer.Option("--model", "-m",
-                     help="Shipped model name (hoa2, intensity) or path of a saved NAME.json."),
+        typer.Option("--model", "-m", help=MODEL_HELP),
     ] = "intensity",
     seed: Annotated[int, typer.Option(help="Seed of the simulated scene.", min=0)] = 0,
     out: Annotated[
@@ -109,7 +62,7 @@ def demo(
     ] = None,
     rt60_s: Annotated[
         float | None,
-        typer.Option("--rt60-s", help="Reverberation time of the simulated room (s).", min=0.0),
+        typer.Option("--rt60-s", help="Reverberation time of the simulated room in s (> 0)."),
     ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print results.json to stdout instead of a summary.")
@@ -123,19 +76,24 @@ def demo(
                      help="Scenes in the pixel-flipping mean curve (this one + next seeds)."),
     ] = 4,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a report.html in OUT not written by "
+                           "audiolrp.")
+    ] = False,
 ) -> None:
     """Simulate a scene, predict its DOA, explain it with LRP, write an HTML report."""
+    if rt60_s is not None and not rt60_s > 0:
+        raise AudioLRPError(f"--rt60-s {rt60_s:g} is not a reverberation time: pass seconds > 0, "
+                            "e.g. --rt60-s 0.5")
+    check_report_target(out, force=force)
+    check_model(model)
+    prepare_output_dir(out)
+    from audiolrp.report.pages import run_demo
 
-    def job() -> dict[str, Any]:
-        prepare_output_dir(out)
-        from audiolrp.report.pages import run_demo
-
-        return run_demo(
-            out_dir=out, model=model, seed=seed, order=order, snr_db=snr_db, rt60_s=rt60_s,
-            pixel_flipping=not no_pixel_flipping, quiet=quiet, pixel_flipping_scenes=pf_scenes,
-        )
-
-    results = run_guarded(job)
+    results = run_demo(
+        out_dir=out, model=model, seed=seed, order=order, snr_db=snr_db, rt60_s=rt60_s,
+        pixel_flipping=not no_pixel_flipping, quiet=quiet, pixel_flipping_scenes=pf_scenes,
+    )
     if json_output:
         print_json(results)
         return
@@ -154,5 +112,5 @@ def demo(
     typer.echo(f"        (open it in a browser; took {results['timing_s']['total']:.1f} s)")
 
 
-__all__ = ["demo", "print_json", "run_guarded"]
+__all__ = ["demo"]
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from audiolrp.cli.app import app, prepare_output_dir
-from audiolrp.cli.demo import print_json, run_guarded
+from audiolrp.cli.app import (
+    MODEL_HELP,
+    app,
+    check_model,
+    check_report_target,
+    prepare_output_dir,
+    print_json,
+)
 from audiolrp.errors import AudioLRPError
 
 EXPLAIN_EPILOG = """\
@@ -54,8 +60,7 @@ def explain(
     file: Annotated[Path, typer.Argument(help="Ambisonics WAV/FLAC recording.")],
     model: Annotated[
         str,
-        typer.Option("--model", "-m",
-                     help="Shipped model name (hoa2, intensity) or path of a saved NAME.json."),
+        typer.Option("--model", "-m", help=MODEL_HELP),
     ] = "intensity",
     format: Annotated[
         str, typer.Option("--format", "-f", help="Channel convention: ambix (ACN/SN3D) or fuma.")
@@ -79,24 +84,27 @@ def explain(
         bool, typer.Option("--no-pixel-flipping", help="Skip the pixel-flipping analysis.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a report.html in OUT not written by "
+                           "audiolrp.")
+    ] = False,
 ) -> None:
     """Predict and explain the DOA of an Ambisonics recording in sliding 1-s windows."""
+    from audiolrp.app.recordings import check_audio_path
+    from audiolrp.report.pages import default_recording_out_dir, run_recording
 
-    def job() -> dict[str, Any]:
-        from audiolrp.app.recordings import check_audio_path
-        from audiolrp.report.pages import default_recording_out_dir, run_recording
-
-        fmt = format.lower()
-        if fmt not in ("ambix", "fuma"):
-            raise AudioLRPError(f"--format {format!r} is unknown: use ambix or fuma")
-        check_audio_path(file)
-        out_dir = prepare_output_dir(out if out is not None else default_recording_out_dir(file))
-        return run_recording(
-            file, out_dir=out_dir, model=model, format=fmt, hop_s=hop_s,
-            windows=_parse_windows(windows), pixel_flipping=not no_pixel_flipping, quiet=quiet,
-        )
-
-    results = run_guarded(job)
+    fmt = format.lower()
+    if fmt not in ("ambix", "fuma"):
+        raise AudioLRPError(f"--format {format!r} is unknown: use ambix or fuma")
+    check_audio_path(file)
+    check_model(model)
+    target = out if out is not None else default_recording_out_dir(file)
+    check_report_target(target, force=force)
+    out_dir = prepare_output_dir(target)
+    results = run_recording(
+        file, out_dir=out_dir, model=model, format=fmt, hop_s=hop_s,
+        windows=_parse_windows(windows), pixel_flipping=not no_pixel_flipping, quiet=quiet,
+    )
     if json_output:
         print_json(results)
         return

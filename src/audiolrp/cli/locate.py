@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from audiolrp.cli.app import app, prepare_output_dir
-from audiolrp.cli.demo import print_json, run_guarded
+from audiolrp.cli.app import MODEL_HELP, app, prepare_output_dir, print_json
 from audiolrp.errors import AudioLRPError
 
 LOCATE_EPILOG = """\
@@ -44,8 +43,7 @@ def _fmt(v: float | None, spec: str) -> str:
 def locate(
     file: Annotated[Path, typer.Argument(help="Ambisonics WAV/FLAC recording.")],
     model: Annotated[
-        str, typer.Option("--model", "-m", help="Shipped model (intensity, hoa1, hoa2, hoa3, "
-                          "hoa4) or path of a saved NAME.json.")
+        str, typer.Option("--model", "-m", help=MODEL_HELP)
     ] = "hoa1",
     format: Annotated[
         str, typer.Option("--format", "-f", help="Channel convention: ambix (ACN/SN3D) or fuma.")
@@ -63,40 +61,35 @@ def locate(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Print the direction of arrival of every 1-s window of an Ambisonics recording."""
+    import numpy as np
 
-    def job() -> dict[str, Any]:
-        import numpy as np
+    from audiolrp.app.explainer import Explainer
+    from audiolrp.app.locate import count_windows, locate_recording
+    from audiolrp.app.recordings import check_audio_path
+    from audiolrp.io import write_json
+    from audiolrp.progress import progress_bar
 
-        from audiolrp.app.explainer import Explainer
-        from audiolrp.app.locate import count_windows, locate_recording
-        from audiolrp.app.recordings import check_audio_path
-        from audiolrp.io import write_json
-        from audiolrp.progress import progress_bar
+    fmt = format.lower()
+    if fmt not in ("ambix", "fuma"):
+        raise AudioLRPError(f"--format {format!r} is unknown: use ambix or fuma")
+    check_audio_path(file)
+    out_dir = prepare_output_dir(out) if out is not None else None
+    lm = Explainer.load(model).model
+    n = count_windows(lm, file, fmt, hop_s)
+    bar = progress_bar(n, enabled=not quiet and n > 1)
+    loc = locate_recording(lm, file, format=fmt, hop_s=hop_s, progress=bar)
+    results = loc.to_dict()
+    if out_dir is not None:
+        from audiolrp.plots import directions_map_figure, save_figure, timeline_figure
 
-        fmt = format.lower()
-        if fmt not in ("ambix", "fuma"):
-            raise AudioLRPError(f"--format {format!r} is unknown: use ambix or fuma")
-        check_audio_path(file)
-        out_dir = prepare_output_dir(out) if out is not None else None
-        lm = Explainer.load(model).model
-        n = count_windows(lm, file, fmt, hop_s)
-        bar = progress_bar(n, enabled=not quiet and n > 1)
-        loc = locate_recording(lm, file, format=fmt, hop_s=hop_s, progress=bar)
-        result = loc.to_dict()
-        if out_dir is not None:
-            from audiolrp.plots import directions_map_figure, save_figure, timeline_figure
-
-            p = loc.prediction
-            az, el = np.radians(p.azimuth_deg), np.radians(p.elevation_deg)
-            save_figure(directions_map_figure(az, el, loc.times_s, p.confidence,
-                                              title=f"{file.name}, {lm.name}"),
-                        out_dir / "directions.png")
-            save_figure(timeline_figure(loc.times_s, az, el, p.confidence),
-                        out_dir / "timeline.png")
-            write_json(out_dir / "locate.json", result)
-        return result
-
-    results = run_guarded(job)
+        p = loc.prediction
+        az, el = np.radians(p.azimuth_deg), np.radians(p.elevation_deg)
+        save_figure(directions_map_figure(az, el, loc.times_s, p.confidence,
+                                          title=f"{file.name}, {lm.name}"),
+                    out_dir / "directions.png")
+        save_figure(timeline_figure(loc.times_s, az, el, p.confidence),
+                    out_dir / "timeline.png")
+        write_json(out_dir / "locate.json", results)
     if json_output:
         print_json(results)
         return

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from audiolrp.cli.app import app, prepare_output_dir
+from audiolrp.cli.app import app, prepare_output_dir, print_json
 from audiolrp.errors import AudioLRPError
 
 SIMULATE_EPILOG = """\
@@ -100,6 +100,13 @@ def simulate(
             "spec": str(spec_path),
         }
     else:
+        if workers < 1:
+            raise AudioLRPError(f"--workers must be >= 1, got {workers}")
+        if min(n_train, n_val, n_test) < 0 or n_train + n_val + n_test == 0:
+            raise AudioLRPError(
+                f"--n-train {n_train}, --n-val {n_val}, --n-test {n_test}: nothing to simulate; "
+                "pass counts >= 0 with at least one above 0"
+            )
         check_scene_order(order, "--order")
         overrides: dict = {}
         if config is not None:
@@ -145,7 +152,7 @@ def simulate(
             progress=progress and not json_out,
         )
     if json_out:
-        typer.echo(json.dumps(summary, indent=1, sort_keys=True))
+        print_json(summary)
     else:
         for key, value in summary.items():
             if isinstance(value, dict):

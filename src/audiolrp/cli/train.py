@@ -13,7 +13,6 @@ and SNR/RT60 breakdowns, on a dataset split or on a freshly simulated seeded tes
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from audiolrp.cli.app import app, parse_range, prepare_output_dir
+from audiolrp.cli.app import MODEL_HELP, app, parse_range, prepare_output_dir, print_json
 from audiolrp.errors import AudioLRPError
 
 
@@ -149,12 +148,18 @@ def train_command(
     import torch
 
     from audiolrp.training import TrainConfig, export_model, train
+    from audiolrp.training.checkpoints import has_checkpoint
 
     if threads is not None:
         if threads < 1:
             raise AudioLRPError(f"--threads must be >= 1, got {threads}")
         torch.set_num_threads(threads)
-    prepare_output_dir(out, option="OUT")
+    if resume and not has_checkpoint(out):
+        raise AudioLRPError(
+            f"--resume: {out} holds no training run to continue: drop --resume to start a new "
+            "run there, or pass the OUT folder of the interrupted run"
+        )
+    prepare_output_dir(out, option="OUT", resumable=has_checkpoint)
     if export_dir is not None:
         prepare_output_dir(export_dir, option="--export-dir")
     config = TrainConfig(
@@ -211,7 +216,7 @@ def train_command(
     if result.model_path is None:  # DDP rank > 0: rank 0 reports
         return
     if json_out:
-        typer.echo(json.dumps(summary, indent=1))
+        print_json(summary)
     else:
         for key, value in summary.items():
             typer.echo(f"{key}: {value}")
@@ -220,7 +225,7 @@ def train_command(
 @app.command("evaluate")
 def evaluate_command(
     model: Annotated[
-        str, typer.Option("--model", help="Shipped model name (e.g. hoa2) or saved model path.")
+        str, typer.Option("--model", help=MODEL_HELP)
     ],
     data: Annotated[
         Path | None,
@@ -260,7 +265,7 @@ def evaluate_command(
         typer.Option(
             "--point-noise",
             help="Add LOW,HIGH directional pink-noise sources per simulated scene (e.g. 1,4), "
-            "30-100 %% of the noise power, beside the babble.",
+            "30-100 % of the noise power, beside the babble.",
         ),
     ] = None,
     speech_tilt: Annotated[
@@ -383,14 +388,13 @@ def evaluate_command(
         progress=progress and not json_out,
     )
     if json_out:
-        typer.echo(
-            json.dumps(
-                {"metrics": result.metrics, "test_data": result.test_data, "files": result.files},
-                indent=1,
-            )
+        print_json(
+            {"metrics": result.metrics, "test_data": result.test_data, "files": result.files}
         )
     else:
-        typer.echo(f"model: {result.metrics.get('model')}")
+        name = str(result.metrics.get("model") or model)
+        # a path is named as the user gave it ("runs/hoa2/model.json", not "model")
+        typer.echo(f"model: {name if name == model else model}")
         typer.echo(f"test data: {result.test_data}")
         typer.echo(format_metrics(result.metrics))
         for key, path in result.files.items():

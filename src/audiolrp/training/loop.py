@@ -378,6 +378,10 @@ class TrainingRun:
             dynamic_ncols=True,
         )
 
+    def _logs_progress(self) -> bool:
+        """Whether this process reports progress (rank 0 with ``progress``)."""
+        return bool(self.config.progress and self.dist_info.is_main)
+
     def train_step(self, x: torch.Tensor, y: torch.Tensor, q: torch.Tensor | None) -> None:
         """One optimizer step on a batch (``q``: soft targets or ``None``); updates the sums,
         the step count and the examples seen."""
@@ -434,15 +438,19 @@ class TrainingRun:
         start_batch = int(state.batch)
         source = self._batch_source(batches, epoch, start_batch)
         bar = self._progress_bar(len(batches), start_batch, epoch)
+        # no bar when stderr is no terminal (a log file, a pipe): a line per tenth of the epoch
+        every_line = max(1, len(batches) // 10) if bar.disable and self._logs_progress() else 0
         self.ddp_model.train()
         for b, (x, y, q) in enumerate(source, start=start_batch):
             self.train_step(x, y, q)
             state.batch = b + 1
             bar.update(1)
-            bar.set_postfix(
-                loss=f"{state.accum.loss_sum / state.accum.count:.3f}",
-                acc=f"{state.accum.correct / state.accum.count:.3f}",
-            )
+            loss = f"{state.accum.loss_sum / state.accum.count:.3f}"
+            acc = f"{state.accum.correct / state.accum.count:.3f}"
+            bar.set_postfix(loss=loss, acc=acc)
+            if every_line and ((b + 1) % every_line == 0 or b + 1 == len(batches)):
+                self.log(f"epoch {epoch + 1}/{config.epochs}: batch {b + 1}/{len(batches)}, "
+                         f"train loss {loss} acc {acc}")
             every = config.checkpoint_every_steps
             if every and state.global_step % every == 0 and b + 1 < len(batches):
                 self._save_checkpoint()  # mid-epoch; the epoch end writes its own

@@ -162,6 +162,11 @@ def build_debian_corpus(
     dict
         ``{"dir", "files", "hours", "speakers"}``.
     """
+    unknown = [pkg for pkg in packages if pkg not in DEBIAN_PACKAGES]
+    if unknown:  # before anything is written
+        raise AudioLRPError(
+            f"unknown package {unknown[0]}; choose from {', '.join(DEBIAN_PACKAGES)}"
+        )
     out = Path(out_dir).expanduser() if out_dir is not None else default_debian_dir()
     out.mkdir(parents=True, exist_ok=True)
     debs, extract = out / ".debs", out / ".extract"
@@ -169,8 +174,6 @@ def build_debian_corpus(
     rows: list[tuple[str, str, float]] = []
     used: set[str] = set()
     for pkg in packages:
-        if pkg not in DEBIAN_PACKAGES:
-            raise AudioLRPError(f"unknown package {pkg}; choose from {', '.join(DEBIAN_PACKAGES)}")
         used.add("asterisk" if pkg.startswith("asterisk") else "fillets")
         done = out / f".done-{pkg}"
         if done.exists():
