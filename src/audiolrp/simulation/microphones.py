@@ -287,13 +287,14 @@ def limited_inverse(
 
 
 def _legendre(order: int, x: np.ndarray) -> np.ndarray:
-    """``P_n(x)`` for n = 0..order, stacked on a new last axis (Bonnet recurrence)."""
-    out = np.empty(x.shape + (order + 1,), dtype=np.float64)
-    out[..., 0] = 1.0
+    """``P_n(x)`` for n = 0..order, stacked on a new first axis (Bonnet recurrence
+    ``(n + 1) P_{n+1} = (2n + 1) x P_n - n P_{n-1}``)."""
+    out = np.empty((order + 1,) + x.shape, dtype=np.float64)
+    out[0] = 1.0
     if order >= 1:
-        out[..., 1] = x
+        out[1] = x
     for n in range(1, order):
-        out[..., n + 1] = ((2 * n + 1) * x * out[..., n] - n * out[..., n - 1]) / (n + 1)
+        out[n + 1] = ((2 * n + 1) / (n + 1)) * x * out[n] - (n / (n + 1)) * out[n - 1]
     return out
 
 
@@ -412,9 +413,9 @@ class MicArray:
         """Capsule responses to unit plane waves, ``(n_f, Q, n_dirs)`` complex:
         ``p_q = sum_{n <= L} G_n(kr) P_n(d_q . u)``."""
         u = np.asarray(directions, np.float64).reshape(-1, 3)
-        leg = _legendre(self.series_order, self.directions @ u.T)  # (Q, n_dirs, L+1)
+        leg = _legendre(self.series_order, self.directions @ u.T)  # (L+1, Q, n_dirs)
         g = self.modal_gains(f_hz)  # (n_f, L+1)
-        return np.einsum("fn,qdn->fqd", g, leg)
+        return np.einsum("fn,nqd->fqd", g, leg)
 
     @property
     def spatial_encoder(self) -> np.ndarray:
@@ -461,7 +462,7 @@ class MicArray:
         leg = _legendre(self.series_order, np.clip(self.directions @ self.directions.T, -1, 1))
         g = self.modal_gains(f_hz)
         w = np.abs(g) ** 2 / (2 * np.arange(g.shape[1]) + 1)
-        return (w @ leg.reshape(q * q, -1).T).reshape(-1, q, q)
+        return (w @ leg.reshape(-1, q * q)).reshape(-1, q, q)
 
     # ---- filters -------------------------------------------------------------------------
     @property
@@ -548,14 +549,26 @@ class MicArray:
         return np.asarray(self._cache[key])
 
     def _kernel_values(self, frac: np.ndarray) -> np.ndarray:
-        """``g_n(j - frac_i)`` for taps ``j = -h..h``: ``(n_w, L + 1, 2h + 1)``."""
+        """``g_n(j - frac_i)`` for taps ``j = -h..h``: ``(n_w, 2h + 1, L + 1)`` float32 (linear
+        interpolation in the oversampled tables; single precision, like the scene's audio).
+
+        Table position of tap j: ``(j + h) O + q_i`` with ``q_i = (1 - frac_i) O``, so all
+        taps of a wave share one phase ``floor(q_i)`` and one weight; the tables are kept
+        regrouped by phase (``[p, j] -> g(p + j O)``) and each wave reads two blocks.
+        """
         h, over = self.kernel_half_taps, KERNEL_OVERSAMPLING
-        tab = self.kernel_tables
-        t = np.arange(-h, h + 1)[None, :] - frac[:, None]  # in [-h - 0.5, h + 0.5]
-        pos = (t + h + 1) * over
-        i0 = np.clip(np.floor(pos).astype(np.int64), 0, tab.shape[1] - 2)
-        w = (pos - i0)[:, None, :]
-        return tab[:, i0].transpose(1, 0, 2) * (1.0 - w) + tab[:, i0 + 1].transpose(1, 0, 2) * w
+        n_taps = 2 * h + 1
+        key = "kernels_by_phase"
+        if key not in self._cache:
+            tab = self.kernel_tables.T  # (n_t, L+1)
+            idx = np.arange(2 * over)[:, None] + over * np.arange(n_taps)[None, :]
+            self._cache[key] = np.ascontiguousarray(tab[idx], dtype=np.float32)  # (2O, T, L+1)
+        by_phase = self._cache[key]
+        q = (1.0 - np.asarray(frac, np.float64)) * over  # in [O/2, 3 O/2]
+        p = np.clip(np.floor(q).astype(np.int64), 0, 2 * over - 2)
+        w = (q - p).astype(np.float32)[:, None, None]
+        lo = by_phase[p]
+        return np.asarray(lo + w * (by_phase[p + 1] - lo))
 
     def render_waves(
         self,
@@ -581,23 +594,26 @@ class MicArray:
         if d.size == 0:
             return np.zeros((self.n_capsules, n_samples))
         m0 = np.rint(d).astype(np.int64)
-        g = self._kernel_values(d - m0)  # (n_w, L+1, T)
-        leg = _legendre(self.series_order, u @ self.directions.T) * a[:, None, None]
-        k = np.matmul(leg, g).transpose(0, 2, 1).reshape(d.size * n_taps, self.n_capsules)
+        g = self._kernel_values(d - m0)  # (n_w, T, L+1)
+        leg = (_legendre(self.series_order, u @ self.directions.T) * a[None, :, None]).astype(
+            np.float32
+        )
+        k = np.matmul(g, leg.transpose(1, 0, 2)).reshape(d.size * n_taps, self.n_capsules)
         rows = (m0[:, None] + np.arange(n_taps)[None, :] - h).reshape(-1)  # output samples
         ok = (rows >= 0) & (rows < n_samples)
         mat = sparse.csr_array(
-            (np.ones(int(ok.sum())), (rows[ok], np.flatnonzero(ok))),
+            (np.ones(int(ok.sum()), np.float32), (rows[ok], np.flatnonzero(ok))),
             shape=(n_samples, rows.size),
         )
-        return np.ascontiguousarray((mat @ k).T)
+        return np.ascontiguousarray((mat @ k).T, dtype=np.float64)
 
     def wave_firs(self, directions: ArrayLike) -> np.ndarray:
         """Capsule FIRs ``(n_dirs, Q, 2h + 1)`` of plane waves arriving at the array centre at
         sample 0 (kernel taps ``kappa(d_q . u, j)``, ``j = -h..h``)."""
         u = np.asarray(directions, np.float64).reshape(-1, 3)
-        g = self._kernel_values(np.zeros(1))[0]  # (L+1, T)
-        return np.asarray(_legendre(self.series_order, u @ self.directions.T) @ g)
+        g = self._kernel_values(np.zeros(1))[0].astype(np.float64)  # (T, L+1)
+        leg = _legendre(self.series_order, u @ self.directions.T)  # (L+1, n_dirs, Q)
+        return np.asarray(np.einsum("tn,ndq->dqt", g, leg))
 
     # ---- signals -------------------------------------------------------------------------
     def plane_wave_signals(self, signals: ArrayLike, directions: ArrayLike) -> np.ndarray:
@@ -633,10 +649,12 @@ class MicArray:
                          _DIFFUSE_FIR_TAPS // 2)
 
     def self_noise(self, n_samples: int, rms: float, seed: int) -> np.ndarray:
-        """Capsule self-noise ``(Q, n_samples)``: independent white Gaussian noise of RMS
-        ``rms`` per capsule from ``np.random.default_rng(seed)`` (same seed, same noise)."""
+        """Capsule self-noise ``(Q, n_samples)`` float32: independent white Gaussian noise of
+        RMS ``rms`` per capsule from ``np.random.default_rng(seed)`` (float32 draws; same
+        seed, same noise)."""
         rng = np.random.default_rng(seed)
-        return rng.standard_normal((self.n_capsules, int(n_samples))) * float(rms)
+        noise = rng.standard_normal((self.n_capsules, int(n_samples)), dtype=np.float32)
+        return noise * np.float32(rms)
 
 
 def _mimo_fir(x: np.ndarray, taps: np.ndarray, centre: int) -> np.ndarray:
