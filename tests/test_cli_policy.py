@@ -316,3 +316,23 @@ def test_corpus_debian_says_when_it_is_cached(
     rc, stdout, _ = run_main(["corpus", "debian", "--out", str(tmp_path), "--json"], monkeypatch,
                              capsys)
     assert json.loads(stdout)["cached"] is True
+
+
+# ------------------------------------------------------------------------------- progress
+def test_train_reports_its_first_epoch_when_stderr_is_no_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A background run (stderr a file or pipe: no bar) still shows the first epoch moving."""
+    lite = tmp_path / "lite.json"
+    lite.write_text(json.dumps({"speech_lead_in_s": 0.2}))
+    data, run = tmp_path / "data", tmp_path / "run"
+    rc, _, stderr = run_main(["simulate", str(data), "--n-train", "4", "--n-val", "2",
+                              "--n-test", "0", "--shard-size", "4", "--corpus", "noise",
+                              "--order", "1", "--config", str(lite), "--no-progress"],
+                             monkeypatch, capsys)
+    assert rc == 0, stderr
+    rc, _, stderr = run_main(["train", str(data), str(run), "--feature", "intensity",
+                              "--model-size", "tiny", "--epochs", "1", "--batch-size", "2"],
+                             monkeypatch, capsys)
+    assert rc == 0, stderr
+    assert "epoch 1/1: batch 1/2, train loss" in stderr and "epoch 1/1: batch 2/2" in stderr
