@@ -1,9 +1,10 @@
 """User-facing CLI defects: unusable output folders, failed simulate runs, the supported HOA
 order range, truncated recordings and the help examples.
 
-Commands are run through :func:`audiolrp.cli.main` (the console-script entry point, which maps
-:class:`~audiolrp.errors.AudioLRPError` to ``error: ...`` and exit 2) or, for the commands that
-guard themselves (``demo``, ``explain``, ``analyze``), through typer's ``CliRunner``.
+Commands are run through :func:`audiolrp.cli.main` (the console-script entry point) or through
+typer's ``CliRunner``: both give ``error: ...`` and exit 2 for an
+:class:`~audiolrp.errors.AudioLRPError`, since every command runs under the one guard
+(:func:`audiolrp.cli.app.guarded`, applied by the top-level command group).
 """
 
 from __future__ import annotations
@@ -243,6 +244,8 @@ def test_analyze_output_is_a_file_fails_before_computing(
     monkeypatch.setattr(replication, "replicate", never)
     blocker = tmp_path / "taken"
     blocker.write_text("x")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "clip.wav").write_bytes(b"")  # inputs are checked first: this one exists
     res = runner.invoke(app, ["analyze", *args, "-o", str(blocker)])
     assert res.exit_code == 2, _output(res)
     _one_error_line(_output(res), "taken is an existing file, not a folder: pass another --out")
