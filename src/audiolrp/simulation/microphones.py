@@ -63,15 +63,17 @@ filter ``R_n`` per order n:
   responses to a plane wave, averaged over directions, flat; what remains is spatial
   aliasing. Off: raw A -> B (``R_n = 1``), which falls off above ~3 kHz.
 * **sphere32**: ``S = pinv(Y_N(d))`` (least squares over the capsule directions, SN3D) and
-  ``R_n = 1 / G_n(kr)`` regularised by soft limiting (Bernschuetz et al., DAGA 2011)::
+  ``R_n = 1 / G_n(kr)`` regularised (:func:`limited_inverse`), by default Tikhonov
+  (e.g. Rafaely 2015, ch. 5)::
 
-      R_n = (2 g / pi) arctan(pi |F_n| / (2 g)) F_n / |F_n|,   F_n = 1 / G_n,
-      g = 10^(max_gain_db / 20)
+      R_n = conj(G_n) / (|G_n|^2 + 1 / (4 g^2)),   g = 10^(max_gain_db / 20)
 
-  (or Tikhonov ``R_n = conj(G_n) / (|G_n|^2 + 1 / (4 g^2))``, whose peak is exactly ``g``).
-  ``|R_n| < g`` always. Since ``|G_n| ~ (kr)^n`` at low ``kr``, orders n >= 2 hit the limit
+  whose peak is exactly ``g`` (at ``|G_n| = 1 / (2 g)``), or soft limiting (Bernschuetz et
+  al., DAGA 2011) ``R_n = (2 g / pi) arctan(pi |F_n| / (2 g)) F_n / |F_n|``, ``F_n = 1 / G_n``.
+  ``|R_n| <= g`` always. Since ``|G_n| ~ (kr)^n`` at low ``kr``, orders n >= 2 hit the limit
   below ~1-2 kHz (20 dB): they are attenuated there, and capsule noise is amplified by up to
-  ``g``. Above ``kr ~ N`` orders > N alias into the estimate.
+  ``g``. Above ``kr ~ N`` orders > N alias into the estimate. The tetra's equalisation uses
+  the same limit.
 
 Radial filters are realised as zero-delay FIRs of :data:`RADIAL_FIR_TAPS` taps
 (frequency-sampling design on a 4096-point grid, flat-top window, faded out above 0.9 fs/2 so
@@ -337,7 +339,7 @@ class MicArray:
     max_gain_db
         Limit of the radial / equalisation filters (``None``: unlimited inverse).
     limit
-        ``"soft"`` or ``"tikhonov"`` (:func:`limited_inverse`).
+        ``"tikhonov"`` (default) or ``"soft"`` (:func:`limited_inverse`).
     fs_hz
         Sampling rate.
     """
