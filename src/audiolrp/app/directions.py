@@ -6,6 +6,7 @@ map every bin's relevance to its active-intensity direction
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from audiolrp.analysis.directions import REGIONS, analyse_directions, summarize_directions
+from audiolrp.app.speech_choice import choose_speech
 from audiolrp.data.datasets import FeatureDataset, scene_seed
 from audiolrp.errors import AudioLRPError
 from audiolrp.evaluation import scene_config_from_recipe
@@ -47,7 +49,10 @@ def simulated_examples(
 
     card = dict(loaded.config.get("evaluation") or {})
     recipe = card.get("recipe") or loaded.data_recipe
-    cfg = scene_config_from_recipe(recipe, max(1, loaded.order), overrides)
+    base = scene_config_from_recipe(recipe, max(1, loaded.order), overrides)
+    # the Debian corpus when installed (or asked for), else the built-in speech
+    speech = choose_speech(overrides.get("speech"), base.speech)
+    cfg = dataclasses.replace(base, speech=speech.spec)
     corpus = get_corpus(cfg.speech, cfg.corpus_seed)
 
     def gen() -> Iterator[tuple[np.ndarray, int, dict[str, Any]]]:
@@ -56,7 +61,7 @@ def simulated_examples(
             yield sc.mixture, sc.label, {"index": i, **sc.params}
 
     desc = {"source": "simulated", "n_examples": n, "seed": seed, "split": "test",
-            "scene_config": cfg.to_dict(), "overrides": overrides}
+            "scene_config": cfg.to_dict(), "overrides": overrides, "speech": speech.as_dict()}
     return gen(), desc
 
 

@@ -1,10 +1,29 @@
 """Replication study of the seed paper's three findings (Kiyan et al., Figs. 2-4, Eq. 3/4).
 
-One function, :func:`replicate`, simulates fresh test scenes with the data recipe of the loaded
-models, explains them with the paper's LRP composite and decides for each finding, by the
-criteria documented below (computed here, never by hand), whether it is REPRODUCED, PARTIAL or
-NOT REPRODUCED. Results go to ``OUT/results.json``, ``OUT/replication.md`` (markdown tables)
-and PNG figures.
+One function, :func:`replicate`, simulates fresh test scenes, explains them with the paper's LRP
+composite through the model façade (:class:`audiolrp.app.explainer.Explainer`) and decides for
+each finding and each model, by the criteria below (computed here, never by hand), whether it is
+REPRODUCED, PARTIAL or NOT REPRODUCED. Results go to ``OUT/results.json``, ``OUT/replication.md``
+(markdown; its tables are :func:`report.tables_markdown`, which ``docs/replication.md`` embeds
+byte for byte) and PNG figures.
+
+Models: the intensity CRNN (findings 1-3) and any HOA CRNNs (findings 2 and 3, and a per-order
+channel-relevance table); by default every shipped model.
+
+Scenes: the shipped cards' test recipe (rooms 3-10 x 3-8 x 2.5-4 m, RT60 0.2-0.8 s, SNR
+0-30 dB, sources 1-3 m away) with directions uniform on the sphere (off-grid), simulated at
+order max(2, the model's); speech: the Debian corpus's test speakers when it is installed, else
+the built-in eSpeak speech, or ``--corpus`` (:func:`audiolrp.app.speech_choice.choose_speech`;
+the report names it). Seeds ``SeedSequence([seed, TAG, stage, i])``, disjoint from dataset and
+card test sets; every model sees the same seeds.
+
+Quality flag (every finding, on exactly the examples it used): median and mean great-circle
+error of the refined direction (:attr:`audiolrp.models.Prediction.direction`) and of the class,
+share within 10 deg, exact class, and the classic intensity-vector estimator
+(:func:`audiolrp.signal.features.intensity_vector_direction`) on the same clips. A model is *fit
+to explain* when the paired 95 % bootstrap CI of the mean per-clip error difference (classic -
+model) lies above 0 and its median error is <= 15 deg (1.5 grid steps): :data:`FIT_RULE`.
+Verdicts on a model that is not fit are printed with the flag.
 
 Findings and criteria
 ---------------------
@@ -23,45 +42,47 @@ Findings and criteria
      NOT REPRODUCED: mean <= 0.
    * overall: REPRODUCED if 1a and 1b are; NOT REPRODUCED if neither is at least PARTIAL;
      else PARTIAL.
-   * extension (reported, not part of the verdict): over random DOAs (all 425 classes),
-     Spearman correlation of each channel's share with ``|d_axis|``
-     (``relevance_direction_correlation``).
+   * extension (reported): over random DOAs, Spearman correlation of each channel's share with
+     ``|d_axis|``; for HOA models the share of relevance per Ambisonics order and of magnitude
+     vs phase (reported).
 
-2. **Pixel flipping (Fig. 4)**, intensity model, random-DOA scenes (the recipe's class
-   sampling); bins ranked by relevance (most relevant first) and set to the baseline
-   (``"zero-normalised"``, i.e. 0 after the model's input normalisation; the intensity model
-   has none, so raw 0 as in the paper) in all / active / reactive channels; score = clip
-   probability of the true class; AOPC per curve (Samek et al. 2017). Paired per-example AOPC
-   differences with 95 % CIs:
+2. **Pixel flipping (Fig. 4)**, every model, random-DOA scenes; bins ranked by relevance and set
+   to the baseline (``"zero-normalised"``); score = clip probability of the true class; AOPC
+   per curve. Paired per-example AOPC differences with 95 % CIs (mean +- 1.96 SE):
 
    * 2a relevance order beats random order: ``AOPC(all, MRF) - AOPC(all, random)``, CI lower
      bound > 0;
-   * 2b perturbing active intensity hurts about as much as perturbing all channels:
-     ``AOPC(active) >= 0.8 AOPC(all)`` (and ``AOPC(all) > 0``);
-   * 2c perturbing reactive intensity hurts markedly less: ``AOPC(reactive) <= 0.75 AOPC(all)``
-     and ``AOPC(active) - AOPC(reactive)`` has CI lower bound > 0.
+   * 2b (intensity) ``AOPC(active) >= 0.8 AOPC(all)`` (and ``AOPC(all) > 0``);
+   * 2c (intensity) ``AOPC(reactive) <= 0.75 AOPC(all)`` and ``AOPC(active) -
+     AOPC(reactive)`` CI lower bound > 0.
 
-   REPRODUCED: 3/3; PARTIAL: 1-2; NOT REPRODUCED: 0.
+   Intensity: REPRODUCED 3/3, PARTIAL 1-2, NOT REPRODUCED 0. HOA models: 2a decides alone.
 
-3. **Auralization (Eq. 3/4, Fig. 2)**, order-2 HOA model, random-DOA scenes with known direct
-   sound. The W channel (ACN 0) is filtered with its magnitude + phase relevance
-   (``auralization.auralize``: B = 20 bands, 129 taps, negative relevance clipped, heatmap
-   normalised to its max). Filtered and noisy input are both compared with the noise-free
-   direct sound (W) by log-spectrogram correlation (``spectral_similarity``, primary) and by
-   SI-SDR (SDR reported too; it depends on the filtered signal's level). Paired per-example
-   differences (filtered - input) with 95 % CIs:
+3. **Direct sound (Fig. 2), as the paper states it**: "the DNN attempts to ignore
+   time-frequency regions mostly occupied by noise and diffuse reverberation, instead focusing
+   on regions where the direct sound speech signal is prominent". Every model, scenes with
+   known parts; per STFT bin of W the direct-to-residual ratio ``|D|^2 / |V + N|^2`` in dB
+   (:mod:`audiolrp.analysis.direct_sound`), relevance mapped onto the W grid as
+   :func:`audiolrp.analysis.heatmaps.audio_channel_heatmaps` does (HOA: ACN 0 magnitude +
+   phase; intensity: sum of the six channels). Paired 95 % bootstrap CIs over examples:
 
-   * REPRODUCED: both the spectral-similarity and the SI-SDR difference have CI lower bound
-     > 0; PARTIAL: exactly one; NOT REPRODUCED: none.
-   * control (reported): the same filter driven by *another* example's heatmap (cyclic shift
-     by one), to see whether an improvement is specific to the example's relevance.
+   * 3a the positive-relevance-weighted mean log-ratio exceeds the uniform mean and the
+     energy-weighted (``|X_W|^2``) mean (two checks);
+   * 3b the AUC of positive relevance for direct-dominated bins (> 0 dB) exceeds the AUC of the
+     energy;
+   * 3c control: the example's own heatmap gives a higher weighted mean log-ratio than another
+     example's heatmap (cyclic shift by one) on the same bins.
 
-Model quality: every finding reports the accuracy (and median great-circle error) of the model
-on exactly the examples used; accuracy below :data:`WEAK_ACCURACY` is flagged as a weak model
-whose explanations carry little evidence about a *good* DOA model's strategy.
+   REPRODUCED: all four; NOT REPRODUCED: none; else PARTIAL. Reported beside it: the same with
+   the relevance summed over all input channels, and the weight profile over the ratio (figure).
 
-Explanations always use the **true class** as target (the paper explains the true DOA class;
-for a weak model the predicted class would often be a wrong direction).
+   **Listening row (Eq. 3/4, Fig. 2d)**: the W channel filtered with its heatmap
+   (``auralization.auralize``: B = 20 bands, 129 taps, negative relevance clipped) against the
+   noise-free direct sound, by log-spectrogram correlation and SI-SDR; paired differences
+   (filtered - input) with CIs (mean +- 1.96 SE): both CI > 0 REPRODUCED, one PARTIAL, none NOT
+   REPRODUCED; control: another example's heatmap.
+
+Explanations always use the **true class** as target (the paper explains the true DOA class).
 
 Scenes with a forced direction: :func:`simulate_scene` draws the class first from its
 generator; :func:`forced_class_seeds` searches seeds ``SeedSequence([seed, TAG, stage, j])``,
@@ -69,12 +90,14 @@ j = 0, 1, ..., whose first draw gives a wanted class (checked again on the simul
 scenes are thus recipe scenes conditioned on the class, without changing ``scenes.py``.
 """
 
+
 from __future__ import annotations
 
 import dataclasses
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -84,48 +107,82 @@ from audiolrp.app.explainer import Explainer
 from audiolrp.app.replication.criteria import (
     ACTIVE_MIN_RATIO,
     AXIS_CHANNEL,
+    DIRECT_CHECKS,
+    FIT_MAX_MEDIAN_DEG,
+    FIT_RULE,
     NOT_REPRODUCED,
     PARTIAL,
     REACTIVE_MAX_RATIO,
     REPRODUCED,
-    WEAK_ACCURACY,
     auralization_checks,
     axis_channel_checks,
+    bootstrap_mean_ci,
     combine_two,
     count_verdict,
+    direct_sound_checks,
     mean_ci,
     model_quality,
     pixel_flipping_checks,
+    relevance_order_checks,
     verdict_axis_channels,
     verdict_positive,
 )
-from audiolrp.app.replication.report import (
-    report_markdown,
-)
+from audiolrp.app.replication.report import report_markdown, tables_markdown
 from audiolrp.app.replication.runs import (
     ReplicationConfig,
-    _finding_aural,
-    _finding_channels,
-    _finding_flip,
-    _run_axis_set,
-    _run_random_set,
+    SceneSet,
+    channel_orders,
+    explain_scenes,
+    finding_channels,
+    finding_direct_and_aural,
+    finding_flip,
     first_label,
     forced_class_seeds,
     model_label,
     replication_scene_config,
     replication_seed,
+    run_axis_set,
+    run_random_set,
+    scenes_for,
 )
+from audiolrp.app.speech_choice import SpeechChoice, choose_speech
 from audiolrp.errors import AudioLRPError
 from audiolrp.io import atomic_write_text, json_ready, write_json
+from audiolrp.models import LoadedModel
 from audiolrp.progress import ElapsedLog
+
+#: The shipped models :func:`replicate` runs by default: the intensity CRNN, then the HOA ones.
+DEFAULT_INTENSITY_MODEL = "intensity"
+DEFAULT_HOA_MODELS: tuple[str, ...] = ("hoa1", "hoa2", "hoa3", "hoa4")
+#: Finding keys of ``results["findings"]`` with one entry per model, in table order.
+PER_MODEL_FINDINGS: tuple[str, ...] = ("pixel_flipping", "direct_sound", "auralization")
+
+ModelSpec = str | os.PathLike[str] | LoadedModel
 
 
 # ------------------------------------------------------------------------------------------
 # driver
 # ------------------------------------------------------------------------------------------
-def _write_results(out: Path, cfg: ReplicationConfig, models: dict[str, str],
-                   timing: dict[str, float], findings: dict[str, Any], files: dict[str, str],
-                   *, complete: bool) -> dict[str, Any]:
+def _verdicts(findings: dict[str, Any]) -> dict[str, str]:
+    """Flat ``{"MODEL FINDING": verdict}`` in table order."""
+    out: dict[str, str] = {}
+    ch = findings.get("channel_relevance")
+    labels = list(dict.fromkeys(
+        ([ch["model"]] if ch else [])
+        + [label for key in PER_MODEL_FINDINGS for label in (findings.get(key) or {})]))
+    for label in labels:
+        if ch and ch["model"] == label:
+            out[f"{label} channel_relevance"] = ch["verdict"]
+        for key in PER_MODEL_FINDINGS:
+            f = (findings.get(key) or {}).get(label)
+            if f:
+                out[f"{label} {key}"] = f["verdict"]
+    return out
+
+
+def _write_results(out: Path, cfg: ReplicationConfig, models: dict[str, Any],
+                   speech: SpeechChoice, timing: dict[str, float], findings: dict[str, Any],
+                   files: dict[str, str], *, complete: bool) -> dict[str, Any]:
     """Write ``results.json`` and ``replication.md`` (also after each stage, so an interrupted
     run keeps the findings finished so far; ``complete`` marks the final write)."""
 
@@ -135,11 +192,13 @@ def _write_results(out: Path, cfg: ReplicationConfig, models: dict[str, str],
         "config": dataclasses.asdict(cfg),
         "complete": complete,
         "models": models,
-        "corpus": cfg.corpus,
+        "corpus": speech.name,
+        "speech": speech.as_dict(),
+        "quality_rule": FIT_RULE,
         "torch_threads": torch.get_num_threads(),
         "timing_s": t,
         "findings": findings,
-        "verdicts": {k: v["verdict"] for k, v in findings.items()},
+        "verdicts": _verdicts(findings),
         # names inside the output folder: results.json never quotes this machine's paths
         "files": {k: Path(v).name for k, v in files.items()},
     })
@@ -150,10 +209,20 @@ def _write_results(out: Path, cfg: ReplicationConfig, models: dict[str, str],
     return results
 
 
+def _model_list(models: ModelSpec | Sequence[ModelSpec] | None) -> list[ModelSpec]:
+    if models is None:
+        return []
+    if isinstance(models, str):
+        return [m.strip() for m in models.split(",") if m.strip()]
+    if isinstance(models, LoadedModel | os.PathLike):
+        return [models]
+    return list(models)
+
+
 def replicate(
-    intensity_model: Any,
-    hoa_model: Any,
-    out_dir: str | os.PathLike[str],
+    intensity_model: ModelSpec | None = DEFAULT_INTENSITY_MODEL,
+    hoa_models: ModelSpec | Sequence[ModelSpec] | None = DEFAULT_HOA_MODELS,
+    out_dir: str | os.PathLike[str] = "replication",
     config: ReplicationConfig | None = None,
     *,
     progress: bool = True,
@@ -163,9 +232,12 @@ def replicate(
 
     Parameters
     ----------
-    intensity_model, hoa_model
-        Shipped model names, saved model paths or :class:`~audiolrp.models.LoadedModel`.
-        The intensity model serves findings 1 and 2, the HOA model finding 3.
+    intensity_model
+        The intensity CRNN (findings 1-3): shipped name, saved model path or
+        :class:`~audiolrp.models.LoadedModel`; ``None`` skips its rows.
+    hoa_models
+        HOA CRNNs (findings 2 and 3, per-order channel table): one or several (a sequence or a
+        comma-separated string); ``None`` or empty for none.
     out_dir
         Output folder (created).
     config
@@ -183,55 +255,75 @@ def replicate(
     cfg.validate()
     out = Path(out_dir)
     say = log or ElapsedLog("replicate", progress)
+    speech = choose_speech(cfg.corpus, "debian")
     torch.manual_seed(cfg.seed)
     files: dict[str, str] = {}
     timing: dict[str, float] = {}
     findings: dict[str, Any] = {}
-    models: dict[str, str] = {}
-    need_int = "channels" in cfg.stages or "flip" in cfg.stages
-    lm_int = Explainer.load(intensity_model).model if need_int else None
-    if lm_int is not None:
+    lms: list[LoadedModel] = []
+    if intensity_model is not None:
+        lm_int = Explainer.load(intensity_model).model
         if lm_int.feature != "intensity":
             raise AudioLRPError(
                 f"--intensity-model is a {lm_int.feature!r} model: pass the intensity CRNN")
-        models["intensity"] = model_label(lm_int)
-    lm_hoa = Explainer.load(hoa_model).model if "aural" in cfg.stages else None
-    if lm_hoa is not None:
-        if lm_hoa.feature not in ("hoa", "intensity"):
+        lms.append(lm_int)
+    for spec in _model_list(hoa_models):
+        lm = Explainer.load(spec).model
+        if lm.feature != "hoa":
             raise AudioLRPError(
-                f"--hoa-model is a {lm_hoa.feature!r} model: pass an HOA CRNN (e.g. hoa2) or "
-                "the intensity CRNN")
-        models["hoa"] = model_label(lm_hoa)
-
+                f"--hoa-models: {model_label(lm)} is a {lm.feature!r} model: pass HOA CRNNs "
+                "(e.g. hoa1,hoa2,hoa3,hoa4)")
+        lms.append(lm)
+    if not lms:
+        raise AudioLRPError("no models: pass --intensity-model and/or --hoa-models")
+    models = {model_label(lm): {"feature": lm.feature, "order": lm.order} for lm in lms}
     out.mkdir(parents=True, exist_ok=True)  # only once the models have loaded
-    rnd = None
-    if need_int:
+    say(f"models {', '.join(models)}; speech: {speech.describe()}")
+
+    def save(complete: bool = False) -> dict[str, Any]:
+        return _write_results(out, cfg, models, speech, timing, findings, files,
+                              complete=complete)
+
+    @contextmanager
+    def timed(key: str) -> Iterator[None]:
         t = time.perf_counter()
+        yield
+        timing[key] = time.perf_counter() - t
+
+    for lm in lms:
+        label = model_label(lm)
+        rnd: SceneSet | None = None
         n_rand = max(cfg.n_general if "channels" in cfg.stages else 0,
                      cfg.n_flip if "flip" in cfg.stages else 0)
-        n_keep = min(cfg.n_flip, n_rand) if "flip" in cfg.stages else 0
-        rnd = _run_random_set(lm_int, cfg, n_rand, n_keep, say) if n_rand else None
-        timing["random-DOA set (simulate + LRP)"] = time.perf_counter() - t
-    if "channels" in cfg.stages:
-        t = time.perf_counter()
-        axis = _run_axis_set(lm_int, cfg, say)
-        findings["channel_relevance"] = _finding_channels(axis, rnd, out, files)
-        timing["channel relevance (axis scenes, simulate + LRP)"] = time.perf_counter() - t
-        say(f"channel relevance: {findings['channel_relevance']['verdict']}")
-        _write_results(out, cfg, models, timing, findings, files, complete=False)
-    if "flip" in cfg.stages and rnd is not None and rnd["x"].shape[0] > 0:
-        t = time.perf_counter()
-        findings["pixel_flipping"] = _finding_flip(lm_int, rnd, cfg, out, files, say)
-        timing["pixel flipping"] = time.perf_counter() - t
-        say(f"pixel flipping: {findings['pixel_flipping']['verdict']}")
-        _write_results(out, cfg, models, timing, findings, files, complete=False)
-    if lm_hoa is not None and cfg.n_aural > 0:
-        t = time.perf_counter()
-        findings["auralization"] = _finding_aural(lm_hoa, cfg, out, files, say)
-        timing["auralization"] = time.perf_counter() - t
-        say(f"auralization: {findings['auralization']['verdict']}")
-        _write_results(out, cfg, models, timing, findings, files, complete=False)
-    results = _write_results(out, cfg, models, timing, findings, files, complete=True)
+        if n_rand:
+            n_keep = min(cfg.n_flip, n_rand) if "flip" in cfg.stages else 0
+            with timed(f"{label}: random-DOA set (simulate + LRP)"):
+                rnd = run_random_set(lm, cfg, speech, n_rand, n_keep, say)
+        if "channels" in cfg.stages:
+            if lm.feature == "intensity":
+                with timed(f"{label}: channel relevance (axis scenes, simulate + LRP)"):
+                    axis, classes, scfg = run_axis_set(lm, cfg, speech, say)
+                    ch = finding_channels(axis, classes, scfg, rnd, cfg, out, files)
+                findings["channel_relevance"] = {"model": label, **ch}
+                say(f"{label} channel relevance: {ch['verdict']}")
+            elif rnd is not None:
+                findings.setdefault("channel_orders", {})[label] = channel_orders(lm, rnd, cfg)
+            save()
+        if "flip" in cfg.stages and rnd is not None and rnd.x is not None and rnd.x.shape[0]:
+            with timed(f"{label}: pixel flipping"):
+                pf = finding_flip(lm, rnd, cfg, out, files, say)
+            findings.setdefault("pixel_flipping", {})[label] = pf
+            say(f"{label} pixel flipping: {pf['verdict']}")
+            save()
+        rnd = None  # frees the kept inputs and relevances before the next model
+        if "aural" in cfg.stages and cfg.n_aural > 0:
+            with timed(f"{label}: finding 3 (simulate + LRP + measures)"):
+                direct, aural = finding_direct_and_aural(lm, cfg, speech, out, files, say)
+            findings.setdefault("direct_sound", {})[label] = direct
+            findings.setdefault("auralization", {})[label] = aural
+            say(f"{label} direct sound: {direct['verdict']}; auralization: {aural['verdict']}")
+            save()
+    results = save(complete=True)
     say(f"wrote {out / 'results.json'} and {out / 'replication.md'}")
     return results
 
@@ -239,25 +331,38 @@ def replicate(
 __all__ = [
     "ACTIVE_MIN_RATIO",
     "AXIS_CHANNEL",
+    "DEFAULT_HOA_MODELS",
+    "DEFAULT_INTENSITY_MODEL",
+    "DIRECT_CHECKS",
+    "FIT_MAX_MEDIAN_DEG",
+    "FIT_RULE",
     "NOT_REPRODUCED",
     "PARTIAL",
+    "PER_MODEL_FINDINGS",
     "REACTIVE_MAX_RATIO",
     "REPRODUCED",
-    "WEAK_ACCURACY",
     "ReplicationConfig",
+    "SceneSet",
     "auralization_checks",
     "axis_channel_checks",
+    "bootstrap_mean_ci",
+    "choose_speech",
     "combine_two",
     "count_verdict",
+    "direct_sound_checks",
+    "explain_scenes",
     "first_label",
     "forced_class_seeds",
     "mean_ci",
     "model_quality",
     "pixel_flipping_checks",
+    "relevance_order_checks",
     "replicate",
     "replication_scene_config",
     "replication_seed",
     "report_markdown",
+    "scenes_for",
+    "tables_markdown",
     "verdict_axis_channels",
     "verdict_positive",
 ]

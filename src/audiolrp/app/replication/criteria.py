@@ -1,5 +1,6 @@
-"""Replication criteria (:mod:`audiolrp.app.replication`): verdict constants, thresholds and the
-pure statistics that decide each finding (unit-tested on synthetic numbers)."""
+"""Replication criteria (:mod:`audiolrp.app.replication`): verdict constants, thresholds, the
+quality flag and the pure statistics that decide each finding (unit-tested on synthetic
+numbers)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from audiolrp.analysis.statistics import bootstrap_indices
 from audiolrp.errors import AudioLRPError
-from audiolrp.evaluation import great_circle_deg
-from audiolrp.signal.ambisonics import doa_grid
 from audiolrp.signal.layout import INTENSITY_NAMES as INTENSITY_CHANNEL_NAMES
 
 REPRODUCED = "REPRODUCED"
@@ -27,8 +27,19 @@ Z95 = 1.959963984540054
 ACTIVE_MIN_RATIO = 0.8
 #: Criterion 2c: AOPC(reactive) <= REACTIVE_MAX_RATIO * AOPC(all).
 REACTIVE_MAX_RATIO = 0.75
-#: Models below this accuracy on the examples used are flagged as weak.
-WEAK_ACCURACY = 0.5
+#: Quality bar ("fit to explain"): the median error of the refined direction on the examples
+#: used is at most 1.5 steps of the 10-degree class grid ...
+FIT_MAX_MEDIAN_DEG = 15.0
+#: ... and the model beats the classic intensity-vector estimator clearly: the paired bootstrap
+#: CI of the mean per-clip error difference (classic - model) lies above 0.
+FIT_RULE = ("fit to explain: on the examples used, the paired 95 % bootstrap CI of the mean "
+            "per-clip error difference (classic intensity vector - model's refined direction) "
+            "lies above 0 and the model's median error is <= 15 deg (1.5 steps of the 10-deg "
+            "class grid)")
+#: Bootstrap resamples of every bootstrap CI of the replication.
+N_BOOT = 2000
+#: Finding 3 (direct sound): a bin is direct-dominated when its direct-to-residual ratio > 0 dB.
+DIRECT_THRESHOLD_DB = 0.0
 
 ACTIVE = (0, 1, 2)
 REACTIVE = (3, 4, 5)
@@ -165,17 +176,161 @@ def auralization_checks(spec_diff: np.ndarray, sisdr_diff: np.ndarray) -> dict[s
     }
 
 
-def model_quality(pred: np.ndarray, label: np.ndarray) -> dict[str, Any]:
-    """Accuracy, chance level and median great-circle error (deg) on the examples used."""
+def bootstrap_mean_ci(values: Sequence[float] | np.ndarray, n_boot: int = N_BOOT,
+                      seed: int = 0) -> dict[str, float]:
+    """Mean and 95 % percentile-bootstrap CI over examples (non-finite values dropped).
 
-    pred, label = np.asarray(pred, dtype=np.int64), np.asarray(label, dtype=np.int64)
-    if pred.size == 0:
-        return {"n": 0, "accuracy": math.nan, "weak": True}
-    g = np.asarray(doa_grid())
-    err = great_circle_deg(g[pred, 0], g[pred, 1], g[label, 0], g[label, 1])
-    acc = float(np.mean(pred == label))
+    Resamples :func:`audiolrp.analysis.statistics.bootstrap_indices` ``(n_boot, n)``; the CI is
+    the 2.5 and 97.5 percentiles of the resampled means. For paired differences pass the
+    per-example differences. ``n < 2``: CI = mean (NaN for no values).
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": 0}
+    m = float(v.mean())
+    if v.size < 2:
+        return {"mean": m, "ci_low": m, "ci_high": m, "n": int(v.size)}
+    means = v[bootstrap_indices(v.size, n_boot, seed)].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return {"mean": m, "ci_low": float(lo), "ci_high": float(hi), "n": int(v.size)}
+
+
+def _error_summary(err: np.ndarray) -> dict[str, float]:
+    if err.size == 0:
+        return {"median_deg": math.nan, "mean_deg": math.nan, "within_10_deg": math.nan}
+    return {"median_deg": float(np.median(err)), "mean_deg": float(np.mean(err)),
+            "within_10_deg": float(np.mean(err <= 10.0))}
+
+
+def model_quality(
+    refined_error_deg: Sequence[float] | np.ndarray,
+    class_error_deg: Sequence[float] | np.ndarray,
+    classic_error_deg: Sequence[float] | np.ndarray,
+    exact_class: Sequence[bool] | np.ndarray,
+    *,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The quality flag of a finding, on exactly the examples it used.
+
+    Parameters
+    ----------
+    refined_error_deg
+        Per clip, great-circle error of the model's refined direction against the true
+        direction (:attr:`audiolrp.models.Prediction.direction`).
+    class_error_deg
+        The same for the direction of the predicted class.
+    classic_error_deg
+        The same for the classic intensity-vector estimate of the same clip
+        (:func:`audiolrp.signal.features.intensity_vector_direction`).
+    exact_class
+        Per clip, whether the predicted class is the true class.
+    seed
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    dict
+        ``n``; ``refined``, ``class``, ``classic``: median / mean error and share within 10 deg;
+        ``exact_class`` (accuracy; chance 1/425 in ``chance``); ``classic_minus_refined_deg``:
+        mean per-clip error difference with its paired bootstrap CI; ``beats_classic``,
+        ``median_ok`` and ``fit`` (both; :data:`FIT_RULE`).
+    """
+    ref = np.asarray(refined_error_deg, dtype=np.float64).ravel()
+    cls = np.asarray(class_error_deg, dtype=np.float64).ravel()
+    cla = np.asarray(classic_error_deg, dtype=np.float64).ravel()
+    exact = np.asarray(exact_class, dtype=bool).ravel()
+    if not ref.size == cls.size == cla.size == exact.size:
+        raise AudioLRPError(
+            f"quality inputs differ in length ({ref.size}, {cls.size}, {cla.size}, "
+            f"{exact.size}): pass one value per example")
+    n = int(ref.size)
+    diff = bootstrap_mean_ci(cla - ref, seed=seed)
+    beats = bool(n > 1 and diff["ci_low"] > 0)
+    median_ok = bool(n > 0 and float(np.median(ref)) <= FIT_MAX_MEDIAN_DEG)
     return {
-        "n": int(pred.size), "accuracy": acc, "chance": 1.0 / g.shape[0],
-        "median_error_deg": float(np.median(err)), "mean_error_deg": float(np.mean(err)),
-        "weak": bool(acc < WEAK_ACCURACY),
+        "n": n,
+        "refined": _error_summary(ref),
+        "class": _error_summary(cls),
+        "classic": _error_summary(cla),
+        "exact_class": float(np.mean(exact)) if n else math.nan,
+        "chance": 1.0 / 425,
+        "classic_minus_refined_deg": diff,
+        "beats_classic": beats,
+        "median_ok": median_ok,
+        "fit": beats and median_ok,
+    }
+
+
+def relevance_order_checks(aopc: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Criterion 2a alone (HOA models: their channels are not active / reactive intensity).
+
+    ``aopc`` holds per-example AOPCs for ``"all"`` (most relevant first) and ``"all random"``;
+    REPRODUCED when ``AOPC(all) - AOPC(random)`` has CI lower bound > 0, else NOT REPRODUCED.
+    """
+    a = {k: np.asarray(v, dtype=np.float64) for k, v in aopc.items()}
+    missing = [k for k in ("all", "all random") if k not in a]
+    if missing:
+        raise AudioLRPError(f"pixel-flipping AOPCs missing for {missing}")
+    d_rand = mean_ci(a["all"] - a["all random"])
+    c2a = bool(d_rand["ci_low"] > 0)
+    return {
+        "aopc_mean": {k: float(v.mean()) for k, v in a.items()},
+        "aopc_ci": {k: mean_ci(v) for k, v in a.items()},
+        "mrf_minus_random": d_rand,
+        "checks": {"2a relevance order beats random": c2a},
+        "verdict": count_verdict([c2a]),
+    }
+
+
+#: The four checks of finding 3 (direct sound), in report order.
+DIRECT_CHECKS = (
+    "3a relevance-weighted > uniform",
+    "3a relevance-weighted > energy-weighted",
+    "3b AUC relevance > AUC energy",
+    "3c own heatmap > another clip's",
+)
+
+
+def direct_sound_checks(measures: dict[str, np.ndarray], seed: int = 0) -> dict[str, Any]:
+    """Criteria of finding 3 as the paper states it, from per-example measures.
+
+    Parameters
+    ----------
+    measures
+        :func:`audiolrp.analysis.direct_sound.direct_sound_measures` of the examples.
+    seed
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    dict
+        ``means`` (mean [CI] of every measure), ``differences`` (paired bootstrap CIs of the
+        four tested differences and of the control's AUC), ``checks`` (:data:`DIRECT_CHECKS`:
+        CI lower bound > 0) and ``verdict`` (all four -> REPRODUCED, none -> NOT REPRODUCED,
+        else PARTIAL).
+    """
+    m = {k: np.asarray(v, dtype=np.float64) for k, v in measures.items()}
+    need = ("relevance_weighted", "energy_weighted", "uniform", "control_weighted",
+            "auc_relevance", "auc_energy", "auc_control")
+    missing = [k for k in need if k not in m]
+    if missing:
+        raise AudioLRPError(f"direct-sound measures missing: {missing}")
+    diffs = {
+        "relevance_minus_uniform_db": m["relevance_weighted"] - m["uniform"],
+        "relevance_minus_energy_db": m["relevance_weighted"] - m["energy_weighted"],
+        "auc_relevance_minus_energy": m["auc_relevance"] - m["auc_energy"],
+        "relevance_minus_control_db": m["relevance_weighted"] - m["control_weighted"],
+        "auc_relevance_minus_control": m["auc_relevance"] - m["auc_control"],
+    }
+    d = {k: bootstrap_mean_ci(v, seed=seed) for k, v in diffs.items()}
+    passed = [d[k]["ci_low"] > 0 for k in ("relevance_minus_uniform_db",
+                                           "relevance_minus_energy_db",
+                                           "auc_relevance_minus_energy",
+                                           "relevance_minus_control_db")]
+    return {
+        "means": {k: bootstrap_mean_ci(v, seed=seed) for k, v in m.items()},
+        "differences": d,
+        "checks": {name: bool(p) for name, p in zip(DIRECT_CHECKS, passed, strict=True)},
+        "verdict": count_verdict(passed),
     }
