@@ -17,6 +17,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import typer
 
 from audiolrp.cli import app
@@ -117,6 +118,7 @@ def test_every_command_has_a_bad_input_case() -> None:
     assert sorted(commands) == sorted(BAD_INPUT), "add a row to BAD_INPUT for each command"
 
 
+@pytest.mark.slow
 def test_every_command_bad_input_is_one_error_line(tmp_path: Path) -> None:
     console_script()
     cases = [[*name.split(), *args] for name, args in BAD_INPUT.items()]

@@ -319,6 +319,7 @@ def test_corpus_debian_says_when_it_is_cached(
 
 
 # ------------------------------------------------------------------------------- progress
+@pytest.mark.slow
 def test_train_reports_its_first_epoch_when_stderr_is_no_terminal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
