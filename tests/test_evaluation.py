@@ -201,13 +201,13 @@ def test_cli_evaluate_help_bad_arguments_and_run(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "--model" in res.output and "--data" in res.output
     assert runner.invoke(app, ["evaluate"]).exit_code == 2  # --model is required
     res = runner.invoke(app, ["evaluate", "--model", "no-such-model"])
-    assert isinstance(res.exception, ModelFileError)
+    assert res.exit_code == 2 and "error:" in res.output
     torch.manual_seed(0)
     path = save(build_model("intensity", size="tiny"), tmp_path / "m", feature="intensity")
     res = runner.invoke(app, ["evaluate", "--model", str(path), "--batch-size", "0"])
-    assert isinstance(res.exception, AudioLRPError) and "batch-size" in str(res.exception)
+    assert res.exit_code == 2 and "batch-size" in res.output
     res = runner.invoke(app, ["evaluate", "--model", str(path), "--data", str(tmp_path / "x")])
-    assert isinstance(res.exception, AudioLRPError) and "not found" in str(res.exception)
+    assert res.exit_code == 2 and "not found" in res.output
     res = runner.invoke(
         app,
         [
@@ -289,7 +289,7 @@ def test_cli_evaluate_test_set_overrides(tmp_path: Path) -> None:
     def rejects(flag: str, bad_values: tuple[str, ...]) -> None:
         for bad in bad_values:
             res = runner.invoke(app, ["evaluate", "--model", str(path), flag, bad])
-            assert isinstance(res.exception, AudioLRPError) and flag in str(res.exception), bad
+            assert res.exit_code == 2 and flag in res.output, bad
 
     def run(*args: str) -> dict:
         res = runner.invoke(
@@ -302,7 +302,7 @@ def test_cli_evaluate_test_set_overrides(tmp_path: Path) -> None:
     res = runner.invoke(
         app, ["evaluate", "--model", str(path), "--off-grid", "--data", str(tmp_path)]
     )
-    assert isinstance(res.exception, AudioLRPError) and "drop --data" in str(res.exception)
+    assert res.exit_code == 2 and "drop --data" in res.output
     out = run("--n-examples", "3", "--off-grid", "--snr-db", "12,14")
     cfg = out["test_data"]["scene_config"]
     assert cfg["direction_sampling"] == "uniform" and cfg["snr_db"] == [12.0, 14.0]

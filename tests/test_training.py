@@ -508,13 +508,13 @@ def test_cli_train_help_and_bad_arguments(tmp_path: Path) -> None:
     res = runner.invoke(app, ["train", str(tmp_path), str(tmp_path / "o"), "--epochs", "abc"])
     assert res.exit_code == 2
     res = runner.invoke(app, ["train", str(tmp_path), str(tmp_path / "o"), "--feature", "stereo"])
-    assert isinstance(res.exception, AudioLRPError) and "feature" in str(res.exception)
+    assert res.exit_code == 2 and "feature" in res.output
     res = runner.invoke(
         app, ["train", str(tmp_path), str(tmp_path / "o"), "--label-sigma-deg", "-1"]
     )
-    assert isinstance(res.exception, AudioLRPError) and "label-sigma-deg" in str(res.exception)
+    assert res.exit_code == 2 and "label-sigma-deg" in res.output
     res = runner.invoke(app, ["train", str(tmp_path / "missing"), str(tmp_path / "o")])
-    assert isinstance(res.exception, AudioLRPError) and "audiolrp simulate" in str(res.exception)
+    assert res.exit_code == 2 and "audiolrp simulate" in res.output
 
 
 @pytest.mark.slow
@@ -580,5 +580,8 @@ def test_cli_simulate_train_export_evaluate_round_trip(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     metrics = json.loads(res.output)["metrics"]
     assert metrics["n_examples"] == 3
+    from audiolrp.io import json_ready
+
     for key in ("accuracy", "error_vs_true_direction_deg", "by_snr_db"):
-        assert metrics[key] == shipped["metrics"][key]
+        # --json prints NaN as null (standard JSON); the model file keeps Python's NaN
+        assert metrics[key] == json.loads(json.dumps(json_ready(shipped["metrics"][key])))
