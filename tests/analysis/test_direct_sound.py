@@ -177,3 +177,25 @@ def test_measures_reward_relevance_on_direct_bins_only() -> None:
     assert np.all(m2["auc_relevance"] == 0.0)
     with pytest.raises(AudioLRPError):
         ds.direct_sound_measures(lr, on_direct[:, :5], energy)
+
+
+def test_rank_matched_places_the_values_by_the_reference_order() -> None:
+    rng = np.random.default_rng(6)
+    vals = rng.standard_normal((2, 4, 5))
+    ref = rng.random((2, 4, 5))
+    got = ds.rank_matched(vals, ref)
+    for i in range(2):
+        flat_v = sorted(float(v) for v in vals[i].ravel())
+        ref_flat = [float(r) for r in ref[i].ravel()]
+        order = sorted(range(len(ref_flat)), key=lambda j: ref_flat[j])
+        want = [0.0] * len(ref_flat)
+        for rank, j in enumerate(order):
+            want[j] = flat_v[rank]
+        np.testing.assert_array_equal(got[i].ravel(), want)
+    # same values (histogram), and the largest value sits on the largest reference
+    np.testing.assert_array_equal(np.sort(got.ravel()), np.sort(vals.ravel()))
+    assert got[0].ravel()[np.argmax(ref[0])] == vals[0].max()
+    # a map that already follows the reference is returned unchanged
+    np.testing.assert_allclose(ds.rank_matched(ref[0] ** 2, ref[0]), ref[0] ** 2)
+    with pytest.raises(AudioLRPError):
+        ds.rank_matched(vals, ref[:, :3])

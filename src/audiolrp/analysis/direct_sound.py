@@ -17,6 +17,8 @@ time-frequency bin of the W channel, on the STFT of the features
 * the **AUC** of a score (positive relevance, energy) for separating direct-dominated bins
   (``L > 0`` dB) from the others: the Mann-Whitney probability that a random direct-dominated
   bin scores higher than a random other bin, ties counted one half;
+* an **energy-matched control** of a heatmap (:func:`rank_matched`): its own values placed on
+  the bins in the order of their energy;
 * a **weight profile**: the share of a weight (relevance, energy, bins) falling into each band
   of the log-ratio (the figure :func:`audiolrp.plots.direct_sound.plot_direct_ratio_profile`).
 
@@ -207,6 +209,36 @@ def ratio_profile(
     return out[0] if one else out
 
 
+def rank_matched(values: np.ndarray, order_by: np.ndarray) -> np.ndarray:
+    """``values`` rearranged over the bins in the order of ``order_by``, per example.
+
+    The result has exactly the values of ``values`` (the same histogram, so the same sparsity
+    and maximum), placed so that the k-th smallest value sits on the bin with the k-th smallest
+    ``order_by`` (ties of ``order_by`` in bin order). With ``order_by`` the input energy this
+    is the *energy-matched* control of a relevance heatmap: a map that follows loudness and
+    nothing else, with the heatmap's own values.
+
+    Parameters
+    ----------
+    values, order_by
+        ``(T, F)`` or ``(N, T, F)``.
+
+    Returns
+    -------
+    np.ndarray
+        float64, the shape of ``values``.
+    """
+    v, one = _batch(values, "values")
+    o, _ = _batch(order_by, "order_by")
+    _same_shape(values=v, order_by=o)
+    out = np.empty_like(v)
+    for i in range(v.shape[0]):
+        flat = np.empty(v[i].size)
+        flat[np.argsort(o[i].ravel(), kind="stable")] = np.sort(v[i].ravel())
+        out[i] = flat.reshape(v[i].shape)
+    return out[0] if one else out
+
+
 def direct_sound_measures(
     log_ratio_db: np.ndarray,
     relevance: np.ndarray,
@@ -265,6 +297,7 @@ __all__ = [
     "direct_sound_measures",
     "direct_to_residual_db",
     "power_spectrogram",
+    "rank_matched",
     "ratio_profile",
     "weighted_mean",
 ]

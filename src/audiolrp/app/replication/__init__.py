@@ -80,7 +80,10 @@ Findings and criteria
    (``auralization.auralize``: B = 20 bands, 129 taps, negative relevance clipped) against the
    noise-free direct sound, by log-spectrogram correlation and SI-SDR; paired differences
    (filtered - input) with CIs (mean +- 1.96 SE): both CI > 0 REPRODUCED, one PARTIAL, none NOT
-   REPRODUCED; control: another example's heatmap.
+   REPRODUCED; controls (reported): another example's heatmap, and an energy-matched heatmap
+   (the heatmap's own values placed on the bins in the order of their energy,
+   :func:`audiolrp.analysis.direct_sound.rank_matched`: the same 20-band smearing, placement by
+   loudness).
 
 Explanations always use the **true class** as target (the paper explains the true DOA class).
 

@@ -408,7 +408,7 @@ def _aural_lines(label: str, a: dict[str, Any]) -> list[str]:
             f"![Fig. 2 {label}]({a['figure']}) (example {a['example_index']}: "
             f"{a.get('example_choice', '')})", "",
             "| metric vs direct sound | filtered | input | control (other example's heatmap) "
-            "| energy-matched control (filtered by \\|X_W\\|^2) |",
+            "| energy-matched control (the heatmap's values placed by \\|X_W\\|^2) |",
             "|---|---|---|---|---|",
             f"| log-spectrogram correlation | {_ci(m['spectral_similarity']['filtered'])} | "
             f"{_ci(m['spectral_similarity']['input'])} | "

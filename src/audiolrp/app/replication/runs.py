@@ -554,9 +554,10 @@ def finding_direct_and_aural(
     bank = design_filterbank(20, 129)
     filtered = au.auralize(mix, heat, negative="clip", bank=bank)
     control = au.auralize(mix, np.roll(heat, 1, axis=0), negative="clip", bank=bank)
-    # energy-matched control: the same filter bank driven by the input's own energy |X_W|^2,
-    # smeared by the 20 bands exactly like the heatmap (is relevance better than loudness?)
-    energy_ctrl = au.auralize(mix, energy, negative="clip", bank=bank)
+    # energy-matched control: the heatmap's own values placed on the bins in the order of the
+    # input energy |X_W|^2 (same values, same sparsity, smeared by the same 20 bands; only the
+    # placement differs): does relevance pick better bins than loudness does?
+    energy_ctrl = au.auralize(mix, ds.rank_matched(heat, energy), negative="clip", bank=bank)
     spec_f, spec_i = au.spectral_similarity(filtered, direct), au.spectral_similarity(mix, direct)
     spec_c = au.spectral_similarity(control, direct)
     spec_e = au.spectral_similarity(energy_ctrl, direct)
