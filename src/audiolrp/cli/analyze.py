@@ -373,7 +373,7 @@ def replicate_cmd(
     n_general: Annotated[int, typer.Option(
         help="Random-DOA scenes for the correlation over all 425 classes.")] = 500,
     n_flip: Annotated[int, typer.Option(
-        help="Pixel-flipping examples (first ones of the random-DOA set; paper: 2583).")] = 300,
+        help="Pixel-flipping examples (first ones of the random-DOA set; paper: 2583).")] = 200,
     flip_steps: Annotated[int, typer.Option(help="Pixel-flipping steps 0..100 %.")] = 10,
     least_relevant: Annotated[bool, typer.Option(
         help="Also flip least-relevant first (one more curve, ~25 % more flip time).")] = True,

@@ -49,18 +49,22 @@ FIGURES = {
 def simulated_examples(loaded: Any, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, dict]:
     """``n`` fresh test scenes of the model card's test recipe (else its data recipe):
     :func:`audiolrp.evaluation.simulated_test_examples` with ``seed``."""
+    from audiolrp.app.speech_choice import choose_speech
     from audiolrp.evaluation import scene_config_from_recipe, simulated_test_examples
 
     card = dict(loaded.config.get("evaluation") or {})
     recipe = card.get("recipe") or loaded.data_recipe
+    # the Debian corpus when installed, else the built-in speech (a fresh install has no Debian)
+    speech = choose_speech(None, scene_config_from_recipe(recipe, loaded.order).speech)
+    overrides = {"speech": speech.spec}
     xs, ys = [], []
     for audio, label, _ in simulated_test_examples(loaded.feature, loaded.order, n_examples=n,
-                                                   seed=seed, recipe=recipe):
+                                                   seed=seed, recipe=recipe, overrides=overrides):
         xs.append(loaded.features(audio))
         ys.append(label)
-    cfg = scene_config_from_recipe(recipe, loaded.order)
+    cfg = scene_config_from_recipe(recipe, loaded.order, overrides)
     desc = {"source": "simulated", "seed": seed, "split": "test",
-            "scene_config": cfg.to_dict()}
+            "scene_config": cfg.to_dict(), "speech": speech.as_dict()}
     return np.stack(xs), np.asarray(ys, dtype=np.int64), desc
 
 
