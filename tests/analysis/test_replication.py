@@ -479,3 +479,19 @@ def test_intensity_model_alone(tiny_models, tmp_path) -> None:
     assert au["filter"]["model_feature"] == "intensity"
     assert au["n_examples"] == cfg.n_aural
     assert (tmp_path / "out" / "fig2_panels_intensity.png").is_file()
+
+
+def test_cli_defaults_are_the_config_defaults() -> None:
+    import inspect
+
+    from audiolrp.cli.analyze import replicate_cmd
+
+    params = inspect.signature(replicate_cmd).parameters
+    cfg = rp.ReplicationConfig()
+    for name in ("n_channel", "n_general", "n_flip", "flip_steps", "n_aural", "seed",
+                 "batch_size", "flip_batch_size", "least_relevant"):
+        assert params[name].default == getattr(cfg, name), name
+    assert params["stages"].default == ",".join(cfg.stages)
+    assert params["intensity_model"].default == rp.DEFAULT_INTENSITY_MODEL
+    assert params["hoa_models"].default == ",".join(rp.DEFAULT_HOA_MODELS)
+    assert params["corpus"].default is None and cfg.corpus is None
