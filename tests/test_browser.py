@@ -91,7 +91,7 @@ def tiny_model(browser_paths, tmp_path_factory) -> str:
 
 
 def _explain_report(tmp: Path, model: str) -> Path:
-    from audiolrp.report.pages import run_recording
+    from audiolrp.cli.explain import run_recording
 
     rec = tmp / "rec.wav"
     _write_moving_source(rec)
@@ -101,7 +101,7 @@ def _explain_report(tmp: Path, model: str) -> Path:
 
 
 def _demo_report(tmp: Path, model: str) -> Path:
-    from audiolrp.report.pages import run_demo
+    from audiolrp.cli.demo import run_demo
 
     run_demo(tmp / "demo", model=model, seed=1, quiet=True, pixel_flipping_scenes=1)
     return tmp / "demo" / "report.html"

@@ -190,7 +190,7 @@ def test_simulate_output_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_demo_output_is_a_file_fails_before_computing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import audiolrp.report.pages as pages
+    import audiolrp.cli.demo as pages
 
     def never(*args: object, **kw: object) -> None:
         raise AssertionError("the demo must not run")
@@ -206,7 +206,7 @@ def test_demo_output_is_a_file_fails_before_computing(
 def test_explain_output_is_a_file_fails_before_computing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import audiolrp.report.pages as pages
+    import audiolrp.cli.explain as pages
 
     def never(*args: object, **kw: object) -> None:
         raise AssertionError("the recording must not be explained")

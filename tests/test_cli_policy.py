@@ -54,7 +54,7 @@ def test_full_or_read_only_disk_is_one_line_and_removes_the_half_written_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
     code: int,
 ) -> None:
-    import audiolrp.report.pages as pages
+    import audiolrp.cli.demo as pages
 
     out = tmp_path / "new" / "demo"
     err = OSError(code, os.strerror(code))  # no file name, as a failed write() gives
@@ -79,7 +79,7 @@ def test_disk_full_named_only_in_the_message_is_recognised(
 ) -> None:
     """h5py reports a full disk as an OSError whose errno is only in the message, wrapped in
     another exception."""
-    import audiolrp.report.pages as pages
+    import audiolrp.cli.demo as pages
 
     inner = OSError("Can't write data (file write failed: errno = 28, error message = 'No "
                     "space left on device')")
@@ -115,7 +115,7 @@ def test_full_disk_keeps_a_resumable_training_run(
 def test_bugs_are_one_internal_error_line_exit_1_traceback_on_request(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import audiolrp.report.pages as pages
+    import audiolrp.cli.demo as pages
 
     monkeypatch.setattr(pages, "run_demo", fake_demo(ZeroDivisionError("division by zero")))
     out = tmp_path / "o"
@@ -221,7 +221,7 @@ def test_resume_into_a_folder_without_a_run(
 def test_demo_refuses_a_foreign_report_unless_forced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import audiolrp.report.pages as pages
+    import audiolrp.cli.demo as pages
 
     calls: list[Path] = []
 

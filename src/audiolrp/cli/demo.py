@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -40,6 +40,34 @@ DEMO_HELP = (
     "output folder gets report.html, the figures (PNG), WAV files (input W channel, direct "
     "sound, relevance-filtered audio) and results.json. Progress goes to stderr."
 )
+
+
+def run_demo(
+    out_dir: str | Path = "audiolrp-demo",
+    model: str = "intensity",
+    seed: int = 0,
+    order: int | None = None,
+    snr_db: float | None = None,
+    rt60_s: float | None = None,
+    pixel_flipping: bool = True,
+    quiet: bool = False,
+    pixel_flipping_scenes: int = 4,
+) -> dict[str, Any]:
+    """The demo in three calls: load the model, analyse a simulated scene
+    (:func:`audiolrp.app.demo.analyse_demo`), draw the report
+    (:func:`audiolrp.report.pages.write_demo_report`). Returns ``results.json``'s content."""
+    from audiolrp.app.demo import analyse_demo
+    from audiolrp.app.explainer import Explainer
+    from audiolrp.progress import Progress
+    from audiolrp.report.pages import ReportFolder, write_demo_report
+
+    folder = ReportFolder.check(out_dir)
+    prog = Progress(6 + int(pixel_flipping), enabled=not quiet)
+    with prog.step(f"loading model {model!r}", "load_model"):
+        ex = Explainer.load(model)
+    demo = analyse_demo(ex, seed, order, snr_db, rt60_s, pixel_flipping, pixel_flipping_scenes,
+                        progress=prog)
+    return write_demo_report(folder, ex, demo, prog)
 
 
 @app.command(help=DEMO_HELP, epilog=DEMO_EPILOG)
@@ -88,8 +116,6 @@ def demo(
     check_report_target(out, force=force)
     check_model(model)
     prepare_output_dir(out)
-    from audiolrp.report.pages import run_demo
-
     results = run_demo(
         out_dir=out, model=model, seed=seed, order=order, snr_db=snr_db, rt60_s=rt60_s,
         pixel_flipping=not no_pixel_flipping, quiet=quiet, pixel_flipping_scenes=pf_scenes,

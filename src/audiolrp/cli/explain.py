@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -55,6 +55,40 @@ EXPLAIN_HELP = (
 )
 
 
+def run_recording(
+    path: str | Path,
+    out_dir: str | Path | None = None,
+    model: str = "intensity",
+    format: str = "ambix",
+    hop_s: float = 0.5,
+    windows: list[int] | None = None,
+    pixel_flipping: bool = True,
+    quiet: bool = False,
+    max_detailed: int = 3,
+) -> dict[str, Any]:
+    """Explain in three calls: load the model, analyse the recording window by window
+    (:func:`audiolrp.app.windows.analyse_recording`), draw the report
+    (:func:`audiolrp.report.pages.write_recording_report`). Returns ``results.json``'s
+    content."""
+    from audiolrp.app.explainer import Explainer
+    from audiolrp.app.windows import analyse_recording, hop_samples
+    from audiolrp.progress import Progress
+    from audiolrp.report.pages import (
+        ReportFolder,
+        default_recording_out_dir,
+        write_recording_report,
+    )
+
+    hop_samples(hop_s)  # a bad --hop-s is reported before anything else
+    folder = ReportFolder.check(default_recording_out_dir(path) if out_dir is None else out_dir)
+    prog = Progress(6, enabled=not quiet)
+    with prog.step(f"loading model {model!r}", "load_model"):
+        ex = Explainer.load(model)
+    rec = analyse_recording(ex, path, format, hop_s, windows, pixel_flipping, max_detailed,
+                            progress=prog, show_bar=not quiet)
+    return write_recording_report(folder, ex, rec, prog)
+
+
 @app.command(help=EXPLAIN_HELP, epilog=EXPLAIN_EPILOG)
 def explain(
     file: Annotated[Path, typer.Argument(help="Ambisonics WAV/FLAC recording.")],
@@ -91,7 +125,7 @@ def explain(
 ) -> None:
     """Predict and explain the DOA of an Ambisonics recording in sliding 1-s windows."""
     from audiolrp.app.recordings import check_audio_path
-    from audiolrp.report.pages import default_recording_out_dir, run_recording
+    from audiolrp.report.pages import default_recording_out_dir
 
     fmt = format.lower()
     if fmt not in ("ambix", "fuma"):
@@ -109,11 +143,18 @@ def explain(
         print_json(results)
         return
     typer.echo(f"{'window':>6} {'start_s':>8} {'azimuth_deg':>12} {'elevation_deg':>14} "
-               f"{'class':>6} {'confidence':>11}")
+               f"{'class':>6} {'confidence':>11}  flag")
+
+    def num(v: float | None, spec: str) -> str:
+        width = spec.lstrip(">").split(".")[0].rstrip("df")
+        return f"{v:{spec}}" if v is not None else f"{'-':>{width}}"
+
     for w in results["windows"]:
+        flag = "silent" if w["silent"] else "quiet" if w["quiet"] else ""
         typer.echo(
-            f"{w['index']:>6} {w['start_s']:>8.2f} {w['azimuth_deg']:>12.1f} "
-            f"{w['elevation_deg']:>14.1f} {w['class']:>6} {w['confidence']:>11.3f}"
+            f"{w['index']:>6} {w['start_s']:>8.2f} {num(w['azimuth_deg'], '>12.1f')} "
+            f"{num(w['elevation_deg'], '>14.1f')} {num(w['class'], '>6d')} "
+            f"{w['confidence']:>11.3f}  {flag}".rstrip()
         )
     report = Path(results["output_dir"]) / "report.html"
     typer.echo(f"report: {report.resolve()}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from audiolrp.app.pipeline import ClipAnalysis, class_directions_rad, prediction_dict
+from audiolrp.app.pipeline import ClipAnalysis, class_directions_rad
 from audiolrp.plots import (
     channel_relevance_figure,
     doa_map_figure,
@@ -19,6 +19,7 @@ from audiolrp.plots import (
     plot_pixel_flipping,
 )
 from audiolrp.report.html import Audio, Block, Image, Table, Text, figure_png, wav_bytes
+from audiolrp.report.results import prediction_dict
 from audiolrp.signal.layout import InputLayout
 
 #: The order of a clip's block groups on a page.

@@ -1,19 +1,18 @@
-"""Report pages: explain one simulated clip (``audiolrp demo``) or one recording
-(``audiolrp explain FILE``) and write a self-contained report folder.
-
-Each orchestrator is four steps: load the model (:class:`~audiolrp.app.explainer.Explainer`),
-analyse (:func:`audiolrp.app.demo.analyse_demo` simulates and analyses a scene,
-:func:`audiolrp.app.windows.analyse_recording` reads and analyses a recording), render the
-figures and blocks (:mod:`audiolrp.report.blocks`), and write the folder (:class:`ReportFolder`):
-``report.html`` (figures and audio embedded), the figures as PNG, WAV files and
-``results.json`` (written once, with the final timing).
+"""Report pages: draw a finished demo analysis (``audiolrp demo``) or recording analysis
+(``audiolrp explain FILE``) into a self-contained report folder. The report only draws: the
+command loads the model (:class:`~audiolrp.app.explainer.Explainer`), analyses
+(:func:`audiolrp.app.demo.analyse_demo`, :func:`audiolrp.app.windows.analyse_recording`) and
+hands the result to :func:`write_demo_report` / :func:`write_recording_report`, which render
+the figures and blocks (:mod:`audiolrp.report.blocks`) and write the folder
+(:class:`ReportFolder`): ``report.html`` (figures and audio embedded), the figures as PNG, WAV
+files and ``results.json`` (written once, with the final timing; its summaries are
+:mod:`audiolrp.report.results`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import platform
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,17 +21,10 @@ import numpy as np
 import torch
 
 from audiolrp import __version__
-from audiolrp.app.demo import DemoAnalysis, analyse_demo
+from audiolrp.app.demo import DemoAnalysis
 from audiolrp.app.explainer import Explainer
-from audiolrp.app.pipeline import (
-    DEFAULT_MODEL,
-    analysis_dict,
-    azimuth_deg,
-    elevation_deg,
-    prediction_dict,
-)
 from audiolrp.app.recordings import order_from_channels
-from audiolrp.app.windows import RecordingAnalysis, WindowDetail, analyse_recording, hop_samples
+from audiolrp.app.windows import RecordingAnalysis, WindowDetail
 from audiolrp.audio_io import write_wav
 from audiolrp.constants import CLIP_SAMPLES, FS_HZ
 from audiolrp.errors import AudioLRPError
@@ -52,6 +44,7 @@ from audiolrp.report.html import (
     write_atomic,
     write_report,
 )
+from audiolrp.report.results import analysis_dict, azimuth_deg, elevation_deg, prediction_dict
 
 DEMO_TITLE = "audiolrp demo: explaining a DOA prediction with LRP"
 DEMO_SUBTITLE = (
@@ -150,11 +143,6 @@ class ReportFolder:
 def _set_timing(results: dict[str, Any], prog: Progress) -> None:
     results["timing_s"] = dict(prog.timings)
     results["timing_s"]["total"] = round(prog.elapsed_s(), 3)
-
-
-def _load(model: str, prog: Progress) -> Explainer:
-    with prog.step(f"loading model {model!r}", "load_model"):
-        return Explainer.load(model)
 
 
 # --------------------------------------------------------------------------- shared parts
@@ -270,29 +258,14 @@ def demo_sections(
     return sections
 
 
-def run_demo(
-    out_dir: str | Path = "audiolrp-demo",
-    model: str = DEFAULT_MODEL,
-    seed: int = 0,
-    order: int | None = None,
-    snr_db: float | None = None,
-    rt60_s: float | None = None,
-    pixel_flipping: bool = True,
-    quiet: bool = False,
-    pixel_flipping_scenes: int = 4,
+def write_demo_report(
+    folder: ReportFolder, ex: Explainer, demo: DemoAnalysis, prog: Progress
 ) -> dict[str, Any]:
-    """Simulate, predict, explain and analyse one scene; write the report folder.
+    """Draw a finished demo analysis (:func:`audiolrp.app.demo.analyse_demo`) into ``folder``:
+    figures, WAVs, ``report.html`` and ``results.json`` (written once).
 
-    Pixel flipping runs on ``pixel_flipping_scenes`` scenes (this one and the next seeds),
-    explaining and tracking each scene's true class as in the paper's Fig. 4.
-
-    Returns the ``results.json`` content (also written to ``out_dir/results.json``).
+    Returns the ``results.json`` content with ``output_dir`` added.
     """
-    folder = ReportFolder.check(out_dir)
-    prog = Progress(6 + int(pixel_flipping), enabled=not quiet)
-    ex = _load(model, prog)
-    demo = analyse_demo(ex, seed, order, snr_db, rt60_s, pixel_flipping, pixel_flipping_scenes,
-                        progress=prog)
     with prog.step("rendering figures and writing the report", "report"):
         figs = clip_figures(ex.layout, demo.clip, demo.audio, demo.direct, demo.true_rad)
         folder.clip(figs, demo.audio, demo.clip.filtered_audio, demo.direct,
@@ -448,29 +421,15 @@ def recording_sections(
     return head + [window_section(ex, rec, d, f) for d, f in zip(rec.details, figs, strict=True)]
 
 
-def run_recording(
-    path: str | Path,
-    out_dir: str | Path | None = None,
-    model: str = DEFAULT_MODEL,
-    format: str = "ambix",
-    hop_s: float = 0.5,
-    windows: Sequence[int] | None = None,
-    pixel_flipping: bool = True,
-    quiet: bool = False,
-    max_detailed: int = 3,
+def write_recording_report(
+    folder: ReportFolder, ex: Explainer, rec: RecordingAnalysis, prog: Progress
 ) -> dict[str, Any]:
-    """Explain an Ambisonics recording window by window; write the report folder.
+    """Draw a finished recording analysis (:func:`audiolrp.app.windows.analyse_recording`)
+    into ``folder``: timeline, the detailed windows' figures and WAVs, ``report.html`` and
+    ``results.json`` (written once).
 
-    1-s windows hop by ``hop_s``; each window is predicted and explained with LRP (channel
-    relevance per window); the detailed analyses (Fig. 2 panels, pixel flipping,
-    auralization) are made for ``windows`` (indices) or, by default, the most confident window.
+    Returns the ``results.json`` content with ``output_dir`` added.
     """
-    hop_samples(hop_s)  # a bad --hop-s is reported before anything else
-    folder = ReportFolder.check(default_recording_out_dir(path) if out_dir is None else out_dir)
-    prog = Progress(6, enabled=not quiet)
-    ex = _load(model, prog)
-    rec = analyse_recording(ex, path, format, hop_s, windows, pixel_flipping, max_detailed,
-                            progress=prog, show_bar=not quiet)
     with prog.step("writing the report", "report"):
         figs = window_figures(ex, rec, folder)
         timeline = timeline_png(rec)
@@ -487,6 +446,6 @@ __all__ = [
     "default_recording_out_dir",
     "demo_results",
     "recording_results",
-    "run_demo",
-    "run_recording",
+    "write_demo_report",
+    "write_recording_report",
 ]
