@@ -12,8 +12,10 @@ sources, and the band-limited game voices apart; writes the full report as JSON.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from pathlib import Path
 
 
 def main() -> None:
@@ -29,11 +31,22 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.perf_counter()
     lms = [models.load(m) for m in args.models.split(",") if m]
-    report = yardstick.run_yardstick(
-        lms, n=args.n, seed=args.seed, conditions=[c for c in args.conditions.split(",") if c],
-        progress=lambda line: print(f"[{time.perf_counter() - t0:6.0f} s] {line}",
-                                    file=sys.stderr, flush=True),
-    )
+    report: dict = {"settings": {}, "results": {}}
+    for cond in [c for c in args.conditions.split(",") if c]:
+        part_path = Path(f"{args.out}.{cond}.json") if args.out else None
+        if part_path is not None and part_path.exists():  # resumable: one file per condition
+            part = json.loads(part_path.read_text())
+        else:
+            part = yardstick.run_yardstick(
+                lms, n=args.n, seed=args.seed, conditions=[cond],
+                progress=lambda line: print(f"[{time.perf_counter() - t0:6.0f} s] {line}",
+                                            file=sys.stderr, flush=True),
+            )
+            if part_path is not None:
+                write_json(part_path, part)
+        conds = {**report["settings"].get("conditions", {}), **part["settings"]["conditions"]}
+        report["settings"] = {**part["settings"], "conditions": conds}
+        report["results"].update(part["results"])
     report["settings"]["wall_s"] = round(time.perf_counter() - t0, 1)
     print(yardstick.format_yardstick(report))
     for cond, per_model in report["results"].items():

@@ -109,3 +109,16 @@ def test_debian_families_split_one_stream_by_talker() -> None:
     assert all(s.startswith("fillets-") for s in got["game"].speakers)
     both = np.concatenate([got["studio"].scene_indices, got["game"].scene_indices])
     assert len(set(both.tolist())) == 4  # one stream, each scene used once
+
+
+def test_every_condition_builds_its_scene_config() -> None:
+    """Each condition's scenes are simulated at its own order with its microphone (the tetra
+    array encodes orders 0-1 only, so the card recipe's order 2 must not leak in)."""
+    for cond in yardstick.CONDITIONS:
+        cfg = yardstick._config(cond, "espeak")
+        assert cfg.order == cond.scene_order
+        assert cfg.direction_sampling == "uniform"
+        assert getattr(cfg, "mic", "ideal") == cond.overrides.get("mic", "ideal")
+    tetra = next(c for c in yardstick.CONDITIONS if c.key == "tetra")
+    got = yardstick.simulate_family_scenes(tetra, ["synthetic"], 1, seed=2)["synthetic"]
+    assert got.audio.shape == (1, 4, 16000)

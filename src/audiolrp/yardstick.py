@@ -131,7 +131,7 @@ def _config(condition: Condition, corpus: str) -> SceneConfig:
             f"condition {condition.key!r} needs scene settings {missing} this version of the "
             "simulator lacks: leave the condition out"
         )
-    over = {**condition.overrides, "speech": corpus}
+    over = {**condition.overrides, "speech": corpus, "order": condition.scene_order}
     return scene_config_from_recipe(card_like_recipe(), condition.scene_order, over)
 
 
