@@ -328,7 +328,7 @@ def test_demo_scene_and_its_wav_give_the_same_model_input(
     # and both equal the features of the mixture scaled to W RMS 0.05, computed directly
     audio = demo.audio[: ex.n_audio_channels].astype(np.float64)
     gain = 0.05 / np.sqrt(np.mean(audio[0] ** 2))
-    direct = compute_features(audio * gain, ex.feature, ex.order)
+    direct = compute_features((audio * gain).astype(np.float32), ex.feature, ex.order)
     np.testing.assert_array_equal(x_demo, np.asarray(direct, dtype=np.float32))
     np.testing.assert_array_equal(rec.probabilities[0], demo.clip.probabilities)
     assert rec.details[0].clip.predicted_class == demo.clip.predicted_class

@@ -180,7 +180,8 @@ class LoadedModel:
         gain, level_dbfs, silent = level_gains(x, self.input_rms)
         if not level:
             gain = np.ones_like(gain)
-        scaled = np.asarray(x, np.float64) * gain[:, None, None]
+        # the gain in float64, the features in float32 (as in training, from stored audio)
+        scaled = (np.asarray(x, np.float64) * gain[:, None, None]).astype(np.float32)
         out = np.asarray(compute_features(scaled, self.feature, self.order), dtype=np.float32)
         return ModelInput(out, level_dbfs, gain, silent)
 
