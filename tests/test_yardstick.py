@@ -80,6 +80,13 @@ def test_run_with_a_tiny_model_and_the_level_comparison(tmp_path, synthetic) -> 
     assert sum(b["n"] for b in entry["by_level"]) == 3
     assert report["settings"]["headline_families"] == ["synthetic"]
     assert "t" in yardstick.format_yardstick(report)
+    entry_card = yardstick.card_entry(report, "t", "cmd")
+    assert entry_card["conditions"]["ideal"]["headline"] == entry["headline"]
+    assert "3 scenes per talker family" in entry_card["description"]
+    table = yardstick.markdown_table(report)
+    assert f"{entry['headline']['refined_deg']['median']:.2f}" in table.splitlines()[2]
+    with pytest.raises(AudioLRPError, match="no results"):
+        yardstick.card_entry(report, "other", "cmd")
 
 
 def test_conditions_apply_to_their_orders_and_bad_names_fail() -> None:

@@ -326,6 +326,49 @@ def run_yardstick(
     }
 
 
+def card_entry(report: dict[str, Any], model: str, command: str) -> dict[str, Any]:
+    """The ``yardstick`` entry of a model file: ``model``'s numbers in ``report`` (headline and
+    families per condition), what they were measured on, and the command that measures them
+    (:func:`audiolrp.training.cards.model_card_markdown` draws it)."""
+    st = report["settings"]
+    conds = {c: per[model] for c, per in report["results"].items() if model in per}
+    if not conds:
+        raise AudioLRPError(f"the yardstick report has no results for {model!r}")
+    return {
+        "description": (
+            f"{st['n_per_family']} scenes per talker family and condition (headline: "
+            f"{' + '.join(st['headline_families'])} in equal numbers; game voices apart), W "
+            f"levels {st['levels_dbfs'][0]:g}..{st['levels_dbfs'][1]:g} dBFS, off-grid sources, "
+            f"seed {st['seed']}"
+        ),
+        "command": command,
+        "conditions": {c: {k: v for k, v in e.items() if k in ("headline", "families")}
+                       for c, e in conds.items()},
+    }
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    """A Markdown table of every model and condition (headline numbers, game voices apart)."""
+    lines = ["| model | condition | refined median / mean (deg) | within 10 deg | class median "
+             "(deg) | exact class | classic median / mean (deg) | game voices: refined median |",
+             "|---|---|---|---|---|---|---|---|"]
+    names = sorted({m for per in report["results"].values() for m in per})
+    for name in names:
+        for cond, per in report["results"].items():
+            e = per.get(name)
+            if e is None or "headline" not in e:
+                continue
+            h, g = e["headline"], e["families"].get("game")
+            r, b = h["refined_deg"], h["classic_deg"]
+            lines.append(
+                f"| `{name}` | {cond} | {r['median']:.2f} / {r['mean']:.2f} | "
+                f"{100 * r['within_10_deg']:.0f} % | {h['class_deg']['median']:.2f} | "
+                f"{100 * h['exact_class']:.0f} % | {b['median']:.2f} / {b['mean']:.2f} | "
+                + (f"{g['refined_deg']['median']:.2f} |" if g else "- |")
+            )
+    return "\n".join(lines)
+
+
 def format_yardstick(report: dict[str, Any]) -> str:
     """A plain-text table of :func:`run_yardstick`'s headline and game-voice numbers."""
     lines = [f"{'condition':<18} {'model':<10} {'refined med/mean/<=10':>24} "
@@ -356,10 +399,12 @@ __all__ = [
     "Condition",
     "Family",
     "YardstickScenes",
+    "card_entry",
     "card_like_recipe",
     "error_summary",
     "format_yardstick",
     "level_gain",
+    "markdown_table",
     "model_errors",
     "run_yardstick",
     "simulate_family_scenes",
