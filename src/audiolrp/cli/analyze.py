@@ -104,18 +104,26 @@ def _open_dataset(root: Path, split: str, feature: str, order: int) -> Any:
 
 
 def _examples(
-    ds: Any, indices: np.ndarray, progress: bool = False
+    ds: Any, indices: np.ndarray, progress: bool = False, model: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Stack ``(features, label, ...)`` items into ``(N, C, T, F)`` float32 and ``(N,)``
-    (with ``progress``, a bar on stderr while the features are computed)."""
+    """Model inputs ``(N, C, T, F)`` float32 and labels ``(N,)`` of dataset examples: with a
+    ``model`` (anything with ``.features(audio)``, ``.order``) from the stored audio through
+    the model's one audio -> input path (level gain included); else the dataset's features.
+    With ``progress``, a bar on stderr."""
     from audiolrp.progress import progress_bar
 
     bar = progress_bar(len(indices), enabled=progress and len(indices) > 1, unit="example")
+    from_audio = model is not None and callable(getattr(ds, "audio", None))
     xs, ys = [], []
     for i in indices:
-        item = ds[int(i)]
-        xs.append(np.asarray(item[0], dtype=np.float32))
-        ys.append(int(item[1]))
+        if from_audio:
+            xs.append(model.features(np.asarray(ds.audio(int(i), order=max(1, model.order)))))
+            meta = ds.meta(int(i))
+            ys.append(int(meta["label"]) if "label" in meta else int(ds[int(i)][1]))
+        else:
+            item = ds[int(i)]
+            xs.append(np.asarray(item[0], dtype=np.float32))
+            ys.append(int(item[1]))
         bar(1)
     if not xs:
         raise AudioLRPError("no examples selected: check --split and --n-examples")
@@ -194,14 +202,14 @@ def channels_cmd(
     summary: dict[str, Any] = {"feature": feature, "order": order, "classes": classes,
                                "mode": "sum |R|" if per_bin else "|sum R|"}
     if axis_idx.size:
-        x, y = _examples(ds, axis_idx, show)
+        x, y = _examples(ds, axis_idx, show, ex)
         rel = _explain(ex, x, y, batch_size, show)
         vals = cr.relevance_shares(cr.channel_relevance(rel, per_bin=per_bin))
         present = [g for g in classes if np.any(groups_all[axis_idx] == g)]
         stats = cr.channel_relevance_stats(vals, groups_all[axis_idx], names, present)
         save_figure(plot_channel_relevance(stats), out / "fig3_channel_relevance.png")
         summary["axis_groups"] = stats.as_rows()
-    x, y = _examples(ds, all_idx, show)
+    x, y = _examples(ds, all_idx, show, ex)
     rel = _explain(ex, x, y, batch_size, show)
     vals = cr.relevance_shares(cr.channel_relevance(rel, per_bin=per_bin))
     grid = np.asarray(doa_grid())
@@ -269,7 +277,7 @@ def flip_cmd(
     if bad:
         raise AudioLRPError(f"unknown channel group(s) {bad}: choose from {list(known)}")
     ds = _open_dataset(data, split, feature, order)
-    x, y = _examples(ds, np.arange(min(len(ds), n_max)), show)
+    x, y = _examples(ds, np.arange(min(len(ds), n_max)), show, ex)
     rel = _explain(ex, x, y, 8, show)
     results = {}
     for g in wanted:

@@ -145,7 +145,7 @@ def methods_cmd(
     loaded = Explainer.load(model).model
     if data is not None:
         ds = _open_dataset(data, split, loaded.feature, loaded.order)
-        x, y = _examples(ds, np.arange(min(len(ds), n_examples)))
+        x, y = _examples(ds, np.arange(min(len(ds), n_examples)), model=loaded)
         data_desc: dict[str, Any] = {"source": str(data), "split": split}
     else:
         log(f"simulating {n_examples} test scenes (seed {seed})")
