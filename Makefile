@@ -38,7 +38,7 @@ test-fast: install
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q -m "not slow"
 
-# Every shipped card re-evaluated in full, extra test sets included (~30 s per test set).
+# Every shipped card re-evaluated in full, extra test sets included (21 sets, ~1 min each).
 test-cards: install corpus
 	AUDIOLRP_FULL_CARDS=1 $(BIN)/python -m pytest -q tests/test_shipped_models.py
 

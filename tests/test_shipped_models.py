@@ -16,7 +16,7 @@ extra test sets, whose predictions are not stored -- needs the Debian speech cor
 locally and fail in CI (``CI`` set). The talkers and the baseline of the card test set are
 re-simulated in full (no model: a few seconds per card); the shipped weights are run on a
 subset whose predictions must be the stored ones; re-evaluating the extra test sets with the
-model (about 30 s per set) is opt-in: ``AUDIOLRP_FULL_CARDS=1`` (``make test-cards``).
+model (about 1 min per set) is opt-in: ``AUDIOLRP_FULL_CARDS=1`` (``make test-cards``).
 """
 
 from __future__ import annotations
@@ -340,6 +340,48 @@ def test_card_test_set_subset_reproduces_the_card(name: str) -> None:
     assert res.metrics["baseline_intensity_vector"]["n_examples"] == N_SUBSET
 
 
+#: Clips of a 500-clip test set whose prediction float rounding may flip: near-ties whose two
+#: best classes differ by ~1e-7 in probability, decided differently by another batch size,
+#: feature precision or CPU kernel (one such clip seen per few test sets on one machine).
+MAX_FLIPS = 2
+
+
+def _quantile_bounds(values: np.ndarray, q: float, k: int) -> tuple[float, float]:
+    """Range of ``np.percentile(old, q)`` over every ``old`` that differs from ``values`` in at
+    most ``k`` entries (each changed entry moves a rank by at most one)."""
+    v = np.sort(values)
+    h = (len(v) - 1) * q / 100
+    return float(v[max(math.floor(h) - k, 0)]), float(v[min(math.ceil(h) + k, len(v) - 1)])
+
+
+def assert_card_within_flips(res: Any, want: dict[str, Any], k: int = MAX_FLIPS) -> None:
+    """``evaluate``'s metrics are the card's, allowing ``k`` flipped near-tie clips: whatever
+    needs no model (the classic estimator) exactly; accuracy and shares within ``k / n``;
+    mean errors within ``k * 180 deg / n``; median and p90 within the ranks ``k`` clips can
+    move."""
+    m, p = res.metrics, res.predictions
+    n = want["n_examples"]
+    assert m["n_examples"] == n == len(p.pred)
+    share = k / n + 1e-12
+    assert abs(m["accuracy"] - want["accuracy"]) <= share, (m["accuracy"], want["accuracy"])
+    g = doa_grid()
+    err = angular_error_deg(g[p.pred, 0], g[p.pred, 1], p.azimuth_rad, p.elevation_rad)
+    got_e, want_e = m["error_vs_true_direction_deg"], want["error_vs_true_direction_deg"]
+    assert abs(got_e["mean"] - want_e["mean"]) <= k * 180.0 / n, (got_e, want_e)
+    for key, q in (("median", 50), ("p90", 90)):
+        lo, hi = _quantile_bounds(err, q, k)
+        assert lo - 1e-9 <= want_e[key] <= hi + 1e-9, (key, lo, want_e[key], hi)
+    got_b, want_b = m["baseline_intensity_vector"], want["baseline_intensity_vector"]
+    assert_same({key: got_b[key] for key in ("estimator", "n_examples",
+                                             "error_vs_true_direction_deg",
+                                             "share_within_10_deg", "accuracy")},
+                {key: want_b[key] for key in ("estimator", "n_examples",
+                                              "error_vs_true_direction_deg",
+                                              "share_within_10_deg", "accuracy")})
+    for key in ("model_share_within_10_deg", "model_wins_share"):
+        assert abs(got_b[key] - want_b[key]) <= share, (key, got_b[key], want_b[key])
+
+
 def _full_card_cases() -> list[Any]:
     cases = []
     for name in SHIPPED:
@@ -351,23 +393,57 @@ def _full_card_cases() -> list[Any]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("AUDIOLRP_FULL_CARDS"),
-                    reason="about 30 s per test set: set AUDIOLRP_FULL_CARDS=1 "
+                    reason="about 1 min per test set, 25 min in all: set AUDIOLRP_FULL_CARDS=1 "
                            "(make test-cards)")
 @pytest.mark.parametrize(("name", "extra"), _full_card_cases())
 def test_full_test_set_reproduces_the_card(name: str, extra: int) -> None:
     """``audiolrp evaluate`` re-run on a whole card test set (the card's own or an extra one,
-    whose predictions are not stored) gives the card's numbers."""
+    whose predictions are not stored) gives the card's numbers, up to :data:`MAX_FLIPS`
+    near-tie clips (the card's own set: the stored predictions, clip by clip)."""
     loaded = load(name)
     ev = loaded.config["evaluation"]
     _need_corpus(ev["recipe"])
     entry = ev["extra_test_sets"][extra] if extra >= 0 else None
     res = evaluate(loaded, n_examples=ev["n_examples"], seed=ev["seed"], recipe=ev["recipe"],
                    overrides=entry["overrides"] if entry else None, plot=False)
+    assert_card_within_flips(res, loaded.metrics if entry is None else entry["metrics"])
     if entry is None:
-        assert_same(res.metrics, loaded.metrics)
-        np.testing.assert_array_equal(res.predictions.pred, ev["predictions"])
-    else:
-        assert_same({k: res.metrics[k] for k in entry["metrics"]}, entry["metrics"])
+        flipped = np.nonzero(res.predictions.pred != np.asarray(ev["predictions"]))[0]
+        assert len(flipped) <= MAX_FLIPS, flipped
+
+
+def test_card_check_within_flips_is_tight() -> None:
+    """The tolerance above is that of ``MAX_FLIPS`` clips, no more: the card's own predictions
+    pass it, a few more changed clips or another baseline do not (no corpus needed)."""
+    card = _card("hoa2")
+    truth = card_truth(card)
+    pred = np.asarray(card["evaluation"]["predictions"])
+    want = {**reproduced_metrics(card, truth)}
+    # a stand-in classic estimator: the true direction turned by 0-39 deg in azimuth
+    baz = truth.azimuth_rad + np.radians(np.arange(len(pred)) % 40)
+    want["baseline_intensity_vector"] = baseline_metrics(
+        _predictions(pred, truth, baz, truth.elevation_rad), truth.azimuth_rad,
+        truth.elevation_rad)
+
+    def result(p: np.ndarray, b: np.ndarray) -> Any:
+        preds = _predictions(p, truth, b, truth.elevation_rad)
+        metrics = compute_metrics(p, truth.label, truth.azimuth_rad, truth.elevation_rad)
+        metrics["baseline_intensity_vector"] = baseline_metrics(preds, truth.azimuth_rad,
+                                                                truth.elevation_rad)
+        return type("Result", (), {"metrics": metrics, "predictions": preds})
+
+    assert_card_within_flips(result(pred, baz), want)
+    wrong = np.nonzero(pred != truth.label)[0]
+    right = np.nonzero(pred == truth.label)[0]
+    two = pred.copy()
+    two[right[:2]] = truth.label[wrong[:2]]  # two right clips made wrong
+    assert_card_within_flips(result(two, baz), want)
+    many = pred.copy()
+    many[right[:10]] = (truth.label[right[:10]] + 200) % N_CLASSES
+    with pytest.raises(AssertionError):
+        assert_card_within_flips(result(many, baz), want)
+    with pytest.raises(AssertionError):
+        assert_card_within_flips(result(pred, baz + 1e-3), want)
 
 
 @pytest.mark.slow
