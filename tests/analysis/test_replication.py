@@ -408,6 +408,13 @@ def test_tables_render_from_the_json_alone(tiny_models, tmp_path) -> None:
     assert path.read_text() == new
     with pytest.raises(AudioLRPError):
         report.embed_tables("# no markers\n", results)
+    # python -m audiolrp.app.replication RESULTS DOC: the same, and one-line errors
+    path.write_text(doc)
+    (tmp_path / "replication.md").write_text("stale")
+    assert report.main([str(tmp_path / "results.json"), str(path)]) == 0
+    assert path.read_text() == new
+    assert (tmp_path / "replication.md").read_text() == report.report_markdown(results)
+    assert report.main([str(tmp_path / "missing.json")]) == 2
     # a verdict changed in the JSON changes the rendered table
     key = "pixel_flipping"
     first = next(iter(results["findings"][key]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -476,8 +477,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("results", type=Path)
     parser.add_argument("doc", type=Path, nargs="?")
     args = parser.parse_args(argv)
-    results = json.loads(args.results.read_text(encoding="utf-8"))
-    atomic_write_text(args.results.with_name("replication.md"), report_markdown(results))
-    if args.doc is not None:
-        update_doc(args.doc, results)
+    try:
+        results = json.loads(args.results.read_text(encoding="utf-8"))
+        atomic_write_text(args.results.with_name("replication.md"), report_markdown(results))
+        if args.doc is not None:
+            update_doc(args.doc, results)
+    except (OSError, ValueError, KeyError, AudioLRPError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
