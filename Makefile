@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install corpus demo test test-fast test-cards lint bench clean
+.PHONY: install corpus demo test test-fast test-cards lint bench replication clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -48,6 +48,12 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py
+
+# The paper replication on every shipped model at the default sizes (~30 min on 2 shared cores),
+# then docs/replication.md's tables from its results.json: rerun whenever models ship.
+replication: install
+	nice -n 19 $(BIN)/audiolrp analyze replicate --out docs/replication
+	$(BIN)/python -m audiolrp.app.replication docs/replication/results.json docs/replication.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
