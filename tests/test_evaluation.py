@@ -194,7 +194,6 @@ def test_cli_evaluate_help_bad_arguments_and_run(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from audiolrp.cli import app
-    from audiolrp.errors import AudioLRPError, ModelFileError
 
     runner = CliRunner()
     res = runner.invoke(app, ["evaluate", "--help"])
@@ -279,7 +278,6 @@ def test_cli_evaluate_test_set_overrides(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from audiolrp.cli import app
-    from audiolrp.errors import AudioLRPError
 
     torch.manual_seed(0)
     path = save(build_model("intensity", size="tiny"), tmp_path / "m", feature="intensity",
