@@ -208,6 +208,7 @@ def test_baselines() -> None:
     assert abs(z.mean()) < 1.0 and 0.4 < z.std() < 2.0
 
 
+@pytest.mark.slow
 def test_crnn_step_zero_is_the_unperturbed_clip_probability() -> None:
     torch.manual_seed(0)
     model = CRNN(2, n_filters=4, lstm_hidden=4, n_dense=8, n_classes=5).eval()
@@ -243,6 +244,7 @@ def test_helpers_and_errors() -> None:
         pixel_flipping(model, x, x, [0, 0], baseline="ones")  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_fast_inference_model_is_equivalent() -> None:
     torch.manual_seed(1)
     model = CRNN(
