@@ -78,6 +78,9 @@ def test_run_with_a_tiny_model_and_the_level_comparison(tmp_path, synthetic) -> 
         float(np.median(direct["refined"])))
     assert entry["headline"]["n"] == 3 and "headline_without_level_gain" in entry
     assert sum(b["n"] for b in entry["by_level"]) == 3
+    sweep = entry["level_sweep"]
+    assert set(sweep) == {"-60", "-10"}
+    assert sweep["-60"]["median"] == pytest.approx(sweep["-10"]["median"], abs=1e-3)
     assert report["settings"]["headline_families"] == ["synthetic"]
     assert "t" in yardstick.format_yardstick(report)
     entry_card = yardstick.card_entry(report, "t", "cmd")

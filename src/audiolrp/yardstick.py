@@ -26,6 +26,7 @@ target talker's name, so the same seed gives the same scenes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,6 +202,24 @@ def simulate_family_scenes(
     return out
 
 
+def level_sweep(
+    model: LoadedModel,
+    scenes: Sequence[YardstickScenes],
+    levels_dbfs: Sequence[float] = LEVEL_RANGE_DBFS,
+) -> dict[str, dict[str, float]]:
+    """The same clips at each of ``levels_dbfs`` (W level set exactly): refined-direction
+    error summary per level. Level invariance means equal summaries at every level."""
+    out = {}
+    for level in levels_dbfs:
+        errs = []
+        for sc in scenes:
+            now = rms_to_dbfs(w_rms(sc.audio))[:, None, None]
+            moved = dataclasses.replace(sc, audio=sc.audio * 10.0 ** ((level - now) / 20.0))
+            errs.append(model_errors(model, moved)["refined"])
+        out[f"{level:g}"] = error_summary(np.concatenate(errs))
+    return out
+
+
 def error_summary(err_deg: np.ndarray) -> dict[str, float]:
     """``median``, ``mean`` and ``within_10_deg`` (share) of angular errors."""
     e = np.asarray(err_deg, np.float64)
@@ -309,6 +328,7 @@ def run_yardstick(
                     raw = [model_errors(m, scenes[f], level=False) for f in head]
                     entry["headline_without_level_gain"] = summarise(
                         raw, [scenes[f].baseline_error_deg for f in head])
+                    entry["level_sweep"] = level_sweep(m, [scenes[f] for f in head])
             results[cond.key][m.name] = entry
             log(f"{cond.key}: {m.name} done")
     return {
@@ -404,6 +424,7 @@ __all__ = [
     "error_summary",
     "format_yardstick",
     "level_gain",
+    "level_sweep",
     "markdown_table",
     "model_errors",
     "run_yardstick",
