@@ -431,3 +431,14 @@ def test_evaluate_is_the_test_split_of_its_seed_clip_by_clip(tmp_path: Path) -> 
     corpus = get_corpus(config.speech, config.corpus_seed)
     assert set(p.speaker) <= set(corpus.speakers("test"))
     assert not set(corpus.speakers("test")) & set(corpus.speakers("val"))
+
+
+def test_a_misspelt_override_is_an_error_not_the_unchanged_test_set() -> None:
+    from audiolrp.errors import AudioLRPError
+    from audiolrp.evaluation import scene_config_from_recipe
+
+    cfg = scene_config_from_recipe({"config": {"order": 2, "legacy_field": 1}}, 1,
+                                   {"direction_sampling": "uniform"})
+    assert cfg.order == 2 and cfg.direction_sampling == "uniform"
+    with pytest.raises(AudioLRPError, match="unknown scene settings.*direction_samplng"):
+        scene_config_from_recipe(None, 1, {"direction_samplng": "uniform"})

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from audiolrp.data.datasets import scene_seed
+from audiolrp.errors import AudioLRPError
 from audiolrp.signal.features import intensity_vector_direction
 from audiolrp.simulation.scenes import SceneConfig, get_corpus, simulate_scene
 
@@ -58,11 +59,23 @@ def scene_config_from_recipe(
     absent),
     with ``overrides`` (e.g. ``{"direction_sampling": "uniform", "speech": "espeak"}``) applied.
 
-    The simulated order is at least the model's order (``order``).
-    """
+    The simulated order is at least the model's order (``order``). Recipe keys this version
+    does not know are dropped (recipes of older models); an unknown override is an error
+    (a misspelt setting would otherwise give the unchanged test set).
 
-    cfg_dict = {**dict((recipe or {}).get("config") or {}), **dict(overrides or {})}
+    Raises
+    ------
+    AudioLRPError
+        An override names no :class:`~audiolrp.simulation.scenes.SceneConfig` field.
+    """
     known = set(SceneConfig.__dataclass_fields__)
+    unknown = sorted(set(overrides or {}) - known)
+    if unknown:
+        raise AudioLRPError(
+            f"unknown scene settings {unknown}: use SceneConfig fields "
+            f"({', '.join(sorted(known)[:6])}, ...)"
+        )
+    cfg_dict = {**dict((recipe or {}).get("config") or {}), **dict(overrides or {})}
     cfg_dict = {k: v for k, v in cfg_dict.items() if k in known}
     cfg_dict["order"] = max(int(cfg_dict.get("order", order)), int(order))
     return SceneConfig.from_dict(cfg_dict)
