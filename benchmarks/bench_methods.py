@@ -36,8 +36,8 @@ GOAL_EXAMPLES = 1000
 def main() -> None:
     from audiolrp.analysis import method_comparison as mc
     from audiolrp.analysis.pixel_flipping import pixel_flipping
-    from audiolrp.models import load as load_model
     from audiolrp.evaluation import simulated_test_examples
+    from audiolrp.models import load as load_model
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="intensity")
