@@ -15,6 +15,7 @@ import contextlib
 import errno
 import math
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -259,6 +260,15 @@ def forget_new_dirs(*, remove_empty: bool, remove_incomplete: bool = False) -> N
             with contextlib.suppress(OSError):
                 folder.rmdir()
     _OUT_DIRS.clear()
+
+
+def fmt_or_dash(value: float | None, spec: str) -> str:
+    """``value`` formatted with ``spec`` (e.g. ``">12.1f"``, ``"5d"``) for a table column;
+    ``None`` (a silent window has no direction) as a ``-`` right-aligned to the same width."""
+    if value is not None:
+        return format(value, spec)
+    width = re.match(r"[<>^=]?(\d*)", spec).group(1)  # type: ignore[union-attr]
+    return format("-", f">{width}")
 
 
 def prepare_output_dir(

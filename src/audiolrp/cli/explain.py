@@ -12,6 +12,7 @@ from audiolrp.cli.app import (
     app,
     check_model,
     check_report_target,
+    fmt_or_dash,
     prepare_output_dir,
     print_json,
 )
@@ -145,15 +146,11 @@ def explain(
     typer.echo(f"{'window':>6} {'start_s':>8} {'azimuth_deg':>12} {'elevation_deg':>14} "
                f"{'class':>6} {'confidence':>11}  flag")
 
-    def num(v: float | None, spec: str) -> str:
-        width = spec.lstrip(">").split(".")[0].rstrip("df")
-        return f"{v:{spec}}" if v is not None else f"{'-':>{width}}"
-
     for w in results["windows"]:
         flag = "silent" if w["silent"] else "quiet" if w["quiet"] else ""
         typer.echo(
-            f"{w['index']:>6} {w['start_s']:>8.2f} {num(w['azimuth_deg'], '>12.1f')} "
-            f"{num(w['elevation_deg'], '>14.1f')} {num(w['class'], '>6d')} "
+            f"{w['index']:>6} {w['start_s']:>8.2f} {fmt_or_dash(w['azimuth_deg'], '>12.1f')} "
+            f"{fmt_or_dash(w['elevation_deg'], '>14.1f')} {fmt_or_dash(w['class'], '>6d')} "
             f"{w['confidence']:>11.3f}  {flag}".rstrip()
         )
     report = Path(results["output_dir"]) / "report.html"

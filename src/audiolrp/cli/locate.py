@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from audiolrp.cli.app import MODEL_HELP, app, prepare_output_dir, print_json
+from audiolrp.cli.app import MODEL_HELP, app, fmt_or_dash, prepare_output_dir, print_json
 from audiolrp.errors import AudioLRPError
 
 LOCATE_EPILOG = """\
@@ -33,10 +33,6 @@ LOCATE_HELP = (
     "below the recording's loud windows) are flagged. No explanation is computed: use "
     "`audiolrp explain` for that."
 )
-
-
-def _fmt(v: float | None, spec: str) -> str:
-    return "-" if v is None else format(v, spec)
 
 
 @app.command(help=LOCATE_HELP, epilog=LOCATE_EPILOG)
@@ -98,11 +94,12 @@ def locate(
                f"{'level_dbfs':>10}  flag")
     for w in results["windows"]:
         flag = "silent" if w["silent"] else "quiet" if w["quiet"] else ""
+        cols = [("azimuth_deg", "11.1f"), ("elevation_deg", "13.1f"), ("class", "5d"),
+                ("class_azimuth_deg", "8.1f"), ("class_elevation_deg", "8.1f")]
         typer.echo(
-            f"{w['index']:>6} {w['start_s']:>8.2f} {_fmt(w['azimuth_deg'], '11.1f')} "
-            f"{_fmt(w['elevation_deg'], '13.1f')} {_fmt(w['class'], '5d')} "
-            f"{_fmt(w['class_azimuth_deg'], '8.1f')} {_fmt(w['class_elevation_deg'], '8.1f')} "
-            f"{w['confidence']:>10.3f} {_fmt(w['level_dbfs'], '10.1f')}  {flag}".rstrip()
+            f"{w['index']:>6} {w['start_s']:>8.2f} "
+            + " ".join(fmt_or_dash(w[key], spec) for key, spec in cols)
+            + f" {w['confidence']:>10.3f} {fmt_or_dash(w['level_dbfs'], '10.1f')}  {flag}".rstrip()
         )
     if results["n_silent"] or results["n_quiet"]:
         typer.echo(f"{results['n_silent']} silent and {results['n_quiet']} quiet window(s): "
