@@ -23,10 +23,15 @@ from audiolrp.app.recordings import (
     stream_windows,
     window_starts,
 )
-from audiolrp.app.windows import concatenate_predictions, hop_samples
+from audiolrp.app.windows import hop_samples
 from audiolrp.constants import CLIP_SAMPLES, FS_HZ
 from audiolrp.models import LoadedModel, Prediction
-from audiolrp.signal.levels import QUIET_BELOW_DB, quiet_windows
+from audiolrp.signal.levels import (
+    LOUD_PERCENTILE,
+    QUIET_BELOW_DB,
+    SILENCE_FLOOR_DBFS,
+    quiet_windows,
+)
 
 
 @dataclass
@@ -77,9 +82,10 @@ class Localisation:
             "direction": "refined from the class probabilities "
                          f"({self.prediction.refinement.to_dict()['method']}); "
                          "class_*: the most probable of the 425 classes",
-            "flags": {"silent": "W below -120 dBFS: no direction",
+            "flags": {"silent": f"W below {SILENCE_FLOOR_DBFS:g} dBFS: no direction",
                       "quiet": f"more than {self.quiet_below_db:g} dB below the recording's "
-                               "loud windows (95th level percentile): background at most"},
+                               f"loud windows ({LOUD_PERCENTILE:g}th level percentile): "
+                               "background at most"},
             "n_windows": self.n_windows,
             "n_silent": int(self.prediction.silent.sum()),
             "n_quiet": int(self.quiet.sum()),
@@ -124,7 +130,7 @@ def locate_recording(
         starts.append(idx)
         if progress is not None:
             progress(len(idx))
-    pred = concatenate_predictions(parts)
+    pred = Prediction.concatenate(parts)
     return Localisation(info, model.name, hop, np.concatenate(starts), pred,
                         quiet_windows(pred.level_dbfs, quiet_below_db), quiet_below_db)
 

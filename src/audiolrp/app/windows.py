@@ -110,19 +110,6 @@ class RecordingAnalysis:
         return float(min(self.starts[i] + CLIP_SAMPLES, self.n_samples_16k) / FS_HZ)
 
 
-def concatenate_predictions(parts: Sequence[Prediction]) -> Prediction:
-    """One :class:`~audiolrp.models.Prediction` of consecutive batches' predictions."""
-    first = parts[0]
-    return Prediction(
-        direction=np.concatenate([p.direction for p in parts]),
-        class_index=np.concatenate([p.class_index for p in parts]),
-        probabilities=np.concatenate([p.probabilities for p in parts]),
-        level_dbfs=np.concatenate([p.level_dbfs for p in parts]),
-        silent=np.concatenate([p.silent for p in parts]),
-        refinement=first.refinement,
-    )
-
-
 def hop_samples(hop_s: float) -> int:
     """The window hop in samples at 16 kHz (at least 1).
 
@@ -205,7 +192,7 @@ def analyse_recording(
 
     with prog.step(f"predicting the DOA of {n_win} window(s)", "predict"):
         parts = [ex.predict(np.stack([window(i) for i in idx])) for idx in _batches(n_win)]
-        pred = concatenate_predictions(parts)
+        pred = Prediction.concatenate(parts)
     quiet = quiet_windows(pred.level_dbfs)
     chosen = chosen_windows(windows, pred.confidence, max_detailed, quiet)
     with prog.step(f"explaining {n_win} window(s) with LRP", "lrp"):
@@ -268,6 +255,5 @@ __all__ = [
     "analyse_recording",
     "check_windows",
     "chosen_windows",
-    "concatenate_predictions",
     "hop_samples",
 ]

@@ -214,6 +214,18 @@ class Prediction:
         lv = np.full(b, np.nan) if level_dbfs is None else np.asarray(level_dbfs, np.float64)
         return cls(refine_directions(p, refinement, idx), idx, p, lv.reshape(b), sil, refinement)
 
+    @classmethod
+    def concatenate(cls, parts: Sequence[Prediction]) -> Prediction:
+        """One prediction of consecutive batches' predictions (same refinement)."""
+        return cls(
+            direction=np.concatenate([p.direction for p in parts]),
+            class_index=np.concatenate([p.class_index for p in parts]),
+            probabilities=np.concatenate([p.probabilities for p in parts]),
+            level_dbfs=np.concatenate([p.level_dbfs for p in parts]),
+            silent=np.concatenate([p.silent for p in parts]),
+            refinement=parts[0].refinement,
+        )
+
     def __len__(self) -> int:
         return int(self.class_index.shape[0])
 
