@@ -218,9 +218,11 @@ def analyse_clip(
 
     prog = progress or Progress(0, enabled=False)
     if features is None:
-        features = handle.input(audio).features[0]
+        inp = handle.input(audio)
+        features, level, silent = inp.features[0], inp.level_dbfs, inp.silent
+    else:
+        _, level, silent = level_gains(audio, handle.input_rms)
     res = clip_prediction(handle, features)
-    _, level, silent = level_gains(audio, handle.input_rms)
     res.level_dbfs, res.silent = float(level[0]), bool(silent[0])
     pred = res.predicted_class
     res.relevance_method = RELEVANCE_METHOD

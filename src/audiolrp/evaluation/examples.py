@@ -72,8 +72,8 @@ def scene_config_from_recipe(
     unknown = sorted(set(overrides or {}) - known)
     if unknown:
         raise AudioLRPError(
-            f"unknown scene settings {unknown}: use SceneConfig fields "
-            f"({', '.join(sorted(known)[:6])}, ...)"
+            f"unknown scene settings {unknown} (this version of the simulator lacks them): use "
+            f"SceneConfig fields ({', '.join(sorted(known)[:6])}, ...)"
         )
     cfg_dict = {**dict((recipe or {}).get("config") or {}), **dict(overrides or {})}
     cfg_dict = {k: v for k, v in cfg_dict.items() if k in known}
