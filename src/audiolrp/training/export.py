@@ -17,9 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from audiolrp.errors import AudioLRPError
-from audiolrp.evaluation import DEFAULT_EVAL_SEED, evaluate, point_noise_overrides
+from audiolrp.evaluation import (
+    DEFAULT_EVAL_SEED,
+    EvaluationResult,
+    evaluate,
+    point_noise_overrides,
+)
 from audiolrp.io import atomic_write_bytes
-from audiolrp.models import PRETRAINED_DIR, save
+from audiolrp.models import PRETRAINED_DIR, LoadedModel, save
 from audiolrp.models import load as load_model
 from audiolrp.training.cards import model_card_markdown, without_machine_paths
 
@@ -176,19 +181,10 @@ def export_model(
     loaded = load_model(model_path)
     seed = DEFAULT_EVAL_SEED if eval_seed is None else int(eval_seed)
     recipe = eval_recipe if eval_recipe is not None else loaded.data_recipe
-    # the evaluation's own files go to a scratch folder (only the exported files are written,
-    # never beside the source model); its plot is kept in memory for the export
-    with tempfile.TemporaryDirectory(prefix=f"audiolrp-export-{name}-") as work:
-        result = evaluate(
-            loaded,
-            n_examples=eval_examples,
-            seed=seed,
-            recipe=recipe,
-            out_dir=Path(work),
-            batch_size=batch_size,
-            progress=progress,
-        )
-        plot = Path(result.files["plot"]).read_bytes() if "plot" in result.files else None
+    result, plot = _evaluate_card_set(
+        loaded, name, n_examples=eval_examples, seed=seed, recipe=recipe,
+        batch_size=batch_size, progress=progress,
+    )
     speech = str(((recipe or {}).get("config") or {}).get("speech") or "espeak")
     evaluation: dict[str, Any] = {
         "n_examples": eval_examples,
@@ -198,45 +194,88 @@ def export_model(
             "audiolrp corpus debian && " if speech == "debian" else ""
         ) + f"audiolrp evaluate --model {name}",
         "predictions": result.predictions.pred.tolist(),
-        "extra_test_sets": [],
+        "extra_test_sets": [
+            _extra_test_set_entry(
+                loaded, name, set_name, overrides, n_examples=eval_examples, seed=seed,
+                recipe=recipe, batch_size=batch_size, progress=progress,
+            )
+            for set_name, overrides in (extra_test_sets or {}).items()
+        ],
     }
-    for set_name, overrides in (extra_test_sets or {}).items():
-        extra = evaluate(
+    return _write_export(loaded, name, out, metrics=result.metrics, evaluation=evaluation,
+                         plot=plot)
+
+
+#: The metrics of an extra test set that its card entry keeps.
+EXTRA_SET_METRICS: tuple[str, ...] = (
+    "n_examples",
+    "accuracy",
+    "error_vs_true_direction_deg",
+    "refined_error_deg",
+    "refined_share_within_10_deg",
+    "baseline_intensity_vector",
+)
+
+
+def _evaluate_card_set(
+    loaded: LoadedModel, name: str, *, n_examples: int, seed: int,
+    recipe: dict[str, Any] | None, batch_size: int, progress: bool,
+) -> tuple[EvaluationResult, bytes | None]:
+    """The main test set of an export: :func:`~audiolrp.evaluation.evaluate` in a scratch
+    folder (only the exported files are written, never beside the source model); its error
+    plot is returned in memory (``None`` when the evaluation drew none)."""
+    with tempfile.TemporaryDirectory(prefix=f"audiolrp-export-{name}-") as work:
+        result = evaluate(
             loaded,
-            n_examples=eval_examples,
+            n_examples=n_examples,
             seed=seed,
             recipe=recipe,
-            overrides=overrides,
+            out_dir=Path(work),
             batch_size=batch_size,
-            plot=False,
             progress=progress,
         )
-        evaluation["extra_test_sets"].append(
-            {
-                "name": set_name,
-                "overrides": overrides,
-                "command": evaluate_command(name, overrides),
-                "metrics": {
-                    k: extra.metrics.get(k)
-                    for k in (
-                        "n_examples",
-                        "accuracy",
-                        "error_vs_true_direction_deg",
-                        "refined_error_deg",
-                        "refined_share_within_10_deg",
-                        "baseline_intensity_vector",
-                    )
-                    if k in extra.metrics
-                },
-            }
-        )
+        plot = Path(result.files["plot"]).read_bytes() if "plot" in result.files else None
+    return result, plot
+
+
+def _extra_test_set_entry(
+    loaded: LoadedModel, name: str, set_name: str, overrides: dict[str, Any], *,
+    n_examples: int, seed: int, recipe: dict[str, Any] | None, batch_size: int,
+    progress: bool,
+) -> dict[str, Any]:
+    """One extra test set of an export, evaluated (same seed and size as the main set) and
+    shaped as its ``evaluation.extra_test_sets`` entry (name, overrides, command, metrics)."""
+    extra = evaluate(
+        loaded,
+        n_examples=n_examples,
+        seed=seed,
+        recipe=recipe,
+        overrides=overrides,
+        batch_size=batch_size,
+        plot=False,
+        progress=progress,
+    )
+    return {
+        "name": set_name,
+        "overrides": overrides,
+        "command": evaluate_command(name, overrides),
+        "metrics": {k: extra.metrics.get(k) for k in EXTRA_SET_METRICS if k in extra.metrics},
+    }
+
+
+def _write_export(
+    loaded: LoadedModel, name: str, out: Path, *, metrics: dict[str, Any],
+    evaluation: dict[str, Any], plot: bytes | None,
+) -> dict[str, Path]:
+    """Write the shipped files of an export (weights, JSON without machine paths, card and
+    error plot) and return their paths."""
     json_path = save(
         loaded.model,
         out / name,
         feature=loaded.feature,
         order=loaded.order,
         data_recipe=without_machine_paths(loaded.data_recipe),
-        metrics=result.metrics,
+        metrics=metrics,
         training=without_machine_paths(loaded.config.get("training") or {}),
         input_rms=loaded.input_rms,
         extra={
