@@ -307,6 +307,26 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
         f"| accuracy within neighbour (<= {_fmt_num(metrics.get('neighbour_tolerance_deg'), 1)} "
         f"deg) | {_fmt_num(metrics.get('accuracy_within_neighbour'))} |",
     ]
+    lines += _error_metric_lines(metrics) + _extra_set_lines(ev) + _breakdown_lines(metrics)
+    lines += _refinement_lines(config) + _yardstick_lines(config)
+    lines += [
+        "",
+        f"![errors]({name}-errors.png)",
+        "",
+        "## Limitations",
+        "",
+        f"Trained on simulated shoebox rooms with {speech} and ideal diffuse babble; "
+        "compact training budget (CPU), so accuracy is below the paper's TIMIT-trained models. "
+        "Intended for reproducing the LRP analyses, not as a production DOA estimator.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _error_metric_lines(metrics: dict[str, Any]) -> list[str]:
+    """Rows of the test-metric table after the accuracies: the error statistics and the
+    classic intensity-vector estimator on the same clips."""
+    lines: list[str] = []
     for key, label in (
         ("refined_error_deg", "refined direction: error vs true direction (deg)"),
         ("error_vs_true_direction_deg", "class direction: error vs true direction (deg)"),
@@ -332,6 +352,12 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
             f"{_fmt_num(base.get('model_share_within_10_deg'))} / "
             f"{_fmt_num(base.get('share_within_10_deg'))} |"
         )
+    return lines
+
+
+def _extra_set_lines(ev: dict[str, Any]) -> list[str]:
+    """The table of the extra test sets (empty when the card has none)."""
+    lines: list[str] = []
     extra_sets = ev.get("extra_test_sets") or []
     if extra_sets:
         lines += [
@@ -357,6 +383,12 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
                 f"{_fmt_num(b.get('model_share_within_10_deg'))} / "
                 f"{_fmt_num(b.get('share_within_10_deg'))} | `{ex.get('command')}` |"
             )
+    return lines
+
+
+def _breakdown_lines(metrics: dict[str, Any]) -> list[str]:
+    """The tables by SNR, by RT60 and by talker (each only when the metrics have it)."""
+    lines: list[str] = []
     for key, unit in (("by_snr_db", "SNR (dB)"), ("by_rt60_s", "RT60 (s)")):
         rows = metrics.get(key) or []
         if rows:
@@ -387,16 +419,4 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
                 f"{r['mean_error_deg']:.2f} / {r['median_error_deg']:.2f} | "
                 f"{_fmt_num(r.get('baseline_mean_error_deg'), 2)} |"
             )
-    lines += _refinement_lines(config) + _yardstick_lines(config)
-    lines += [
-        "",
-        f"![errors]({name}-errors.png)",
-        "",
-        "## Limitations",
-        "",
-        f"Trained on simulated shoebox rooms with {speech} and ideal diffuse babble; "
-        "compact training budget (CPU), so accuracy is below the paper's TIMIT-trained models. "
-        "Intended for reproducing the LRP analyses, not as a production DOA estimator.",
-        "",
-    ]
-    return "\n".join(lines)
+    return lines
