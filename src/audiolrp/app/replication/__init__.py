@@ -90,7 +90,7 @@ Explanations always use the **true class** as target (the paper explains the tru
 Scenes with a forced direction: :func:`simulate_scene` draws the class first from its
 generator; :func:`forced_class_seeds` searches seeds ``SeedSequence([seed, TAG, stage, j])``,
 j = 0, 1, ..., whose first draw gives a wanted class (checked again on the simulated scene). The
-scenes are thus recipe scenes conditioned on the class, without changing ``scenes.py``.
+scenes are thus recipe scenes conditioned on the class, without changing the scene recipe.
 """
 
 
