@@ -28,6 +28,9 @@ al. [6, 7]).  This module implements such a simulator:
   Butterworth, 10 Hz default, as pyroomacoustics does).  The direct path and the zero-mean
   noise tail are not filtered.
 
+The geometry checks, wall absorption, Sabine/Eyring formulas and the Schroeder RT60 measurement
+live in :mod:`audiolrp.simulation.shoebox` (re-exported here).
+
 Units: metres, seconds, Hz; c = 343 m/s (``audiolrp.constants.SPEED_OF_SOUND_M_S``).  Walls
 are ordered ``(x=0, x=L_x, y=0, y=L_y, z=0 floor, z=L_z ceiling)``.  Outputs are ACN/SN3D.
 """
@@ -46,6 +49,16 @@ from scipy import sparse
 from audiolrp.constants import FS_HZ, SPEED_OF_SOUND_M_S
 from audiolrp.errors import AudioLRPError
 from audiolrp.signal.ambisonics import _channel_orders, _check_order, sh_matrix
+from audiolrp.simulation.shoebox import (
+    _absorption6,
+    _inside,
+    _room,
+    _vec3,
+    absorption_from_rt60,
+    measure_rt60,
+    rt60_from_absorption,
+    schroeder_curve_db,
+)
 
 __all__ = [
     "HoaRir",
@@ -62,10 +75,6 @@ __all__ = [
 #: Fractional-delay filter length (Hann-windowed sinc), odd so it centres on the nearest sample.
 FRACTIONAL_DELAY_TAPS: int = 33
 _HALF_TAPS: int = FRACTIONAL_DELAY_TAPS // 2
-#: Sabine constant 24 ln(10) / c (about 0.161 s/m at c = 343 m/s).
-_SABINE_K: float = 24.0 * math.log(10.0) / SPEED_OF_SOUND_M_S
-#: Largest wall absorption an RT60 inversion may ask for (beta = 0.1).
-_MAX_ALPHA: float = 0.99
 _MAX_RT60_S: float = 20.0
 _MIN_DISTANCE_M: float = 0.01
 
@@ -121,104 +130,8 @@ class HoaRir:
 
 
 # --------------------------------------------------------------------------------------------
-# Validation and room acoustics formulas
+# Image sources
 # --------------------------------------------------------------------------------------------
-
-
-def _vec3(x: ArrayLike, name: str) -> np.ndarray:
-    try:
-        v = np.asarray(x, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise AudioLRPError(f"{name} must be 3 numbers in metres, got {x!r}") from exc
-    if v.size != 3:
-        raise AudioLRPError(f"{name} must have 3 coordinates (x, y, z) in metres, got {v.size}")
-    if not np.all(np.isfinite(v)):
-        raise AudioLRPError(f"{name} contains NaN or inf: pass finite coordinates in metres")
-    return v
-
-
-def _room(room_m: ArrayLike) -> np.ndarray:
-    room = _vec3(room_m, "room_m")
-    if np.any(room <= 0):
-        raise AudioLRPError(f"room size {room.tolist()} m has a non-positive side: pass L > 0")
-    return room
-
-
-def _inside(p: np.ndarray, room: np.ndarray, name: str) -> None:
-    if np.any(p <= 0) or np.any(p >= room):
-        raise AudioLRPError(
-            f"{name} {p.tolist()} m is not strictly inside the room {room.tolist()} m: "
-            "move it inside (0 < coordinate < side)"
-        )
-
-
-def _surfaces(room: np.ndarray) -> np.ndarray:
-    """Areas of the 6 walls in the order (x0, x1, y0, y1, z0, z1)."""
-    lx, ly, lz = room
-    return np.array([ly * lz, ly * lz, lx * lz, lx * lz, lx * ly, lx * ly])
-
-
-def _absorption6(absorption: ArrayLike) -> np.ndarray:
-    a = np.asarray(absorption, dtype=np.float64).reshape(-1)
-    if a.size == 1:
-        a = np.repeat(a, 6)
-    if a.size != 6:
-        raise AudioLRPError(
-            f"absorption needs 1 or 6 values (walls x0, x1, y0, y1, z0, z1), got {a.size}"
-        )
-    if not np.all(np.isfinite(a)) or np.any(a < 0) or np.any(a > 1):
-        raise AudioLRPError(f"absorption {a.tolist()} must lie in [0, 1]: pass energy fractions")
-    return a
-
-
-def rt60_from_absorption(room_m: ArrayLike, absorption: ArrayLike, model: str = "eyring") -> float:
-    """Reverberation time of a shoebox from its wall absorption (Sabine or Eyring).
-
-    Sabine ``T = K V / sum(S_i alpha_i)``, Eyring ``T = K V / (-S ln(1 - mean alpha))`` with
-    ``K = 24 ln 10 / c`` and the area-weighted mean absorption.  Returns ``inf`` for a rigid room.
-    """
-    room = _room(room_m)
-    a = _absorption6(absorption)
-    s = _surfaces(room)
-    v = float(np.prod(room))
-    if model == "sabine":
-        denom = float(np.sum(s * a))
-    elif model == "eyring":
-        mean_a = float(np.sum(s * a) / np.sum(s))
-        denom = math.inf if mean_a >= 1.0 else -float(np.sum(s)) * math.log1p(-mean_a)
-    else:
-        raise AudioLRPError(f"unknown RT60 model {model!r}: pass 'sabine' or 'eyring'")
-    return math.inf if denom == 0 else _SABINE_K * v / denom
-
-
-def absorption_from_rt60(room_m: ArrayLike, rt60_s: float, model: str = "eyring") -> float:
-    """Uniform wall absorption giving ``rt60_s`` by Sabine or Eyring inversion.
-
-    Sabine ``alpha = K V / (S T)``, Eyring ``alpha = 1 - exp(-K V / (S T))``.  Raises if the
-    room cannot reach the requested time (alpha above 0.99, or Sabine alpha > 1).
-    """
-    room = _room(room_m)
-    rt60 = float(rt60_s)
-    if not math.isfinite(rt60) or rt60 <= 0:
-        raise AudioLRPError(f"rt60_s={rt60_s!r} must be a positive number of seconds")
-    v = float(np.prod(room))
-    s = float(np.sum(_surfaces(room)))
-    x = _SABINE_K * v / (s * rt60)
-    if model == "sabine":
-        alpha = x
-    elif model == "eyring":
-        alpha = -math.expm1(-x)
-    else:
-        raise AudioLRPError(f"unknown RT60 model {model!r}: pass 'sabine' or 'eyring'")
-    if alpha > _MAX_ALPHA:
-        # shortest reachable time for this room at alpha = _MAX_ALPHA
-        x_min = _MAX_ALPHA if model == "sabine" else -math.log1p(-_MAX_ALPHA)
-        t_min = _SABINE_K * v / (s * x_min)
-        raise AudioLRPError(
-            f"RT60 {rt60:.3g} s is shorter than room {room.tolist()} m can achieve "
-            f"({model} absorption {alpha:.3g} > {_MAX_ALPHA}): ask for >= {t_min:.3g} s"
-        )
-    return alpha
 
 
 def count_images_within_order(max_order: int) -> int:
@@ -230,10 +143,6 @@ def count_images_within_order(max_order: int) -> int:
     k = int(max_order)
     return (2 * k + 1) * (2 * k * k + 2 * k + 3) // 3
 
-
-# --------------------------------------------------------------------------------------------
-# Image sources
-# --------------------------------------------------------------------------------------------
 
 
 def _axis_images(
@@ -564,6 +473,39 @@ def _add_late_tail(
     reverb[:, start:] += tail
 
 
+def _checked_inputs(
+    room_m: ArrayLike,
+    source_m: ArrayLike,
+    receiver_m: ArrayLike,
+    order: int,
+    fs_hz: int,
+    max_image_order: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """``(room, source, receiver, order, fs)`` of :func:`simulate_hoa_rir`, checked: positions
+    strictly inside the room and at least :data:`_MIN_DISTANCE_M` apart, a valid order, a
+    positive integer rate and an integer ``max_image_order >= 0`` (or None)."""
+    room = _room(room_m)
+    src = _vec3(source_m, "source_m")
+    rec = _vec3(receiver_m, "receiver_m")
+    _inside(src, room, "source_m")
+    _inside(rec, room, "receiver_m")
+    order = _check_order(order)
+    if isinstance(fs_hz, bool) or not isinstance(fs_hz, int | np.integer) or fs_hz <= 0:
+        raise AudioLRPError(f"fs_hz={fs_hz!r} must be a positive integer sampling rate in Hz")
+    dist = float(np.linalg.norm(src - rec))
+    if dist < _MIN_DISTANCE_M:
+        raise AudioLRPError(
+            f"source and receiver are {dist:.3g} m apart: keep them >= {_MIN_DISTANCE_M} m apart"
+        )
+    if max_image_order is not None and (
+        isinstance(max_image_order, bool)
+        or int(max_image_order) != max_image_order
+        or max_image_order < 0
+    ):
+        raise AudioLRPError(f"max_image_order={max_image_order!r} must be an integer >= 0")
+    return room, src, rec, order, int(fs_hz)
+
+
 def simulate_hoa_rir(
     room_m: ArrayLike,
     source_m: ArrayLike,
@@ -627,34 +569,17 @@ def simulate_hoa_rir(
     -------
     HoaRir
     """
-    room = _room(room_m)
-    src = _vec3(source_m, "source_m")
-    rec = _vec3(receiver_m, "receiver_m")
-    _inside(src, room, "source_m")
-    _inside(rec, room, "receiver_m")
-    order = _check_order(order)
-    if isinstance(fs_hz, bool) or not isinstance(fs_hz, int | np.integer) or fs_hz <= 0:
-        raise AudioLRPError(f"fs_hz={fs_hz!r} must be a positive integer sampling rate in Hz")
-    fs = int(fs_hz)
+    room, src, rec, order, fs = _checked_inputs(
+        room_m, source_m, receiver_m, order, fs_hz, max_image_order
+    )
     c = SPEED_OF_SOUND_M_S
     vec = src - rec
     dist = float(np.linalg.norm(vec))
-    if dist < _MIN_DISTANCE_M:
-        raise AudioLRPError(
-            f"source and receiver are {dist:.3g} m apart: keep them >= {_MIN_DISTANCE_M} m apart"
-        )
-    if max_image_order is not None and (
-        isinstance(max_image_order, bool)
-        or int(max_image_order) != max_image_order
-        or max_image_order < 0
-    ):
-        raise AudioLRPError(f"max_image_order={max_image_order!r} must be an integer >= 0")
     hp_hz = _check_highpass_hz(highpass_hz, fs)
     alpha, rt60 = _walls(room, rt60_s, absorption, rt60_model, late_tail)
     t_direct = dist / c
     t_mix, t_fade = _mixing_time(t_direct, rt60, late_tail, mixing_time_s)
     length_s = _response_length_s(max_length_s, rt60, t_direct, max_image_order)
-
     # image sources: arrival time, amplitude (cross-faded out at the mixing time), direction
     r_max = _image_radius_m(late_tail, t_mix, length_s, fs, room, dist, max_image_order)
     imgs = image_sources(room, src, rec, alpha, r_max, max_image_order)
@@ -664,40 +589,20 @@ def simulate_hoa_rir(
     t_arr, amp, amp_faded, y = _image_arrivals(imgs, order, late_tail, t_mix, t_fade)
     delays = t_arr * fs
     is_direct = np.all(imgs["index"] == 0, axis=1)
-
     direct = _render_direct(y, amp, delays, is_direct, n_samples)
     refl = ~is_direct
     reverb = _render_reflections(y, amp_faded, delays, refl, n_samples, fs, hp_hz)
     if late_tail:
         _add_late_tail(
-            reverb,
-            order=order,
-            fs=fs,
-            rt60=rt60,
-            room=room,
-            t_direct=t_direct,
-            t_mix=t_mix,
-            t_fade=t_fade,
-            t_arr=t_arr,
-            refl=refl,
-            max_image_order=max_image_order,
-            seed=seed,
+            reverb, order=order, fs=fs, rt60=rt60, room=room, t_direct=t_direct, t_mix=t_mix,
+            t_fade=t_fade, t_arr=t_arr, refl=refl, max_image_order=max_image_order, seed=seed,
         )
-
-    src_az = math.atan2(vec[1], vec[0])
-    src_el = math.atan2(vec[2], math.hypot(vec[0], vec[1]))
     return HoaRir(
-        direct=direct,
-        reverberant=reverb,
-        fs_hz=fs,
-        order=order,
-        source_azimuth_rad=src_az,
-        source_elevation_rad=src_el,
-        distance_m=dist,
-        rt60_s=float(rt60),
-        absorption=tuple(float(v) for v in alpha),
-        n_images=int(t_arr.size),
-        mixing_time_s=float(t_mix),
+        direct=direct, reverberant=reverb, fs_hz=fs, order=order,
+        source_azimuth_rad=math.atan2(vec[1], vec[0]),
+        source_elevation_rad=math.atan2(vec[2], math.hypot(vec[0], vec[1])),
+        distance_m=dist, rt60_s=float(rt60), absorption=tuple(float(v) for v in alpha),
+        n_images=int(t_arr.size), mixing_time_s=float(t_mix),
     )
 
 
@@ -712,37 +617,3 @@ def hoa_rir(
 ) -> np.ndarray:
     """Convenience wrapper: ``simulate_hoa_rir(...).full`` as a ``(n_sh, n_samples)`` array."""
     return simulate_hoa_rir(room_m, source_m, receiver_m, rt60_s, order, fs_hz, **kw).full
-
-
-# --------------------------------------------------------------------------------------------
-# Measurement
-# --------------------------------------------------------------------------------------------
-
-
-def schroeder_curve_db(h: ArrayLike) -> np.ndarray:
-    """Schroeder backward-integrated energy decay curve of a mono response, dB re total."""
-    x = np.asarray(h, dtype=np.float64).reshape(-1)
-    e = np.cumsum((x * x)[::-1])[::-1]
-    if e[0] <= 0:
-        raise AudioLRPError("the impulse response is all zeros: nothing to measure")
-    with np.errstate(divide="ignore"):
-        return 10.0 * np.log10(e / e[0])
-
-
-def measure_rt60(h: ArrayLike, fs_hz: int, db_range: tuple[float, float] = (-5.0, -35.0)) -> float:
-    """RT60 of a mono impulse response by Schroeder integration and a linear fit.
-
-    ``db_range`` (-5, -35) gives T30, (-5, -25) T20; the fitted slope is extrapolated to 60 dB.
-    """
-    edc = schroeder_curve_db(h)
-    hi, lo = db_range
-    idx = np.nonzero((edc <= hi) & (edc >= lo))[0]
-    if idx.size < 2:
-        raise AudioLRPError(
-            f"the decay curve does not span {hi}..{lo} dB: use a longer response or a smaller range"
-        )
-    t = idx / float(fs_hz)
-    slope = np.polyfit(t, edc[idx], 1)[0]
-    if slope >= 0:
-        raise AudioLRPError("the decay curve does not decay: check the impulse response")
-    return float(-60.0 / slope)

@@ -1,101 +1,7 @@
-"""Real Ambisonics microphones: a tetrahedral first-order array and a 32-capsule rigid sphere.
-
-The scene simulator renders room responses directly in the spherical-harmonic (SH) domain
-(ideal, frequency-independent ACN/SN3D encoding). Recordings come from arrays of capsules a few
-centimetres apart, whose Ambisonics signals are *estimates*: exact at low frequencies, coloured,
-noisy where the encoder must amplify, and spatially aliased above about ``c N / (2 pi r)``.
-This module owns that array physics; :mod:`audiolrp.simulation.scenes` uses it when
-``SceneConfig.mic`` is ``"tetra"`` or ``"sphere32"``.
-
-Conventions
------------
-* Time-frequency: ``X(f) = sum_t x(t) exp(-i 2 pi f t)`` (NumPy's FFT), so a signal delayed by
-  ``tau`` is multiplied by ``exp(-i omega tau)``. A plane wave *arriving from* the unit vector
-  ``u`` (pointing from the array to the source) reaches the point ``x`` earlier by
-  ``x . u / c``: its pressure there is ``S(f) exp(+i k x . u)``, ``k = 2 pi f / c``,
-  ``c`` = :data:`audiolrp.constants.SPEED_OF_SOUND_M_S`. In this convention an outgoing
-  spherical wave ``s(t - r/c) / r`` is ``exp(-i k r) / r``, i.e. the spherical Hankel function
-  of the **second** kind ``h_n = h_n^(2) = j_n - i y_n``.
-* Capsule ``q`` sits at ``r d_q`` (``d_q`` a unit vector, outward). Every capsule response to a
-  unit plane wave from ``u`` depends only on ``cos gamma = d_q . u`` and ``kr`` and is written
-  as a Legendre series (Jacobi-Anger expansion, e.g. Rafaely, *Fundamentals of Spherical Array
-  Processing*, 2015, eqs. 2.38 and 4.12)::
-
-      p_q(k, u) = sum_{n >= 0} G_n(kr) P_n(d_q . u),     G_n(kr) = (2n + 1) i^n beta_n(kr)
-
-  - **open sphere, first-order capsules** (the tetrahedral array): a capsule of directivity
-    ``a(gamma) = alpha + (1 - alpha) cos gamma`` (alpha = 0.5: cardioid) in the free field
-    measures ``a(gamma) exp(i kr cos gamma)``; with ``exp(i x cos g) = sum (2n+1) i^n j_n(x)
-    P_n(cos g)`` and ``cos g exp(i x cos g) = -i d/dx exp(i x cos g)``::
-
-        beta_n(kr) = alpha j_n(kr) - i (1 - alpha) j_n'(kr)
-
-  - **rigid sphere, pressure capsules** (the 32-capsule array), incident plus scattered
-    field on the surface::
-
-        beta_n(kr) = b_n(kr) = j_n(kr) - j_n'(kr) / h_n'(kr) * h_n(kr)
-                   = -i / ((kr)^2 h_n'(kr))          (Wronskian j_n y_n' - j_n' y_n = x^-2)
-
-    (Rafaely 2015 eq. 4.16 writes ``4 pi i^n`` times this bracket with orthonormal SH; the
-    ``4 pi`` disappears with the SN3D addition theorem below.)
-
-  The series is truncated at the order ``L`` (:func:`series_order`) where the remainder bound
-  ``sum_{n > L} (2n + 1) |beta_n(k_max r)|`` at the Nyquist frequency falls below
-  :data:`SERIES_BOUND` (1e-6 of a unit plane wave); ``L`` = 10 for the 1.47-cm tetrahedron,
-  17 for the 4.2-cm sphere at 16 kHz.
-* SN3D addition theorem: ``P_n(d . u) = sum_m Y_nm(d) Y_nm(u)`` with SN3D ``Y_nm``
-  (:func:`audiolrp.signal.ambisonics.sh_matrix`); hence ``p_q = sum_nm G_n Y_nm(d_q)
-  Y_nm(u)``: capsule signals are SH coefficients of the field weighted per order by ``G_n``
-  and sampled at the capsule directions.
-
-Encoders (capsules -> ACN/SN3D of order N)
-------------------------------------------
-``b(f) = diag(R_n(f)) S p(f)`` with a frequency-independent spatial matrix ``S`` and one radial
-filter ``R_n`` per order n:
-
-* **tetra** (A -> B): ``S = M^-1`` with ``M[q] = [alpha, (1 - alpha) (d_y, d_z, d_x)_q]``, the
-  capsule model at low frequency (``alpha W + (1 - alpha) d . [X, Y, Z]`` in SN3D, ACN order
-  W, Y, Z, X); exactly invertible for four capsules. Optional **A -> B equalisation**
-  (``equalise=True``, default): ``R_n = G_n(0) / G_n(kr)`` for n = 0 (W) and 1 (X, Y, Z), with
-  ``G_0(0) = alpha``, ``G_1(0) = 1 - alpha``, limited to ``max_gain_db``. This is the exact
-  spherical-array form of Gerzon's (1975) correction of the W and X/Y/Z responses of a spaced
-  tetrahedron (Gerzon's filters are a second-order expansion of it in ``kr``): it makes the
-  responses to a plane wave, averaged over directions, flat; what remains is spatial
-  aliasing. Off: raw A -> B (``R_n = 1``), which falls off above ~3 kHz.
-* **sphere32**: ``S = pinv(Y_N(d))`` (least squares over the capsule directions, SN3D) and
-  ``R_n = 1 / G_n(kr)`` regularised (:func:`limited_inverse`), by default Tikhonov
-  (e.g. Rafaely 2015, ch. 5)::
-
-      R_n = conj(G_n) / (|G_n|^2 + 1 / (4 g^2)),   g = 10^(max_gain_db / 20)
-
-  whose peak is exactly ``g`` (at ``|G_n| = 1 / (2 g)``), or soft limiting (Bernschuetz et
-  al., DAGA 2011) ``R_n = (2 g / pi) arctan(pi |F_n| / (2 g)) F_n / |F_n|``, ``F_n = 1 / G_n``.
-  ``|R_n| <= g`` always. Since ``|G_n| ~ (kr)^n`` at low ``kr``, orders n >= 2 hit the limit
-  below ~1-2 kHz (20 dB): they are attenuated there, and capsule noise is amplified by up to
-  ``g``. Above ``kr ~ N`` orders > N alias into the estimate. The tetra's equalisation uses
-  the same limit.
-
-Radial filters are realised as zero-delay FIRs of :data:`RADIAL_FIR_TAPS` taps
-(frequency-sampling design on a 4096-point grid, flat-top window, faded out above 0.9 fs/2 so
-that the complex target need not jump to a real gain at Nyquist); they meet the target within
-0.03 dB from 20 Hz to 7 kHz (default arrays) and never pass ``g``. The default limit is Tikhonov
-(continuous at DC; the soft limit keeps odd orders at ``g`` with a 90-degree phase down to DC,
-a step there that the FIR can only approximate).
-
-Rendering
----------
-:meth:`MicArray.render_waves` renders plane waves (delay, amplitude, direction; the image
-sources of :mod:`audiolrp.simulation.rooms`) **per capsule**: wave ``i`` reaches capsule ``q``
-through the band-limited kernel ``kappa(d_q . u_i, t - tau_i)``, the inverse Fourier transform
-over ``|f| < fs/2`` of ``p_q``, windowed by a flat-top window (flat over ``+-(h+1)/2``,
-cosine taper to 0 at ``+-(h+1)`` samples; ``h`` = 16 for the tetrahedron, as the room
-simulator's fractional delays, 24 for the sphere, whose rear capsules ring longer). Each
-capsule therefore gets its own delay (``-r d_q . u / c``), directivity gain and, on the
-sphere, diffraction. Kernels come from per-order tables
-``g_n(t)`` (oversampled 64 times, linear interpolation) combined with ``P_n(d_q . u_i)``.
-:func:`simulate_array_rir` applies this to every image source of a room (the late diffuse tail
-is coloured to the array's diffuse-field cross-spectra, see there) and encodes.
-"""
+"""MicArray: one array's encoder to ACN/SN3D (spatial matrix ``S`` and radial filters: the
+tetra's A -> B and equalisation, the sphere's least squares and radial filters), its capsule
+kernels and plane-wave rendering, the diffuse-field colouring and capsule self-noise;
+:func:`make_array` builds (and caches) one."""
 
 from __future__ import annotations
 
@@ -106,52 +12,30 @@ from typing import Any
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 from numpy.typing import ArrayLike
 from scipy import sparse
-from scipy.special import spherical_jn, spherical_yn
 
 from audiolrp.constants import FS_HZ, SPEED_OF_SOUND_M_S
 from audiolrp.errors import AudioLRPError
 from audiolrp.signal.ambisonics import _channel_orders, sh_matrix
-from audiolrp.simulation import rooms
-
-__all__ = [
-    "ARRAY_MAX_ORDER",
-    "DEFAULT_MAX_GAIN_DB",
-    "DEFAULT_RADIUS_M",
-    "EM32_COLATITUDE_AZIMUTH_DEG",
-    "MIC_NAMES",
-    "RADIAL_FIR_TAPS",
-    "SERIES_BOUND",
-    "ArrayRir",
-    "MicArray",
-    "aliasing_frequency_hz",
-    "em32_directions",
-    "limited_inverse",
-    "make_array",
-    "open_mode_strength",
-    "rigid_sphere_mode_strength",
-    "series_order",
-    "simulate_array_rir",
-    "tetra_directions",
-]
-
-MIC_NAMES: tuple[str, ...] = ("ideal", "tetra", "sphere32")
-"""Microphones of ``SceneConfig.mic``: ideal SH encoding, tetrahedral array, rigid sphere."""
-
-DEFAULT_RADIUS_M: dict[str, float] = {"tetra": 0.0147, "sphere32": 0.042}
-"""Capsule radius of each array (Soundfield-class tetrahedra: 1-2 cm; em32: 4.2 cm)."""
-
-ARRAY_MAX_ORDER: dict[str, int] = {"tetra": 1, "sphere32": 4}
-"""Highest Ambisonics order each array encodes (32 capsules support (4+1)^2 = 25 channels)."""
+from audiolrp.simulation.microphones.capsules import (
+    ARRAY_MAX_ORDER,
+    DEFAULT_RADIUS_M,
+    _angles,
+    aliasing_frequency_hz,
+    em32_directions,
+    tetra_directions,
+)
+from audiolrp.simulation.microphones.modal import (
+    _beta,
+    _legendre,
+    _taper,
+    limited_inverse,
+    series_order,
+)
 
 DEFAULT_MAX_GAIN_DB: float = 20.0
 """Default limit of the radial (sphere) and equalisation (tetra) filters, dB."""
-
-SERIES_BOUND: float = 1e-6
-"""Largest neglected part of a capsule's unit plane-wave response (Legendre series remainder
-bound at the Nyquist frequency, see :func:`series_order`)."""
 
 RADIAL_FIR_TAPS: int = 1025
 """Length of the radial / equalisation FIRs (odd, centred: zero delay)."""
@@ -171,148 +55,8 @@ _DIFFUSE_FIR_TAPS: int = 63
 _BLOCK_FFT: int = 512
 """FFT size of the block (overlap-save) multichannel FIR filtering."""
 
-ROOM_HIGHPASS_HZ: float = 10.0
-"""High-pass of the image-source reflections, as in the room simulator's default."""
-
-EM32_COLATITUDE_AZIMUTH_DEG: tuple[tuple[int, int], ...] = (
-    (69, 0), (90, 32), (111, 0), (90, 328), (32, 0), (55, 45), (90, 69), (125, 45),
-    (148, 0), (125, 315), (90, 291), (55, 315), (21, 91), (58, 90), (121, 90), (159, 89),
-    (69, 180), (90, 212), (111, 180), (90, 148), (32, 180), (55, 225), (90, 249), (125, 225),
-    (148, 180), (125, 135), (90, 111), (55, 135), (21, 269), (58, 270), (122, 270), (159, 271),
-)
-"""Capsule directions of the mh acoustics em32 Eigenmike (colatitude, azimuth in degrees,
-capsules 1-32), from the appendix of the "em32 Eigenmike microphone array release notes
-(v17.0)", 2013: a slightly irregular pentakis dodecahedron (the 12 icosahedron and 20
-dodecahedron vertices), well conditioned for least-squares encoding up to order 4."""
 
 
-# --------------------------------------------------------------------------------------------
-# geometry
-# --------------------------------------------------------------------------------------------
-def tetra_directions() -> np.ndarray:
-    """Unit vectors ``(4, 3)`` of the tetrahedral capsules FLU, FRD, BLD, BRU.
-
-    ``(+1, +1, +1)/sqrt 3`` (azimuth 45 deg, elevation 35.26 deg), ``(+1, -1, -1)``,
-    ``(-1, +1, -1)``, ``(-1, -1, +1)``: an even number of minus signs, capsules pointing out.
-    """
-    d = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], dtype=np.float64)
-    return d / math.sqrt(3.0)
-
-
-def em32_directions() -> np.ndarray:
-    """Unit vectors ``(32, 3)`` of :data:`EM32_COLATITUDE_AZIMUTH_DEG` (+z up, azimuth from
-    +x towards +y)."""
-    ang = np.radians(np.array(EM32_COLATITUDE_AZIMUTH_DEG, dtype=np.float64))
-    col, az = ang[:, 0], ang[:, 1]
-    return np.stack([np.sin(col) * np.cos(az), np.sin(col) * np.sin(az), np.cos(col)], axis=1)
-
-
-def _angles(xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Azimuth and elevation (radians) of unit vectors ``(n, 3)``."""
-    az = np.arctan2(xyz[:, 1], xyz[:, 0])
-    el = np.arctan2(xyz[:, 2], np.hypot(xyz[:, 0], xyz[:, 1]))
-    return az, el
-
-
-def aliasing_frequency_hz(order: int, radius_m: float) -> float:
-    """``f = c N / (2 pi r)``: where ``kr`` reaches the order N and spatial aliasing sets in
-    (3.7 kHz for N = 1 at 1.47 cm, 5.2 kHz for N = 4 at 4.2 cm)."""
-    return SPEED_OF_SOUND_M_S * order / (2.0 * math.pi * radius_m)
-
-
-# --------------------------------------------------------------------------------------------
-# modal strengths
-# --------------------------------------------------------------------------------------------
-def rigid_sphere_mode_strength(n: ArrayLike, kr: ArrayLike) -> np.ndarray:
-    """``b_n(kr) = j_n(kr) - j_n'(kr) / h_n'(kr) h_n(kr)`` (rigid sphere, pressure capsules).
-
-    ``h_n = j_n - i y_n`` (second kind: outgoing in this module's time convention). Evaluated
-    as ``-i / ((kr)^2 h_n'(kr))`` (Wronskian), exact for ``kr > 0``; ``kr = 0`` gives the limit
-    ``b_0 = 1``, ``b_n = 0`` (n > 0). ``n`` and ``kr`` broadcast; complex128.
-    """
-    n_a, x = np.broadcast_arrays(np.asarray(n, dtype=np.int64), np.asarray(kr, np.float64))
-    out = np.where(n_a == 0, 1.0 + 0.0j, 0.0j).astype(np.complex128)
-    pos = x > 0
-    if np.any(pos):
-        nn, xx = n_a[pos], x[pos]
-        dh = spherical_jn(nn, xx, derivative=True) - 1j * spherical_yn(nn, xx, derivative=True)
-        out[pos] = -1j / (xx * xx * dh)
-    return out
-
-
-def open_mode_strength(n: ArrayLike, kr: ArrayLike, directivity: float) -> np.ndarray:
-    """``beta_n(kr) = alpha j_n(kr) - i (1 - alpha) j_n'(kr)``: first-order capsules
-    ``alpha + (1 - alpha) cos gamma`` on an open sphere (no scattering body). complex128."""
-    n_a, x = np.broadcast_arrays(np.asarray(n, dtype=np.int64), np.asarray(kr, np.float64))
-    a = float(directivity)
-    return a * spherical_jn(n_a, x) - 1j * (1.0 - a) * spherical_jn(n_a, x, derivative=True)
-
-
-def _beta(n: np.ndarray, kr: np.ndarray, rigid: bool, directivity: float) -> np.ndarray:
-    return rigid_sphere_mode_strength(n, kr) if rigid else open_mode_strength(n, kr, directivity)
-
-
-def series_order(radius_m: float, rigid: bool, directivity: float, fs_hz: int = FS_HZ) -> int:
-    """Truncation order ``L`` of the capsule series: the smallest ``L`` with
-    ``sum_{n > L} (2n + 1) |beta_n(k r)| <= SERIES_BOUND`` at ``f = fs / 2`` (bound on the
-    neglected response for any direction, as ``|P_n| <= 1``; the terms grow with ``kr`` for
-    ``n > kr``, so the Nyquist frequency is the worst case)."""
-    kr = math.pi * fs_hz * radius_m / SPEED_OF_SOUND_M_S
-    n = np.arange(0, int(3 * kr) + 60)
-    terms = (2 * n + 1) * np.abs(_beta(n, np.full(n.shape, kr), rigid, directivity))
-    rem = np.cumsum(terms[::-1])[::-1]  # rem[m] = sum_{n >= m}
-    return int(np.flatnonzero(rem <= SERIES_BOUND)[0]) - 1
-
-
-def limited_inverse(
-    gain: ArrayLike, max_gain_db: float | None, method: str = "soft"
-) -> np.ndarray:
-    """Regularised inverse of a complex gain ``G`` (radial filter), ``|result| < g``.
-
-    ``"soft"``: ``(2 g / pi) arctan(pi |F| / (2 g)) F / |F|`` with ``F = 1 / G`` (Bernschuetz
-    et al. 2011), ``F`` itself where ``|F| << g``; ``G = 0`` gives ``g`` with phase 0.
-    ``"tikhonov"``: ``conj(G) / (|G|^2 + 1 / (4 g^2))``, peak ``g`` at ``|G| = 1 / (2 g)``.
-    ``g = 10^(max_gain_db / 20)``; ``max_gain_db=None``: the plain inverse ``1 / G``.
-    """
-    gg = np.asarray(gain, dtype=np.complex128)
-    if max_gain_db is None:
-        return 1.0 / gg
-    g = 10.0 ** (float(max_gain_db) / 20.0)
-    if method == "tikhonov":
-        return np.conj(gg) / (np.abs(gg) ** 2 + 1.0 / (4.0 * g * g))
-    if method != "soft":
-        raise AudioLRPError(f"unknown radial-filter limit {method!r}: use 'soft' or 'tikhonov'")
-    with np.errstate(divide="ignore", over="ignore"):
-        inv_mag = 1.0 / np.abs(gg)  # inf for G = 0 (and subnormal G)
-    phase = np.exp(-1j * np.angle(gg))  # angle(0) = 0
-    return (2.0 * g / np.pi) * np.arctan(np.pi * inv_mag / (2.0 * g)) * phase
-
-
-def _legendre(order: int, x: np.ndarray) -> np.ndarray:
-    """``P_n(x)`` for n = 0..order, stacked on a new first axis (Bonnet recurrence
-    ``(n + 1) P_{n+1} = (2n + 1) x P_n - n P_{n-1}``)."""
-    out = np.empty((order + 1,) + x.shape, dtype=np.float64)
-    out[0] = 1.0
-    if order >= 1:
-        out[1] = x
-    for n in range(1, order):
-        out[n + 1] = ((2 * n + 1) / (n + 1)) * x * out[n] - (n / (n + 1)) * out[n - 1]
-    return out
-
-
-def _taper(t: np.ndarray, half_width: float) -> np.ndarray:
-    """Flat-top (Tukey) window: 1 for ``|t| <= w / 2``, ``0.5 (1 + cos(pi (|t| - w / 2) /
-    (w / 2)))`` up to ``|t| = w`` (``w`` = ``half_width``), 0 beyond. Its flat centre leaves
-    the kernels' main responses untouched (all even moments of its spectrum vanish, so
-    polynomial spectra such as ``G_n ~ (kr)^n`` near DC are not smeared)."""
-    a = np.abs(np.asarray(t, np.float64)) / half_width
-    return np.where(a <= 0.5, 1.0, np.where(a < 1.0, 0.5 * (1.0 + np.cos(np.pi * (2 * a - 1))),
-                                            0.0))
-
-
-# --------------------------------------------------------------------------------------------
-# the array
-# --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class MicArray:
     """A spherical microphone array and its encoder to ACN/SN3D of order ``order``.
@@ -719,152 +463,3 @@ def make_array(
     return MicArray(name, dirs, r, rigid, a, int(order), bool(equalise or rigid),
                     max_gain_db, limit, int(fs_hz))
 
-
-# --------------------------------------------------------------------------------------------
-# rooms through the array
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class ArrayRir:
-    """A room impulse response recorded by an array and encoded to ACN/SN3D.
-
-    ``direct`` and ``reverberant`` are ``(n_sh, n_samples)`` float64 (the direct path is no
-    longer rank one: each capsule sees it with its own delay and gain). Directions are those
-    of the source seen from the array centre.
-    """
-
-    direct: np.ndarray
-    reverberant: np.ndarray
-    source_azimuth_rad: float
-    source_elevation_rad: float
-    distance_m: float
-    n_images: int
-
-    @property
-    def full(self) -> np.ndarray:
-        """``direct + reverberant``."""
-        return self.direct + self.reverberant
-
-
-@dataclass(frozen=True, eq=False)
-class _RoomWaves:
-    """A room's image sources as plane waves at the receiver, and the ideal late tail.
-
-    ``delays_samples``, ``amplitudes`` (the direct path's, the reflections' cross-faded) and
-    unit ``directions`` of every image; ``is_direct`` marks the direct path; ``tail`` is the
-    ideal response minus its image part (``(n_sh, n)``, zero before the cross-fade; None
-    without a late tail); ``hoa`` the ideal response they come from.
-    """
-
-    hoa: rooms.HoaRir
-    delays_samples: np.ndarray
-    amplitudes: np.ndarray
-    directions: np.ndarray
-    is_direct: np.ndarray
-    tail: np.ndarray | None
-
-
-def _room_waves(
-    order: int,
-    room_m: ArrayLike,
-    source_m: ArrayLike,
-    receiver_m: ArrayLike,
-    rt60_s: float,
-    fs_hz: int,
-    max_length_s: float | None,
-    max_image_order: int | None,
-    late_tail: bool,
-    seed: int | None,
-) -> _RoomWaves:
-    """Steps 1 and 3 of :func:`simulate_array_rir`: the ideal response and the same image
-    sources, through the room module's own steps (walls, mixing time, response length, image
-    radius, images, arrivals), so both see identical waves."""
-    fs, c = fs_hz, SPEED_OF_SOUND_M_S
-    hoa = rooms.simulate_hoa_rir(
-        room_m, source_m, receiver_m, rt60_s=rt60_s, order=order, fs_hz=fs,
-        max_length_s=max_length_s, max_image_order=max_image_order, late_tail=late_tail,
-        highpass_hz=ROOM_HIGHPASS_HZ, seed=seed,
-    )
-    room = np.asarray(room_m, np.float64).reshape(3)
-    t_direct = hoa.distance_m / c
-    t_mix, t_fade = rooms._mixing_time(
-        t_direct, hoa.rt60_s, late_tail, hoa.mixing_time_s if late_tail else None
-    )
-    length_s = rooms._response_length_s(max_length_s, hoa.rt60_s, t_direct, max_image_order)
-    r_max = rooms._image_radius_m(late_tail, t_mix, length_s, fs, room, hoa.distance_m,
-                                  max_image_order)
-    imgs = rooms.image_sources(room, np.asarray(source_m, np.float64),
-                               np.asarray(receiver_m, np.float64), np.asarray(hoa.absorption),
-                               r_max, max_image_order)
-    t_arr, amp, amp_faded, y = rooms._image_arrivals(imgs, order, late_tail, t_mix, t_fade)
-    delays = t_arr * fs
-    is_direct = np.all(imgs["index"] == 0, axis=1)
-    tail = None
-    if late_tail:
-        hp = rooms._check_highpass_hz(ROOM_HIGHPASS_HZ, fs)
-        images = rooms._render_reflections(y, amp_faded, delays, ~is_direct, hoa.n_samples, fs,
-                                           hp)
-        tail = hoa.reverberant - images
-    return _RoomWaves(
-        hoa=hoa,
-        delays_samples=delays,
-        amplitudes=np.where(is_direct, amp, amp_faded),
-        directions=imgs["offset_m"] / imgs["distance_m"][:, None],
-        is_direct=is_direct,
-        tail=tail,
-    )
-
-
-def simulate_array_rir(
-    array: MicArray,
-    room_m: ArrayLike,
-    source_m: ArrayLike,
-    receiver_m: ArrayLike,
-    rt60_s: float,
-    *,
-    max_length_s: float | None = None,
-    max_image_order: int | None = None,
-    late_tail: bool = True,
-    seed: int | None = 0,
-) -> ArrayRir:
-    """The room of :func:`audiolrp.simulation.rooms.simulate_hoa_rir` recorded by ``array``.
-
-    1. :func:`~audiolrp.simulation.rooms.simulate_hoa_rir` at the array's order with the same
-       arguments (its image sources, cross-fade and late tail; high-pass
-       :data:`ROOM_HIGHPASS_HZ`), and the same image sources as plane waves (the room
-       module's own steps: walls, mixing time, images, arrivals).
-    2. Every image rendered per capsule (:meth:`MicArray.render_waves`): the direct path with
-       its amplitude, the reflections with their cross-faded amplitudes, then high-passed
-       like the ideal reflections.
-    3. The late tail: the ideal response minus its image part is ``n_sh`` independent
-       Gaussian channels of power ``env(t)^2 / (2n + 1)`` (SN3D diffuse field). Whitened
-       (times ``sqrt(2n + 1)``) they drive :meth:`MicArray.diffuse_pre`, which gives them the
-       cross-spectra the array's encoder sees in a diffuse field (capsule spacing, directivity,
-       scattering and aliasing included); exact for a Gaussian diffuse field.
-    4. Encoding: ``S`` and the radial filters (:meth:`MicArray.encode`).
-
-    Returns
-    -------
-    ArrayRir
-        Same length as the ideal response.
-    """
-    w = _room_waves(array.order, room_m, source_m, receiver_m, rt60_s, array.fs_hz,
-                    max_length_s, max_image_order, late_tail, seed)
-    n, s, d = w.hoa.n_samples, array.spatial_encoder, w.is_direct
-    pre_direct = s @ array.render_waves(w.delays_samples[d], w.amplitudes[d], w.directions[d], n)
-    r = ~d
-    pre_refl = s @ array.render_waves(w.delays_samples[r], w.amplitudes[r], w.directions[r], n)
-    hp = rooms._check_highpass_hz(ROOM_HIGHPASS_HZ, array.fs_hz)
-    if hp is not None:
-        sos = scipy.signal.butter(2, hp, btype="highpass", fs=array.fs_hz, output="sos")
-        pre_refl = scipy.signal.sosfilt(sos, pre_refl, axis=-1)
-    if w.tail is not None:
-        white = w.tail * np.sqrt(2.0 * _channel_orders(array.order) + 1.0)[:, None]
-        pre_refl = pre_refl + array.diffuse_pre(white)
-    return ArrayRir(
-        direct=array.radial_filter(pre_direct),
-        reverberant=array.radial_filter(pre_refl),
-        source_azimuth_rad=w.hoa.source_azimuth_rad,
-        source_elevation_rad=w.hoa.source_elevation_rad,
-        distance_m=w.hoa.distance_m,
-        n_images=w.hoa.n_images,
-    )
