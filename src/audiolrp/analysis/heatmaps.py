@@ -71,18 +71,17 @@ def audio_channel_heatmaps(relevance: np.ndarray, feature: str, order: int = 1) 
     """
     relevance = as_numpy(relevance)
     if feature not in FEATURE_KINDS:
-        raise AudioLRPError(f"feature={feature!r} is unknown: pass 'hoa' or 'intensity'")
+        raise AudioLRPError(
+            f"feature={feature!r} is unknown: pass one of {', '.join(FEATURE_KINDS)}"
+        )
     layout = InputLayout(feature, order)
-    if feature == "hoa":
-        k = layout.n_audio_channels
-        hoa_channel_relevance_map(relevance, 0, order)  # validates the shape
-        return relevance[:k] + relevance[k:]
     if relevance.ndim != 3 or relevance.shape[0] != layout.n_channels:
         raise AudioLRPError(
-            f"relevance has shape {relevance.shape}; the intensity model needs "
-            f"({layout.n_channels}, frames, bins): pass one example's relevance"
+            f"relevance has shape {relevance.shape}; an order-{layout.order} {feature} model "
+            f"needs ({layout.n_channels}, frames, bins): pass one example's relevance and the "
+            "model's order"
         )
-    return np.repeat(relevance.sum(axis=0, keepdims=True), layout.n_audio_channels, axis=0)
+    return layout.per_audio_channel(relevance)
 
 
 def spectrogram_dbp(audio: np.ndarray, floor_db: float = -80.0) -> np.ndarray:

@@ -72,8 +72,7 @@ def dataset_examples(
 
     if not root.is_dir():
         raise AudioLRPError(f"dataset folder {root} not found: create it with `audiolrp simulate`")
-    ds = FeatureDataset(root, split, feature=loaded.feature,
-                        order=loaded.order if loaded.feature == "hoa" else None)
+    ds = FeatureDataset(root, split, feature=loaded.feature, order=loaded.order)
     if ds.stored_order < 1:
         raise AudioLRPError(f"{root} stores order-0 audio: bin directions need first order "
                             "(W, X, Y, Z); simulate with --order >= 1")

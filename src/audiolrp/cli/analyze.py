@@ -100,7 +100,7 @@ def _open_dataset(root: Path, split: str, feature: str, order: int) -> Any:
     _check_dataset_dir(root)
     from audiolrp.data.datasets import FeatureDataset
 
-    return FeatureDataset(root, split, feature=feature, order=order if feature == "hoa" else None)
+    return FeatureDataset(root, split, feature=feature, order=order)  # a fixed order wins
 
 
 def _examples(
@@ -271,8 +271,8 @@ def flip_cmd(
     net, feature, order = ex.model.model, ex.feature, ex.order
     known = _layout(feature, order).groups
     wanted = [g.strip() for g in groups.split(",") if g.strip()]
-    if feature == "hoa" and groups == "all,active,reactive":
-        wanted = ["all", "magnitude", "phase"]
+    if groups == "all,active,reactive":  # the default: all and the layout's two halves
+        wanted = list(_layout(feature, order).default_groups)
     bad = [g for g in wanted if g not in known]
     if bad:
         raise AudioLRPError(f"unknown channel group(s) {bad}: choose from {list(known)}")

@@ -18,12 +18,9 @@ from audiolrp.constants import CLIP_SAMPLES
 from audiolrp.data.manifest import load_manifest
 from audiolrp.data.spec import PARTS
 from audiolrp.errors import DatasetError
-from audiolrp.signal.features import (
-    HoaStats,
-    compute_features,
-    feature_channels,
-    normalization_vectors,
-)
+from audiolrp.signal.feature_kinds import FEATURE_KINDS
+from audiolrp.signal.features import HoaStats, compute_features
+from audiolrp.signal.layout import InputLayout
 from audiolrp.simulation.scenes import SPLITS
 
 
@@ -62,16 +59,22 @@ class FeatureDataset(torch.utils.data.Dataset):
         self.root = Path(root)
         if split not in SPLITS:
             raise DatasetError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
-        if feature not in ("hoa", "intensity"):
-            raise DatasetError(f"unknown feature {feature!r}; use 'hoa' or 'intensity'")
+        kind = FEATURE_KINDS.get(feature)
+        if kind is None:
+            raise DatasetError(
+                f"unknown feature {feature!r}; use one of {', '.join(FEATURE_KINDS)}"
+            )
         self.manifest = load_manifest(self.root)
         self.split = split
         self.feature = feature
         self.stored_order = int(self.manifest["order"])
-        if feature == "intensity":
-            if self.stored_order < 1:
-                raise DatasetError("intensity features need first-order audio; simulate order>=1")
-            self.order = 1
+        if self.stored_order < kind.min_audio_order:
+            raise DatasetError(
+                f"{feature} features need order-{kind.min_audio_order} audio; simulate "
+                f"order>={kind.min_audio_order}"
+            )
+        if kind.fixed_order is not None:
+            self.order = kind.fixed_order
         else:
             self.order = self.stored_order if order is None else int(order)
             if not 0 <= self.order <= self.stored_order:
@@ -135,9 +138,14 @@ class FeatureDataset(torch.utils.data.Dataset):
         return len(self._index)
 
     @property
+    def layout(self) -> InputLayout:
+        """The :class:`~audiolrp.signal.layout.InputLayout` of the features."""
+        return InputLayout(self.feature, self.order)
+
+    @property
     def n_channels(self) -> int:
         """Feature channels C."""
-        return feature_channels(self.feature, self.order)  # type: ignore[arg-type]
+        return self.layout.n_channels
 
     def audio(self, i: int, part: str = "mixture", order: int | None = None) -> np.ndarray:
         """Stored audio of example ``i``, float32 ``((order+1)^2, 16000)``.
@@ -156,7 +164,11 @@ class FeatureDataset(torch.utils.data.Dataset):
                 f"part {part!r} is not stored in split {self.split!r} (stored: {stored}); "
                 "simulate with --direct-splits/--all-parts to keep it"
             )
-        o = (self.order if self.feature == "hoa" else self.stored_order) if order is None else order
+        if order is None:  # a kind of fixed order (intensity) may read the stored channels
+            fixed = FEATURE_KINDS[self.feature].fixed_order is not None
+            o = self.stored_order if fixed else self.order
+        else:
+            o = order
         if not 0 <= o <= self.stored_order:
             raise DatasetError(f"order {o} not available; stored order is {self.stored_order}")
         k = (o + 1) ** 2
@@ -237,9 +249,8 @@ class FeatureDataset(torch.utils.data.Dataset):
     def normalization_stats(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-channel ``(mean (C,), std (C,))`` float32 for ``InputNormalization``: HOA from
         the train split's magnitude/phase statistics, zeros/ones for intensity."""
-        if self.feature == "intensity":
-            return normalization_vectors("intensity", 1, None)
-        return normalization_vectors("hoa", self.order, self.hoa_stats())
+        layout = self.layout
+        return layout.normalization(self.hoa_stats() if layout.kind.uses_statistics else None)
 
     def close(self) -> None:
         """Close the open HDF5 files."""

@@ -188,7 +188,7 @@ def evaluate(
                 f"dataset folder {root} not found: pass a folder from `audiolrp simulate`"
             )
 
-        ds = FeatureDataset(root, split, feature=feature, order=order if feature == "hoa" else None)
+        ds = FeatureDataset(root, split, feature=feature, order=order)  # a fixed order wins
         n = len(ds) if max_examples is None else min(len(ds), max_examples)
         examples: Iterable[Example] = dataset_examples(ds, order, n)
         test_data: dict[str, Any] = {

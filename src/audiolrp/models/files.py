@@ -29,14 +29,16 @@ from audiolrp.io import atomic_write_bytes, write_json
 from audiolrp.models.crnn import CRNN
 from audiolrp.models.loaded import DEFAULT_INPUT_RMS, LoadedModel
 from audiolrp.models.prediction import DirectionRefinement
-from audiolrp.signal.layout import FEATURE_KINDS, InputLayout
+from audiolrp.signal.feature_kinds import FEATURE_KINDS, FeatureKind, feature_kind
+from audiolrp.signal.layout import InputLayout
 
 # --------------------------------------------------------------------------------------------
 # Model construction helpers, save / load (safetensors + JSON, never pickle) and the registry of
 # shipped models in ``audiolrp/pretrained/``.
 # --------------------------------------------------------------------------------------------
 
-FEATURES: tuple[str, ...] = FEATURE_KINDS
+#: The registered feature kinds by name (:data:`audiolrp.signal.feature_kinds.FEATURE_KINDS`).
+FEATURES: dict[str, FeatureKind] = FEATURE_KINDS
 FORMAT_NAME = "audiolrp-model"
 FORMAT_VERSION = 1
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
@@ -175,8 +177,9 @@ def save(
     """
     if feature not in FEATURES:
         raise AudioLRPError(f"unknown feature {feature!r}: use one of {', '.join(FEATURES)}")
-    if feature == "intensity":
-        order = 1
+    kind = feature_kind(feature)
+    if kind.fixed_order is not None:  # intensity: always first order
+        order = kind.fixed_order
     n_in = n_input_channels(feature, order)
     if n_in != model.n_in:
         raise AudioLRPError(

@@ -26,7 +26,9 @@ def relevance_map_label(feature: str) -> str:
     """What a heatmap of :func:`audiolrp.analysis.heatmaps.audio_channel_heatmaps` sums, for
     figure titles (:attr:`audiolrp.signal.layout.InputLayout.heatmap_label`)."""
     if feature not in FEATURE_KINDS:
-        raise AudioLRPError(f"feature={feature!r} is unknown: pass 'hoa' or 'intensity'")
+        raise AudioLRPError(
+            f"feature={feature!r} is unknown: pass one of {', '.join(FEATURE_KINDS)}"
+        )
     return InputLayout(feature).heatmap_label
 
 

@@ -44,6 +44,7 @@ import torch
 from audiolrp.constants import CLIP_SAMPLES, FS_HZ, HOP_SAMPLES, N_BINS, N_FFT, N_FRAMES
 from audiolrp.errors import AudioLRPError
 from audiolrp.signal.ambisonics import direction_from_vector
+from audiolrp.signal.feature_kinds import feature_kind
 from audiolrp.signal.layout import InputLayout
 
 WINDOW_SAMPLES: int = 640
@@ -54,7 +55,6 @@ INTENSITY_EPS: float = 1e-10
 """Absolute regulariser added to the intensity normaliser (silent bins give 0, not NaN)."""
 
 ArrayLike = np.ndarray | torch.Tensor
-FeatureKind = Literal["hoa", "intensity"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -601,7 +601,7 @@ def intensity_vector_direction(audio: ArrayLike) -> tuple[np.ndarray, np.ndarray
     return np.asarray(az, np.float64), np.asarray(el, np.float64)
 
 
-def feature_channels(kind: FeatureKind, order: int) -> int:
+def feature_channels(kind: str, order: int) -> int:
     """Number of feature channels: ``2 (order+1)^2`` for ``"hoa"``, 6 for ``"intensity"``
     (:attr:`audiolrp.signal.layout.InputLayout.n_channels`)."""
     return InputLayout(kind, order).n_channels
@@ -609,15 +609,15 @@ def feature_channels(kind: FeatureKind, order: int) -> int:
 
 @overload
 def compute_features(
-    audio: np.ndarray, kind: FeatureKind | str, order: int = 1, **kwargs: Any
+    audio: np.ndarray, kind: str, order: int = 1, **kwargs: Any
 ) -> np.ndarray: ...
 @overload
 def compute_features(
-    audio: torch.Tensor, kind: FeatureKind | str, order: int = 1, **kwargs: Any
+    audio: torch.Tensor, kind: str, order: int = 1, **kwargs: Any
 ) -> torch.Tensor: ...
 def compute_features(
     audio: ArrayLike,
-    kind: FeatureKind | str,
+    kind: str,
     order: int = 1,
     **kwargs: Any,
 ) -> ArrayLike:
@@ -640,25 +640,15 @@ def compute_features(
     ndarray or Tensor
         ``(..., C, 50, 512)`` features.
     """
-    if kind == "hoa":
-        return hoa_features(audio, order)
-    if kind == "intensity":
-        return intensity_features(audio, **kwargs)
-    raise AudioLRPError(f"unknown feature kind {kind!r}; use 'hoa' or 'intensity'")
+    return InputLayout(feature_kind(kind).name, order).compute(audio, **kwargs)
 
 
 def normalization_vectors(
-    kind: FeatureKind, order: int, stats: HoaStats | dict[str, Any] | None
+    kind: str, order: int, stats: HoaStats | dict[str, Any] | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel ``(mean, std)`` for a feature kind: HOA from ``stats``, zeros/ones else."""
-    if kind == "intensity":
-        return np.zeros(6, np.float32), np.ones(6, np.float32)
-    if stats is None:
-        raise AudioLRPError("HOA features need normalisation statistics; pass HoaStats")
-    st = stats if isinstance(stats, HoaStats) else HoaStats.from_dict(stats)
-    return hoa_stats_vectors(
-        st.magnitude_mean, st.magnitude_std, st.phase_mean, st.phase_std, order
-    )
+    """Per-channel ``(mean, std)`` for a feature kind: HOA from ``stats``, zeros/ones else
+    (:meth:`audiolrp.signal.feature_kinds.FeatureKind.normalization`)."""
+    return InputLayout(feature_kind(kind).name, order).normalization(stats)
 
 
 __all__: Sequence[str] = [

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from audiolrp.constants import N_FRAMES
+from audiolrp.signal.feature_kinds import FEATURE_KINDS, INTENSITY
 
 
 def _fmt_num(v: Any, digits: int = 3) -> str:
@@ -249,12 +250,8 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
     recipe = config.get("data_recipe", {}) or {}
     metrics = config.get("metrics", {}) or {}
     ev = config.get("evaluation", {}) or {}
-    feature = config.get("feature")
-    desc = (
-        f"HOA order {config.get('order')} magnitude + phase ({arch.get('n_in')} channels)"
-        if feature == "hoa"
-        else "active + reactive intensity of the first-order signals (6 channels)"
-    )
+    kind = FEATURE_KINDS.get(str(config.get("feature")), INTENSITY)  # as before: else intensity
+    desc = kind.describe(int(config.get("order") or 0), int(arch.get("n_in") or 0))
     parts = recipe.get("datasets") or [recipe]
     corpora = sorted({str((p.get("corpus") or {}).get("name")) for p in parts if p.get("corpus")})
     names = {"debian": "recorded speech (Debian corpus)", "espeak": "synthetic (eSpeak) speech"}

@@ -133,8 +133,11 @@ class TrainConfig:
             raise AudioLRPError(
                 f"unknown feature {self.feature!r}: use one of {', '.join(FEATURES)}"
             )
-        if self.feature == "hoa" and (self.order is None or self.order < 0):
-            raise AudioLRPError(f"HOA training needs --order N >= 0, got {self.order!r}")
+        kind = FEATURES[self.feature]
+        if kind.fixed_order is None and (self.order is None or self.order < 0):
+            raise AudioLRPError(
+                f"{kind.name.upper()} training needs --order N >= 0, got {self.order!r}"
+            )
         if self.model_size not in MODEL_SIZES:
             raise AudioLRPError(
                 f"unknown model size {self.model_size!r}: use one of {', '.join(MODEL_SIZES)}"
@@ -183,12 +186,15 @@ class TrainConfig:
     @property
     def use_normalization(self) -> bool:
         """Whether the model gets an input normalisation layer."""
-        return self.feature == "hoa" if self.normalize is None else bool(self.normalize)
+        if self.normalize is None:  # HOA: training-set statistics; intensity: none
+            return FEATURES[self.feature].uses_statistics
+        return bool(self.normalize)
 
     @property
     def model_order(self) -> int:
         """Ambisonics order recorded with the model (1 for intensity)."""
-        return 1 if self.feature == "intensity" else int(self.order or 0)
+        fixed = FEATURES[self.feature].fixed_order
+        return int(self.order or 0) if fixed is None else fixed
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:

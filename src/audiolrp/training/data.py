@@ -88,8 +88,7 @@ def open_split(data_root: str | os.PathLike[str], split: str, config: TrainConfi
                 f"dataset folder {root} not found: create it with `audiolrp simulate`"
             )
 
-    order = config.order if config.feature == "hoa" else None
-    return open_splits(roots, split, config.feature, order)
+    return open_splits(roots, split, config.feature, config.model_order)
 
 
 def read_data_recipe(data_root: str | os.PathLike[str] | None) -> dict[str, Any]:
@@ -305,7 +304,7 @@ class DirectionBatches:
             )
         self.dataset, self.base, self.config, self.device = dataset, base, config, device
         self.directions = dirs
-        self.audio_order = 1 if getattr(base, "feature", "hoa") == "intensity" else base.order
+        self.audio_order = int(base.order)  # the order the features read (intensity: 1)
 
     def __call__(
         self, indices: Sequence[int], epoch: int, batch: int

@@ -25,6 +25,7 @@ from torch.utils.data import Dataset
 from audiolrp.errors import AudioLRPError
 from audiolrp.models import CRNN, LoadedModel, build_model
 from audiolrp.models import load as load_model
+from audiolrp.signal.feature_kinds import HOA, feature_kind
 from audiolrp.signal.layout import InputLayout
 from audiolrp.training.config import TrainConfig
 from audiolrp.training.data import normalization_stats
@@ -74,8 +75,8 @@ def adapt_input_order(
     dict
         A new state dict; tensors that do not depend on the input channels are shared.
     """
-    old = InputLayout.of("hoa", from_order)
-    new = InputLayout.of("hoa", to_order)
+    old = InputLayout.of(HOA.name, from_order)
+    new = InputLayout.of(HOA.name, to_order)
     index = {name: i for i, name in enumerate(old.names)}
     out = dict(state)
     w = state["conv.0.weight"]
@@ -101,7 +102,8 @@ def adapt_input_order(
 def initialise_from(model: CRNN, init: LoadedModel, config: TrainConfig) -> dict[str, Any]:
     """Copy ``init``'s weights and normalisation into ``model``; describe where they came from."""
     state = init.model.state_dict()
-    relaid = config.feature == "hoa" and init.order != config.model_order
+    # across orders, only HOA channels have a relayout (adapt_input_order)
+    relaid = feature_kind(config.feature) is HOA and init.order != config.model_order
     if relaid:
         state = adapt_input_order(state, init.order, config.model_order)
     try:

@@ -153,6 +153,7 @@ from audiolrp.errors import AudioLRPError
 from audiolrp.io import atomic_write_text, json_ready, write_json
 from audiolrp.models import LoadedModel
 from audiolrp.progress import ElapsedLog
+from audiolrp.signal.feature_kinds import HOA
 
 #: The shipped models :func:`replicate` runs by default: the intensity CRNN, then the HOA ones.
 DEFAULT_INTENSITY_MODEL = "intensity"
@@ -222,6 +223,30 @@ def _model_list(models: ModelSpec | Sequence[ModelSpec] | None) -> list[ModelSpe
     return list(models)
 
 
+def _load_models(
+    intensity_model: ModelSpec | None, hoa_models: ModelSpec | Sequence[ModelSpec] | None
+) -> list[LoadedModel]:
+    """The models of a replication, the intensity CRNN first (one-line errors for a model of
+    the wrong kind or none)."""
+    lms: list[LoadedModel] = []
+    if intensity_model is not None:
+        lm_int = Explainer.load(intensity_model).model
+        if not lm_int.layout.is_intensity:
+            raise AudioLRPError(
+                f"--intensity-model is a {lm_int.feature!r} model: pass the intensity CRNN")
+        lms.append(lm_int)
+    for spec in _model_list(hoa_models):
+        lm = Explainer.load(spec).model
+        if lm.layout.kind is not HOA:
+            raise AudioLRPError(
+                f"--hoa-models: {model_label(lm)} is a {lm.feature!r} model: pass HOA CRNNs "
+                "(e.g. hoa1,hoa2,hoa3,hoa4)")
+        lms.append(lm)
+    if not lms:
+        raise AudioLRPError("no models: pass --intensity-model and/or --hoa-models")
+    return lms
+
+
 def replicate(
     intensity_model: ModelSpec | None = DEFAULT_INTENSITY_MODEL,
     hoa_models: ModelSpec | Sequence[ModelSpec] | None = DEFAULT_HOA_MODELS,
@@ -263,22 +288,7 @@ def replicate(
     files: dict[str, str] = {}
     timing: dict[str, float] = {}
     findings: dict[str, Any] = {}
-    lms: list[LoadedModel] = []
-    if intensity_model is not None:
-        lm_int = Explainer.load(intensity_model).model
-        if lm_int.feature != "intensity":
-            raise AudioLRPError(
-                f"--intensity-model is a {lm_int.feature!r} model: pass the intensity CRNN")
-        lms.append(lm_int)
-    for spec in _model_list(hoa_models):
-        lm = Explainer.load(spec).model
-        if lm.feature != "hoa":
-            raise AudioLRPError(
-                f"--hoa-models: {model_label(lm)} is a {lm.feature!r} model: pass HOA CRNNs "
-                "(e.g. hoa1,hoa2,hoa3,hoa4)")
-        lms.append(lm)
-    if not lms:
-        raise AudioLRPError("no models: pass --intensity-model and/or --hoa-models")
+    lms = _load_models(intensity_model, hoa_models)
     models = {model_label(lm): {"feature": lm.feature, "order": lm.order} for lm in lms}
     out.mkdir(parents=True, exist_ok=True)  # only once the models have loaded
     say(f"models {', '.join(models)}; speech: {speech.describe()}")
@@ -303,7 +313,7 @@ def replicate(
             with timed(f"{label}: random-DOA set (simulate + LRP)"):
                 rnd = run_random_set(lm, cfg, speech, n_rand, n_keep, say)
         if "channels" in cfg.stages:
-            if lm.feature == "intensity":
+            if lm.layout.is_intensity:  # finding 1 is stated for the intensity channels
                 with timed(f"{label}: channel relevance (axis scenes, simulate + LRP)"):
                     axis, classes, scfg = run_axis_set(lm, cfg, speech, say)
                     ch = finding_channels(axis, classes, scfg, rnd, cfg, out, files)

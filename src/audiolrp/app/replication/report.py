@@ -22,6 +22,7 @@ from audiolrp.app.replication.criteria import (
 )
 from audiolrp.errors import AudioLRPError
 from audiolrp.io import atomic_write_text
+from audiolrp.signal.feature_kinds import INTENSITY
 
 #: Markers of the generated block in ``docs/replication.md``.
 TABLE_BEGIN = "<!-- replication tables: generated from replication/results.json, do not edit -->"
@@ -146,8 +147,9 @@ def verdict_table(results: dict[str, Any]) -> list[str]:
                 if ch and ch.get("model") == label:
                     cells.append(_CELLS[c](ch))
                 else:
-                    cells.append("n/a (intensity channels)" if desc["feature"] == "hoa"
-                                 else "not run")
+                    # finding 1 is stated for the intensity channels only
+                    cells.append("n/a (intensity channels)"
+                                 if desc["feature"] != INTENSITY.name else "not run")
                 continue
             entry = (f.get(c) or {}).get(label)
             cells.append(_CELLS[c](entry) if entry else "not run")

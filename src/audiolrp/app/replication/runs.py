@@ -436,7 +436,7 @@ def finding_flip(lm: LoadedModel, rnd: SceneSet, cfg: ReplicationConfig, out: Pa
     label = model_label(lm)
     labels = rnd.labels[: x.shape[0]]
     groups = lm.layout.groups
-    intensity = lm.feature == "intensity"
+    intensity = lm.layout.is_intensity  # criteria 2b, 2c concern active / reactive intensity
     runs = [("all", "all", "most_relevant")]
     if intensity:
         runs += [("active", "active", "most_relevant"), ("reactive", "reactive", "most_relevant")]
@@ -481,13 +481,30 @@ def finding_flip(lm: LoadedModel, rnd: SceneSet, cfg: ReplicationConfig, out: Pa
 # ------------------------------------------------------------------------------------------
 # finding 3: direct sound (as stated) and auralization (listening)
 # ------------------------------------------------------------------------------------------
-def finding_direct_and_aural(
-    lm: LoadedModel, cfg: ReplicationConfig, speech: SpeechChoice, out: Path,
-    files: dict[str, str], log: Callable[[str], None],
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Finding 3 on ``n_aural`` scenes with known parts: the direct-to-residual test per
-    time-frequency bin of W (:mod:`audiolrp.analysis.direct_sound`) and the auralization row
-    (Eq. 3/4), both on the same scenes and heatmaps."""
+@dataclass
+class _AuralScenes:
+    """The scenes of finding 3: W of the mixture and of the direct sound, the
+    direct-to-residual ratio, energy and relevance maps per bin, and the explained set."""
+
+    mix: np.ndarray
+    direct: np.ndarray
+    log_ratio: np.ndarray
+    energy: np.ndarray
+    heat: np.ndarray
+    heat_all: np.ndarray
+    got: Any
+    scfg: SceneConfig
+
+    @property
+    def n(self) -> int:
+        """Number of scenes."""
+        return int(self.mix.shape[0])
+
+
+def _aural_scenes(lm: LoadedModel, cfg: ReplicationConfig, speech: SpeechChoice,
+                  log: Callable[[str], None]) -> _AuralScenes:
+    """Simulate and explain the ``n_aural`` scenes of finding 3, keeping per scene only W, its
+    parts' ratio per bin and the relevance maps (heatmap of W and the sum of all channels)."""
     label = model_label(lm)
     feature, order = lm.feature, lm.order
     scfg = scenes_for(lm, cfg, speech)
@@ -512,11 +529,29 @@ def finding_direct_and_aural(
     log(f"{label} finding 3: {n} order-{scfg.order} scenes with known parts")
     seeds = [replication_seed(cfg.seed, STAGE_AURAL, i) for i in range(n)]
     got = explain_scenes(lm, scfg, seeds, cfg, log, f"{label} finding 3", per_batch=keep)
-    quality = got.quality(seed=cfg.seed)
-    w_label = ("ACN 0 (W), magnitude + phase relevance" if feature == "hoa"
-               else "relevance summed over the 6 intensity channels")
+    return _AuralScenes(mix, direct, log_ratio, energy, heat, heat_all, got, scfg)
 
-    # --- as stated: relevance against the direct-to-residual ratio, bin by bin
+
+def finding_direct_and_aural(
+    lm: LoadedModel, cfg: ReplicationConfig, speech: SpeechChoice, out: Path,
+    files: dict[str, str], log: Callable[[str], None],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Finding 3 on ``n_aural`` scenes with known parts: the direct-to-residual test per
+    time-frequency bin of W (:mod:`audiolrp.analysis.direct_sound`) and the auralization row
+    (Eq. 3/4), both on the same scenes and heatmaps."""
+    sc = _aural_scenes(lm, cfg, speech, log)
+    quality = sc.got.quality(seed=cfg.seed)
+    return (_direct_sound_result(lm, sc, quality, cfg, out, files),
+            _auralization_result(lm, sc, quality, cfg, out, files))
+
+
+def _direct_sound_result(lm: LoadedModel, sc: _AuralScenes, quality: dict[str, Any],
+                         cfg: ReplicationConfig, out: Path,
+                         files: dict[str, str]) -> dict[str, Any]:
+    """Finding 3 as stated: relevance against the direct-to-residual ratio, bin by bin."""
+    label, n, w_label = model_label(lm), sc.n, lm.layout.kind.w_heatmap_label
+    log_ratio, heat, heat_all, energy, scfg = (sc.log_ratio, sc.heat, sc.heat_all, sc.energy,
+                                               sc.scfg)
     measures = ds.direct_sound_measures(log_ratio, heat, energy)
     measures_all = ds.direct_sound_measures(log_ratio, heat_all, energy)
     checks = direct_sound_checks(measures, seed=cfg.seed)
@@ -549,8 +584,16 @@ def finding_direct_and_aural(
         "profile": {"edges_db": edges, **mean_profiles},
         "scene_config": scfg.to_dict(),
     }
+    return direct_res
 
-    # --- listening row: relevance-filtered W against the direct sound (Eq. 3/4, Fig. 2d)
+
+def _auralization_result(lm: LoadedModel, sc: _AuralScenes, quality: dict[str, Any],
+                         cfg: ReplicationConfig, out: Path,
+                         files: dict[str, str]) -> dict[str, Any]:
+    """Finding 3's listening row: relevance-filtered W against the direct sound (Eq. 3/4,
+    Fig. 2d), with a shifted-heatmap and an energy-matched control."""
+    label, n, feature, w_label = model_label(lm), sc.n, lm.feature, lm.layout.kind.w_heatmap_label
+    mix, direct, heat, energy, got = sc.mix, sc.direct, sc.heat, sc.energy, sc.got
     bank = design_filterbank(20, 129)
     filtered = au.auralize(mix, heat, negative="clip", bank=bank)
     control = au.auralize(mix, np.roll(heat, 1, axis=0), negative="clip", bank=bank)
@@ -610,4 +653,4 @@ def finding_direct_and_aural(
         "example_choice": ex_choice,
         **aural_checks,
     }
-    return direct_res, aural_res
+    return aural_res
