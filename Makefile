@@ -15,6 +15,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-deps lxt==2.1  # the 'attn' extra, without its deps
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -162,6 +162,7 @@ class LRPEngine:
         self.composite = composite
         self.state = state
         self._saved: list[tuple[nn.Module, bool, Any]] = []
+        self._undo: list[Callable[[], None]] = []  # the composite's canonizers, undone on exit
 
     def _set_forward(self, module: nn.Module, fn: Callable[..., Any]) -> None:
         had = "forward" in module.__dict__
@@ -170,6 +171,8 @@ class LRPEngine:
 
     def __enter__(self) -> LRPEngine:
         try:
+            for canonizer in getattr(self.composite, "canonizers", ()):
+                self._undo.append(canonizer.apply(self.model))
             self._install()
         except BaseException:
             self._restore()
@@ -186,6 +189,8 @@ class LRPEngine:
                 module.forward = prev
             else:
                 del module.forward
+        while self._undo:
+            self._undo.pop()()
 
     def _install(self) -> None:
         comp = self.composite
