@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from audiolrp.errors import AudioLRPError
+from audiolrp.simulation.corpora import (
+    DEBIAN_MANIFEST,
+    DEFAULT_CORPUS,
+    corpus_choices,
+    corpus_entry,
+)
 from audiolrp.simulation.speech import default_debian_dir
-
-#: The file a built Debian corpus always has (written last by ``audiolrp corpus debian``).
-DEBIAN_MANIFEST = "MANIFEST.tsv"
 
 
 @dataclass(frozen=True)
@@ -54,17 +57,14 @@ def debian_corpus_available() -> bool:
     return (default_debian_dir() / DEBIAN_MANIFEST).is_file()
 
 
-def _is(spec: str | None, name: str) -> bool:
-    return isinstance(spec, str) and spec.strip().lower() == name
-
-
 def choose_speech(requested: str | None = None, default: str | None = "debian") -> SpeechChoice:
     """The speech of an analysis's simulated scenes.
 
     Parameters
     ----------
     requested
-        What the user asked for (``--corpus``): ``"espeak"``, ``"debian"``, ``"noise"`` or a
+        What the user asked for (``--corpus``): a registered corpus
+        (:mod:`audiolrp.simulation.corpora`: ``"espeak"``, ``"debian"``, ``"noise"``) or a
         folder; ``None`` = not asked.
     default
         The recipe's speech (the shipped cards' test recipe: ``"debian"``), used when nothing
@@ -78,33 +78,46 @@ def choose_speech(requested: str | None = None, default: str | None = "debian") 
     Raises
     ------
     AudioLRPError
-        ``requested`` is ``"debian"`` but the corpus is not installed, or a folder that does
-        not exist.
+        ``requested`` is a registered corpus that is not installed (``"debian"``), or a folder
+        that does not exist.
     """
     if requested is not None:
-        if _is(requested, "espeak"):
-            return SpeechChoice(None, "espeak", "asked for")
-        if _is(requested, "debian"):
-            if not debian_corpus_available():
-                raise AudioLRPError(
-                    f"--corpus debian: the Debian speech corpus is not at {default_debian_dir()}; "
-                    "run `audiolrp corpus debian` or drop --corpus (the built-in speech is used "
-                    "then)")
-            return SpeechChoice("debian", "debian", "asked for")
-        if _is(requested, "noise"):
-            return SpeechChoice("noise", "noise", "asked for (not speech: a test stand-in)")
-        if not Path(requested).expanduser().is_dir():
-            raise AudioLRPError(f"--corpus {requested}: no such folder; pass espeak, debian, "
-                                "noise or a folder of speech files")
-        return SpeechChoice(str(requested), str(requested), "asked for")
-    if default is None or _is(default, "espeak"):
-        return SpeechChoice(None, "espeak", "the recipe's speech")
-    if _is(default, "debian"):
-        if debian_corpus_available():
-            return SpeechChoice("debian", "debian", "the Debian corpus is installed")
-        return SpeechChoice(None, "espeak", "the Debian corpus is not installed; "
-                            "`audiolrp corpus debian` adds it")
-    return SpeechChoice(default, str(default), "the recipe's speech")
+        return _requested_speech(requested)
+    entry = corpus_entry(DEFAULT_CORPUS if default is None else default)
+    if entry is None:
+        return SpeechChoice(default, str(default), "the recipe's speech")
+    if entry.name == DEFAULT_CORPUS:
+        return SpeechChoice(None, DEFAULT_CORPUS, "the recipe's speech")
+    if entry.missing() is None:
+        reason = (f"the {_title(entry.name)} corpus is installed" if entry.needs_install
+                  else "the recipe's speech")
+        return SpeechChoice(entry.name, entry.name, reason)
+    return SpeechChoice(None, DEFAULT_CORPUS, f"the {_title(entry.name)} corpus is not "
+                        f"installed; `audiolrp corpus {entry.name}` adds it")
+
+
+def _title(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def _requested_speech(requested: str) -> SpeechChoice:
+    """What ``--corpus REQUESTED`` gives: a registered corpus (one-line error when it is not
+    installed here) or an existing folder."""
+    entry = corpus_entry(requested)
+    if entry is not None:
+        missing = entry.missing()
+        if missing is not None:
+            raise AudioLRPError(f"--corpus {entry.name}: {missing.split(';')[0]}; run "
+                                f"`audiolrp corpus {entry.name}` or drop --corpus (the "
+                                "built-in speech is used then)")
+        if entry.name == DEFAULT_CORPUS:
+            return SpeechChoice(None, entry.name, "asked for")
+        if not entry.is_speech:
+            return SpeechChoice(entry.name, entry.name, "asked for (not speech: a test stand-in)")
+        return SpeechChoice(entry.name, entry.name, "asked for")
+    if not Path(requested).expanduser().is_dir():
+        raise AudioLRPError(f"--corpus {requested}: no such folder; pass {corpus_choices()}")
+    return SpeechChoice(str(requested), str(requested), "asked for")
 
 
 __all__ = ["DEBIAN_MANIFEST", "SpeechChoice", "choose_speech", "debian_corpus_available"]

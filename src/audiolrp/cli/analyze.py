@@ -23,6 +23,7 @@ import typer
 from audiolrp.cli.app import MODEL_HELP, app, prepare_output_dir, print_json
 from audiolrp.errors import AudioLRPError
 from audiolrp.io import json_ready, write_json
+from audiolrp.simulation.corpora import corpus_help
 
 if TYPE_CHECKING:
     from audiolrp.signal.layout import InputLayout
@@ -387,8 +388,7 @@ def replicate_cmd(
         help="Also flip least-relevant first (one more curve, ~25 % more flip time).")] = True,
     n_aural: Annotated[int, typer.Option(help="Finding-3 scenes per model.")] = 200,
     corpus: Annotated[str | None, typer.Option(
-        help="Speech: espeak, debian or a folder (default: debian when installed, else espeak).")
-    ] = None,
+        help=corpus_help(default="debian when installed, else espeak"))] = None,
     stages: Annotated[str, typer.Option(
         help="Comma-separated stages: channels, flip, aural.")] = "channels,flip,aural",
     seed: Annotated[int, typer.Option(help="Seed of the replication scenes.")] = 0,

@@ -24,6 +24,7 @@ import typer
 from audiolrp.cli.analyze import _write_json, analyze_app
 from audiolrp.cli.app import MODEL_HELP, parse_range, prepare_output_dir, print_json
 from audiolrp.errors import AudioLRPError
+from audiolrp.simulation.corpora import corpus_help
 
 EPILOG = """\
 Examples:
@@ -59,8 +60,7 @@ def directions_cmd(
         "--rt60-s", help="RT60 range LOW,HIGH in s of the simulated scenes (default: card's).")
     ] = None,
     corpus: Annotated[str | None, typer.Option(
-        help="Speech of the simulated scenes: espeak, debian, noise or a folder (default: "
-        "card's).")] = None,
+        help=corpus_help("Speech of the simulated scenes", default="card's"))] = None,
     method: Annotated[str, typer.Option(
         help="LRP preset (paper, epsilon_plus, epsilon_plus_flat, epsilon_alpha2_beta1, "
         "epsilon) or gradient, gradient_x_input, integrated_gradients, smoothgrad, occlusion."

@@ -22,10 +22,9 @@ The amplitude-modulated noise "corpus" of fast tests is
 
 Sources (:func:`open_corpus`)
 -----------------------------
-``None`` / ``"espeak"``
-    :class:`EspeakCorpus`.
-``"debian"``
-    The directory written by ``audiolrp corpus debian`` (:func:`default_debian_dir`).
+a registered name (:mod:`audiolrp.simulation.corpora`: ``"espeak"``, the default;
+``"debian"``, the directory written by ``audiolrp corpus debian``; ``"noise"``)
+    that corpus (:func:`~audiolrp.simulation.corpora.register_corpus` adds one).
 any other string / path
     :class:`DirectoryCorpus`.
 """
@@ -33,8 +32,10 @@ any other string / path
 from __future__ import annotations
 
 import os
+from typing import cast
 
 from audiolrp.errors import DatasetError
+from audiolrp.simulation.corpora import DEFAULT_CORPUS, corpus_entry
 from audiolrp.simulation.speech.audio import (
     MIN_ACTIVE_FRACTION,
     MIN_FS_HZ,
@@ -109,28 +110,22 @@ __all__ = [
 
 
 def open_corpus(spec: str | os.PathLike | None = None, *, seed: int = 0) -> SpeechCorpus:
-    """Open a speech corpus.
+    """Open a speech corpus: a registered name (:mod:`audiolrp.simulation.corpora`) or a folder.
 
     Parameters
     ----------
-    spec : None, "espeak", "debian", or a directory
-        ``None``/``"espeak"``: :class:`EspeakCorpus`; ``"debian"``: the corpus written by
-        ``audiolrp corpus debian`` in :func:`default_debian_dir`; anything else: a
-        :class:`DirectoryCorpus`.
+    spec : None, a registered name ("espeak", "debian", "noise", ...), or a directory
+        ``None``: the default corpus (``"espeak"``, :class:`EspeakCorpus`); a name: the
+        registered corpus (``"debian"``: the folder written by ``audiolrp corpus debian`` in
+        :func:`default_debian_dir`); anything else: a :class:`DirectoryCorpus`.
     seed : int
         Chooses synthetic speakers/texts, or the files pooled from a large directory. Splits of
         directory corpora do not depend on it.
     """
-    if spec is None or (isinstance(spec, str) and spec.strip().lower() == "espeak"):
-        return EspeakCorpus(seed=seed)
-    if isinstance(spec, str) and spec.strip().lower() == "debian":
-        d = default_debian_dir()
-        if not (d / "MANIFEST.tsv").is_file():
-            raise DatasetError(
-                f"the Debian speech corpus is not at {d}; run `audiolrp corpus debian` (or set "
-                "AUDIOLRP_DEBIAN_CORPUS)"
-            )
-        return DirectoryCorpus(d, seed=seed, name="debian")
-    return DirectoryCorpus(spec, seed=seed)
-
-
+    entry = corpus_entry(DEFAULT_CORPUS if spec is None else spec)
+    if entry is None:
+        return DirectoryCorpus(spec, seed=seed)  # type: ignore[arg-type]
+    reason = entry.missing()
+    if reason is not None:
+        raise DatasetError(reason)
+    return cast(SpeechCorpus, entry.open(seed))

@@ -18,6 +18,7 @@ import soundfile as sf
 
 from audiolrp.constants import FS_HZ
 from audiolrp.errors import AudioLRPError, DatasetError
+from audiolrp.simulation.corpora import corpus_choices
 from audiolrp.simulation.speech.audio import load_speech_file
 from audiolrp.simulation.speech.base import SPLITS, SpeechCorpus, _check_split
 
@@ -143,8 +144,8 @@ class DirectoryCorpus(SpeechCorpus):
         self.root = Path(root).expanduser()
         if not self.root.is_dir():
             raise DatasetError(
-                f"speech corpus directory {self.root} does not exist; pass a folder of speech "
-                "files, 'espeak' or 'debian'"
+                f"speech corpus directory {self.root} does not exist; pass "
+                f"{corpus_choices()}"
             )
         self.seed = int(seed)
         self.name = name or self.root.name
