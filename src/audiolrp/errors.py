@@ -8,6 +8,9 @@ Ambisonics file"``. The CLI prints such messages without a traceback and exits w
 
 from __future__ import annotations
 
+import errno
+import os
+
 
 class AudioLRPError(ValueError):
     """A user-facing error with a one-line message naming the problem and the fix."""
@@ -27,3 +30,28 @@ class DatasetError(AudioLRPError):
 
 class UnsupportedModuleError(AudioLRPError):
     """The LRP engine met a module it has no rule for."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a long job that keeps what it finished; the message (one line) says what
+    was kept and how to continue, e.g. ``"3 of 250 shards kept; rerun the same command to
+    resume"``. The CLI prints it as ``interrupted: <message>`` and exits with code 130."""
+
+
+class NoSpaceError(OSError):
+    """A write refused before it began because the disk lacks room (``errno.ENOSPC``):
+    ``needed_bytes`` and ``free_bytes`` let the message say how much to free."""
+
+    def __init__(self, path: str, needed_bytes: int, free_bytes: int) -> None:
+        super().__init__(
+            errno.ENOSPC,
+            f"{os.strerror(errno.ENOSPC)} ({needed_bytes / 1e6:.1f} MB needed, "
+            f"{free_bytes / 1e6:.1f} MB free)",
+            path,
+        )
+        self.needed_bytes = needed_bytes
+        self.free_bytes = free_bytes
+
+    def __reduce__(self) -> tuple[type[NoSpaceError], tuple[str, int, int]]:
+        """Pickle by the constructor's arguments (a worker process raises it to its parent)."""
+        return type(self), (str(self.filename), self.needed_bytes, self.free_bytes)

@@ -9,11 +9,15 @@ argument, a value out of range): ``error: <one line>`` and exit 2 instead of typ
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
 import sys
 
 import typer
 
 from audiolrp.cli.app import (
+    EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     ClickException,
@@ -21,6 +25,7 @@ from audiolrp.cli.app import (
     app,
     forget_new_dirs,
     guarded,
+    quiet_stdout,
 )
 
 # Subcommand modules register their commands on ``app`` when imported.
@@ -46,8 +51,24 @@ def usage_error_line(err: ClickException) -> str:
     return f"error: {text}{hint}"
 
 
+def _pipe_closed_under_help(err: SystemExit) -> bool:
+    """Whether ``err`` is click's or rich's exit 1 after a broken pipe while printing help
+    (``audiolrp CMD --help | head``): both are quiet, click pacifies stdout, rich points it at
+    the null device; the CLI then exits with :data:`EXIT_BROKEN_PIPE` like any command."""
+    if err.code != 1:
+        return False
+    if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+        quiet_stdout()
+        return True
+    try:
+        return os.path.samestat(os.fstat(sys.stdout.fileno()), os.stat(os.devnull))
+    except (OSError, ValueError):
+        return False
+
+
 def main() -> None:
-    """Console-script entry point: run the command, exit with its code (0, 1, 2 or 130)."""
+    """Console-script entry point: run the command, exit with its code (0, 1, 2, 130, or 141
+    when the reader of stdout went away)."""
     try:
         code = guarded(lambda: app(standalone_mode=False))
     except UsageError as err:
@@ -65,7 +86,24 @@ def main() -> None:
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         sys.exit(EXIT_INTERRUPTED)
+    except SystemExit as err:
+        if _pipe_closed_under_help(err):
+            sys.exit(EXIT_BROKEN_PIPE)
+        raise
+    if code == EXIT_INTERRUPTED and getattr(sys.modules.get("__main__"), "main", None) is main:
+        _exit_now(code)  # the console script; not when called from Python (tests)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _exit_now(code: int) -> None:
+    """Ctrl-C: leave at once. The exit handlers run (multiprocessing's, temporary files'),
+    buffered output is flushed, but the interpreter's unloading of torch and its C++ state is
+    skipped: it alone took 1-2 s on a busy machine, longer than a Ctrl-C may take."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 __all__ = ["app", "main"]

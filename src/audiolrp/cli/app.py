@@ -27,7 +27,7 @@ import typer
 from typer.core import TyperGroup
 
 from audiolrp import __version__
-from audiolrp.errors import AudioLRPError
+from audiolrp.errors import AudioLRPError, NoSpaceError
 
 try:  # typer >= 0.2x carries its own click
     from typer._click.exceptions import ClickException, UsageError
@@ -43,6 +43,8 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+"""The reader of stdout went away (``audiolrp ... | head``): 128 + SIGPIPE, as git's."""
 
 SHIPPED_MODELS = ("intensity", "hoa1", "hoa2", "hoa3", "hoa4")
 """The shipped models (:func:`audiolrp.models.list_models`; a test keeps both equal). Listed
@@ -189,7 +191,12 @@ def disk_error_message(err: OSError) -> str:
     then = " and rerun with --resume" if out and _resumable(out) else ""
     if code in (errno.ENOSPC, errno.EDQUOT):
         what = "no space left" if code == errno.ENOSPC else "disk quota exceeded"
-        return f"{what} on the device of {where}: free space{then} or pass another {option}"
+        if out is not None:
+            where = out[0]
+        free = "space"
+        if isinstance(err, NoSpaceError):  # checked before writing: the shortfall is known
+            free = f"{max(1, math.ceil((err.needed_bytes - err.free_bytes) / 1e6))} MB"
+        return f"{what} on the device of {where}: free {free}{then} or pass another {option}"
     if code == errno.EROFS:
         return f"{where} is on a read-only file system: pass another {option}"
     return f"permission denied writing {where}: make it writable or pass another {option}"
@@ -203,7 +210,9 @@ def guarded(job: Callable[[], T]) -> T:
       ``EACCES``) -> one ``error:`` line naming the path and the fix, exit code 2; the output
       folders the command created are removed with what they hold (incomplete), unless the
       command marked them resumable;
-    * Ctrl-C -> exit code 130, silent;
+    * Ctrl-C -> exit code 130, silent (a job that kept its finished part raises
+      :class:`~audiolrp.errors.Interrupted`: one ``interrupted: <what was kept>`` line);
+    * a closed stdout (``| head``) -> exit code 141, silent;
     * anything else -> ``internal error: <type>: <message>`` on stderr and exit code 1
       (``AUDIOLRP_DEBUG=1`` shows the traceback).
 
@@ -216,9 +225,15 @@ def guarded(job: Callable[[], T]) -> T:
         forget_new_dirs(remove_empty=True)
         typer.echo(f"error: {_first_line(str(err))}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         forget_new_dirs(remove_empty=True)
+        if str(err):  # audiolrp.errors.Interrupted: what was kept, how to resume
+            typer.echo(f"interrupted: {_first_line(str(err))}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        forget_new_dirs(remove_empty=True)
+        quiet_stdout()
+        raise typer.Exit(EXIT_BROKEN_PIPE) from None
     except (typer.Exit, typer.Abort, ClickException):
         forget_new_dirs(remove_empty=True)
         raise
@@ -240,6 +255,15 @@ def guarded(job: Callable[[], T]) -> T:
         raise typer.Exit(EXIT_INTERNAL) from None
     forget_new_dirs(remove_empty=False)
     return result
+
+
+def quiet_stdout() -> None:
+    """After a broken pipe: point stdout at the null device, so that the interpreter's last
+    flush of what is still buffered prints no second error."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def forget_new_dirs(*, remove_empty: bool, remove_incomplete: bool = False) -> None:
@@ -362,8 +386,9 @@ def _reason(err: OSError) -> str:
 
 
 __all__ = [
-    "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "MODEL_HELP", "SHIPPED_MODELS",
+    "EXIT_BROKEN_PIPE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE",
+    "MODEL_HELP", "SHIPPED_MODELS",
     "ClickException", "GuardedGroup", "UsageError", "app", "check_model", "check_report_target",
     "disk_error_message", "forget_new_dirs", "guarded", "parse_range", "prepare_output_dir",
-    "print_json",
+    "print_json", "quiet_stdout",
 ]

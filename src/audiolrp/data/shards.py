@@ -8,7 +8,10 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
+import shutil
+import signal
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,11 @@ import h5py
 import numpy as np
 import torch
 from tqdm import tqdm
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from audiolrp.constants import CLIP_SAMPLES
 from audiolrp.data.manifest import finalize_dataset, sha256_file, shard_is_complete
@@ -28,7 +36,7 @@ from audiolrp.data.spec import (
     scene_seed,
     shard_name,
 )
-from audiolrp.errors import AudioLRPError, DatasetError
+from audiolrp.errors import AudioLRPError, DatasetError, Interrupted, NoSpaceError
 from audiolrp.io import atomic_path, atomic_write_text, json_text
 from audiolrp.signal.features import HoaStatsAccumulator
 from audiolrp.simulation.scenes import get_corpus, simulate_scene
@@ -37,6 +45,8 @@ _META_COLUMNS: tuple[str, ...] = (
     "azimuth_rad", "elevation_rad", "snr_db", "rt60_s", "distance_m", "drr_db",
 )
 _THREAD_ENV: tuple[str, ...] = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+SHARD_OVERHEAD_BYTES = 1 << 20
+"""Room needed beyond a shard's arrays (HDF5 metadata, chunk index, checksum sidecar)."""
 
 
 def _json_dump(obj: Any) -> str:
@@ -80,6 +90,75 @@ def generate_shard(
         for lo in range(0, n, 16):
             acc.update(audio["mixture"][lo : lo + 16].astype(np.float32))
     path = root / shard_name(split, index)
+    needed = sum(a.nbytes for a in audio.values()) + labels.nbytes + 8 * n * (
+        len(_META_COLUMNS) + 1) + len(params) * 512 + SHARD_OVERHEAD_BYTES
+    with _one_writer(root):
+        check_free_space(path, needed)
+        digest = _write_shard_file(path, spec, split, index, audio, labels, cols, rng_idx,
+                                   params, acc)
+    return {
+        "file": path.name,
+        "split": split,
+        "index": index,
+        "n_examples": n,
+        "sha256": digest,
+        "bytes": path.stat().st_size,
+    }
+
+
+def check_free_space(path: Path, needed_bytes: int) -> None:
+    """Raise :class:`~audiolrp.errors.NoSpaceError` (``ENOSPC``, naming ``path``) when the file
+    system of ``path``'s folder has less than ``needed_bytes`` free.
+
+    HDF5 cannot recover from a full disk: the failed file stays open inside the library and the
+    process crashes at exit (a segmentation fault after the error message). Checking before
+    writing turns a full disk into the CLI's one-line error instead.
+    """
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:  # no statvfs here: let the write itself tell
+        return
+    if free < needed_bytes:
+        raise NoSpaceError(str(path), needed_bytes, free)
+
+
+@contextlib.contextmanager
+def _one_writer(root: Path) -> Iterator[None]:
+    """Hold the dataset folder's lock (``fcntl.flock`` on the folder itself, so no lock file is
+    left; none where unsupported): parallel workers check the free space and write their
+    shards one at a time, and a shard's free-space check holds until it is written."""
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    try:
+        fd = os.open(root, os.O_RDONLY)
+    except OSError:  # pragma: no cover - a folder that cannot be opened: write unlocked
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _write_shard_file(
+    path: Path,
+    spec: DatasetSpec,
+    split: str,
+    index: int,
+    audio: dict[str, np.ndarray],
+    labels: np.ndarray,
+    cols: dict[str, np.ndarray],
+    rng_idx: range,
+    params: list[dict[str, Any]],
+    acc: HoaStatsAccumulator | None,
+) -> str:
+    """Write one shard file atomically (renamed after its checksum sidecar); returns its
+    sha256."""
+    cfg = spec.config
+    n, k = len(rng_idx), cfg.n_sh
     with atomic_path(path) as tmp:  # renamed after the checksum sidecar is written
         with h5py.File(tmp, "w", libver="earliest", track_order=False) as f:
             # attributes in a fixed order
@@ -89,9 +168,9 @@ def generate_shard(
             f.attrs["spec_sha256"] = spec.fingerprint()
             f.attrs["order"] = cfg.order
             f.attrs["n_examples"] = n
-            for p in parts:
+            for p, data in audio.items():
                 f.create_dataset(
-                    p, data=audio[p], chunks=(1, k, CLIP_SAMPLES), track_times=False
+                    p, data=data, chunks=(1, k, CLIP_SAMPLES), track_times=False
                 )
             f.create_dataset("label", data=labels, track_times=False)
             for c in _META_COLUMNS:
@@ -105,17 +184,14 @@ def generate_shard(
                 f.create_dataset("hoa_sums", data=acc.to_arrays(), track_times=False)
         digest = sha256_file(tmp)
         atomic_write_text(path.with_name(path.name + ".sha256"), digest + "\n")
-    return {
-        "file": path.name,
-        "split": split,
-        "index": index,
-        "n_examples": n,
-        "sha256": digest,
-        "bytes": path.stat().st_size,
-    }
+    return digest
 
 
 def _worker_init() -> None:
+    """Worker set-up: one torch thread, and Ctrl-C left to the parent (a terminal's Ctrl-C
+    reaches every process of the group; the parent terminates the pool, so a worker must not
+    print a ``KeyboardInterrupt`` traceback of its own)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
 
 
@@ -248,27 +324,12 @@ def _generate(
                 written.append(generate_shard(root, spec, split, index, corpus))
                 bar.update(written[-1]["n_examples"])
         else:
-            ctx = mp.get_context("spawn")
-            # one BLAS/OpenMP thread per worker process (set before the children import numpy)
-            saved = {k: os.environ.get(k) for k in _THREAD_ENV}
-            os.environ.update({k: "1" for k in _THREAD_ENV})
-            try:
-                with ProcessPoolExecutor(
-                    max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_worker_init
-                ) as pool:
-                    futs = [
-                        pool.submit(_worker_shard, str(root), spec.to_dict(), split, index)
-                        for split, index in todo
-                    ]
-                    for fut in as_completed(futs):
-                        written.append(fut.result())
-                        bar.update(written[-1]["n_examples"])
-            finally:
-                for k, v in saved.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
+            _generate_in_workers(root, spec, todo, workers, written, bar)
+    except KeyboardInterrupt:
+        done = sum((root / shard_name(*sid)).is_file() for sid in mine)
+        raise Interrupted(
+            f"{done} of {len(mine)} shards kept; rerun the same command to resume"
+        ) from None
     finally:
         bar.close()
     seconds = time.perf_counter() - t0
@@ -292,8 +353,77 @@ def _generate(
     return summary
 
 
+def _generate_in_workers(
+    root: Path,
+    spec: DatasetSpec,
+    todo: list[tuple[str, int]],
+    workers: int,
+    written: list[dict[str, Any]],
+    bar: Any,
+) -> None:
+    """Write the shards ``todo`` in ``workers`` processes, appending their summaries to
+    ``written`` as they finish.
+
+    On any failure (Ctrl-C, a full disk, a bug) the pool is terminated at once instead of
+    finishing the queued shards, and the temporary files of the shards cut short are removed:
+    finished shards are kept (a rerun resumes), nothing half-written is.
+    """
+    ctx = mp.get_context("spawn")
+    # one BLAS/OpenMP thread per worker process (set before the children import numpy)
+    saved = {k: os.environ.get(k) for k in _THREAD_ENV}
+    os.environ.update({k: "1" for k in _THREAD_ENV})
+    try:
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_worker_init
+        )
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    try:
+        futs = [
+            pool.submit(_worker_shard, str(root), spec.to_dict(), split, index)
+            for split, index in todo
+        ]
+        for fut in as_completed(futs):
+            written.append(fut.result())
+            bar.update(written[-1]["n_examples"])
+    except BaseException:
+        _terminate(pool)
+        _remove_temporaries(root, todo)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop ``pool`` now: queued shards cancelled, running workers terminated (SIGTERM)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.join(timeout=1.0)
+
+
+def _remove_temporaries(root: Path, todo: list[tuple[str, int]]) -> None:
+    """Remove the temporary files (:func:`audiolrp.io.atomic_path`) of the shards ``todo``
+    that terminated workers left behind; finished shards are untouched."""
+    for sid in todo:
+        name = shard_name(*sid)
+        for tmp in root.glob(f".{name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        for tmp in root.glob(f".{name}.sha256.*.tmp"):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
 
 __all__ = [
+    "check_free_space",
     "generate_dataset",
     "generate_shard",
     "parse_shard_arg",
