@@ -282,8 +282,135 @@ def start_relevance(logits: Array, target: int) -> Array:
     return r
 
 
+# ----------------------------------------------------------------------------- conformer
+def _lin(mod: nn.Linear) -> tuple[Array, Array]:
+    return _np(mod.weight), _np(mod.bias)
+
+
+def _feed_forward_lrp(ff: nn.Sequential, x: Array, r: Array | None, eps: float,
+                      dense_eps: float) -> tuple[Array, Array | None]:
+    """Half-step FF (LayerNorm, Linear, SiLU, Linear, x 1/2): forward, relevance of ``x``
+    (the 1/2 and SiLU pass relevance through)."""
+    ln, lin1, lin2, half = ff[0], ff[1], ff[4], ff[6].factor
+    h = layernorm_forward(x, *_ln_params(ln))
+    z1 = dense_forward(h, *_lin(lin1))
+    a1 = _act("silu", z1)
+    out = half * dense_forward(a1, *_lin(lin2))
+    if r is None:
+        return out, None
+    r = dense_lrp(a1, *_lin(lin2), r, "epsilon", dense_eps)[0]
+    r = dense_lrp(h, *_lin(lin1), r, "epsilon", dense_eps)[0]
+    return out, layernorm_lrp(x, *_ln_params(ln), r, eps)
+
+
+def _conv_module_lrp(cm: nn.Module, x: Array, r: Array | None, eps: float,
+                     dense_eps: float) -> tuple[Array, Array | None]:
+    """Convolution module (LayerNorm, pointwise, GLU, depthwise + folded BatchNorm, SiLU,
+    pointwise) on ``x`` (T, d): forward and relevance of ``x``."""
+    pw1, glu, dw, bn, _, pw2 = list(cm.convs)[:6]
+    h = layernorm_forward(x, *_ln_params(cm.norm)).T  # (d, T)
+    scale = _np(bn.weight) / np.sqrt(_np(bn.running_var) + bn.eps)
+    w_dw = _np(dw.weight) * scale[:, None, None]
+    b_dw = (_np(dw.bias) - _np(bn.running_mean)) * scale + _np(bn.bias)
+    pad, groups = dw.padding[0], dw.groups
+    z1 = conv1d_forward(h, _np(pw1.weight), _np(pw1.bias), 0, 1)
+    d = z1.shape[0] // 2
+    g = z1[:d] / (1.0 + np.exp(-z1[d:]))  # GLU
+    z2 = conv1d_forward(g, w_dw, b_dw, pad, groups)
+    a2 = _act("silu", z2)
+    out = conv1d_forward(a2, _np(pw2.weight), _np(pw2.bias), 0, 1)
+    if r is None:
+        return out.T, None
+    rr = conv1d_lrp(a2, _np(pw2.weight), _np(pw2.bias), r.T, 0, 1, dense_eps)[1]
+    rr = conv1d_lrp(g, w_dw, b_dw, rr, pad, groups, dense_eps)[1]
+    rr = np.concatenate([rr, np.zeros_like(rr)], 0)  # GLU: the gate gets nothing
+    rr = conv1d_lrp(h, _np(pw1.weight), _np(pw1.bias), rr, 0, 1, dense_eps)[1]
+    return out.T, layernorm_lrp(x, *_ln_params(cm.norm), rr.T, eps)
+
+
+def conformer_block_lrp(block: nn.Module, x: Array, r: Array | None, cp: bool = False,
+                        eps: float = 1e-6, dense_eps: float = 0.01) -> tuple[Array, Array]:
+    """One :class:`audiolrp.models.conformer.ConformerBlock` on ``x`` (T, d): forward and the
+    relevance of ``x`` (residuals by :func:`add_lrp`, positions as an added constant)."""
+    att = block.attention
+    pe = _np(att.positions.pe)[: x.shape[0]]
+    f1 = _feed_forward_lrp(block.feed_forward1, x, None, eps, dense_eps)[0]
+    x1 = x + f1
+    h = layernorm_forward(x1, *_ln_params(att.norm)) + pe
+    a_out = mha_lrp(att.attention, h, None)[0]
+    x2 = x1 + a_out
+    c_out = _conv_module_lrp(block.convolution, x2, None, eps, dense_eps)[0]
+    x3 = x2 + c_out
+    f2 = _feed_forward_lrp(block.feed_forward2, x3, None, eps, dense_eps)[0]
+    x4 = x3 + f2
+    y = layernorm_forward(x4, *_ln_params(block.norm))
+    if r is None:
+        return y, np.zeros_like(x)
+    r4 = layernorm_lrp(x4, *_ln_params(block.norm), r, eps)
+    r3, rf = add_lrp(x3, f2, r4, eps)
+    r3 = r3 + _feed_forward_lrp(block.feed_forward2, x3, rf, eps, dense_eps)[1]
+    r2, rc = add_lrp(x2, c_out, r3, eps)
+    r2 = r2 + _conv_module_lrp(block.convolution, x2, rc, eps, dense_eps)[1]
+    r1, ra = add_lrp(x1, a_out, r2, eps)
+    r_h = mha_lrp(att.attention, h, ra, cp, eps, dense_eps)[1]  # h = LN(x1) + PE: pass
+    r1 = r1 + layernorm_lrp(x1, *_ln_params(att.norm), r_h, eps)
+    r0, rf1 = add_lrp(x, f1, r1, eps)
+    return y, r0 + _feed_forward_lrp(block.feed_forward1, x, rf1, eps, dense_eps)[1]
+
+
+def conformer_lrp(model: nn.Module, x: Array, target: int | None, cp: bool = False,
+                  eps: float = 1e-6, dense_eps: float = 0.01) -> tuple[Array, dict]:
+    """LRP of a :class:`audiolrp.models.conformer.ConformerDOA` for ONE example (C, T, F) with
+    the ``attn_lrp`` (``cp=False``) or ``cp_lrp`` rules: the CRNN front end as in
+    ``lrp_reference.crnn_lrp`` (alpha1-beta0 on the BatchNorm-folded convolutions,
+    winner-take-all pooling), epsilon on the dense layers and 1-D convolutions, the block rules
+    above. Returns ``(R_x, info)`` with ``info`` keys ``logits``, ``start``, ``dropped``."""
+    mean, std = _np(model.normalization.mean), _np(model.normalization.std)
+    h = (x - mean[:, None, None]) / std[:, None, None]
+    acts = []
+    mods = list(model.conv)
+    for i in range(0, len(mods), 4):
+        conv, bn, _, pool = mods[i : i + 4]
+        scale = _np(bn.weight) / np.sqrt(_np(bn.running_var) + bn.eps)
+        w = _np(conv.weight) * scale[:, None, None, None]
+        b = (_np(conv.bias) - _np(bn.running_mean)) * scale + _np(bn.bias)
+        z = conv2d_lrp(h, w, b, None, padding=tuple(conv.padding))[0]
+        a = _act("elu", z)
+        acts.append((h, w, b, conv, a, pool))
+        h = maxpool2d(a, tuple(pool.kernel_size))[0]
+    c, n_t, f = h.shape
+    seq = h.transpose(1, 0, 2).reshape(n_t, c * f)
+    hs = [dense_forward(seq, *_lin(model.projection))]
+    for block in model.blocks:
+        hs.append(conformer_block_lrp(block, hs[-1], None)[0])
+    z1 = dense_forward(hs[-1], *_lin(model.dense))
+    a1 = _act("elu", z1)
+    logits = dense_forward(a1, *_lin(model.output))
+    info: dict = {"logits": logits}
+    if target is None:
+        return np.zeros_like(x), info
+    r = start_relevance(logits, target)
+    info["start"] = r.sum()
+    r = dense_lrp(a1, *_lin(model.output), r, "epsilon", dense_eps)[0]
+    r = dense_lrp(hs[-1], *_lin(model.dense), r, "epsilon", dense_eps)[0]
+    for block, hb in zip(reversed(model.blocks), reversed(hs[:-1]), strict=True):
+        r = conformer_block_lrp(block, hb, r, cp, eps, dense_eps)[1]
+    r = dense_lrp(seq, *_lin(model.projection), r, "epsilon", dense_eps)[0]
+    r = r.reshape(n_t, c, f).transpose(1, 0, 2)
+    dropped = 0.0
+    for k in range(len(acts) - 1, -1, -1):
+        h_in, w, b, conv, a, pool = acts[k]
+        r = maxpool2d(a, tuple(pool.kernel_size), r)[1]
+        _, r, dr, _ = conv2d_lrp(h_in, w, b, r, padding=tuple(conv.padding), rule="alphabeta")
+        dropped += dr
+    info["dropped"] = dropped
+    return r, info
+
+
 __all__ = [
     "add_lrp",
+    "conformer_block_lrp",
+    "conformer_lrp",
     "conv1d_forward",
     "conv1d_lrp",
     "conv2d_lrp",

@@ -1,5 +1,7 @@
-"""The DOA CRNN (:mod:`~audiolrp.models.crnn`), its files (save / load / registry of shipped
-models, :mod:`~audiolrp.models.files`, :data:`PRETRAINED_DIR` is ``audiolrp/pretrained``) and
+"""The DOA CRNN (:mod:`~audiolrp.models.crnn`), the conformer DOA model
+(:mod:`~audiolrp.models.conformer`, :func:`build_conformer`), their files (save / load /
+registry of shipped models, :mod:`~audiolrp.models.files`, :data:`PRETRAINED_DIR` is
+``audiolrp/pretrained``) and
 the façade :func:`load` returns (:class:`LoadedModel`: audio -> input at the training level,
 :meth:`~LoadedModel.predict` -> :class:`Prediction` with directions finer than the grid).
 
@@ -10,6 +12,7 @@ the façade :func:`load` returns (:class:`LoadedModel`: audio -> input at the tr
 """
 
 from audiolrp.constants import N_FRAMES
+from audiolrp.models.conformer import ConformerDOA
 from audiolrp.models.crnn import (
     CRNN,
     FrequencyToFeatures,
@@ -18,9 +21,12 @@ from audiolrp.models.crnn import (
     predict_clip,
 )
 from audiolrp.models.files import (
+    ARCHITECTURES,
+    CONFORMER_SIZES,
     FEATURES,
     MODEL_SIZES,
     PRETRAINED_DIR,
+    build_conformer,
     build_model,
     default_class_grid_description,
     default_stft_description,
@@ -39,7 +45,10 @@ from audiolrp.models.prediction import (
 )
 
 __all__ = [
+    "ARCHITECTURES",
+    "CONFORMER_SIZES",
     "CRNN",
+    "ConformerDOA",
     "DEFAULT_INPUT_RMS",
     "DirectionRefinement",
     "ModelInput",
@@ -53,6 +62,7 @@ __all__ = [
     "MODEL_SIZES",
     "N_FRAMES",
     "PRETRAINED_DIR",
+    "build_conformer",
     "build_model",
     "clip_probabilities",
     "default_class_grid_description",

@@ -26,6 +26,7 @@ from audiolrp.constants import (
 )
 from audiolrp.errors import AudioLRPError, ModelFileError
 from audiolrp.io import atomic_write_bytes, write_json
+from audiolrp.models.conformer import ConformerDOA
 from audiolrp.models.crnn import CRNN
 from audiolrp.models.loaded import DEFAULT_INPUT_RMS, LoadedModel
 from audiolrp.models.prediction import DirectionRefinement
@@ -49,6 +50,22 @@ MODEL_SIZES: dict[str, dict[str, int]] = {
     "small": {"n_filters": 16, "lstm_hidden": 16, "n_dense": 32},
     "tiny": {"n_filters": 4, "lstm_hidden": 4, "n_dense": 8},
 }
+#: Size presets of the conformer (``arch="conformer"``); ``"full"`` costs about what the
+#: CRNN's ``"full"`` does per training step on a CPU (docs/models.md).
+CONFORMER_SIZES: dict[str, dict[str, int]] = {
+    "full": {"n_filters": 64, "d_model": 64, "n_heads": 4, "n_blocks": 2, "n_dense": 100},
+    "small": {"n_filters": 16, "d_model": 32, "n_heads": 4, "n_blocks": 2, "n_dense": 32},
+    "tiny": {"n_filters": 4, "d_model": 8, "n_heads": 2, "n_blocks": 1, "ff_mult": 2,
+             "conv_kernel": 3, "n_dense": 8},
+}
+#: A DOA model of any architecture.
+DOAModel = CRNN | ConformerDOA
+#: Architectures by name, each with its builder; model files record the class name
+#: (``architecture.class``; files without one are CRNNs).
+ARCHITECTURES: dict[str, type[CRNN] | type[ConformerDOA]] = {
+    "crnn": CRNN, "conformer": ConformerDOA,
+}
+_BY_CLASS = {cls.__name__: cls for cls in ARCHITECTURES.values()}
 
 
 def n_input_channels(feature: str, order: int | None = None) -> int:
@@ -77,13 +94,38 @@ def build_model(
     """Build a :class:`CRNN` for a feature type from a size preset (:data:`MODEL_SIZES`).
 
     ``overrides`` (``n_filters``, ``lstm_hidden``, ``n_dense``, ...; ``None`` values ignored)
-    replace preset entries.
+    replace preset entries. :func:`build_conformer` builds the conformer.
     """
-    if size not in MODEL_SIZES:
-        raise AudioLRPError(f"unknown model size {size!r}: use one of {', '.join(MODEL_SIZES)}")
-    kwargs: dict[str, Any] = dict(MODEL_SIZES[size])
-    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    kwargs = _size_kwargs(MODEL_SIZES, size, overrides)
     return CRNN(n_input_channels(feature, order), norm_mean=norm_mean, norm_std=norm_std, **kwargs)
+
+
+def build_conformer(
+    feature: str,
+    order: int | None = None,
+    *,
+    size: str = "full",
+    norm_mean: Sequence[float] | torch.Tensor | np.ndarray | None = None,
+    norm_std: Sequence[float] | torch.Tensor | np.ndarray | None = None,
+    **overrides: Any,
+) -> ConformerDOA:
+    """Build a :class:`~audiolrp.models.conformer.ConformerDOA` for a feature type from a size
+    preset (:data:`CONFORMER_SIZES`); ``overrides`` (``d_model``, ``n_blocks``, ...; ``None``
+    values ignored) replace preset entries."""
+    kwargs = _size_kwargs(CONFORMER_SIZES, size, overrides)
+    return ConformerDOA(
+        n_input_channels(feature, order), norm_mean=norm_mean, norm_std=norm_std, **kwargs
+    )
+
+
+def _size_kwargs(
+    sizes: dict[str, dict[str, int]], size: str, overrides: dict[str, Any]
+) -> dict[str, Any]:
+    if size not in sizes:
+        raise AudioLRPError(f"unknown model size {size!r}: use one of {', '.join(sizes)}")
+    kwargs: dict[str, Any] = dict(sizes[size])
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    return kwargs
 
 
 def default_stft_description() -> dict[str, Any]:
@@ -130,7 +172,7 @@ def _state_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save(
-    model: CRNN,
+    model: DOAModel,
     path: str | os.PathLike[str],
     *,
     feature: str,
@@ -192,7 +234,7 @@ def save(
     description: dict[str, Any] = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
-        "architecture": {"class": "CRNN", **model.config},
+        "architecture": {"class": type(model).__name__, **model.config},
         "feature": feature,
         "order": int(order) if order is not None else None,
         "input_channels": list(InputLayout.of(feature, order).names),
@@ -269,7 +311,8 @@ def load(
     Returns
     -------
     LoadedModel
-        ``.model`` is the :class:`CRNN` in eval mode, ``.config`` the JSON description.
+        ``.model`` is the :class:`CRNN` (or the architecture the file records, e.g.
+        ``ConformerDOA``) in eval mode, ``.config`` the JSON description.
     """
     json_path, st_path, name = resolve_model_path(name_or_path)
     if not json_path.exists():
@@ -299,11 +342,13 @@ def load(
         )
     try:
         arch = dict(config["architecture"])
-        arch.pop("class", None)
+        cls = _BY_CLASS.get(str(arch.pop("class", "CRNN")))
+        if cls is None:
+            raise ValueError(f"unknown architecture class {config['architecture']['class']!r}")
         feature = str(config["feature"])
         if feature not in FEATURES:
             raise ValueError(f"unknown feature {feature!r}")
-        model = CRNN(**arch)
+        model = cls(**arch)
     except (KeyError, TypeError, ValueError) as err:
         raise ModelFileError(
             f"{json_path} has an invalid architecture/feature entry ({err}): re-save the model"

@@ -26,6 +26,7 @@ import torch
 
 from audiolrp.constants import CLIP_SAMPLES, N_BINS, N_CLASSES, N_FRAMES
 from audiolrp.errors import AudioLRPError
+from audiolrp.models.conformer import ConformerDOA
 from audiolrp.models.crnn import CRNN, clip_probabilities
 from audiolrp.models.prediction import DirectionRefinement, Prediction
 from audiolrp.signal.features import compute_features
@@ -69,7 +70,8 @@ class LoadedModel:
     Attributes
     ----------
     model
-        The :class:`CRNN` (``eval()`` mode, on the CPU unless ``device`` was given).
+        The :class:`CRNN` or :class:`~audiolrp.models.conformer.ConformerDOA` (``eval()``
+        mode, on the CPU unless ``device`` was given).
     config
         The full JSON description written by :func:`audiolrp.models.save` (architecture,
         feature, order, STFT, normalisation, input level, direction refinement, class grid,
@@ -80,7 +82,7 @@ class LoadedModel:
         Registry name for shipped models, else the file stem.
     """
 
-    model: CRNN
+    model: CRNN | ConformerDOA
     config: dict[str, Any]
     path: Path
     name: str

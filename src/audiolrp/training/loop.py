@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from audiolrp.errors import AudioLRPError
 from audiolrp.io import write_json
-from audiolrp.models import CRNN, clip_probabilities, save
+from audiolrp.models import CRNN, ConformerDOA, clip_probabilities, save
 from audiolrp.models import load as load_model
 from audiolrp.progress import ElapsedLog
 from audiolrp.signal.ambisonics import class_distance_deg
@@ -83,7 +83,7 @@ class TrainResult:
     epoch (under DDP every rank's copy is identical).
     """
 
-    model: CRNN
+    model: CRNN | ConformerDOA
     model_path: Path | None
     out_dir: Path
     history: list[dict[str, Any]]
