@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import torch
@@ -306,6 +306,63 @@ def pixel_flipping(
     PixelFlippingResult
     """
     n, c, t, f = (int(s) for s in x.shape)
+    labels_np, channels = _checked_inputs(x, relevance, labels, channels, baseline, score,
+                                          batch_size)
+    fr = _fractions(n_steps, fractions)
+    n_s = fr.size
+    counts = n_flipped_bins(fr, t * f)
+    device = _model_device(model) if device is None else device
+    norm_mean, norm_std = _normalisation_stats(model, c)
+    ch_mask = torch.zeros((1, c, 1, 1), dtype=torch.bool, device=device)
+    ch_mask[0, list(channels) if channels is not None else slice(None)] = True
+    counts_t = torch.from_numpy(counts).to(device)
+
+    scores = np.empty((n, n_s))
+    was_training = model.training
+    model.eval()
+    net = fast_inference_model(model) if fast else model
+    # examples per block: enough to fill a few batches, at least 1
+    block = max(1, (4 * batch_size) // n_s)
+    bar = (tqdm(total=n * n_s, desc=f"pixel flipping ({order})", unit="input") if progress
+           else None)
+    try:
+        with torch.no_grad():
+            for i0 in range(0, n, block):
+                i1 = min(n, i0 + block)
+                xb = _slice(x, i0, i1).astype(np.float32)
+                ranks = _block_ranks(_slice(relevance, i0, i1), order, channels, seed, i0)
+                base_t = torch.from_numpy(np.ascontiguousarray(
+                    _block_baseline(baseline, xb, norm_mean, norm_std, seed, i0), dtype=np.float32
+                )).to(device)
+                xb_t = torch.from_numpy(xb).to(device)
+                ranks_t = torch.from_numpy(ranks.reshape(i1 - i0, 1, t, f)).to(device)
+                lab_t = torch.from_numpy(labels_np[i0:i1]).to(device)
+                out = _block_scores(net, xb_t, base_t, ranks_t, lab_t, counts_t, ch_mask,
+                                    batch_size=batch_size, score=score, bar=bar)
+                scores[i0:i1] = out.numpy().reshape(i1 - i0, n_s)
+    finally:
+        model.train(was_training)
+        if bar is not None:
+            bar.close()
+    return PixelFlippingResult(
+        fractions=fr, n_flipped=counts, scores=scores, order=order,
+        channels=channels, baseline=baseline, score=score,
+    )
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter (CPU for a model without any)."""
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def _checked_inputs(
+    x: Any, relevance: Any, labels: Any, channels: Sequence[int] | None, baseline: str,
+    score: str, batch_size: int,
+) -> tuple[np.ndarray, tuple[int, ...] | None]:
+    """Check the arguments of :func:`pixel_flipping` (one-line errors); returns the labels as
+    int64 and the sorted, unique channels."""
+    n, c, t, f = (int(s) for s in x.shape)
     if tuple(relevance.shape) != (n, c, t, f):
         raise AudioLRPError(
             f"relevance shape {tuple(relevance.shape)} != input shape {(n, c, t, f)}: pass the "
@@ -314,10 +371,11 @@ def pixel_flipping(
     labels_np = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels).astype(np.int64)
     if labels_np.shape != (n,):
         raise AudioLRPError(f"labels have shape {labels_np.shape}: pass one class per example")
+    chosen: tuple[int, ...] | None = None
     if channels is not None:
-        channels = tuple(sorted({int(ch) for ch in channels}))
-        if not channels or channels[0] < 0 or channels[-1] >= c:
-            raise AudioLRPError(f"channels={channels} out of range for {c} input channels")
+        chosen = tuple(sorted({int(ch) for ch in channels}))
+        if not chosen or chosen[0] < 0 or chosen[-1] >= c:
+            raise AudioLRPError(f"channels={chosen} out of range for {c} input channels")
     if baseline not in ("zero-normalised", "zero-raw", "mean", "noise"):
         raise AudioLRPError(
             f"baseline={baseline!r} is unknown: pass 'zero-normalised', 'zero-raw', 'mean' or "
@@ -327,85 +385,70 @@ def pixel_flipping(
         raise AudioLRPError(f"score={score!r} is unknown: pass 'probability' or 'logit'")
     if batch_size < 1:
         raise AudioLRPError(f"batch_size={batch_size} is invalid: pass >= 1")
-    fr = _fractions(n_steps, fractions)
-    n_s = fr.size
-    counts = n_flipped_bins(fr, t * f)
-    if device is None:
-        p = next(model.parameters(), None)
-        device = p.device if p is not None else torch.device("cpu")
-    norm_mean, norm_std = _normalisation_stats(model, c)
-    ch_mask_np = np.zeros(c, dtype=bool)
-    ch_mask_np[list(channels) if channels is not None else slice(None)] = True
-    ch_mask = torch.from_numpy(ch_mask_np).view(1, c, 1, 1).to(device)
-    counts_t = torch.from_numpy(counts).to(device)
+    return labels_np, chosen
 
-    scores = np.empty((n, n_s))
-    was_training = model.training
-    model.eval()
-    net = fast_inference_model(model) if fast else model
-    # examples per block: enough to fill a few batches, at least 1
-    block = max(1, (4 * batch_size) // n_s)
-    bar = None
-    if progress:
 
-        bar = tqdm(total=n * n_s, desc=f"pixel flipping ({order})", unit="input")
-    try:
-        with torch.no_grad():
-            for i0 in range(0, n, block):
-                i1 = min(n, i0 + block)
-                xb = _slice(x, i0, i1).astype(np.float32)
-                rb = _slice(relevance, i0, i1)
-                e = i1 - i0
-                ranks = np.empty((e, t * f), dtype=np.int64)
-                for j in range(e):
-                    rng = np.random.default_rng([seed, i0 + j]) if order == "random" else None
-                    perm = bin_ranking(rb[j], order, channels, rng)
-                    ranks[j, perm] = np.arange(t * f)
-                if baseline == "zero-normalised":
-                    base = norm_mean.reshape(1, c, 1, 1)
-                elif baseline == "zero-raw":
-                    base = np.zeros((1, c, 1, 1))
-                elif baseline == "mean":
-                    base = xb.astype(np.float64).mean(axis=(2, 3), keepdims=True)
-                else:
-                    z = np.stack([
-                        np.random.default_rng([seed, 1, i0 + j]).standard_normal((c, t, f))
-                        for j in range(e)
-                    ])
-                    base = norm_mean.reshape(1, c, 1, 1) + norm_std.reshape(1, c, 1, 1) * z
-                base_t = torch.from_numpy(
-                    np.ascontiguousarray(
-                        np.broadcast_to(base, (base.shape[0], c, t, f)), dtype=np.float32
-                    )
-                ).to(device)
-                xb_t = torch.from_numpy(xb).to(device)
-                ranks_t = torch.from_numpy(ranks.reshape(e, 1, t, f)).to(device)
-                lab_t = torch.from_numpy(labels_np[i0:i1]).to(device)
-                jobs = e * n_s
-                out = torch.empty(jobs, dtype=torch.float64)
-                for j0 in range(0, jobs, batch_size):
-                    jj = torch.arange(j0, min(jobs, j0 + batch_size), device=device)
-                    ex, st = jj // n_s, jj % n_s
-                    mask = (ranks_t[ex] < counts_t[st].view(-1, 1, 1, 1)) & ch_mask
-                    b_sel = base_t[ex] if base_t.shape[0] > 1 else base_t
-                    inp = torch.where(mask, b_sel, xb_t[ex])
-                    logits = net(inp)
-                    if score == "probability":
-                        val = torch.softmax(logits.double(), dim=-1).mean(dim=1)
-                    else:
-                        val = logits.double().mean(dim=1)
-                    out[j0 : j0 + jj.numel()] = val.gather(1, lab_t[ex].view(-1, 1))[:, 0].cpu()
-                    if bar is not None:
-                        bar.update(jj.numel())
-                scores[i0:i1] = out.numpy().reshape(e, n_s)
-    finally:
-        model.train(was_training)
+def _block_ranks(
+    rb: np.ndarray, order: Order, channels: Sequence[int] | None, seed: int, i0: int
+) -> np.ndarray:
+    """Rank of every bin ``(e, T*F)`` of a block of examples (``i0`` the first one's index:
+    it seeds the random order)."""
+    e, t, f = rb.shape[0], rb.shape[-2], rb.shape[-1]
+    ranks = np.empty((e, t * f), dtype=np.int64)
+    for j in range(e):
+        rng = np.random.default_rng([seed, i0 + j]) if order == "random" else None
+        perm = bin_ranking(rb[j], order, channels, rng)
+        ranks[j, perm] = np.arange(t * f)
+    return ranks
+
+
+def _block_baseline(
+    baseline: Baseline, xb: np.ndarray, norm_mean: np.ndarray, norm_std: np.ndarray,
+    seed: int, i0: int,
+) -> np.ndarray:
+    """The values flipped bins take, ``(1 or e, C, T, F)`` (module docstring)."""
+    e, c, t, f = xb.shape
+    if baseline == "zero-normalised":
+        base = norm_mean.reshape(1, c, 1, 1)
+    elif baseline == "zero-raw":
+        base = np.zeros((1, c, 1, 1))
+    elif baseline == "mean":
+        base = xb.astype(np.float64).mean(axis=(2, 3), keepdims=True)
+    else:
+        z = np.stack([
+            np.random.default_rng([seed, 1, i0 + j]).standard_normal((c, t, f))
+            for j in range(e)
+        ])
+        base = norm_mean.reshape(1, c, 1, 1) + norm_std.reshape(1, c, 1, 1) * z
+    return np.broadcast_to(base, (base.shape[0], c, t, f))
+
+
+def _block_scores(
+    net: nn.Module, xb_t: torch.Tensor, base_t: torch.Tensor, ranks_t: torch.Tensor,
+    lab_t: torch.Tensor, counts_t: torch.Tensor, ch_mask: torch.Tensor, *, batch_size: int,
+    score: str, bar: Any,
+) -> torch.Tensor:
+    """Scores ``(e * n_steps,)`` float64 of every example of a block at every step, in batches
+    of ``batch_size`` perturbed inputs."""
+    n_s = int(counts_t.shape[0])
+    jobs = int(xb_t.shape[0]) * n_s
+    device = xb_t.device
+    out = torch.empty(jobs, dtype=torch.float64)
+    for j0 in range(0, jobs, batch_size):
+        jj = torch.arange(j0, min(jobs, j0 + batch_size), device=device)
+        ex, st = jj // n_s, jj % n_s
+        mask = (ranks_t[ex] < counts_t[st].view(-1, 1, 1, 1)) & ch_mask
+        b_sel = base_t[ex] if base_t.shape[0] > 1 else base_t
+        inp = torch.where(mask, b_sel, xb_t[ex])
+        logits = net(inp)
+        if score == "probability":
+            val = torch.softmax(logits.double(), dim=-1).mean(dim=1)
+        else:
+            val = logits.double().mean(dim=1)
+        out[j0 : j0 + jj.numel()] = val.gather(1, lab_t[ex].view(-1, 1))[:, 0].cpu()
         if bar is not None:
-            bar.close()
-    return PixelFlippingResult(
-        fractions=fr, n_flipped=counts, scores=scores, order=order,
-        channels=channels, baseline=baseline, score=score,
-    )
+            bar.update(jj.numel())
+    return out
 
 
 __all__ = [

@@ -150,6 +150,39 @@ def speaker_breakdown(
     return rows
 
 
+def _checked_classes(
+    pred: np.ndarray, label: np.ndarray, grid_rad: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``pred``, ``label`` as flat int64 arrays and the class grid, after checking that they
+    have equal counts and lie on the grid (one-line errors)."""
+    pred = np.asarray(pred, np.int64).reshape(-1)
+    label = np.asarray(label, np.int64).reshape(-1)
+    if pred.shape != label.shape:
+        raise AudioLRPError(f"{pred.size} predictions but {label.size} labels: pass equal counts")
+    grid = _default_grid() if grid_rad is None else np.asarray(grid_rad, np.float64)
+    if pred.size and (
+        max(pred.max(), label.max()) >= len(grid) or min(pred.min(), label.min()) < 0
+    ):
+        raise AudioLRPError(f"class indices must lie in 0..{len(grid) - 1}")
+    return pred, label, grid
+
+
+def _refined_metrics(
+    refined_rad: tuple[np.ndarray, np.ndarray], true_az: np.ndarray, true_el: np.ndarray
+) -> dict[str, Any]:
+    """``refined_error_deg`` (mean/median/p90 vs the true direction) and
+    ``refined_share_within_10_deg`` of directions refined below the grid."""
+    raz = np.asarray(refined_rad[0], np.float64).reshape(-1)
+    rel = np.asarray(refined_rad[1], np.float64).reshape(-1)
+    err_ref = great_circle_deg(raz, rel, true_az, true_el)
+    return {
+        "refined_error_deg": _summary(err_ref),
+        "refined_share_within_10_deg": (
+            float(np.mean(err_ref <= 10.0)) if raz.size else float("nan")
+        ),
+    }
+
+
 def compute_metrics(
     pred: np.ndarray,
     label: np.ndarray,
@@ -201,15 +234,7 @@ def compute_metrics(
         ``neighbour_tolerance_deg``, ``by_snr_db`` and ``by_rt60_s`` (lists of bins) and
         ``by_speaker`` (one row per talker; empty without ``speaker``).
     """
-    pred = np.asarray(pred, np.int64).reshape(-1)
-    label = np.asarray(label, np.int64).reshape(-1)
-    if pred.shape != label.shape:
-        raise AudioLRPError(f"{pred.size} predictions but {label.size} labels: pass equal counts")
-    grid = _default_grid() if grid_rad is None else np.asarray(grid_rad, np.float64)
-    if pred.size and (
-        max(pred.max(), label.max()) >= len(grid) or min(pred.min(), label.min()) < 0
-    ):
-        raise AudioLRPError(f"class indices must lie in 0..{len(grid) - 1}")
+    pred, label, grid = _checked_classes(pred, label, grid_rad)
     if true_azimuth_rad is None or true_elevation_rad is None:
         true_az, true_el = grid[label, 0], grid[label, 1]
     else:
@@ -236,13 +261,7 @@ def compute_metrics(
         "share_within_10_deg": float(np.mean(err_dir <= 10.0)) if pred.size else float("nan"),
     }
     if refined_rad is not None:
-        raz = np.asarray(refined_rad[0], np.float64).reshape(-1)
-        rel = np.asarray(refined_rad[1], np.float64).reshape(-1)
-        err_ref = great_circle_deg(raz, rel, true_az, true_el)
-        metrics["refined_error_deg"] = _summary(err_ref)
-        metrics["refined_share_within_10_deg"] = (
-            float(np.mean(err_ref <= 10.0)) if pred.size else float("nan")
-        )
+        metrics.update(_refined_metrics(refined_rad, true_az, true_el))
     metrics["by_snr_db"] = (
         breakdown(np.asarray(snr_db), correct, err_dir, n_bins=n_bins) if snr_db is not None else []
     )

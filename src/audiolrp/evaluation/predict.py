@@ -179,44 +179,10 @@ def evaluate(
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise AudioLRPError(f"--device {device}: no CUDA GPU is available here; pass --device cpu")
     loaded = model if isinstance(model, LoadedModel) else load_model(model, device=device)
-    feature, order = loaded.feature, loaded.order
-    card_eval = dict(loaded.config.get("evaluation") or {})
     if data_root is not None:
-        root = Path(data_root)
-        if not root.is_dir():
-            raise DatasetError(
-                f"dataset folder {root} not found: pass a folder from `audiolrp simulate`"
-            )
-
-        ds = FeatureDataset(root, split, feature=feature, order=order)  # a fixed order wins
-        n = len(ds) if max_examples is None else min(len(ds), max_examples)
-        examples: Iterable[Example] = dataset_examples(ds, order, n)
-        test_data: dict[str, Any] = {
-            "source": "dataset",
-            "path": str(root.resolve()),
-            "split": split,
-            "n_examples": n,
-        }
+        examples, n, test_data = _dataset_test_set(loaded, data_root, split, max_examples)
     else:
-        n = (
-            int(card_eval.get("n_examples", DEFAULT_EVAL_EXAMPLES))
-            if n_examples is None
-            else n_examples
-        )
-        seed = int(card_eval.get("seed", DEFAULT_EVAL_SEED)) if seed is None else int(seed)
-        recipe = recipe if recipe is not None else (card_eval.get("recipe") or loaded.data_recipe)
-        config = scene_config_from_recipe(recipe, order, overrides)
-        examples = simulated_test_examples(
-            feature, order, n_examples=n, seed=seed, recipe=recipe, overrides=overrides
-        )
-        test_data = {
-            "source": "simulated",
-            "n_examples": n,
-            "seed": seed,
-            "scene_config": config.to_dict(),
-            "overrides": dict(overrides or {}),
-            "split": "test",
-        }
+        examples, n, test_data = _simulated_test_set(loaded, n_examples, seed, recipe, overrides)
     preds = predict_examples(loaded, examples, batch_size=batch_size, total=n, progress=progress)
     have_dir = np.isfinite(preds.azimuth_rad) & np.isfinite(preds.elevation_rad)
     grid = _default_grid()
@@ -236,20 +202,83 @@ def evaluate(
         metrics["baseline_intensity_vector"] = baseline
     result = EvaluationResult(metrics=metrics, predictions=preds, test_data=test_data)
     if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        payload = {"metrics": metrics, "test_data": test_data, "model": str(loaded.path)}
-        write_json(out / "metrics.json", payload)
-        write_json(out / "predictions.json", preds.as_dict(), indent=None)
-        result.files = {
-            "metrics": str(out / "metrics.json"),
-            "predictions": str(out / "predictions.json"),
-        }
-        if plot:
-            result.files["plot"] = str(
-                plot_errors(preds.pred, preds.label, az, el, out / "errors.png", grid_rad=grid)
-            )
+        result.files = _write_evaluation(result, loaded, Path(out_dir), az, el, grid, plot=plot)
     return result
+
+
+def _dataset_test_set(
+    loaded: LoadedModel, data_root: str | os.PathLike[str], split: str,
+    max_examples: int | None,
+) -> tuple[Iterable[Example], int, dict[str, Any]]:
+    """The examples of a dataset split (the first ``max_examples``), their count and the
+    ``test_data`` description."""
+    root = Path(data_root)
+    if not root.is_dir():
+        raise DatasetError(
+            f"dataset folder {root} not found: pass a folder from `audiolrp simulate`"
+        )
+    ds = FeatureDataset(root, split, feature=loaded.feature, order=loaded.order)
+    n = len(ds) if max_examples is None else min(len(ds), max_examples)
+    test_data: dict[str, Any] = {
+        "source": "dataset",
+        "path": str(root.resolve()),
+        "split": split,
+        "n_examples": n,
+    }
+    return dataset_examples(ds, loaded.order, n), n, test_data
+
+
+def _simulated_test_set(
+    loaded: LoadedModel, n_examples: int | None, seed: int | None,
+    recipe: dict[str, Any] | None, overrides: dict[str, Any] | None,
+) -> tuple[Iterable[Example], int, dict[str, Any]]:
+    """The seeded simulated test set (size, seed and recipe default to the model card's
+    ``evaluation`` entry, else 500 examples, :data:`DEFAULT_EVAL_SEED` and the training
+    recipe), its size and the ``test_data`` description."""
+    card_eval = dict(loaded.config.get("evaluation") or {})
+    n = (
+        int(card_eval.get("n_examples", DEFAULT_EVAL_EXAMPLES))
+        if n_examples is None
+        else n_examples
+    )
+    seed = int(card_eval.get("seed", DEFAULT_EVAL_SEED)) if seed is None else int(seed)
+    recipe = recipe if recipe is not None else (card_eval.get("recipe") or loaded.data_recipe)
+    config = scene_config_from_recipe(recipe, loaded.order, overrides)
+    examples = simulated_test_examples(
+        loaded.feature, loaded.order, n_examples=n, seed=seed, recipe=recipe, overrides=overrides
+    )
+    test_data = {
+        "source": "simulated",
+        "n_examples": n,
+        "seed": seed,
+        "scene_config": config.to_dict(),
+        "overrides": dict(overrides or {}),
+        "split": "test",
+    }
+    return examples, n, test_data
+
+
+def _write_evaluation(
+    result: EvaluationResult, loaded: LoadedModel, out: Path, az: np.ndarray, el: np.ndarray,
+    grid: np.ndarray, *, plot: bool,
+) -> dict[str, str]:
+    """Write ``metrics.json``, ``predictions.json`` and (with ``plot``) ``errors.png`` into
+    ``out``; returns their paths."""
+    preds = result.predictions
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {"metrics": result.metrics, "test_data": result.test_data,
+               "model": str(loaded.path)}
+    write_json(out / "metrics.json", payload)
+    write_json(out / "predictions.json", preds.as_dict(), indent=None)
+    files = {
+        "metrics": str(out / "metrics.json"),
+        "predictions": str(out / "predictions.json"),
+    }
+    if plot:
+        files["plot"] = str(
+            plot_errors(preds.pred, preds.label, az, el, out / "errors.png", grid_rad=grid)
+        )
+    return files
 
 
 def plot_errors(
