@@ -70,6 +70,15 @@ def simulate(
     all_parts: Annotated[
         bool, typer.Option("--all-parts", help="Also store reverberant and noise parts.")
     ] = False,
+    sources: Annotated[
+        str | None,
+        typer.Option("--sources", help="Simultaneous talkers per scene, e.g. 1-3 (multi-source "
+                     "dataset, docs/multisource.md); default: one talker."),
+    ] = None,
+    min_separation_deg: Annotated[
+        float, typer.Option("--min-separation-deg", help="With --sources: smallest angle "
+                            "between two talkers (degrees).")
+    ] = 30.0,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
@@ -143,6 +152,19 @@ def simulate(
         )
         shard_arg = parse_shard_arg(shard)
         get_corpus(cfg.speech, cfg.corpus_seed)  # a missing corpus fails before any write
+        if sources is not None:
+            from audiolrp.app.multisource import simulate_multisource_dataset
+
+            prepare_output_dir(out_dir, option="OUT_DIR")
+            summary = simulate_multisource_dataset(
+                out_dir, spec, sources, min_separation_deg, workers=workers, shard=shard_arg
+            )
+            if json_out:
+                print_json(summary)
+            else:
+                for key, value in summary.items():
+                    typer.echo(f"{key}: {value}")
+            return
         prepare_output_dir(out_dir, option="OUT_DIR")
         summary = generate_dataset(
             out_dir,

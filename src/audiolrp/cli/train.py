@@ -136,6 +136,16 @@ def train_command(
     eval_seed: Annotated[
         int | None, typer.Option("--eval-seed", help="Seed of the card's test set.")
     ] = None,
+    task: Annotated[
+        str,
+        typer.Option(help="single (softmax, one talker) or multi (sigmoid head, several "
+                     "talkers; a dataset from `simulate --sources`, docs/multisource.md)."),
+    ] = "single",
+    max_minutes: Annotated[
+        float | None,
+        typer.Option("--max-minutes", help="--task multi: stop cleanly after this much "
+                     "training (resume later)."),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Train a DOA CRNN (Table 1) with Adam, early stopping and resumable checkpoints.
@@ -154,11 +164,26 @@ def train_command(
         if threads < 1:
             raise AudioLRPError(f"--threads must be >= 1, got {threads}")
         torch.set_num_threads(threads)
-    if resume and not has_checkpoint(out):
+    if resume and task != "multi" and not has_checkpoint(out):
         raise AudioLRPError(
             f"--resume: {out} holds no training run to continue: drop --resume to start a new "
             "run there, or pass the OUT folder of the interrupted run"
         )
+    if task == "multi":
+        from audiolrp.app.multisource import train_multisource_command
+
+        prepare_output_dir(out, option="OUT", resumable=lambda p: (p / "checkpoint.json").is_file())
+        print_json(train_multisource_command(
+            data, out, feature=feature.lower(), epochs=epochs, batch_size=batch_size, lr=lr,
+            warmup_steps=warmup_steps, seed=seed, checkpoint_every=checkpoint_every,
+            max_train_examples=max_train_examples, max_val_examples=max_val_examples,
+            model_size=model_size, init_from=init_from, crop_frames=crop_frames,
+            augment=augment, label_sigma_deg=label_sigma_deg, max_minutes=max_minutes,
+            resume=resume, progress=progress and not json_out, command=_command_line(),
+        ))
+        return
+    if task != "single":
+        raise AudioLRPError(f"--task {task!r} is unknown; use single or multi")
     prepare_output_dir(out, option="OUT", resumable=has_checkpoint)
     if export_dir is not None:
         prepare_output_dir(export_dir, option="--export-dir")

@@ -26,6 +26,9 @@ from audiolrp.constants import (
     N_CLASSES,
 )
 
+#: Output heads of :class:`CRNN`: softmax over classes (one source) or per-class sigmoid.
+HEADS: tuple[str, ...] = ("softmax", "sigmoid")
+
 
 class InputNormalization(nn.Module):
     """Per-channel standardisation ``(x - mean_c) / std_c`` (the paper's normalisation layer).
@@ -105,6 +108,11 @@ class CRNN(nn.Module):
         DOA classes (``N_bin = 425``).
     norm_mean, norm_std
         Optional per-channel input statistics for :class:`InputNormalization`.
+    head
+        ``"softmax"`` (one source: the paper's classifier) or ``"sigmoid"`` (several sources:
+        one independent activity per class, :mod:`audiolrp.models.multisource`). The layers are
+        the same; only :meth:`clip_probabilities` differs. Recorded in ``config`` only when not
+        ``"softmax"``, so single-source model files are unchanged.
     """
 
     def __init__(
@@ -119,8 +127,11 @@ class CRNN(nn.Module):
         n_classes: int = N_CLASSES,
         norm_mean: Sequence[float] | torch.Tensor | np.ndarray | None = None,
         norm_std: Sequence[float] | torch.Tensor | np.ndarray | None = None,
+        head: str = "softmax",
     ) -> None:
         super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"unknown head {head!r}; use one of {', '.join(HEADS)}")
         pool_sizes = tuple(int(p) for p in pool_sizes)
         n_out_bins = n_bins
         for p in pool_sizes:
@@ -137,6 +148,8 @@ class CRNN(nn.Module):
             "n_dense": n_dense,
             "n_classes": n_classes,
         }
+        if head != "softmax":
+            self.config["head"] = head
         self.normalization = InputNormalization(n_in, norm_mean, norm_std)
         layers: list[nn.Module] = []
         c_in = n_in
@@ -214,9 +227,17 @@ class CRNN(nn.Module):
         h = self.dense_activation(self.dense(h))
         return self.output(h)
 
+    @property
+    def head(self) -> str:
+        """``"softmax"`` (one source) or ``"sigmoid"`` (several sources)."""
+        return str(self.config.get("head", "softmax"))
+
     def clip_probabilities(self, frame_scores: torch.Tensor) -> torch.Tensor:
         """Clip-level class probabilities of this model's frame scores
-        (:func:`clip_probabilities`); the LRP's default target is their argmax."""
+        (:func:`clip_probabilities`; with the sigmoid head the mean frame sigmoid per class);
+        the LRP's default target is their argmax."""
+        if self.head == "sigmoid":
+            return torch.sigmoid(frame_scores).mean(dim=1)
         return clip_probabilities(frame_scores)
 
 
@@ -244,6 +265,7 @@ def predict_clip(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 __all__ = [
     "CRNN",
+    "HEADS",
     "FrequencyToFeatures",
     "InputNormalization",
     "clip_probabilities",

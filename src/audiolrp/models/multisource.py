@@ -1,0 +1,171 @@
+"""Several sources at once: the CRNN's sigmoid head, its clip activity map and the peak picking
+that turns a map over the 425 classes into a number of sources and their directions.
+
+The multi-source model is the CRNN of Table 1 with ``head="sigmoid"`` (Poschadel et al.'s
+multi-source CRNN: one independent activity per direction class, trained with binary
+cross-entropy against soft targets around every source, :mod:`audiolrp.training.multisource`).
+The clip activity is the mean frame sigmoid per class (``CRNN.clip_probabilities``). Sources
+are the peaks of that map (:func:`grid_peaks`): greedy non-maximum suppression on the sphere,
+a class is a source when its activity reaches ``threshold`` and it lies at least
+``min_separation_deg`` from every stronger source, at most ``max_sources`` of them. The
+threshold is chosen on validation scenes and stored in the model file (``"multisource"``).
+The same peak picking serves the classic estimator's direction histogram
+(:mod:`audiolrp.evaluation.multisource`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from audiolrp.errors import AudioLRPError
+from audiolrp.models.crnn import CRNN
+from audiolrp.signal.ambisonics import class_distance_deg, direction_from_vector, doa_grid
+
+#: Key of the detector settings in a multi-source model's JSON description.
+DETECTOR_KEY: str = "multisource"
+
+
+@functools.cache
+def grid_distances_deg() -> np.ndarray:
+    """``(425, 425)`` class distances of the DOA grid (computed once, read-only)."""
+    d = class_distance_deg()
+    d.setflags(write=False)
+    return d
+
+
+def clip_activity(model: CRNN, x: torch.Tensor) -> torch.Tensor:
+    """``(B, 425)`` clip activity (mean frame sigmoid) of a sigmoid-head model, no grad."""
+    if getattr(model, "head", "softmax") != "sigmoid":
+        raise AudioLRPError(
+            "this model has a softmax head (one source); load a multi-source model "
+            "(trained with `audiolrp train --task multi`)"
+        )
+    with torch.no_grad():
+        return model.clip_probabilities(model(x))
+
+
+def grid_peaks(
+    values: np.ndarray,
+    threshold: float,
+    min_separation_deg: float,
+    max_peaks: int = 3,
+    distance_deg: np.ndarray | None = None,
+) -> np.ndarray:
+    """Classes that are peaks of a map over the grid (greedy non-maximum suppression).
+
+    Parameters
+    ----------
+    values
+        ``(n_classes,)`` map (activities or histogram weights).
+    threshold
+        A peak needs ``values >= threshold``.
+    min_separation_deg
+        A peak lies at least this far from every stronger peak.
+    max_peaks
+        At most this many peaks, strongest first.
+    distance_deg
+        ``(n_classes, n_classes)`` class distances (default: those of the DOA grid).
+
+    Returns
+    -------
+    ndarray of int
+        Peak classes, strongest first (possibly empty).
+    """
+    v = np.asarray(values, np.float64).reshape(-1)
+    dist = grid_distances_deg() if distance_deg is None else np.asarray(distance_deg)
+    if dist.shape != (v.size, v.size):
+        raise AudioLRPError(f"a map over {dist.shape[0]} classes is needed, got {v.size} values")
+    order = np.argsort(-v, kind="stable")
+    peaks: list[int] = []
+    for c in order:
+        if len(peaks) >= max_peaks or not v[c] >= threshold:
+            break
+        if all(dist[c, p] >= min_separation_deg for p in peaks):
+            peaks.append(int(c))
+    return np.asarray(peaks, np.int64)
+
+
+def refine_peak(
+    values: np.ndarray, peak: int, radius_deg: float, grid_rad: np.ndarray | None = None
+) -> tuple[float, float]:
+    """Direction of a peak below the grid: the value-weighted mean of the unit vectors of the
+    classes within ``radius_deg`` of ``peak`` (its own direction when the weights vanish)."""
+    grid = doa_grid() if grid_rad is None else np.asarray(grid_rad)
+    dist = (grid_distances_deg() if grid_rad is None else class_distance_deg(grid))[peak]
+    near = dist <= radius_deg
+    w = np.clip(np.asarray(values, np.float64)[near], 0.0, None)
+    az, el = grid[near, 0], grid[near, 1]
+    vec = np.stack([np.cos(az) * np.cos(el), np.sin(az) * np.cos(el), np.sin(el)], -1)
+    s = (w[:, None] * vec).sum(0)
+    if not np.linalg.norm(s) > 0:
+        return float(grid[peak, 0]), float(grid[peak, 1])
+    a, e = direction_from_vector(s)
+    return float(a), float(e)
+
+
+@dataclass(frozen=True)
+class SourceDetector:
+    """Peak picking on a clip map: threshold, separation, most sources, refinement radius."""
+
+    threshold: float = 0.5
+    min_separation_deg: float = 25.0
+    max_sources: int = 3
+    refine_radius_deg: float = 15.0
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.threshold):
+            raise AudioLRPError(f"detector threshold {self.threshold} must be finite")
+        if not (self.min_separation_deg >= 0 and self.max_sources >= 1):
+            raise AudioLRPError(
+                "detector needs min_separation_deg >= 0 and max_sources >= 1, got "
+                f"{self.min_separation_deg} and {self.max_sources}"
+            )
+
+    def detect(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(classes (K,), directions (K, 2) [azimuth_rad, elevation_rad])`` of one map."""
+        peaks = grid_peaks(values, self.threshold, self.min_separation_deg, self.max_sources)
+        dirs = np.array(
+            [refine_peak(values, int(p), self.refine_radius_deg) for p in peaks], np.float64
+        ).reshape(-1, 2)
+        return peaks, dirs
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready settings."""
+        return {
+            "threshold": float(self.threshold),
+            "min_separation_deg": float(self.min_separation_deg),
+            "max_sources": int(self.max_sources),
+            "refine_radius_deg": float(self.refine_radius_deg),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SourceDetector:
+        """Inverse of :meth:`to_dict` (extra keys, e.g. how it was chosen, are ignored)."""
+        return cls(
+            threshold=float(d.get("threshold", 0.5)),
+            min_separation_deg=float(d.get("min_separation_deg", 25.0)),
+            max_sources=int(d.get("max_sources", 3)),
+            refine_radius_deg=float(d.get("refine_radius_deg", 15.0)),
+        )
+
+
+def detector_of(config: dict[str, Any]) -> SourceDetector:
+    """The detector stored in a multi-source model's JSON description (defaults otherwise)."""
+    return SourceDetector.from_dict(dict(config.get(DETECTOR_KEY) or {}))
+
+
+__all__ = [
+    "DETECTOR_KEY",
+    "SourceDetector",
+    "clip_activity",
+    "detector_of",
+    "grid_distances_deg",
+    "grid_peaks",
+    "refine_peak",
+]

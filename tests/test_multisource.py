@@ -1,0 +1,280 @@
+"""Several sources at once: scenes, dataset files, matching, counting, the classic histogram-peak
+estimator and the sigmoid head (docs/multisource.md)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from audiolrp.data.multisource import (
+    MultiSourceDataset,
+    generate_multisource_dataset,
+    multisource_spec,
+)
+from audiolrp.data.spec import DatasetSpec
+from audiolrp.errors import AudioLRPError
+from audiolrp.evaluation.multisource import (
+    choose_threshold,
+    classic_detector,
+    intensity_histogram,
+    match_directions,
+    multisource_metrics,
+)
+from audiolrp.models import build_model, load, save
+from audiolrp.models.multisource import SourceDetector, grid_peaks
+from audiolrp.signal.ambisonics import angular_error_deg, class_distance_deg, doa_grid
+from audiolrp.simulation.multisource import (
+    MultiSourceConfig,
+    parse_sources,
+    simulate_multisource_scene,
+)
+from audiolrp.simulation.scenes import SceneConfig, simulate_scene
+from audiolrp.training.multisource import multisource_targets
+
+CFG = SceneConfig(order=1, speech="noise", rt60_s=(0.2, 0.4))
+
+
+def _dirs(draw_angles: list[tuple[float, float]]) -> np.ndarray:
+    return np.asarray(draw_angles, np.float64).reshape(-1, 2)
+
+
+angle_pairs = st.lists(
+    st.tuples(st.floats(-math.pi, math.pi), st.floats(-1.5, 1.5)), min_size=0, max_size=4
+)
+
+
+# -------------------------------------------------------------------------------- matching
+@settings(max_examples=60, deadline=None)
+@given(true=angle_pairs, est=angle_pairs)
+def test_hungarian_matching_equals_brute_force(true: list, est: list) -> None:
+    t, e = _dirs(true), _dirs(est)
+    m = match_directions(t, e)
+    k = min(len(t), len(e))
+    assert len(m.pairs) == k
+    assert m.misses == len(t) - k and m.false_alarms == len(e) - k
+    if k == 0:
+        return
+    cost = angular_error_deg(t[:, None, 0], t[:, None, 1], e[None, :, 0], e[None, :, 1])
+    best = math.inf
+    if len(t) <= len(e):
+        for perm in itertools.permutations(range(len(e)), len(t)):
+            best = min(best, sum(cost[i, j] for i, j in enumerate(perm)))
+    else:
+        for perm in itertools.permutations(range(len(t)), len(e)):
+            best = min(best, sum(cost[i, j] for j, i in enumerate(perm)))
+    assert float(np.sum(m.errors_deg)) == pytest.approx(best, abs=1e-9)
+    assert len({i for i, _ in m.pairs}) == k and len({j for _, j in m.pairs}) == k
+
+
+def test_metrics_on_explicit_cases() -> None:
+    a = (0.0, 0.0)
+    b = (math.radians(90), 0.0)
+    c = (math.radians(180), 0.0)
+    true = [_dirs([a, b]), _dirs([c]), _dirs([a])]
+    est = [_dirs([(math.radians(95), 0.0), (math.radians(2), 0.0)]), _dirs([]),
+           _dirs([a, c])]
+    m = multisource_metrics(true, est)
+    assert m["n_clips"] == 3 and m["n_sources"] == 4
+    assert m["misses"] == 1 and m["false_alarms"] == 1
+    assert m["count_accuracy"] == pytest.approx(1 / 3)
+    errs = sorted([5.0, 2.0, 0.0])
+    assert m["matched_error_deg"]["mean"] == pytest.approx(np.mean(errs))
+    assert m["count_confusion"] == {"2": {"2": 1}, "1": {"0": 1, "2": 1}}
+    assert m["matched_within_10_deg"] == pytest.approx(3 / 4)
+
+
+# -------------------------------------------------------------------------------- peaks
+def test_grid_peaks_threshold_separation_and_count() -> None:
+    grid = doa_grid()
+    dist = class_distance_deg()
+    v = np.zeros(len(grid))
+    a = 0
+    b = int(np.argmin(np.abs(dist[a] - 90)))
+    near_a = int(np.argsort(dist[a])[1])  # a neighbour of a: suppressed by the separation
+    v[a], v[b], v[near_a] = 0.9, 0.6, 0.8
+    assert grid_peaks(v, 0.5, 25.0).tolist() == [a, b]
+    assert grid_peaks(v, 0.7, 25.0).tolist() == [a]
+    assert grid_peaks(v, 0.5, 0.0).tolist() == [a, near_a, b]
+    assert grid_peaks(v, 0.5, 25.0, max_peaks=1).tolist() == [a]
+    assert grid_peaks(v, 0.95, 25.0).size == 0
+
+
+def test_choose_threshold_counts_sources() -> None:
+    grid = doa_grid()
+    dist = class_distance_deg()
+    maps, true = [], []
+    for n in (1, 2, 3, 2):
+        v = np.zeros(len(grid))
+        classes = [0, int(np.argmin(np.abs(dist[0] - 90))), int(np.argmin(np.abs(dist[0] - 170)))]
+        for c in classes[:n]:
+            v[c] = 0.8
+        maps.append(v)
+        true.append(grid[classes[:n]])
+    thr, m = choose_threshold(np.stack(maps), true, lambda t: SourceDetector(threshold=t))
+    assert 0.0 < thr <= 0.8
+    assert m["count_accuracy"] == 1.0
+    assert m["matched_error_deg"]["mean"] == pytest.approx(0.0, abs=1e-6)
+
+
+# -------------------------------------------------------------------------------- classic
+def _plane_waves(dirs_rad: list[tuple[float, float]], seed: int) -> np.ndarray:
+    """First-order SN3D plane waves of independent white noises (1 s), talking in turns of
+    0.1 s (speech-like sparsity: most STFT bins hold one source, the assumption under every
+    intensity-histogram estimator; with both noises in every bin the bins point between the
+    sources instead)."""
+    from audiolrp.signal.ambisonics import encode_plane_wave
+
+    rng = np.random.default_rng(seed)
+    turn = (np.arange(16000) // 1600) % len(dirs_rad)
+    out = np.zeros((4, 16000))
+    for k, (az, el) in enumerate(dirs_rad):
+        out += encode_plane_wave(rng.standard_normal(16000) * (turn == k), az, el, 1)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_classic_histogram_finds_two_plane_waves_within_a_grid_step(seed: int) -> None:
+    grid = doa_grid()
+    rng = np.random.default_rng(100 + seed)
+    i, j = rng.choice(len(grid), 2, replace=False)
+    while class_distance_deg()[i, j] < 60:
+        j = int(rng.integers(len(grid)))
+    dirs = [tuple(grid[i]), tuple(grid[j])]
+    hist = intensity_histogram(_plane_waves(dirs, seed))
+    assert hist.shape == (len(grid),) and hist.max() == pytest.approx(1.0)
+    est = classic_detector(0.3).detect(hist)[1]
+    m = match_directions(np.asarray(dirs), est)
+    assert len(est) == 2
+    assert np.all(m.errors_deg <= 10.0)  # the grid's neighbour spacing is 8.6..10 deg
+
+
+def test_classic_histogram_of_one_plane_wave_peaks_at_its_class() -> None:
+    grid = doa_grid()
+    hist = intensity_histogram(_plane_waves([tuple(grid[123])], 5))
+    assert int(np.argmax(hist)) == 123
+    assert classic_detector(0.3).detect(hist)[0].tolist() == [123]
+
+
+# -------------------------------------------------------------------------------- scenes
+def test_one_talker_scene_is_the_single_source_scene() -> None:
+    for seed in (0, 7):
+        ms = simulate_multisource_scene(CFG, MultiSourceConfig(n_sources=(1, 1)), seed)
+        sc = simulate_scene(CFG, seed)
+        assert ms.n_sources == 1 and ms.labels == (sc.label,)
+        np.testing.assert_array_equal(ms.mixture, sc.mixture)
+        np.testing.assert_array_equal(ms.source_direct[0], sc.direct)
+        np.testing.assert_array_equal(ms.source_reverberant[0], sc.reverberant)
+        np.testing.assert_array_equal(ms.noise, sc.noise)
+
+
+def test_multisource_scene_invariants() -> None:
+    multi = MultiSourceConfig(n_sources=(3, 3), min_separation_deg=40.0)
+    ms = simulate_multisource_scene(CFG, multi, 3)
+    again = simulate_multisource_scene(CFG, multi, 3)
+    np.testing.assert_array_equal(ms.mixture, again.mixture)  # seeded
+    assert ms.n_sources == 3 and ms.source_direct.shape == (3, 4, 16000)
+    parts = ms.source_direct.sum(0) + ms.source_reverberant.sum(0) + ms.noise
+    np.testing.assert_allclose(ms.mixture, parts, atol=1e-6)
+    w_rms = float(np.sqrt(np.mean(ms.mixture[0].astype(np.float64) ** 2)))
+    assert w_rms == pytest.approx(0.05, rel=1e-4)
+    az, el = np.asarray(ms.azimuth_rad), np.asarray(ms.elevation_rad)
+    sep = angular_error_deg(az[:, None], el[:, None], az[None], el[None])
+    assert np.all(sep[~np.eye(3, dtype=bool)] >= 40.0)
+    # talker 1 is the single-source scene's talker (same direction), its audio rescaled only
+    sc = simulate_scene(CFG, 3)
+    assert ms.labels[0] == sc.label
+    g = ms.params["multisource_gain"]
+    np.testing.assert_allclose(ms.source_direct[0], sc.direct * g, atol=1e-6)
+    # each direct part is a plane wave from its talker's direction (first order: [W, Y, Z, X])
+    for s in range(3):
+        d = ms.source_direct[s].astype(np.float64)
+        v = np.array([np.dot(d[0], d[3]), np.dot(d[0], d[1]), np.dot(d[0], d[2])])
+        ang = angular_error_deg(az[s], el[s], math.atan2(v[1], v[0]),
+                                math.asin(v[2] / np.linalg.norm(v)))
+        assert float(ang) < 0.5
+
+
+def test_multisource_config_and_sources_parse() -> None:
+    assert parse_sources("1-3") == (1, 3) and parse_sources("2") == (2, 2)
+    for bad in ("0-2", "3-1", "x", "1-4"):
+        with pytest.raises(AudioLRPError):
+            parse_sources(bad)
+    with pytest.raises(AudioLRPError):
+        MultiSourceConfig(min_separation_deg=150)
+    cfg = MultiSourceConfig((2, 3), 35.0, (-1.0, 1.0))
+    assert MultiSourceConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    with pytest.raises(AudioLRPError, match="ideal microphone"):
+        simulate_multisource_scene(SceneConfig(order=1, speech="noise", mic="tetra"),
+                                   MultiSourceConfig((2, 2)), 0)
+
+
+def test_multisource_dataset_files(tmp_path) -> None:
+    base = DatasetSpec(config=CFG, seed=5, counts={"train": 3, "val": 0, "test": 2},
+                       shard_size=2, all_parts=True)
+    spec = multisource_spec(base, MultiSourceConfig((2, 3)))
+    assert spec.fingerprint() != base.fingerprint()
+    assert base.fingerprint() == DatasetSpec(config=CFG, seed=5, counts=base.counts,
+                                             shard_size=2, all_parts=True).fingerprint()
+    generate_multisource_dataset(tmp_path / "ms", spec)
+    ds = MultiSourceDataset(tmp_path / "ms", "test")
+    from audiolrp.data.multisource import _scene_config  # the talker-1 config of the recipe
+    from audiolrp.data.spec import scene_seed
+
+    for i in range(2):
+        sc = simulate_multisource_scene(_scene_config(spec.config), MultiSourceConfig((2, 3)),
+                                        scene_seed(5, "test", i), split="test")
+        assert int(ds.n_sources[i]) == sc.n_sources
+        assert ds.source_labels[i, : sc.n_sources].tolist() == list(sc.labels)
+        np.testing.assert_allclose(ds.directions(i)[:, 0], sc.azimuth_rad)
+        np.testing.assert_array_equal(ds.audio(i), sc.mixture)
+        np.testing.assert_array_equal(ds.source_audio(i), sc.source_direct)
+        np.testing.assert_array_equal(ds.source_audio(i, "source_reverberant"),
+                                      sc.source_reverberant)
+    with h5py.File(tmp_path / "ms" / "train-00000.h5") as f:
+        assert f.attrs["spec_sha256"] == spec.fingerprint()
+        assert "source_direct" not in f  # only the direct splits keep per-talker audio
+    # a single-source reader sees talker 1
+    from audiolrp.data.dataset import FeatureDataset
+
+    assert FeatureDataset(tmp_path / "ms", "test", feature="intensity").labels.tolist() == [
+        int(v) for v in ds.source_labels[:, 0]
+    ]
+
+
+# -------------------------------------------------------------------------------- model
+def test_sigmoid_head_saves_loads_and_softmax_files_are_unchanged(tmp_path) -> None:
+    soft = build_model("intensity", size="tiny")
+    assert "head" not in soft.config
+    sig = build_model("intensity", size="tiny", head="sigmoid")
+    sig.load_state_dict(soft.state_dict())  # same tensors: a softmax model can seed it
+    path = save(sig, tmp_path / "m", feature="intensity",
+                extra={"multisource": SourceDetector(threshold=0.4).to_dict()})
+    lm = load(path)
+    assert lm.model.head == "sigmoid"
+    x = torch.randn(2, 6, 50, 512)
+    with torch.no_grad():
+        p = lm.model.clip_probabilities(lm.model(x))
+        np.testing.assert_allclose(p.numpy(), torch.sigmoid(sig.eval()(x)).mean(1).numpy(),
+                                   atol=1e-6)
+    from audiolrp.models.multisource import detector_of
+
+    assert detector_of(lm.config).threshold == 0.4
+    assert load("intensity").model.head == "softmax"
+
+
+def test_multisource_targets() -> None:
+    grid = doa_grid()
+    az = np.array([[grid[0, 0], grid[200, 0], np.nan]])
+    el = np.array([[grid[0, 1], grid[200, 1], np.nan]])
+    t = multisource_targets(az, el, 8.0).numpy()[0]
+    assert t.shape == (len(grid),)
+    assert t[0] == pytest.approx(1.0) and t[200] == pytest.approx(1.0)
+    assert t.max() <= 1.0 and np.sort(t)[-3] < 1.0
