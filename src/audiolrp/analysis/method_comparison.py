@@ -500,20 +500,7 @@ def compare_methods(
     log
         Optional callback for one-line messages (e.g. the AOPC of each method when done).
     """
-    if methods is not None and not isinstance(methods, str) and methods \
-            and all(isinstance(m, MethodSpec) for m in methods):
-        specs = [m for m in methods if isinstance(m, MethodSpec)]
-    else:
-        specs = method_specs(cast("str | Sequence[str] | None", methods))
-    x = np.asarray(x, dtype=np.float32)
-    y = np.asarray(labels, dtype=np.int64).reshape(-1)
-    if x.ndim != 4 or x.shape[0] != y.size or y.size == 0:
-        raise AudioLRPError(
-            f"inputs {tuple(x.shape)} and labels {y.shape} do not match: pass (N, C, T, F) "
-            "features and N labels, N >= 1"
-        )
-    if steps < 1:
-        raise AudioLRPError(f"steps={steps} must be >= 1: pass e.g. --steps 20")
+    specs, x, y = _checked_inputs(methods, x, labels, steps)
     n = int(y.size)
     n_s = max(0, min(int(n_sanity), n))
     layers = randomisation_layers(model) if n_s else []
@@ -528,19 +515,9 @@ def compare_methods(
                 method="gradient")
         for spec in specs:
             with prog.step(f"{spec.label}: explain {n} examples, flip MRF and LRF", spec.name):
-                t0 = time.perf_counter()
-                rel = attribute(model, x, y, spec, seed=seed, batch_size=batch_size, fast=fast)
-                t1 = time.perf_counter()
-                flips = {
-                    order: pixel_flipping(model, x, rel, y, n_steps=steps, order=order,
-                                          batch_size=flip_batch_size, seed=seed, fast=fast)
-                    for order in ("most_relevant", "least_relevant")
-                }
-                t2 = time.perf_counter()
-            results[spec.name] = MethodResult(
-                spec, flips["most_relevant"], flips["least_relevant"],
-                (t1 - t0) / n, (t2 - t1) / n,
-            )
+                rel, results[spec.name] = _explain_and_flip(
+                    model, x, y, spec, steps=steps, seed=seed, batch_size=batch_size,
+                    flip_batch_size=flip_batch_size, fast=fast)
             if n_s:
                 trained_rel[spec.name] = rel[:n_s].copy()
             if log is not None:
@@ -549,21 +526,8 @@ def compare_methods(
                     f"{r.explain_s_per_example:.3f} s/example")
             del rel
         if n_s:
-            sims = {s.name: (np.ones((len(layers) + 1, n_s)), np.ones((len(layers) + 1, n_s)))
-                    for s in specs}
-            for s in specs:
-                r0 = trained_rel[s.name]
-                sims[s.name][0][0] = rank_correlation_abs(r0, r0)
-                sims[s.name][1][0] = heatmap_pearson(r0, r0)
-            for k in range(1, len(layers) + 1):
-                with prog.step(f"randomisation {k}/{len(layers)}: layers down to "
-                               f"{layers[k - 1].name}, {n_s} examples", f"cascade {k}"):
-                    net = randomise_layers(model, layers, k, seed)
-                    for s in specs:
-                        rk = attribute(net, x[:n_s], y[:n_s], s, seed=seed,
-                                       batch_size=batch_size, fast=fast)
-                        sims[s.name][0][k] = rank_correlation_abs(trained_rel[s.name], rk)
-                        sims[s.name][1][k] = heatmap_pearson(trained_rel[s.name], rk)
+            sims = _cascade_similarities(model, x[:n_s], y[:n_s], specs, layers, trained_rel,
+                                         prog, seed=seed, batch_size=batch_size, fast=fast)
             for s in specs:
                 results[s.name].spearman_abs, results[s.name].pearson = sims[s.name]
     finally:
@@ -572,6 +536,75 @@ def compare_methods(
         methods=results, layers=layers, labels=y, n_sanity=n_s, steps=steps, seed=seed,
         n_boot=n_boot, level=level,
     )
+
+
+def _checked_inputs(
+    methods: str | Sequence[str] | Sequence[MethodSpec] | None, x: np.ndarray,
+    labels: np.ndarray | Sequence[int], steps: int,
+) -> tuple[list[MethodSpec], np.ndarray, np.ndarray]:
+    """The method specs, inputs as float32 and labels as int64, checked (one-line errors)."""
+    if methods is not None and not isinstance(methods, str) and methods \
+            and all(isinstance(m, MethodSpec) for m in methods):
+        specs = [m for m in methods if isinstance(m, MethodSpec)]
+    else:
+        specs = method_specs(cast("str | Sequence[str] | None", methods))
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(labels, dtype=np.int64).reshape(-1)
+    if x.ndim != 4 or x.shape[0] != y.size or y.size == 0:
+        raise AudioLRPError(
+            f"inputs {tuple(x.shape)} and labels {y.shape} do not match: pass (N, C, T, F) "
+            "features and N labels, N >= 1"
+        )
+    if steps < 1:
+        raise AudioLRPError(f"steps={steps} must be >= 1: pass e.g. --steps 20")
+    return list(specs), x, y
+
+
+def _explain_and_flip(
+    model: nn.Module, x: np.ndarray, y: np.ndarray, spec: MethodSpec, *, steps: int, seed: int,
+    batch_size: int, flip_batch_size: int, fast: bool,
+) -> tuple[np.ndarray, MethodResult]:
+    """One method: its relevance of every example, the MRF and LRF flipping curves and the
+    time per example of each."""
+    n = int(y.size)
+    t0 = time.perf_counter()
+    rel = attribute(model, x, y, spec, seed=seed, batch_size=batch_size, fast=fast)
+    t1 = time.perf_counter()
+    flips = {
+        order: pixel_flipping(model, x, rel, y, n_steps=steps, order=order,
+                              batch_size=flip_batch_size, seed=seed, fast=fast)
+        for order in ("most_relevant", "least_relevant")
+    }
+    t2 = time.perf_counter()
+    result = MethodResult(spec, flips["most_relevant"], flips["least_relevant"],
+                          (t1 - t0) / n, (t2 - t1) / n)
+    return rel, result
+
+
+def _cascade_similarities(
+    model: nn.Module, x: np.ndarray, y: np.ndarray, specs: Sequence[MethodSpec],
+    layers: Sequence[Any], trained_rel: dict[str, np.ndarray], prog: Progress, *, seed: int,
+    batch_size: int, fast: bool,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The cascading model randomisation: per method, the Spearman |rank| correlation and the
+    Pearson correlation ``(n_layers + 1, n_sanity)`` of the trained model's heatmaps with those
+    of the model randomised down to each layer (row 0: the trained model itself)."""
+    n_s = int(y.size)
+    sims = {s.name: (np.ones((len(layers) + 1, n_s)), np.ones((len(layers) + 1, n_s)))
+            for s in specs}
+    for s in specs:
+        r0 = trained_rel[s.name]
+        sims[s.name][0][0] = rank_correlation_abs(r0, r0)
+        sims[s.name][1][0] = heatmap_pearson(r0, r0)
+    for k in range(1, len(layers) + 1):
+        with prog.step(f"randomisation {k}/{len(layers)}: layers down to "
+                       f"{layers[k - 1].name}, {n_s} examples", f"cascade {k}"):
+            net = randomise_layers(model, layers, k, seed)
+            for s in specs:
+                rk = attribute(net, x, y, s, seed=seed, batch_size=batch_size, fast=fast)
+                sims[s.name][0][k] = rank_correlation_abs(trained_rel[s.name], rk)
+                sims[s.name][1][k] = heatmap_pearson(trained_rel[s.name], rk)
+    return sims
 
 
 __all__ = [
