@@ -47,7 +47,7 @@ def test_json_matches_library(tiny_model, tmp_path) -> None:
 
     # the same examples and settings through the library
     from audiolrp.analysis import method_comparison as mc
-    from audiolrp.cli.analyze_methods import simulated_examples
+    from audiolrp.app.methods import simulated_examples
     from audiolrp.models import load as load_model
 
     loaded = load_model(str(tiny_model))

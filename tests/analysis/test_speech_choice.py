@@ -108,7 +108,7 @@ def test_directions_runs_without_the_corpus(no_debian, debian_models, tmp_path) 
 
 @pytest.mark.usefixtures("one_thread")
 def test_methods_simulates_without_the_corpus(no_debian, debian_models) -> None:
-    from audiolrp.cli.analyze_methods import simulated_examples
+    from audiolrp.app.methods import simulated_examples
     from audiolrp.models import load
 
     x, y, desc = simulated_examples(load(debian_models["int"]), 2, 0)

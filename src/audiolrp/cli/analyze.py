@@ -98,37 +98,18 @@ def _check_dataset_dir(root: Path) -> None:
 
 
 def _open_dataset(root: Path, split: str, feature: str, order: int) -> Any:
-    _check_dataset_dir(root)
-    from audiolrp.data.datasets import FeatureDataset
+    from audiolrp.app.dataset_inputs import open_dataset
 
-    return FeatureDataset(root, split, feature=feature, order=order)  # a fixed order wins
+    return open_dataset(root, split, feature, order)
 
 
 def _examples(
     ds: Any, indices: np.ndarray, progress: bool = False, model: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Model inputs ``(N, C, T, F)`` float32 and labels ``(N,)`` of dataset examples: with a
-    ``model`` (anything with ``.features(audio)``, ``.order``) from the stored audio through
-    the model's one audio -> input path (level gain included); else the dataset's features.
-    With ``progress``, a bar on stderr."""
-    from audiolrp.progress import progress_bar
+    """:func:`audiolrp.app.dataset_inputs.dataset_inputs` (imported when run)."""
+    from audiolrp.app.dataset_inputs import dataset_inputs
 
-    bar = progress_bar(len(indices), enabled=progress and len(indices) > 1, unit="example")
-    from_audio = model is not None and callable(getattr(ds, "audio", None))
-    xs, ys = [], []
-    for i in indices:
-        if from_audio:
-            xs.append(model.features(np.asarray(ds.audio(int(i), order=max(1, model.order)))))
-            meta = ds.meta(int(i))
-            ys.append(int(meta["label"]) if "label" in meta else int(ds[int(i)][1]))
-        else:
-            item = ds[int(i)]
-            xs.append(np.asarray(item[0], dtype=np.float32))
-            ys.append(int(item[1]))
-        bar(1)
-    if not xs:
-        raise AudioLRPError("no examples selected: check --split and --n-examples")
-    return np.stack(xs), np.asarray(ys, dtype=np.int64)
+    return dataset_inputs(ds, indices, progress, model)
 
 
 def _explain(

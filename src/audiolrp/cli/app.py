@@ -28,6 +28,7 @@ from typer.core import TyperGroup
 
 from audiolrp import __version__
 from audiolrp.errors import AudioLRPError, NoSpaceError
+from audiolrp.simulation.corpora import corpus_help
 
 try:  # typer >= 0.2x carries its own click
     from typer._click.exceptions import ClickException, UsageError
@@ -54,6 +55,58 @@ MODEL_HELP = (
     f"Shipped model ({', '.join(SHIPPED_MODELS)}) or path of a saved NAME.json."
 )
 """The help text of every ``--model`` option."""
+
+# ------------------------------------------------------------------------- shared options
+# One declaration per option that several commands take (``name: ThreadsOption = None``);
+# the default stays at the parameter, so a command may choose its own.
+
+ModelOption = Annotated[str, typer.Option("--model", "-m", help=MODEL_HELP)]
+"""``--model/-m``: a shipped model or a saved NAME.json."""
+DataOption = Annotated[Path | None, typer.Option(
+    "--data", "-d", help="Dataset folder from `audiolrp simulate` (default: freshly simulated "
+    "scenes).")]
+"""``--data/-d``: a dataset folder instead of simulated scenes."""
+SplitOption = Annotated[str, typer.Option(help="Dataset split (with --data).")]
+"""``--split``: the split of ``--data``."""
+SnrDbOption = Annotated[str | None, typer.Option(
+    "--snr-db", help="SNR range LOW,HIGH in dB of the simulated scenes (default: card's).")]
+"""``--snr-db LOW,HIGH`` of simulated scenes."""
+Rt60Option = Annotated[str | None, typer.Option(
+    "--rt60-s", help="RT60 range LOW,HIGH in s of the simulated scenes (default: card's).")]
+"""``--rt60-s LOW,HIGH`` of simulated scenes."""
+CorpusOption = Annotated[str | None, typer.Option(
+    help=corpus_help("Speech of the simulated scenes", default="card's"))]
+"""``--corpus``: a registered corpus (:mod:`audiolrp.simulation.corpora`) or a folder."""
+ThreadsOption = Annotated[int | None, typer.Option(
+    help="torch intra-op threads (default: torch's choice).")]
+"""``--threads N``: torch intra-op threads."""
+ProgressOption = Annotated[bool, typer.Option(help="Progress on stderr.")]
+"""``--progress/--no-progress``."""
+JsonOption = Annotated[bool, typer.Option(
+    "--json", help="Print the results as JSON instead of text.")]
+"""``--json``: print the command's result through :func:`print_json`."""
+OutDirOption = Annotated[Path, typer.Option(
+    "--out", "-o", help="Output folder (created if missing).")]
+"""``--out/-o``: an output folder."""
+
+
+def check_threads(threads: int | None) -> None:
+    """Apply ``--threads`` (``None``: torch's choice); one-line error below 1."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise AudioLRPError(f"--threads must be >= 1, got {threads}")
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def check_at_least(*checks: tuple[str, int | None, int]) -> None:
+    """One-line error for the first ``(option, value, low)`` with ``value < low`` (``None``
+    values are skipped)."""
+    for name, value, low in checks:
+        if value is not None and value < low:
+            raise AudioLRPError(f"{name} must be >= {low}, got {value}")
 
 
 class GuardedGroup(TyperGroup):

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from audiolrp.io import atomic_write_bytes, atomic_write_text, write_json
 from audiolrp.plots.methods import (
     plot_aopc_bars,
     plot_flipping_curves,
     plot_randomisation_cascade,
 )
-from audiolrp.report.html import Image, Section, Table, Text, figure_png
+from audiolrp.report.html import Image, Section, Table, Text, figure_png, write_report
 
 HEADER = (
     "method",
@@ -195,7 +197,38 @@ def methods_markdown(
     return "\n".join(lines) + "\n"
 
 
+#: The figures of a comparison and their file names.
+FIGURES = {
+    "flipping_curves": "flipping_curves.png",
+    "aopc_bars": "aopc_bars.png",
+    "randomisation": "randomisation.png",
+}
+
+
+def write_methods_report(
+    out: Path, record: dict[str, Any], summary: Mapping[str, Any], model: str
+) -> list[str]:
+    """Write a finished comparison (the record and summary of
+    :func:`audiolrp.app.methods.run_methods`) into ``out``: the figures, ``methods.html``,
+    ``methods.md`` and ``methods.json`` (the record with its ``files``, written last); returns
+    every path, ``methods.json`` first."""
+    figures = comparison_figures(summary)
+    files = [str(atomic_write_bytes(out / FIGURES[key], png)) for key, png in figures.items()]
+    n = record["data"]["n_examples"]
+    files.append(str(write_report(out / "methods.html", "audiolrp analyze methods",
+                                  [methods_section(record, figures)],
+                                  subtitle=f"model {model}, {n} examples")))
+    md = methods_markdown(record, [FIGURES[k] for k in figures], command=record["command"])
+    files.append(str(atomic_write_text(out / "methods.md", md)))
+    files.insert(0, str(out / "methods.json"))
+    record["files"] = files
+    write_json(out / "methods.json", record, allow_nan=False, default=None)
+    return files
+
+
 __all__ = [
+    "FIGURES",
+    "write_methods_report",
     "HEADER",
     "comparison_figures",
     "methods_findings",
