@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from audiolrp.analysis.directions import REGIONS, analyse_directions, summarize_directions
+from audiolrp.analysis.directions import (
+    REGIONS,
+    analyse_directions,
+    direction_grid,
+    summarize_directions,
+)
+from audiolrp.app.explainer import Explainer
 from audiolrp.app.speech_choice import choose_speech
 from audiolrp.data.datasets import FeatureDataset, scene_seed
 from audiolrp.errors import AudioLRPError
 from audiolrp.evaluation import scene_config_from_recipe
-from audiolrp.io import atomic_path
+from audiolrp.io import atomic_path, json_ready, write_json
 from audiolrp.lrp import explain_batches, parse_method
 from audiolrp.plots.sphere import (
     WEIGHT_LABELS,
@@ -211,10 +218,44 @@ def write_outputs(
     return record, files
 
 
+def run_directions(
+    model: str, out: Path, *, data: Path | None, split: str, n_examples: int,
+    seed: int | None, overrides: dict[str, Any], method: str, target: str, grid_deg: float,
+    radius_deg: float, n_maps: int, n_boot: int, batch_size: int, progress: bool,
+) -> tuple[dict[str, Any], list[str]]:
+    """``audiolrp analyze directions`` into ``out`` (which must exist): the examples (the
+    first ``n_examples`` of ``data``, else fresh scenes of the card's recipe with
+    ``overrides``, seed default the card's test seed), their analyses, the figures and
+    ``directions.json``; returns the record and the written files."""
+    t0 = time.perf_counter()
+    grid = direction_grid(grid_deg)
+    loaded = Explainer.load(model).model
+    if data is not None:
+        examples, test_data = dataset_examples(data, split, loaded, n_examples)
+    else:
+        card = dict(loaded.config.get("evaluation") or {})
+        s = int(card.get("seed", 0)) if seed is None else seed
+        examples, test_data = simulated_examples(loaded, n_examples, s, overrides)
+    n = int(test_data["n_examples"])
+    analyses, rows = analyse_examples(
+        loaded, examples, n, method=method, target=target, grid_rad=grid,
+        radius_deg=radius_deg, batch_size=batch_size, progress=progress,
+    )
+    t_analyse = time.perf_counter() - t0
+    record, files = write_outputs(out, loaded, analyses, rows, test_data, method=method,
+                                  target=target, grid_deg=grid_deg, n_maps=n_maps,
+                                  n_boot=n_boot)
+    record["timing_s"] = {"analysis": round(t_analyse, 2),
+                          "total": round(time.perf_counter() - t0, 2)}
+    write_json(out / "directions.json", json_ready(record), allow_nan=False, default=None)
+    return record, files
+
+
 __all__ = [
     "GEOMETRY_KEYS",
     "analyse_examples",
     "dataset_examples",
+    "run_directions",
     "simulated_examples",
     "write_outputs",
 ]

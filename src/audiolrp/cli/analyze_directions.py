@@ -15,16 +15,29 @@ maps the relevance of every time-frequency bin to the bin's active-intensity dir
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from audiolrp.cli.analyze import _write_json, analyze_app
-from audiolrp.cli.app import MODEL_HELP, parse_range, prepare_output_dir, print_json
+from audiolrp.cli.analyze import analyze_app
+from audiolrp.cli.app import (
+    CorpusOption,
+    JsonOption,
+    ModelOption,
+    OutDirOption,
+    ProgressOption,
+    Rt60Option,
+    SnrDbOption,
+    SplitOption,
+    ThreadsOption,
+    check_at_least,
+    check_threads,
+    parse_range,
+    prepare_output_dir,
+    print_json,
+)
 from audiolrp.errors import AudioLRPError
-from audiolrp.simulation.corpora import corpus_help
 
 EPILOG = """\
 Examples:
@@ -42,25 +55,19 @@ def _range(text: str | None, option: str, example: str) -> tuple[float, float] |
 
 @analyze_app.command("directions", epilog=EPILOG)
 def directions_cmd(
-    model: Annotated[str, typer.Option(
-        "--model", "-m", help=MODEL_HELP)] = "intensity",
+    model: ModelOption = "intensity",
     data: Annotated[Path | None, typer.Option(
         "--data", "-d", help="Dataset folder from `audiolrp simulate` (stores the room "
         "geometry); default: freshly simulated scenes.")] = None,
-    split: Annotated[str, typer.Option(help="Dataset split (with --data).")] = "test",
+    split: SplitOption = "test",
     n_examples: Annotated[int, typer.Option(
         help="Examples (simulated, or the first ones of --data).")] = 100,
     seed: Annotated[int | None, typer.Option(
         help="Seed of the simulated scenes (default: the model card's test seed, else 0).")
     ] = None,
-    snr_db: Annotated[str | None, typer.Option(
-        "--snr-db", help="SNR range LOW,HIGH in dB of the simulated scenes (default: card's).")
-    ] = None,
-    rt60_s: Annotated[str | None, typer.Option(
-        "--rt60-s", help="RT60 range LOW,HIGH in s of the simulated scenes (default: card's).")
-    ] = None,
-    corpus: Annotated[str | None, typer.Option(
-        help=corpus_help("Speech of the simulated scenes", default="card's"))] = None,
+    snr_db: SnrDbOption = None,
+    rt60_s: Rt60Option = None,
+    corpus: CorpusOption = None,
     method: Annotated[str, typer.Option(
         help="LRP preset (paper, epsilon_plus, epsilon_plus_flat, epsilon_alpha2_beta1, "
         "epsilon) or gradient, gradient_x_input, integrated_gradients, smoothgrad, occlusion."
@@ -74,13 +81,10 @@ def directions_cmd(
     n_maps: Annotated[int, typer.Option(help="Examples drawn as maps.")] = 3,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples of the CIs.")] = 2000,
     batch_size: Annotated[int, typer.Option(help="Examples per explain batch.")] = 8,
-    threads: Annotated[int | None, typer.Option(
-        help="torch intra-op threads (default: torch's choice).")] = None,
-    out: Annotated[Path, typer.Option(
-        "--out", "-o", help="Output folder (created if missing).")] = Path("analysis-directions"),
-    progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="Print the results as JSON instead of a summary.")] = False,
+    threads: ThreadsOption = None,
+    out: OutDirOption = Path("analysis-directions"),
+    progress: ProgressOption = True,
+    as_json: JsonOption = False,
 ) -> None:
     """Relevance in space: map each time-frequency bin's relevance to the direction of its
     active intensity; shares within --radius-deg of the true source, of its first-order image
@@ -89,29 +93,49 @@ def directions_cmd(
     if data is not None and not data.is_dir():
         raise AudioLRPError(f"dataset folder {data} not found: create it with "
                             "`audiolrp simulate` or drop --data to simulate scenes")
-    from audiolrp.app.directions import (
-        analyse_examples,
-        dataset_examples,
-        simulated_examples,
-        write_outputs,
-    )
-    from audiolrp.lrp import parse_method
+    check_at_least(("--n-examples", n_examples, 1), ("--batch-size", batch_size, 1),
+                   ("--n-maps", n_maps, 0), ("--n-boot", n_boot, 10), ("--threads", threads, 1))
+    _check_method_options(method, target, radius_deg)
+    overrides = _scene_overrides(snr_db, rt60_s, corpus)
+    if data is not None and (overrides or seed is not None):
+        raise AudioLRPError("--seed, --snr-db, --rt60-s and --corpus describe simulated "
+                            "scenes: drop them or drop --data")
+    from audiolrp.analysis.directions import direction_grid
 
-    t0 = time.perf_counter()
-    for name, v, low in (("--n-examples", n_examples, 1), ("--batch-size", batch_size, 1),
-                         ("--n-maps", n_maps, 0), ("--n-boot", n_boot, 10)):
-        if v < low:
-            raise AudioLRPError(f"{name} must be >= {low}, got {v}")
-    if threads is not None and threads < 1:
-        raise AudioLRPError(f"--threads must be >= 1, got {threads}")
+    direction_grid(grid_deg)  # a bad spacing fails before any folder is made
+    prepare_output_dir(out)
+    check_threads(threads)
+    from audiolrp.app.directions import run_directions
+
+    record, files = run_directions(
+        model, out, data=data, split=split, n_examples=n_examples, seed=seed,
+        overrides=overrides, method=method, target=target, grid_deg=grid_deg,
+        radius_deg=radius_deg, n_maps=n_maps, n_boot=n_boot, batch_size=batch_size,
+        progress=progress and not as_json)
+    if as_json:
+        print_json({**record, "files": files})
+        return
+    echo_summary(record)
+    typer.echo(f"wrote {', '.join(files)}")
+
+
+def _check_method_options(method: str, target: str, radius_deg: float) -> None:
+    """One-line errors for --method, --target and --radius-deg."""
     if not 0.0 < radius_deg < 90.0:
         raise AudioLRPError(f"--radius-deg {radius_deg} is out of range: pass 0 < r < 90")
     if target not in ("predicted", "true"):
         raise AudioLRPError(f"--target {target!r} is unknown: pass predicted or true")
+    from audiolrp.lrp import parse_method
+
     try:
         parse_method(method)
     except AudioLRPError as e:  # name the option
         raise AudioLRPError(str(e).replace("unknown method", "unknown --method", 1)) from None
+
+
+def _scene_overrides(snr_db: str | None, rt60_s: str | None,
+                     corpus: str | None) -> dict[str, Any]:
+    """SceneConfig overrides of --snr-db, --rt60-s and --corpus."""
     overrides: dict[str, Any] = {}
     snr, rt60 = (_range(snr_db, "--snr-db", "10,20"), _range(rt60_s, "--rt60-s", "0.2,0.5"))
     if snr is not None:
@@ -122,43 +146,7 @@ def directions_cmd(
         overrides["rt60_s"] = list(rt60)
     if corpus is not None:
         overrides["speech"] = corpus
-    if data is not None and (overrides or seed is not None):
-        raise AudioLRPError("--seed, --snr-db, --rt60-s and --corpus describe simulated "
-                            "scenes: drop them or drop --data")
-    from audiolrp.analysis.directions import direction_grid
-
-    grid = direction_grid(grid_deg)
-    prepare_output_dir(out)
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
-    from audiolrp.app.explainer import Explainer
-
-    loaded = Explainer.load(model).model
-    if data is not None:
-        examples, test_data = dataset_examples(data, split, loaded, n_examples)
-    else:
-        card = dict(loaded.config.get("evaluation") or {})
-        s = int(card.get("seed", 0)) if seed is None else seed
-        examples, test_data = simulated_examples(loaded, n_examples, s, overrides)
-    n = int(test_data["n_examples"])
-    analyses, rows = analyse_examples(
-        loaded, examples, n, method=method, target=target, grid_rad=grid,
-        radius_deg=radius_deg, batch_size=batch_size, progress=progress and not as_json,
-    )
-    t_analyse = time.perf_counter() - t0
-    record, files = write_outputs(out, loaded, analyses, rows, test_data, method=method,
-                                  target=target, grid_deg=grid_deg, n_maps=n_maps,
-                                  n_boot=n_boot)
-    record["timing_s"] = {"analysis": round(t_analyse, 2),
-                          "total": round(time.perf_counter() - t0, 2)}
-    _write_json(out / "directions.json", record)
-    if as_json:
-        print_json({**record, "files": files})
-        return
-    echo_summary(record)
-    typer.echo(f"wrote {', '.join(files)}")
+    return overrides
 
 
 def echo_summary(record: dict[str, Any]) -> None:
