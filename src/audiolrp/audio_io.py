@@ -23,7 +23,7 @@ from scipy.signal import resample_poly
 
 from audiolrp.constants import FS_HZ
 from audiolrp.errors import AudioFileError
-from audiolrp.io import atomic_path
+from audiolrp.io import atomic_write_bytes
 
 #: The message of an undecodable file (``name``, ``path`` and ``reason`` are filled in).
 UNREADABLE = "{name} is not a readable audio file ({reason}): pass a WAV or FLAC file"
@@ -193,10 +193,15 @@ def write_audio(
     format: str = "WAV",
 ) -> Path:
     """Write ``(channels, samples)`` or ``(samples,)`` audio to ``path`` atomically (a temporary
-    file in the target folder, then renamed: never half-written); returns ``path``."""
+    file in the target folder, then renamed: never half-written); returns ``path``.
+
+    The file is encoded in memory (:func:`audio_bytes`) and written by Python
+    (:func:`audiolrp.io.atomic_write_bytes`): libsndfile writing to disk reports a full disk
+    only as ``"System error."``, Python raises ``OSError(ENOSPC)``, which the CLI turns into
+    its one-line full-disk message.
+    """
     path = Path(path)
-    with atomic_path(path, suffix=path.suffix or ".wav") as tmp:
-        sf.write(tmp, _frames(audio), int(fs_hz), subtype=subtype, format=format)
+    atomic_write_bytes(path, audio_bytes(audio, fs_hz, subtype=subtype, format=format))
     return path
 
 

@@ -71,7 +71,7 @@ def doa_map_figure(
             p_az, np.full(p_az.size, np.degrees(predicted_rad[1])), marker="x",
             s=160, c="#111111", linewidths=2.2, zorder=5, label="predicted DOA",
         )
-    ax.set_xlim(186, -186)  # azimuth grows counter-clockwise (left when looking along +x)
+    ax.set_xlim(-186, 186)  # as every map of the report (plots.sphere): -180 left, 180 right
     ax.set_ylim(-92, 92)
     ax.set_xticks(np.arange(-180, 181, 45))
     ax.set_yticks(np.arange(-90, 91, 30))
@@ -111,9 +111,10 @@ def timeline_figure(
     fig = Figure(figsize=(8.0, 5.6))
     axes = fig.subplots(3, 1, sharex=True)
     vmax = max(1e-9, float(c.max())) if c.size else 1.0
+    # limits beyond +-180 / +-90 deg: points at the seam or a pole are drawn whole
     for ax, y, label, lim, connect in (
-        (axes[0], az, "azimuth (deg)", (-185, 185), False),  # no lines across the +-180 seam
-        (axes[1], el, "elevation (deg)", (-95, 95), True),
+        (axes[0], az, "azimuth (deg)", (-205, 205), False),  # no lines across the +-180 seam
+        (axes[1], el, "elevation (deg)", (-105, 105), True),
     ):
         sc = ax.scatter(t, y, c=c, cmap="viridis", vmin=0.0, vmax=vmax, s=28, zorder=2)
         if connect:
@@ -125,15 +126,20 @@ def timeline_figure(
         ax.set_ylim(*lim)
         ax.grid(True, color="#e3e6e9", linewidth=0.6)
     axes[0].set_yticks([-180, -90, 0, 90, 180])
+    axes[1].set_yticks([-90, -45, 0, 45, 90])
     fig.colorbar(sc, ax=list(axes), pad=0.02).set_label("confidence")
     width = float(np.min(np.diff(t))) * 0.8 if t.size > 1 else 0.4
     axes[2].bar(t, c, width=width, color="#2a6db0")
     axes[2].axhline(1 / 425, color="#d62728", linewidth=0.8, linestyle="--", label="chance (1/425)")
     axes[2].set_ylim(0, min(1.0, max(0.05, 1.15 * vmax)))
+    if t.size:  # every bar and circle whole, the first and the last included
+        axes[2].set_xlim(float(t.min()) - width, float(t.max()) + width)
     axes[2].set_ylabel("confidence")
     axes[2].set_xlabel("time (s, window centre)")
     axes[2].grid(True, color="#e3e6e9", linewidth=0.6)
-    axes[2].legend(fontsize=7, loc="upper right")
+    # above the bars' axes, not over the last bars
+    axes[2].legend(fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False,
+                   borderaxespad=0.1)
     fig.suptitle("DOA estimates over time")
     return fig
 
@@ -146,7 +152,7 @@ def directions_map_figure(
     title: str = "DOA per window",
 ) -> Figure:
     """The directions of a recording's windows on the sphere (azimuth/elevation map, azimuth
-    growing to the left as seen from above the listener): colour = time, size = confidence;
+    from -180 deg on the left to 180 deg on the right): colour = time, size = confidence;
     windows without a direction (NaN: silent) are left out.
 
     Parameters
@@ -169,7 +175,7 @@ def directions_map_figure(
     sc = ax.scatter(az[ok], el[ok], c=t[ok], cmap="plasma", s=12 + 80 * c[ok] / cmax,
                     linewidths=0, alpha=0.85, zorder=2)
     fig.colorbar(sc, ax=ax, pad=0.02).set_label("time (s, window centre)")
-    ax.set_xlim(186, -186)
+    ax.set_xlim(-186, 186)
     ax.set_ylim(-92, 92)
     ax.set_xticks(np.arange(-180, 181, 45))
     ax.set_yticks(np.arange(-90, 91, 30))

@@ -104,15 +104,17 @@ def clip_figures(
 
 
 # --------------------------------------------------------------------------------- blocks
-def doa_blocks(a: ClipAnalysis, figs: ClipFigures) -> list[Block]:
-    """The DOA map and the most probable classes."""
+def doa_blocks(a: ClipAnalysis, figs: ClipFigures, has_truth: bool = False) -> list[Block]:
+    """The DOA map and the most probable classes (``has_truth``: the map marks the true
+    direction, a simulated scene's)."""
     top = prediction_dict(a)["top"]
+    star = "Star: true direction; cross" if has_truth else "Cross"
     return [
         Image(
             figs.doa_map,
             "Grey dots: the 425 DOA classes. Colour and size: clip probability (mean over the 50 "
-            "frames of the frame softmax). Star: true direction (when known); cross: predicted "
-            "direction (refined from the probabilities around the most probable class).",
+            f"frames of the frame softmax). {star}: predicted direction (refined from the "
+            "probabilities around the most probable class).",
             alt="DOA probability map",
         ),
         Table(
@@ -127,21 +129,31 @@ def doa_blocks(a: ClipAnalysis, figs: ClipFigures) -> list[Block]:
     ]
 
 
-def heatmap_blocks(layout: InputLayout, figs: ClipFigures) -> list[Block]:
-    """What the relevance heatmap shows, and the Fig. 2 panels."""
+def heatmap_blocks(
+    layout: InputLayout, figs: ClipFigures, has_direct: bool = False, has_filtered: bool = True
+) -> list[Block]:
+    """What the relevance heatmap shows, and the Fig. 2 panels (panel (c), the noise-free
+    direct sound, only when ``has_direct``: a simulated scene; (d) when ``has_filtered``)."""
     what = (
         "relevance summed over the 6 intensity channels; they mix all four FOA channels, so one "
         "map serves them all and is drawn over the W channel"
         if layout.is_intensity
         else "magnitude + phase relevance of the W channel"
     )
+    if has_direct and has_filtered:
+        panels = (" Panels (c) and (d) compare the noise-free direct sound with the input "
+                  "filtered by the relevance (Eq. 3, 4).")
+    elif has_filtered:
+        panels = (" Panel (d) shows the input filtered by the relevance (Eq. 3, 4); a "
+                  "recording has no separate direct sound, so there is no panel (c).")
+    else:
+        panels = ""
     return [
         Text(
             "Relevance of the predicted class's pre-softmax score, attributed to every "
             f"time-frequency bin ({what}; paper Fig. 2). Spectrograms are in dBp: dB relative "
             "to their own peak. Red: evidence for the predicted direction; blue: evidence "
-            "against. Panels (c) and (d) compare the noise-free direct sound with the input "
-            "filtered by the relevance (Eq. 3, 4)."
+            f"against.{panels}"
         ),
         Image(figs.panels, "Fig. 2-style panels for Ambisonics channel 0 (W).",
               alt="spectrograms and relevance heatmap"),
@@ -207,12 +219,15 @@ def clip_blocks(
     figs: ClipFigures,
     audio: np.ndarray,
     direct: np.ndarray | None = None,
+    has_truth: bool = False,
 ) -> dict[str, list[Block]]:
     """Report blocks of one clip, by section (:data:`CLIP_SECTIONS`; ``flipping`` only when
-    pixel flipping was run)."""
+    pixel flipping was run); ``direct`` and ``has_truth`` for a simulated scene (its direct
+    sound, its true direction on the DOA map)."""
     blocks = {
-        "doa": doa_blocks(a, figs),
-        "heatmaps": heatmap_blocks(layout, figs),
+        "doa": doa_blocks(a, figs, has_truth),
+        "heatmaps": heatmap_blocks(layout, figs, direct is not None,
+                                   a.filtered_audio is not None),
         "channels": channel_blocks(layout, a, figs),
         "flipping": flipping_blocks(a, figs),
         "listen": listen_blocks(a, audio, direct),

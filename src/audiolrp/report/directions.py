@@ -35,7 +35,8 @@ from audiolrp.analysis.directions import REGIONS, DirectionAnalysis, format_ci
 from audiolrp.plots.sphere import WEIGHT_LABELS, plot_angle_profile, plot_direction_analysis
 from audiolrp.report.html import Image, Section, Table, Text, figure_png
 
-__all__ = ["directions_section", "directions_summary_section"]
+__all__ = [
+    "directions_section", "directions_summary_section", "percent_ci"]
 
 _SHOWN = ("relevance_positive", "relevance_negative", "energy", "bins")
 
@@ -100,6 +101,20 @@ def directions_section(
     return Section(title=title, blocks=blocks, anchor=anchor)
 
 
+def percent_ci(c: Mapping[str, float] | None) -> str:
+    """A share's ``mean [ci_low, ci_high]`` (fractions, :func:`format_ci`) in percent, as
+    every share on a page is shown: ``"7.5 % [5.0, 9.1]"``."""
+    if not c:
+        return format_ci(c)
+    scaled = {k: (100 * float(v) if v is not None else None) for k, v in c.items()
+              if k in ("mean", "ci_low", "ci_high")}
+    text = format_ci(scaled, 1)
+    if text == "n/a":
+        return text
+    mean, _, rest = text.partition(" ")
+    return f"{mean} %{' ' + rest if rest else ''}"
+
+
 def directions_summary_section(
     summary: Mapping[str, Any],
     *,
@@ -114,7 +129,7 @@ def directions_summary_section(
     shares = summary.get("shares") or {}
     r = summary.get("radius_deg", 15.0)
     if shares:
-        rows = [[WEIGHT_LABELS.get(w, w)] + [format_ci(shares[w][reg]) for reg in REGIONS]
+        rows = [[WEIGHT_LABELS.get(w, w)] + [percent_ci(shares[w][reg]) for reg in REGIONS]
                 for w in _SHOWN if w in shares]
         blocks.append(Table(rows, header=["weight", f"within {r:g}° of the source",
                                           f"within {r:g}° of an image source", "elsewhere"],
@@ -126,7 +141,7 @@ def directions_summary_section(
             a, b = summary["compare"]
             blocks.append(Text(
                 f"Source region, {WEIGHT_LABELS.get(a, a)} minus {WEIGHT_LABELS.get(b, b)}: "
-                f"{format_ci(summary['difference']['source'])}; ratio "
+                f"{percent_ci(summary['difference']['source'])} points; ratio "
                 f"{format_ci(summary['ratio']['source'], 2)}."))
     if summary.get("mean_profiles"):
         prof = {w: summary["mean_profiles"][w] for w in _SHOWN if w in summary["mean_profiles"]}

@@ -179,6 +179,43 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+SCENE_LABELS: dict[str, str] = {
+    "room_m": "room size (length, width, height)",
+    "source_m": "source position (x, y, z)",
+    "receiver_m": "microphone position (x, y, z)",
+    "distance_m": "source distance",
+    "rt60_s": "reverberation time RT60",
+    "snr_db": "signal-to-noise ratio",
+    "drr_db": "direct-to-reverberant ratio",
+    "rir_seed": "room impulse response seed",
+    "rir_length_samples": "room impulse response length",
+    "n_babble_talkers": "diffuse babble talkers",
+    "gain": "gain to the training level (linear factor)",
+    "split": "split",
+    "order": "HOA order",
+    "corpus": "speech corpus",
+    "speaker": "speaker",
+    "speech_split": "speaker split",
+    "speech_pool_offset_s": "start in the speaker's speech",
+}
+"""Words for the scene parameters (``scene.params`` keys) in the demo's table; a key not
+listed is shown with spaces for underscores and its unit suffix as a unit."""
+
+_UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("_db_per_octave", "dB per octave"), ("_samples", "samples"), ("_deg", "deg"),
+    ("_db", "dB"), ("_hz", "Hz"), ("_m", "m"), ("_s", "s"),
+)
+
+
+def scene_row(key: str, value: Any) -> tuple[str, str]:
+    """One row of the demo's scene table: the parameter in words, the value with its unit
+    (``("source distance", "1.032 m")`` for ``distance_m``)."""
+    suffix, unit = next(((s, u) for s, u in _UNIT_SUFFIXES if key.endswith(s)), ("", ""))
+    label = SCENE_LABELS.get(key) or key.removesuffix(suffix).replace("_", " ")
+    text = _fmt(value)
+    return label, f"{text} {unit}" if unit and value is not None else text
+
+
 def _scene_params(scene: Any) -> dict[str, Any]:
     """JSON-ready scene parameters (``scene.params``, NumPy values converted)."""
     params = getattr(scene, "params", None) or {}
@@ -238,7 +275,7 @@ def demo_summary(ex: Explainer, demo: DemoAnalysis, results: dict[str, Any]) -> 
         ("seed", demo.seed),
     ]
     rows += [
-        (str(k), _fmt(v)) for k, v in _scene_params(demo.scene).items()
+        scene_row(str(k), v) for k, v in _scene_params(demo.scene).items()
         if k not in ("azimuth_rad", "elevation_rad", "label")
     ]
     return Table(rows, header=("", "value"))
@@ -248,7 +285,7 @@ def demo_sections(
     ex: Explainer, demo: DemoAnalysis, figs: ClipFigures, results: dict[str, Any]
 ) -> list[Section]:
     """The demo page's sections (without the results)."""
-    blocks = clip_blocks(ex.layout, demo.clip, figs, demo.audio, demo.direct)
+    blocks = clip_blocks(ex.layout, demo.clip, figs, demo.audio, demo.direct, has_truth=True)
     titles = {"doa": "Predicted vs true DOA", "heatmaps": "Relevance heatmaps",
               "channels": "Channel relevance", "flipping": "Pixel flipping", "listen": "Listen"}
     sections = [Section("Scene and prediction", [demo_summary(ex, demo, results)], "summary")]
@@ -446,6 +483,7 @@ __all__ = [
     "default_recording_out_dir",
     "demo_results",
     "recording_results",
+    "scene_row",
     "write_demo_report",
     "write_recording_report",
 ]
