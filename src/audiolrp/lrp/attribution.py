@@ -26,7 +26,30 @@ ATTRIBUTION_METHODS = ("integrated_gradients", "smoothgrad", "occlusion")
 
 @dataclass(frozen=True)
 class AttributionOptions:
-    """Checked keyword arguments of the Captum-based methods (see :func:`check_options`)."""
+    """Checked keyword arguments of the Captum-based methods (see :func:`check_options`), the
+    options of the same names of :func:`audiolrp.lrp.explain`.
+
+    Attributes
+    ----------
+    n_steps
+        Integrated gradients: Gauss-Legendre steps along the straight path from ``baseline``
+        to ``x`` (``n_steps`` forward + backward passes per example).
+    baseline
+        Integrated gradients and occlusion: reference input, a number or a tensor
+        broadcastable to ``x``. Default: zero of the *normalised* input, i.e. the per-channel
+        mean of the model's :class:`~audiolrp.models.InputNormalization` (the training set's
+        mean feature; plain zeros for a model without one).
+    n_samples, noise_std, seed
+        SmoothGrad: mean input gradient over ``n_samples`` copies ``x + noise``, the noise
+        Gaussian with std ``noise_std`` x the std of each example's channel, drawn from a
+        ``torch.Generator`` seeded with ``seed`` (same seed, same attributions).
+    patch, stride
+        Occlusion: ``(frames, bins)`` of the time-frequency patch (all channels at once),
+        replaced by the baseline; ``stride`` default: the patch (no overlap). Overlapping
+        windows are averaged (Captum's convention).
+    chunk_size
+        Captum methods: model evaluations (examples) per forward pass; bounds the memory.
+    """
 
     n_steps: int
     baseline: float | torch.Tensor | None

@@ -12,7 +12,10 @@ Two canonisations (``canonizers.py``) change how, not what, is computed: BatchNo
 into the preceding layer's weights (``Composite(batchnorm="fold")``), and a strictly increasing
 activation with the pass-through rule that is followed by a max-pooling with the
 winner-take-all rule runs *after* the pooling (same values, same winners, the activation on
-fewer values).
+fewer values). A convolution with an alpha-beta rule whose output reaches a max-pooling with
+the winner-take-all rule (through a folded BatchNorm and such an activation, if any) is computed
+in one step with its pooling (``pooled.py``): the rule needs ``z^+`` only at the pooling's
+winners.
 
 Nothing of the model is modified: the original ``forward`` attributes are restored on exit,
 BatchNorm folding is done on detached copies of the weights, parameters never receive
@@ -22,6 +25,7 @@ BatchNorm folding is done on detached copies of the weights, parameters never re
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -36,10 +40,12 @@ from audiolrp.lrp.canonizers import (
     find_conv_bn_pairs,
     fold_batchnorm,
 )
+from audiolrp.lrp.pooled import find_pooled_chains, install_pooled
 from audiolrp.lrp.rules import (
     AVG_POOLS,
     LINEAR_MODULES,
     RNNS,
+    AlphaBeta,
     Layer,
     PassThrough,
     Rule,
@@ -162,7 +168,6 @@ class LRPEngine:
         self.composite = composite
         self.state = state
         self._saved: list[tuple[nn.Module, bool, Any]] = []
-        self._undo: list[Callable[[], None]] = []  # the composite's canonizers, undone on exit
 
     def _set_forward(self, module: nn.Module, fn: Callable[..., Any]) -> None:
         had = "forward" in module.__dict__
@@ -171,8 +176,6 @@ class LRPEngine:
 
     def __enter__(self) -> LRPEngine:
         try:
-            for canonizer in getattr(self.composite, "canonizers", ()):
-                self._undo.append(canonizer.apply(self.model))
             self._install()
         except BaseException:
             self._restore()
@@ -189,22 +192,64 @@ class LRPEngine:
                 module.forward = prev
             else:
                 del module.forward
-        while self._undo:
-            self._undo.pop()()
 
     def _install(self) -> None:
-        comp = self.composite
         named = list(self.model.named_modules())
         pairs: dict[Foldable, BatchNorm] = {}
-        if comp.batchnorm == "fold":
+        if self.composite.batchnorm == "fold":
             pairs = find_conv_bn_pairs(self.model)
         folded_bns = {id(bn) for bn in pairs.values()}
+        rules = self._rules(named, folded_bns)
+        names = {id(m): n for n, m in named}
+        # activation -> pooling pairs whose rules allow the pooling to run first
+        swapped = {
+            act: pool
+            for act, pool in find_activation_pool_pairs(self.model).items()
+            if type(rules.get(names[id(act)])) is PassThrough
+            and type(rules.get(names[id(pool)])) is WinnerTakeAll
+        }
+        fused = find_pooled_chains(self.model, {id(m): rules.get(n) for n, m in named},
+                                   folded_bns, swapped)
+        own = {id(m): m.forward for _, m in named}  # forwards before any replacement
+        skip = folded_bns | {id(act) for act in swapped}  # folded / applied after the pooling
+        skip |= {id(chain.pool) for chain in fused.values()}  # part of the fused layer
+        pooled_first = {id(pool): act for act, pool in swapped.items()}
+        for name, module in named:
+            if id(module) in skip:
+                self._set_forward(module, _identity)
+                continue
+            rule = rules.get(name)
+            if rule is None:
+                continue
+            weight, bias = _parameters(module, pairs)
+            layer = Layer(name, self.state, own[id(module)], weight, bias)
+            chain = fused.get(id(module))
+            forward: Callable[..., Any] | None
+            if chain is not None:
+                assert isinstance(rule, AlphaBeta)  # checked by find_pooled_chains
+                forward = install_pooled(rule, replace(layer, op=chain.op), chain.spec)
+                act = chain.act
+            else:
+                forward = rule.install(module, layer)
+                act = pooled_first.get(id(module))
+            if act is not None:
+                act_name = names[id(act)]
+                act_forward = rules[act_name].install(
+                    act, Layer(act_name, self.state, own[id(act)])
+                )
+                assert act_forward is not None  # PassThrough installs a forward
+                forward = _then(own[id(module)] if forward is None else forward, act_forward)
+            if forward is not None:
+                self._set_forward(module, forward)
+
+    def _rules(self, named: list[tuple[str, nn.Module]], folded_bns: set[int]) -> dict[str, Rule]:
+        """Module name -> rule (composite's, else the default) of every module with a rule."""
         first = next((n for n, m in named if isinstance(m, LINEAR_MODULES)), None)
         rules: dict[str, Rule] = {}
         for name, module in named:
             if id(module) in folded_bns:
                 continue
-            rule = comp.rule_for(name, module, is_first=(name == first))
+            rule = self.composite.rule_for(name, module, is_first=(name == first))
             if rule is None:
                 rule = default_rule(name, module)
             elif not rule.fits(module):
@@ -214,35 +259,7 @@ class LRPEngine:
                 )
             if rule is not None:
                 rules[name] = rule
-        names = {id(m): n for n, m in named}
-        # activation -> pooling pairs whose rules allow the pooling to run first
-        swapped = {
-            id(pool): act
-            for act, pool in find_activation_pool_pairs(self.model).items()
-            if type(rules.get(names[id(act)])) is PassThrough
-            and type(rules.get(names[id(pool)])) is WinnerTakeAll
-        }
-        swapped_acts = {id(act): act.forward for act in swapped.values()}  # own forwards
-        for name, module in named:
-            if id(module) in folded_bns or id(module) in swapped_acts:
-                # folded into the preceding layer's weights / applied after the pooling
-                self._set_forward(module, _identity)
-                continue
-            rule = rules.get(name)
-            if rule is None:
-                continue
-            weight, bias = _parameters(module, pairs)
-            forward = rule.install(module, Layer(name, self.state, module.forward, weight, bias))
-            act = swapped.get(id(module))
-            if act is not None:
-                act_name = names[id(act)]
-                act_forward = rules[act_name].install(
-                    act, Layer(act_name, self.state, swapped_acts[id(act)])
-                )
-                assert act_forward is not None  # PassThrough installs a forward
-                forward = _then(module.forward, act_forward)
-            if forward is not None:
-                self._set_forward(module, forward)
+        return rules
 
 
 def _then(

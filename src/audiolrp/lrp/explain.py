@@ -27,6 +27,9 @@ from audiolrp.lrp.rules import RNNS
 
 METHODS = ("lrp", "gradient", "gradient_x_input", *ATTRIBUTION_METHODS)
 
+#: ``(relevance, targets, start relevance, initial-state relevance)`` of one explain() call
+_Relevance = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]
+
 
 def parse_method(name: str) -> tuple[str, str]:
     """``(method, composite)`` of :func:`explain` for one user-facing method name: an LRP
@@ -257,24 +260,10 @@ def explain(
         target and frames fixed from ``x``.
     batchnorm
         For presets: ``"fold"`` (default) or ``"pass"`` (BatchNorm as pass-through).
-    n_steps
-        Integrated gradients: Gauss-Legendre steps along the straight path from ``baseline``
-        to ``x`` (``n_steps`` forward + backward passes per example).
-    baseline
-        Integrated gradients and occlusion: reference input, a number or a tensor
-        broadcastable to ``x``. Default: zero of the *normalised* input, i.e. the per-channel
-        mean of the model's :class:`~audiolrp.models.InputNormalization` (the training set's
-        mean feature; plain zeros for a model without one).
-    n_samples, noise_std, seed
-        SmoothGrad: mean input gradient over ``n_samples`` copies ``x + noise``, the noise
-        Gaussian with std ``noise_std`` x the std of each example's channel, drawn from a
-        ``torch.Generator`` seeded with ``seed`` (same seed, same attributions).
-    patch, stride
-        Occlusion: ``(frames, bins)`` of the time-frequency patch (all channels at once),
-        replaced by the baseline; ``stride`` default: the patch (no overlap). Overlapping
-        windows are averaged (Captum's convention).
-    chunk_size
-        Captum methods: model evaluations (examples) per forward pass; bounds the memory.
+    n_steps, baseline, n_samples, noise_std, seed, patch, stride, chunk_size
+        Options of ``integrated_gradients``, ``smoothgrad`` and ``occlusion``, described in
+        :class:`~audiolrp.lrp.attribution.AttributionOptions` (defaults: 32 steps, the
+        normalised input's zero, 32 samples of std 0.15, seed 0, (5, 32) patches).
 
     Returns
     -------
@@ -299,34 +288,23 @@ def explain(
     model.eval()
     try:
         with torch.enable_grad():
-            xg = x.detach().requires_grad_()
-            if method == "lrp":
-                with LRPEngine(model, comp, state):
-                    out = model(xg)
-                    rel = _backward(model, out, xg, target, frames, start, state, lrp=True)
-            else:
-                # cuDNN's RNN backward refuses eval mode: use the native kernels then
-                rnn_cuda = x.is_cuda and any(isinstance(m, RNNS) for m in model.modules())
-                cud = torch.backends.cudnn
-                no_cudnn = cud.flags(
-                    enabled=False, benchmark=cud.benchmark,
-                    deterministic=cud.deterministic, allow_tf32=cud.allow_tf32,
-                )
-                with no_cudnn if rnn_cuda else contextlib.nullcontext():
-                    if opts is not None:
-                        with torch.no_grad():
-                            out = model(x.detach())
-                        tgt0, mask = _selection(model, out, x, target, frames)
-                        r, r0_ = attribute(
-                            method, model, x, mask, start == "probability", opts
-                        )
-                        rel = (r, tgt0, r0_, None)
-                    else:
-                        out = model(xg)
-                        rel = _backward(model, out, xg, target, frames, start, state, lrp=False)
+            out, rel = _run(model, x, comp, method, opts, (target, frames, start), state)
     finally:
         for m, tr in flags:
             m.training = tr
+    return _explanation(x, out, rel, state, method, comp.name, return_layers)
+
+
+def _explanation(
+    x: torch.Tensor,
+    out: torch.Tensor,
+    rel: _Relevance,
+    state: LRPState,
+    method: str,
+    composite: str,
+    return_layers: bool,
+) -> Explanation:
+    """The :class:`Explanation` of one :func:`explain` call."""
     grad, tgt, r0, init = rel
     if method == "gradient_x_input":
         grad = grad * x.detach()
@@ -344,8 +322,44 @@ def explain(
         n_no_positive_units=n_dead,
         layer_relevance=state.layers if return_layers else None,
         method=method,
-        composite=comp.name if method == "lrp" else method,
+        composite=composite if method == "lrp" else method,
     )
+
+
+
+def _run(
+    model: nn.Module,
+    x: torch.Tensor,
+    comp: Composite,
+    method: str,
+    opts: Any,
+    selection: tuple[Any, Any, str],
+    state: LRPState,
+) -> tuple[torch.Tensor, _Relevance]:
+    """The model output and ``(relevance, targets, start relevance, initial-state relevance)``
+    of :func:`explain`'s method (gradient enabled, model in eval mode)."""
+    target, frames, start = selection
+    xg = x.detach().requires_grad_()
+    if method == "lrp":
+        with LRPEngine(model, comp, state):
+            out = model(xg)
+            return out, _backward(model, out, xg, target, frames, start, state, lrp=True)
+    # cuDNN's RNN backward refuses eval mode: use the native kernels then
+    rnn_cuda = x.is_cuda and any(isinstance(m, RNNS) for m in model.modules())
+    cud = torch.backends.cudnn
+    no_cudnn = cud.flags(
+        enabled=False, benchmark=cud.benchmark,
+        deterministic=cud.deterministic, allow_tf32=cud.allow_tf32,
+    )
+    with no_cudnn if rnn_cuda else contextlib.nullcontext():
+        if opts is not None:
+            with torch.no_grad():
+                out = model(x.detach())
+            tgt0, mask = _selection(model, out, x, target, frames)
+            r, r0_ = attribute(method, model, x, mask, start == "probability", opts)
+            return out, (r, tgt0, r0_, None)
+        out = model(xg)
+        return out, _backward(model, out, xg, target, frames, start, state, lrp=False)
 
 
 def _selection(
