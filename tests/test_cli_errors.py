@@ -395,3 +395,167 @@ def test_help_has_examples(cmd: list[str]) -> None:
 def test_every_command_has_json(cmd: list[str]) -> None:
     res = runner.invoke(app, [*cmd, "--help"], terminal_width=200)
     assert res.exit_code == 0 and "--json" in res.stdout
+
+
+# ------------------------------------------- full disk, Ctrl-C, broken pipe, progress (issue 22)
+def test_simulate_full_disk_is_one_line_before_hdf5_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    lite_config: Path,
+) -> None:
+    """A shard that does not fit is refused before HDF5 writes it (h5py cannot recover from a
+    full disk: the process crashed at exit, code 139): one line saying how much to free, exit
+    2, the new dataset folder removed."""
+    import shutil as shutil_module
+
+    import audiolrp.data.shards as shards
+
+    usage = shutil_module.disk_usage(tmp_path)
+    monkeypatch.setattr(shards.shutil, "disk_usage",
+                        lambda p: usage._replace(free=1000))
+    out = tmp_path / "data"
+    args = ["simulate", str(out), *TINY_SIM, "--order", "4", "--config", str(lite_config)]
+    code, stdout, stderr = run_main(args, monkeypatch, capsys)
+    assert code == 2 and stdout == ""
+    _one_error_line(stderr, f"no space left on the device of {out}: free ")
+    assert "MB or pass another OUT_DIR" in stderr
+    assert not out.exists()
+
+
+def test_write_audio_on_a_full_disk_raises_enospc_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Audio goes to disk through :mod:`audiolrp.io`: a full disk is ``OSError(ENOSPC)`` (the
+    guard's one line), not libsndfile's ``System error.``, and no file or temporary is left."""
+    import errno
+
+    import audiolrp.io as aio
+    from audiolrp.audio_io import write_audio
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(aio.os, "fsync", full)
+    with pytest.raises(OSError) as err:
+        write_audio(tmp_path / "a.wav", np.zeros((4, 1600), np.float32), 16000)
+    assert err.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []
+
+
+def _tmpfs(path: Path, size: str) -> bool:
+    """Mount a small tmpfs at ``path`` (root only); whether it worked."""
+    import subprocess
+
+    if os.name != "posix" or os.geteuid() != 0:
+        return False
+    path.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True)
+    return done.returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_simulate_on_a_real_full_disk_is_one_line_not_a_crash(
+    tmp_path: Path, workers: str
+) -> None:
+    """The user's case: ``simulate --order 4`` into a 3 MB tmpfs crashed (exit 139) and, with
+    workers, printed dozens of HDF5 tracebacks. Now: one line, exit 2, nothing kept. Needs
+    root to mount the tmpfs (skipped otherwise; the monkeypatched test above runs anywhere)."""
+    import subprocess
+
+    disk = tmp_path / "full"
+    if not _tmpfs(disk, "3m"):
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        out = disk / "data"
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "audiolrp"), "simulate", str(out), "--order", "4",
+             "--n-train", "8", "--n-val", "0", "--n-test", "0", "--shard-size", "2",
+             "--corpus", "noise", "--workers", workers, "--no-progress"],
+            capture_output=True, text=True, timeout=300,
+        )
+        assert done.returncode == 2, done.stderr
+        _one_error_line(done.stderr, f"no space left on the device of {out}")
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+@pytest.mark.slow
+def test_simulate_ctrl_c_with_workers_stops_at_once_silently_and_resumes(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during
+    ``simulate --workers 2``: exit 130 within 2 s, one ``interrupted:`` line and no worker
+    traceback, no temporary file kept; the same command then resumes and finishes."""
+    import signal
+    import subprocess
+    import time
+
+    out = tmp_path / "data"
+    cmd = [str(Path(sys.executable).parent / "audiolrp"), "simulate", str(out), "--order", "1",
+           "--n-train", "16", "--n-val", "0", "--n-test", "0", "--shard-size", "2",
+           "--corpus", "noise", "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        t0 = time.monotonic()
+        while not list(out.glob("*.h5")) and proc.poll() is None and time.monotonic() - t0 < 240:
+            time.sleep(0.02)
+        assert proc.poll() is None, proc.communicate()
+        t_signal = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+        seconds = time.monotonic() - t_signal
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, stderr
+    assert seconds < 2.0, f"took {seconds:.1f} s to stop"
+    assert stdout == ""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted: "), stderr
+    assert "shards kept; rerun the same command to resume" in lines[0]
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    kept = sorted(p.name for p in out.glob("*.h5"))
+    assert kept and len(kept) < 8
+    assert not list(out.glob(".*.tmp"))  # no half-written shard of a terminated worker
+    done = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["shards_kept"] >= len(kept) and summary["shards_total"] == 8
+    assert (out / "manifest.json").is_file()
+
+
+def test_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    """``audiolrp ... | head`` (the reader goes away): no ``internal error:
+    BrokenPipeError``, nothing on stderr, exit 141 (128 + SIGPIPE, as git's), for a command's
+    output and for ``--help`` alike."""
+    import subprocess
+
+    exe = str(Path(sys.executable).parent / "audiolrp")
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first byte
+    try:
+        for args in (["simulate", "--help"], ["--version"],
+                     ["simulate", str(tmp_path / "d"), *TINY_SIM, "--order", "0", "--json"]):
+            done = subprocess.run([exe, *args], stdout=write, stderr=subprocess.PIPE,
+                                  text=True, timeout=300)
+            assert (done.returncode, done.stderr) == (141, ""), args
+    finally:
+        os.close(write)
+
+
+def test_progress_bar_ends_at_100_percent(capsys: pytest.CaptureFixture[str]) -> None:
+    """``explain``'s bar ended at 89 % (8/9): the last update came within tqdm's refresh
+    interval and the bar was cleared unseen. It now always shows n/n before it goes."""
+    import time
+
+    from audiolrp.progress import progress_bar
+
+    update = progress_bar(9, True)
+    time.sleep(0.15)
+    update(8)  # the first batch is slow and shown at 8/9 ...
+    update(1)  # ... the last one quick, within the refresh interval
+    err = capsys.readouterr().err
+    assert "9/9" in err and "100%" in err

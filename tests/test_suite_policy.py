@@ -24,6 +24,8 @@ MEASURED_SLOW = (
     "test_crnn_step_zero_is_the_unperturbed_clip_probability",
     "tests/analysis/test_analysis_pixel_flipping.py::test_fast_inference_model_is_equivalent",
     "tests/test_cli_every_command.py::test_every_command_bad_input_is_one_error_line",
+    "tests/test_cli_errors.py::"
+    "test_simulate_ctrl_c_with_workers_stops_at_once_silently_and_resumes",
     "tests/test_cli_policy.py::test_train_reports_its_first_epoch_when_stderr_is_no_terminal",
     "tests/test_shipped_models.py::test_card_talkers_and_baseline_reproduce_exactly",
     "tests/test_shipped_models.py::test_full_test_set_reproduces_the_card",

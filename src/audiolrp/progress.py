@@ -64,8 +64,9 @@ def progress_bar(total: int, enabled: bool, unit: str = "window") -> Callable[[i
 
     def update(n: int) -> None:
         bar.update(n)
-        if bar.n >= total:
-            bar.close()
+        if bar.n >= total and not bar.disable:
+            bar.refresh()  # show n/n (100 %) even when the last update came within tqdm's
+            bar.close()  # refresh interval, before the line is cleared
 
     return update
 
