@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from audiolrp.models import build_model, list_models, load, save
+from audiolrp.models import DirectionRefinement, build_model, list_models, load, save
 from audiolrp.training.cards import without_machine_paths
 from audiolrp.training.export import (
     CARD_TEST_EXAMPLES,
@@ -117,10 +117,18 @@ def test_export_card_model_writes_the_policy(tmp_path: Path) -> None:
     recipe = card_test_recipe()
     recipe["config"]["speech"] = "noise"
     files = export_card_model(run / "model.json", "tiny1", tmp_path / "out", eval_examples=2,
-                              eval_recipe=recipe, batch_size=2)
+                              eval_recipe=recipe, batch_size=2, refinement_scenes=3)
     assert set(files) == {"json", "weights", "card", "plot"}
     assert all(Path(p).is_file() for p in files.values())
     cfg = json.loads(files["json"].read_text())
+    # the refinement is chosen (on 3 validation scenes here) before the card is evaluated,
+    # so the card's refined errors are those of the refinement the model ships with
+    chosen = cfg["direction_refinement"]["chosen_on"]
+    assert (chosen["scenes"], chosen["split"]) == (3, "val")
+    refined = DirectionRefinement.from_config(cfg["direction_refinement"])
+    assert refined == DirectionRefinement(cfg["direction_refinement"]["radius_deg"],
+                                          cfg["direction_refinement"]["power"])
+    assert load(files["json"]).refinement == refined
     ev = cfg["evaluation"]
     assert (ev["seed"], ev["n_examples"], ev["recipe"]) == (CARD_TEST_SEED, 2, recipe)
     assert ev["command"] == "audiolrp evaluate --model tiny1"

@@ -23,6 +23,7 @@ from audiolrp.evaluation import (
     evaluate,
     point_noise_overrides,
 )
+from audiolrp.evaluation.refinement import REFINEMENT_SCENES, choose_model_refinement
 from audiolrp.io import atomic_write_bytes
 from audiolrp.models import PRETRAINED_DIR, LoadedModel, save
 from audiolrp.models import load as load_model
@@ -152,6 +153,7 @@ def export_model(
     extra_test_sets: dict[str, dict[str, Any]] | None = None,
     batch_size: int = 16,
     progress: bool = False,
+    refinement_scenes: int = 0,
 ) -> dict[str, Path]:
     """Evaluate a trained model on a fresh seeded test set and write ``NAME.safetensors``,
     ``NAME.json`` (with ``metrics`` and an ``evaluation`` entry), ``NAME.md`` (model card) and
@@ -168,6 +170,12 @@ def export_model(
     the card. Commands, dataset and corpus folders are written without the folders of the
     machine (:func:`~audiolrp.training.cards.without_machine_paths`).
 
+    ``refinement_scenes > 0`` first chooses the model's direction refinement on that many
+    validation scenes of its own recipe with off-grid sources
+    (:func:`~audiolrp.evaluation.refinement.choose_model_refinement`), so the card's refined
+    errors are those of the refinement the model ships with; 0 keeps the model's own (the
+    class direction when it has none).
+
     Returns
     -------
     dict
@@ -179,6 +187,12 @@ def export_model(
     out = Path(export_dir) if export_dir is not None else PRETRAINED_DIR
     out.mkdir(parents=True, exist_ok=True)
     loaded = load_model(model_path)
+    if refinement_scenes > 0:
+        choice = choose_model_refinement(loaded, refinement_scenes, batch_size=batch_size)
+        loaded.config["direction_refinement"] = choice.config_entry(
+            f"export_model(..., refinement_scenes={refinement_scenes}) "
+            f"(audiolrp.evaluation.refinement, seed {choice.seed})"
+        )
     seed = DEFAULT_EVAL_SEED if eval_seed is None else int(eval_seed)
     recipe = eval_recipe if eval_recipe is not None else loaded.data_recipe
     result, plot = _evaluate_card_set(
@@ -307,6 +321,7 @@ def export_card_model(
     eval_recipe: dict[str, Any] | None = None,
     batch_size: int = 16,
     progress: bool = False,
+    refinement_scenes: int = REFINEMENT_SCENES,
 ) -> dict[str, Path]:
     """Ship a trained model with the shipped cards' policy (:func:`export_model` with the card
     test set and :func:`card_extra_test_sets`).
@@ -335,6 +350,10 @@ def export_card_model(
         Evaluation batch size.
     progress : bool
         Show progress bars.
+    refinement_scenes : int
+        Validation scenes the direction refinement is chosen on before the card is evaluated
+        (default :data:`~audiolrp.evaluation.refinement.REFINEMENT_SCENES`; 0 keeps the
+        model's own).
 
     Returns
     -------
@@ -351,4 +370,5 @@ def export_card_model(
         extra_test_sets=card_extra_test_sets(),
         batch_size=batch_size,
         progress=progress,
+        refinement_scenes=refinement_scenes,
     )
