@@ -227,8 +227,9 @@ class LRPEngine:
             forward: Callable[..., Any] | None
             if chain is not None:
                 assert isinstance(rule, AlphaBeta)  # checked by find_pooled_chains
-                forward = install_pooled(rule, replace(layer, op=chain.op), chain.spec)
-                act = chain.act
+                act_call = own[id(chain.act)] if chain.act is not None else None
+                forward = install_pooled(rule, replace(layer, op=chain.op), chain.spec, act_call)
+                act = None  # applied inside, its relevance passing through
             else:
                 forward = rule.install(module, layer)
                 act = pooled_first.get(id(module))

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from audiolrp.errors import UnsupportedModuleError
 from audiolrp.lrp.rules import (
     AlphaBeta,
     Layer,
@@ -43,6 +44,9 @@ from audiolrp.lrp.rules import (
     _safe_ratio,
     _well_conditioned,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from audiolrp.lrp.core import LRPState
 
 #: Bytes of one full-resolution float tensor per chunk of examples (the pre-pooling output of
 #: a layer); the batch is split so that a chunk's tensors stay in the cache between the
@@ -136,7 +140,12 @@ class _PooledAlphaBeta(torch.autograd.Function):
 
     @staticmethod
     def forward(  # noqa: D102
-        ctx: Any, x: torch.Tensor, rule: AlphaBeta, layer: Layer, pool: MaxPool
+        ctx: Any,
+        x: torch.Tensor,
+        rule: AlphaBeta,
+        layer: Layer,
+        pool: MaxPool,
+        act: Callable[[torch.Tensor], torch.Tensor] | None,
     ) -> Any:
         op, w = _linear(layer)
         fmt = _memory_format(op, x, w)
@@ -153,6 +162,8 @@ class _PooledAlphaBeta(torch.autograd.Function):
         a_pool = torch.empty(shape, dtype=x.dtype, device=x.device, memory_format=fmt)
         q_pool = torch.empty_like(a_pool)
         idx_pool = torch.empty_like(a_pool, dtype=torch.int64)
+        z = torch.empty_like(a_pool)
+        bias = op4.bias_view(layer.bias, a_pool) if layer.bias is not None else None
         for s, e in _chunks(n, wc.shape[0] * _numel(out_hw) * x4.element_size()):
             a = op4.forward(x4[s:e], wc, None)  # sum_i x_i w_ij
             pool.pool_into(a, a_pool[s:e], idx_pool[s:e])
@@ -160,7 +171,15 @@ class _PooledAlphaBeta(torch.autograd.Function):
             q = op4.forward(xa[s:e], wa, None)  # sum_i |x_i w_ij|
             _take_into(q_pool[s:e], q, idx_pool[s:e])
             del q
-        z = a_pool + op4.bias_view(layer.bias, a_pool) if layer.bias is not None else a_pool.clone()
+            zc = a_pool[s:e] + bias if bias is not None else a_pool[s:e]
+            if act is not None:  # applied after the pooling, on the chunk still in cache
+                zc = act(zc)
+                if zc.shape != a_pool[s:e].shape:
+                    raise UnsupportedModuleError(
+                        f"activation after {layer.name!r} changed the shape; give it a rule "
+                        "other than pass-through"
+                    )
+            z[s:e] = zc
         ctx.save_for_backward(x4, xa, a_pool, q_pool, idx_pool)
         ctx.rule, ctx.layer, ctx.pool, ctx.op4 = rule, layer, pool, op4
         ctx.one_d, ctx.contiguous_input, ctx.fmt = one_d, x.is_contiguous(), fmt
@@ -181,7 +200,7 @@ class _PooledAlphaBeta(torch.autograd.Function):
             r_in = r_in.contiguous()
         if rule.recorded:
             layer.log.add_layer(layer.name, r_in)
-        return r_in, None, None, None
+        return r_in, None, None, None, None
 
 
 def _as_2d(op: LinearOp) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]:
@@ -207,50 +226,66 @@ def _pooled_backward(
     assert w is not None
     w4 = w.unsqueeze(2) if w.dim() == 3 else w
     r = r.contiguous(memory_format=fmt)
-    zp = torch.add(a_pool, q_pool).mul_(0.5)  # z^+ at the winners
-    zn = torch.sub(a_pool, q_pool).mul_(0.5) if rule.beta else None  # z^-
-    tol = rule.conditioning
     full = (w4.shape[0], *_out_hw(op, x, w4))  # one example's layer output
-    if not (_well_conditioned(zp, q_pool, r, tol)
-            and (zn is None or _well_conditioned(-zn, q_pool, r, tol))):
-        r_full = torch.empty((x.shape[0], *full), dtype=x.dtype, device=x.device,
-                             memory_format=fmt)
-        pool.unpool_into(r, idx, r_full)
-        layer2 = layer if op is layer.op else _layer_2d(layer, op, w4)
-        return rule.split_backward(layer2, x, r_full)
-    sp = _safe_ratio(r, zp, 1.0, rule.alpha, layer.log)  # s^+ = R_j / z_j^+
-    if zn is None:  # u = v = alpha s^+: W^T u and |W|^T u as one transposed convolution
-        u = sp.mul_(rule.alpha) if rule.alpha != 1.0 else sp
-        pair = op.groups == 1
-        wts = [torch.cat([w4, w4.abs()], 1)] if pair else [w4, w4.abs()]
-        parts = [u] if pair else [u, u]
+    n = x.shape[0]
+    pair = op.groups == 1 and not rule.beta  # W^T u and |W|^T u as one transposed convolution
+    if pair:
+        wts = [torch.cat([w4, w4.abs()], 1)]
     else:
-        sn = _safe_ratio(r, zn, -1.0, -rule.beta, layer.log)
-        parts = [torch.mul(sp, rule.alpha).sub_(sn, alpha=rule.beta),  # u
-                 torch.mul(sp, rule.alpha).add_(sn, alpha=rule.beta)]  # v
         wts = [w4, w4.abs()]
-        del sn
-    del sp, zp, zn
     wts = [wt.contiguous(memory_format=fmt) for wt in wts]
     out = torch.empty_like(x, memory_format=fmt)
-    chunks = _chunks(x.shape[0], _numel(full) * x.element_size())
+    chunks = _chunks(n, _numel(full) * x.element_size())
     bufs = [torch.empty((chunks[0][1], *full), dtype=x.dtype, device=x.device,
-                        memory_format=fmt) for _ in parts]  # reused by every chunk
+                        memory_format=fmt) for _ in range(2 if rule.beta else 1)]
+    n_dead = torch.zeros(n, dtype=torch.int64, device=x.device)
+    lost = torch.zeros(n, dtype=x.dtype, device=x.device)
     for s, e in chunks:
-        xc, ic = x[s:e], idx[s:e]
+        log = type(layer.log)()  # a fresh LRPState: the chunk's dead units, kept if it succeeds
+        parts = _ratios(rule, a_pool[s:e], q_pool[s:e], r[s:e], log)
+        if parts is None:  # ill-conditioned: the whole layer in the split form
+            r_full = torch.empty((n, *full), dtype=x.dtype, device=x.device, memory_format=fmt)
+            pool.unpool_into(r, idx, r_full)
+            layer2 = layer if op is layer.op else _layer_2d(layer, op, w4)
+            return rule.split_backward(layer2, x, r_full)
+        if log.n_dead is not None and log.dead_relevance is not None:
+            n_dead[s:e] += log.n_dead
+            lost[s:e] += log.dead_relevance
+        if not pair and len(parts) == 1:
+            parts = parts * 2  # u = v, two transposed convolutions (grouped layer)
         gs = []
-        for buf, part, wt in zip(bufs, parts, wts, strict=True):
+        for buf, part, wt in zip(bufs * (len(parts) // len(bufs)), parts, wts, strict=True):
             bc = buf[: e - s]
-            pool.unpool_into(part[s:e], ic, bc)
-            c_in = wt.shape[1]
-            gs.append(_transpose(op, bc, wt, torch.Size((e - s, c_in, *xc.shape[2:]))))
-        if len(gs) == 1:
-            g, h = gs[0].split(x.shape[1], 1)  # W^T u, |W|^T u
-        else:
-            g, h = gs
-        torch.mul(xc, g, out=out[s:e])
+            pool.unpool_into(part, idx[s:e], bc)
+            c_in = wt.shape[1] * op.groups
+            gs.append(_transpose(op, bc, wt, torch.Size((e - s, c_in, *x.shape[2:]))))
+        g, h = gs[0].split(x.shape[1], 1) if pair else gs  # W^T u, |W|^T u
+        torch.mul(x[s:e], g, out=out[s:e])
         out[s:e].addcmul_(xa[s:e], h).mul_(0.5)
+    if bool((n_dead > 0).any()):
+        layer.log.add_dead(n_dead, lost)
     return out
+
+
+def _ratios(
+    rule: AlphaBeta, a: torch.Tensor, q: torch.Tensor, r: torch.Tensor, log: LRPState
+) -> list[torch.Tensor] | None:
+    """``[u]`` (``beta = 0``: ``u = alpha R / z^+``) or ``[u, v]`` with ``u, v = alpha s^+
+    -+ beta s^-`` at the winners of one chunk (:class:`~audiolrp.lrp.rules.AlphaBeta`), or
+    None where ``z^+`` (``z^-``) would cancel (the split form is then needed); dead units are
+    reported to ``log``."""
+    zp = torch.add(a, q).mul_(0.5)  # z^+ = (a + q) / 2
+    zn = torch.sub(a, q).mul_(0.5) if rule.beta else None  # z^- = (a - q) / 2
+    tol = rule.conditioning
+    if not (_well_conditioned(zp, q, r, tol)
+            and (zn is None or _well_conditioned(-zn, q, r, tol))):
+        return None
+    sp = _safe_ratio(r, zp, 1.0, rule.alpha, log)  # s^+ = R_j / z_j^+
+    if zn is None:
+        return [sp.mul_(rule.alpha) if rule.alpha != 1.0 else sp]
+    sn = _safe_ratio(r, zn, -1.0, -rule.beta, log)  # s^- = R_j / z_j^-
+    return [torch.mul(sp, rule.alpha).sub_(sn, alpha=rule.beta),
+            torch.mul(sp, rule.alpha).add_(sn, alpha=rule.beta)]
 
 
 def _numel(shape: tuple[int, ...]) -> int:
@@ -323,13 +358,19 @@ def find_pooled_chains(
     return chains
 
 
-def install_pooled(rule: AlphaBeta, layer: Layer, pool: MaxPool) -> Callable[..., Any]:
+def install_pooled(
+    rule: AlphaBeta,
+    layer: Layer,
+    pool: MaxPool,
+    act: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> Callable[..., Any]:
     """The forward of a Conv1d/Conv2d with ``rule`` whose output goes to ``pool`` (through
-    folded BatchNorm and a strictly increasing activation that runs after the pooling): the
-    convolution, its bias and the pooling in one step."""
+    folded BatchNorm and the strictly increasing activation ``act``, run after the pooling,
+    whose relevance passes through): the convolution, its bias, the pooling and the activation
+    in one step."""
 
     def forward(x: torch.Tensor) -> torch.Tensor:
-        return _PooledAlphaBeta.apply(x, rule, layer, pool)
+        return _PooledAlphaBeta.apply(x, rule, layer, pool, act)
 
     return forward
 
