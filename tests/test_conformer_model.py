@@ -74,3 +74,20 @@ def test_save_load_round_trip_and_crnn_files_unchanged(tmp_path: Path):
     path.write_text(json.dumps(desc))
     with pytest.raises(ModelFileError, match="architecture"):
         load(path)
+
+
+def test_one_convolution_front_end_shared_with_the_crnn():
+    """Both architectures build their convolution blocks with crnn.conv_front_end: same
+    modules, same state-dict keys and shapes (the shipped CRNN files' ``conv.*`` keys)."""
+    from audiolrp.models import conformer as conformer_module
+    from audiolrp.models import crnn as crnn_module
+
+    assert conformer_module.conv_front_end is crnn_module.conv_front_end
+    assert "conv_front_end" not in conformer_module.__dict__.get("__all__", [])
+    crnn = build_model("hoa", 2, size="small")
+    conf = build_conformer("hoa", 2, size="small")
+    crnn_conv = {k: tuple(v.shape) for k, v in crnn.conv.state_dict().items()}
+    conf_conv = {k: tuple(v.shape) for k, v in conf.conv.state_dict().items()}
+    assert crnn_conv == conf_conv
+    assert "0.weight" in crnn_conv and "9.running_var" in crnn_conv
+    assert repr(crnn.conv) == repr(conf.conv)

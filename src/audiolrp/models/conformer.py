@@ -4,7 +4,8 @@ in place of its BiLSTMs. Written from ``torch.nn`` layers only.
 
 Layer stack for an input of shape ``(B, N_in, T=50, F=512)``::
 
-    InputNormalization, 3 x [Conv2d 3x3 -> BatchNorm2d -> ELU -> MaxPool2d (8, 8, 4)]  (CRNN)
+    InputNormalization, 3 x [Conv2d 3x3 -> BatchNorm2d -> ELU -> MaxPool2d (8, 8, 4)]
+    (the CRNN's blocks: audiolrp.models.crnn.conv_front_end)
     -> (B, 64, 50, 2) -> FrequencyToFeatures -> (B, 50, 128) -> Linear(d_model)
     n_blocks x ConformerBlock(d_model):
         x = x + 1/2 FeedForward(x)           LayerNorm, Linear(m d), SiLU, Linear(d)
@@ -35,7 +36,12 @@ import torch
 from torch import nn
 
 from audiolrp.constants import N_BINS, N_CLASSES, N_FRAMES
-from audiolrp.models.crnn import FrequencyToFeatures, InputNormalization, clip_probabilities
+from audiolrp.models.crnn import (
+    FrequencyToFeatures,
+    InputNormalization,
+    clip_probabilities,
+    conv_front_end,
+)
 
 
 class Residual(nn.Module):
@@ -173,25 +179,6 @@ class ConformerBlock(nn.Module):
         return self.norm(x)
 
 
-def conv_front_end(
-    n_in: int, n_filters: int, pool_sizes: Sequence[int]
-) -> nn.Sequential:
-    """The CRNN's convolution blocks (Table 1): ``[Conv2d 3x3 'same' -> BatchNorm2d -> ELU ->
-    MaxPool2d over frequency]`` per pooling factor (same module layout and state-dict keys as
-    :attr:`audiolrp.models.CRNN.conv`)."""
-    layers: list[nn.Module] = []
-    c_in = n_in
-    for p in pool_sizes:
-        layers += [
-            nn.Conv2d(c_in, n_filters, kernel_size=3, padding=1),
-            nn.BatchNorm2d(n_filters),
-            nn.ELU(),
-            nn.MaxPool2d(kernel_size=(1, int(p))),
-        ]
-        c_in = n_filters
-    return nn.Sequential(*layers)
-
-
 class ConformerDOA(nn.Module):
     """Conformer DOA classifier (module docstring; all sizes are arguments).
 
@@ -302,5 +289,4 @@ __all__ = [
     "Scale",
     "SelfAttention",
     "SinusoidalPositionalEncoding",
-    "conv_front_end",
 ]

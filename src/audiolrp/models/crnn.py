@@ -84,6 +84,28 @@ class FrequencyToFeatures(nn.Module):
         return x.permute(0, 2, 1, 3).reshape(b, t, c * f)
 
 
+def conv_front_end(n_in: int, n_filters: int, pool_sizes: Sequence[int]) -> nn.Sequential:
+    """The convolution blocks of Table 1, shared by :class:`CRNN` and
+    :class:`~audiolrp.models.conformer.ConformerDOA`: per pooling factor ``p``,
+    ``Conv2d 3x3 'same' (n_filters) -> BatchNorm2d -> ELU -> MaxPool2d (1, p)`` over frequency.
+
+    One flat ``nn.Sequential`` of four modules per block, so the state-dict keys are
+    ``conv.{4 i}.weight`` (Conv2d) and ``conv.{4 i + 1}.*`` (BatchNorm2d) as in the shipped
+    model files.
+    """
+    layers: list[nn.Module] = []
+    c_in = n_in
+    for p in pool_sizes:
+        layers += [
+            nn.Conv2d(c_in, n_filters, kernel_size=3, padding=1),
+            nn.BatchNorm2d(n_filters),
+            nn.ELU(),
+            nn.MaxPool2d(kernel_size=(1, int(p))),
+        ]
+        c_in = n_filters
+    return nn.Sequential(*layers)
+
+
 class CRNN(nn.Module):
     """Convolutional-recurrent DOA classifier of Table 1 (all sizes are arguments).
 
@@ -151,17 +173,7 @@ class CRNN(nn.Module):
         if head != "softmax":
             self.config["head"] = head
         self.normalization = InputNormalization(n_in, norm_mean, norm_std)
-        layers: list[nn.Module] = []
-        c_in = n_in
-        for p in pool_sizes:
-            layers += [
-                nn.Conv2d(c_in, n_filters, kernel_size=3, padding=1),
-                nn.BatchNorm2d(n_filters),
-                nn.ELU(),
-                nn.MaxPool2d(kernel_size=(1, p)),
-            ]
-            c_in = n_filters
-        self.conv = nn.Sequential(*layers)
+        self.conv = conv_front_end(n_in, n_filters, pool_sizes)
         self.reshape = FrequencyToFeatures()
         lstms: list[nn.Module] = []
         d_in = n_filters * n_out_bins
@@ -269,5 +281,6 @@ __all__ = [
     "FrequencyToFeatures",
     "InputNormalization",
     "clip_probabilities",
+    "conv_front_end",
     "predict_clip",
 ]
