@@ -26,6 +26,7 @@ MEASURED_SLOW = (
     "tests/test_cli_every_command.py::test_every_command_bad_input_is_one_error_line",
     "tests/test_cli_errors.py::"
     "test_simulate_ctrl_c_with_workers_stops_at_once_silently_and_resumes",
+    "tests/test_demo_walk.py::test_demo_walk_meets_the_goal",
     "tests/test_cli_policy.py::test_train_reports_its_first_epoch_when_stderr_is_no_terminal",
     "tests/test_shipped_models.py::test_card_talkers_and_baseline_reproduce_exactly",
     "tests/test_shipped_models.py::test_full_test_set_reproduces_the_card",

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib
 import os
+import pkgutil
 import sys
 
 import typer
@@ -30,16 +32,24 @@ from audiolrp.cli.app import (
 
 # Subcommand modules register their commands on ``app`` when imported.
 # The import order is the order of ``audiolrp --help``: demo, explain, locate, simulate, train,
-# evaluate (both in ``train``), analyze (channels, flip, auralize, replicate, then directions
-# and methods from their own modules), corpus.
+# evaluate (both in ``train``), analyze (channels, flip, auralize, replicate, then every
+# ``analyze_*.py`` module in name order: directions, methods, ...), corpus.
 from audiolrp.cli import demo as _demo  # noqa: E402,F401  isort: skip
 from audiolrp.cli import explain as _explain  # noqa: E402,F401  isort: skip
 from audiolrp.cli import locate as _locate  # noqa: E402,F401  isort: skip
 from audiolrp.cli import simulate as _simulate  # noqa: E402,F401  isort: skip
 from audiolrp.cli import train as _train  # noqa: E402,F401  isort: skip
 from audiolrp.cli import analyze as _analyze  # noqa: E402,F401  isort: skip
-from audiolrp.cli import analyze_directions as _directions  # noqa: E402,F401  isort: skip
-from audiolrp.cli import analyze_methods as _methods  # noqa: E402,F401  isort: skip
+
+ANALYSIS_PREFIX = "analyze_"
+"""Every ``cli/analyze_NAME.py`` registers ``audiolrp analyze NAME`` on
+:data:`audiolrp.cli.analyze.analyze_app`; all are imported here, in name order, so a new
+analysis command needs no line in this file."""
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    if _module.startswith(ANALYSIS_PREFIX):
+        importlib.import_module(f"{__name__}.{_module}")
+
 from audiolrp.cli import corpus as _corpus  # noqa: E402,F401  isort: skip
 
 

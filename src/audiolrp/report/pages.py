@@ -45,6 +45,7 @@ from audiolrp.report.html import (
     write_report,
 )
 from audiolrp.report.results import analysis_dict, azimuth_deg, elevation_deg, prediction_dict
+from audiolrp.signal.layout import InputLayout
 
 DEMO_TITLE = "audiolrp demo: explaining a DOA prediction with LRP"
 DEMO_SUBTITLE = (
@@ -155,20 +156,46 @@ def _env() -> dict[str, Any]:
     }
 
 
-def _model_dict(ex: Explainer) -> dict[str, Any]:
-    handle = ex.model
-    return {
-        "name": handle.name,
-        "feature": handle.feature,
-        "order": handle.order,
-        "path": handle.path,
-        "input_channels": ex.layout.n_channels,
-        "metrics": handle.config.get("metrics") or {},
-    }
+@dataclass(frozen=True)
+class ModelFacts:
+    """What a report says about the model: drawn, never run. The pages get these facts
+    (:meth:`of`, once per report) instead of the model object, so that the report only
+    draws."""
 
+    name: str
+    feature: str
+    order: int
+    path: Any  # the model file (a Path; JSON as a string)
+    layout: InputLayout
+    input_rms: float  # the W RMS of the training level
+    metrics: dict[str, Any]
 
-def _model_row(ex: Explainer) -> tuple[str, str]:
-    return ("model", f"{ex.name} ({ex.feature}, order {ex.order})")
+    @classmethod
+    def of(cls, ex: Explainer) -> ModelFacts:
+        """The facts of the model ``ex`` holds."""
+        handle = ex.model
+        return cls(handle.name, handle.feature, handle.order, handle.path, ex.layout,
+                   handle.input_rms, handle.config.get("metrics") or {})
+
+    @property
+    def channel_names(self) -> tuple[str, ...]:
+        """Names of the model's input channels."""
+        return self.layout.names
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``model`` entry of ``results.json``."""
+        return {
+            "name": self.name,
+            "feature": self.feature,
+            "order": self.order,
+            "path": self.path,
+            "input_channels": self.layout.n_channels,
+            "metrics": self.metrics,
+        }
+
+    def row(self) -> tuple[str, str]:
+        """The model's row of a summary table."""
+        return ("model", f"{self.name} ({self.feature}, order {self.order})")
 
 
 def _fmt(v: Any) -> str:
@@ -236,12 +263,12 @@ def _scene_params(scene: Any) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------- demo
-def demo_results(ex: Explainer, demo: DemoAnalysis, folder: ReportFolder) -> dict[str, Any]:
+def demo_results(model: ModelFacts, demo: DemoAnalysis, folder: ReportFolder) -> dict[str, Any]:
     """The ``results.json`` content of the demo (without timing)."""
     a = demo.clip
     return {
         "command": "demo",
-        "model": _model_dict(ex),
+        "model": model.to_dict(),
         "scene": {"seed": demo.seed, "order": demo.order, "label": demo.label,
                   **_scene_params(demo.scene)},
         "truth": {
@@ -252,18 +279,18 @@ def demo_results(ex: Explainer, demo: DemoAnalysis, folder: ReportFolder) -> dic
         "prediction": prediction_dict(a),
         "angular_error_deg": round(demo.error_deg, 2),
         "class_angular_error_deg": round(demo.class_error_deg, 2),
-        "relevance": analysis_dict(a, ex.channel_names),
+        "relevance": analysis_dict(a, model.channel_names),
         **({"directions": demo.directions.to_dict()} if demo.directions is not None else {}),
         "files": folder.listing(),
         "environment": _env(),
     }
 
 
-def demo_summary(ex: Explainer, demo: DemoAnalysis, results: dict[str, Any]) -> Table:
+def demo_summary(model: ModelFacts, demo: DemoAnalysis, results: dict[str, Any]) -> Table:
     """The "Scene and prediction" table."""
     truth, pred, a = results["truth"], results["prediction"], demo.clip
     rows: list[tuple[str, Any]] = [
-        _model_row(ex),
+        model.row(),
         ("true DOA", f"az {truth['azimuth_deg']:.1f} deg, el {truth['elevation_deg']:.1f} deg "
          f"(class {demo.label})"),
         ("predicted DOA", f"az {pred['azimuth_deg']:.1f} deg, el {pred['elevation_deg']:.1f} "
@@ -282,13 +309,13 @@ def demo_summary(ex: Explainer, demo: DemoAnalysis, results: dict[str, Any]) -> 
 
 
 def demo_sections(
-    ex: Explainer, demo: DemoAnalysis, figs: ClipFigures, results: dict[str, Any]
+    model: ModelFacts, demo: DemoAnalysis, figs: ClipFigures, results: dict[str, Any]
 ) -> list[Section]:
     """The demo page's sections (without the results)."""
-    blocks = clip_blocks(ex.layout, demo.clip, figs, demo.audio, demo.direct, has_truth=True)
+    blocks = clip_blocks(model.layout, demo.clip, figs, demo.audio, demo.direct, has_truth=True)
     titles = {"doa": "Predicted vs true DOA", "heatmaps": "Relevance heatmaps",
               "channels": "Channel relevance", "flipping": "Pixel flipping", "listen": "Listen"}
-    sections = [Section("Scene and prediction", [demo_summary(ex, demo, results)], "summary")]
+    sections = [Section("Scene and prediction", [demo_summary(model, demo, results)], "summary")]
     sections += [Section(titles[key], blocks[key], key) for key in CLIP_SECTIONS if key in blocks]
     if demo.directions is not None:
         sections.append(directions_section(demo.directions))
@@ -303,12 +330,13 @@ def write_demo_report(
 
     Returns the ``results.json`` content with ``output_dir`` added.
     """
+    model = ModelFacts.of(ex)
     with prog.step("rendering figures and writing the report", "report"):
-        figs = clip_figures(ex.layout, demo.clip, demo.audio, demo.direct, demo.true_rad)
+        figs = clip_figures(model.layout, demo.clip, demo.audio, demo.direct, demo.true_rad)
         folder.clip(figs, demo.audio, demo.clip.filtered_audio, demo.direct,
                     filtered_ambix=True)
-        results = demo_results(ex, demo, folder)
-        folder.write_page(DEMO_TITLE, demo_sections(ex, demo, figs, results), results, prog,
+        results = demo_results(model, demo, folder)
+        folder.write_page(DEMO_TITLE, demo_sections(model, demo, figs, results), results, prog,
                           DEMO_SUBTITLE, _footer("demo"))
     return folder.write_results(results, prog)
 
@@ -319,7 +347,7 @@ def default_recording_out_dir(path: str | Path) -> Path:
     return Path(f"{Path(path).stem}-audiolrp")
 
 
-def window_rows(ex: Explainer, rec: RecordingAnalysis) -> list[dict[str, Any]]:
+def window_rows(model: ModelFacts, rec: RecordingAnalysis) -> list[dict[str, Any]]:
     """The ``windows`` entry of ``results.json``: prediction (refined direction, class, level,
     silence and quiet flags) and channel relevance per window."""
     rows = []
@@ -333,14 +361,14 @@ def window_rows(ex: Explainer, rec: RecordingAnalysis) -> list[dict[str, Any]]:
             "total_relevance": rec.total_relevance[i],
             "channel_relevance": {
                 n: round(float(v), 6)
-                for n, v in zip(ex.channel_names, rec.channel_relevance[i], strict=True)
+                for n, v in zip(model.channel_names, rec.channel_relevance[i], strict=True)
             },
         })
     return rows
 
 
 def recording_results(
-    ex: Explainer, rec: RecordingAnalysis, folder: ReportFolder
+    model: ModelFacts, rec: RecordingAnalysis, folder: ReportFolder
 ) -> dict[str, Any]:
     """The ``results.json`` content of a recording (without timing)."""
     return {
@@ -351,13 +379,13 @@ def recording_results(
         "resampled_to_hz": FS_HZ,
         "duration_s": round(rec.duration_s, 4),
         "channels": rec.n_channels,
-        "model": _model_dict(ex),
+        "model": model.to_dict(),
         "hop_s": rec.hop_samples / FS_HZ,
         "relevance_method": rec.relevance_method,
-        "windows": window_rows(ex, rec),
+        "windows": window_rows(model, rec),
         "detailed": [
             {"window": d.index, "prediction": prediction_dict(d.clip),
-             **analysis_dict(d.clip, ex.channel_names),
+             **analysis_dict(d.clip, model.channel_names),
              **({"directions": d.directions.to_dict()} if d.directions is not None else {})}
             for d in rec.details
         ],
@@ -366,7 +394,7 @@ def recording_results(
     }
 
 
-def recording_summary(ex: Explainer, rec: RecordingAnalysis) -> Table:
+def recording_summary(model: ModelFacts, rec: RecordingAnalysis) -> Table:
     """The "Recording" table."""
     rows: list[tuple[str, str]] = [
         ("file", rec.path.name),
@@ -375,7 +403,7 @@ def recording_summary(ex: Explainer, rec: RecordingAnalysis) -> Table:
         ("sample rate", f"{rec.fs_hz} Hz"
          + (" (resampled to 16 kHz)" if rec.fs_hz != FS_HZ else "")),
         ("duration", f"{rec.duration_s:.2f} s"),
-        _model_row(ex),
+        model.row(),
         ("windows", f"{rec.n_windows} x 1 s, hop {rec.hop_samples / FS_HZ:.2f} s"),
     ]
     if rec.duration_s < 1.0:
@@ -392,7 +420,7 @@ def timeline_png(rec: RecordingAnalysis) -> bytes:
 
 
 def timeline_section(
-    ex: Explainer,
+    model: ModelFacts,
     rec: RecordingAnalysis, timeline: bytes, rows: list[dict[str, Any]]
 ) -> Section:
     """The "DOA over time" section: the timeline and one table row per window."""
@@ -416,18 +444,18 @@ def timeline_section(
         Table(table, header=("window", "start (s)", "azimuth (deg)", "elevation (deg)", "class",
                              "confidence", "level (dBFS)", "flag", "detailed")),
         Text(f"Every window is brought to the level the model was trained at "
-             f"(W RMS {ex.model.input_rms:g}) before the features. Silent: digital silence, no "
+             f"(W RMS {model.input_rms:g}) before the features. Silent: digital silence, no "
              "direction; quiet: more than 30 dB below the recording's loud windows, "
              "background at most."),
     ], "timeline")
 
 
-def window_section(ex: Explainer, rec: RecordingAnalysis, d: WindowDetail,
+def window_section(model: ModelFacts, rec: RecordingAnalysis, d: WindowDetail,
                    figs: ClipFigures) -> Section:
     """One window analysed in detail: its clip blocks under one heading."""
     end_s = (rec.starts[d.index] + CLIP_SAMPLES) / FS_HZ  # of the window, not the recording
     body: list[Block] = [Text(f"Window {d.index}: {rec.start_s(d.index):.2f} s to {end_s:.2f} s.")]
-    blocks = clip_blocks(ex.layout, d.clip, figs, d.audio, None)
+    blocks = clip_blocks(model.layout, d.clip, figs, d.audio, None)
     for key in CLIP_SECTIONS:
         body += blocks.get(key, [])
     if d.directions is not None:
@@ -436,26 +464,27 @@ def window_section(ex: Explainer, rec: RecordingAnalysis, d: WindowDetail,
 
 
 def window_figures(
-    ex: Explainer, rec: RecordingAnalysis, folder: ReportFolder
+    model: ModelFacts, rec: RecordingAnalysis, folder: ReportFolder
 ) -> list[ClipFigures]:
     """Render and write the figures and audio of every detailed window."""
     out = []
     for d in rec.details:
         suffix = f", window {d.index} ({rec.start_s(d.index):.2f} s)"
-        figs = clip_figures(ex.layout, d.clip, d.audio, title_suffix=suffix)
+        figs = clip_figures(model.layout, d.clip, d.audio, title_suffix=suffix)
         folder.clip(figs, d.audio, d.clip.filtered_audio, stem=f"window{d.index:03d}_")
         out.append(figs)
     return out
 
 
 def recording_sections(
-    ex: Explainer, rec: RecordingAnalysis, timeline: bytes, figs: list[ClipFigures],
+    model: ModelFacts, rec: RecordingAnalysis, timeline: bytes, figs: list[ClipFigures],
     rows: list[dict[str, Any]],
 ) -> list[Section]:
     """The recording page's sections (without the results)."""
-    head = [Section("Recording", [recording_summary(ex, rec)], "summary"),
-            timeline_section(ex, rec, timeline, rows)]
-    return head + [window_section(ex, rec, d, f) for d, f in zip(rec.details, figs, strict=True)]
+    head = [Section("Recording", [recording_summary(model, rec)], "summary"),
+            timeline_section(model, rec, timeline, rows)]
+    return head + [window_section(model, rec, d, f)
+                   for d, f in zip(rec.details, figs, strict=True)]
 
 
 def write_recording_report(
@@ -467,18 +496,20 @@ def write_recording_report(
 
     Returns the ``results.json`` content with ``output_dir`` added.
     """
+    model = ModelFacts.of(ex)
     with prog.step("writing the report", "report"):
-        figs = window_figures(ex, rec, folder)
+        figs = window_figures(model, rec, folder)
         timeline = timeline_png(rec)
         folder.png("timeline", "timeline.png", timeline)
-        results = recording_results(ex, rec, folder)
-        sections = recording_sections(ex, rec, timeline, figs, results["windows"])
+        results = recording_results(model, rec, folder)
+        sections = recording_sections(model, rec, timeline, figs, results["windows"])
         folder.write_page(f"audiolrp explain: {rec.path.name}", sections, results, prog,
                           EXPLAIN_SUBTITLE, _footer("explain"))
     return folder.write_results(results, prog)
 
 
 __all__ = [
+    "ModelFacts",
     "ReportFolder",
     "default_recording_out_dir",
     "demo_results",
