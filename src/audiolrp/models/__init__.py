@@ -21,11 +21,13 @@ from audiolrp.models.crnn import (
     predict_clip,
 )
 from audiolrp.models.files import (
+    ARCHITECTURE_SIZES,
     ARCHITECTURES,
     CONFORMER_SIZES,
     FEATURES,
     MODEL_SIZES,
     PRETRAINED_DIR,
+    build_architecture,
     build_conformer,
     build_model,
     default_class_grid_description,
@@ -45,6 +47,7 @@ from audiolrp.models.prediction import (
 )
 
 __all__ = [
+    "ARCHITECTURE_SIZES",
     "ARCHITECTURES",
     "CONFORMER_SIZES",
     "CRNN",
@@ -62,6 +65,7 @@ __all__ = [
     "MODEL_SIZES",
     "N_FRAMES",
     "PRETRAINED_DIR",
+    "build_architecture",
     "build_conformer",
     "build_model",
     "clip_probabilities",

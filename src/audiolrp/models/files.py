@@ -66,6 +66,10 @@ ARCHITECTURES: dict[str, type[CRNN] | type[ConformerDOA]] = {
     "crnn": CRNN, "conformer": ConformerDOA,
 }
 _BY_CLASS = {cls.__name__: cls for cls in ARCHITECTURES.values()}
+#: The size presets of each architecture (``--model-size`` of ``audiolrp train --arch``).
+ARCHITECTURE_SIZES: dict[str, dict[str, dict[str, int]]] = {
+    "crnn": MODEL_SIZES, "conformer": CONFORMER_SIZES,
+}
 
 
 def n_input_channels(feature: str, order: int | None = None) -> int:
@@ -116,6 +120,28 @@ def build_conformer(
     return ConformerDOA(
         n_input_channels(feature, order), norm_mean=norm_mean, norm_std=norm_std, **kwargs
     )
+
+
+def build_architecture(
+    arch: str,
+    feature: str,
+    order: int | None = None,
+    *,
+    size: str = "full",
+    norm_mean: Sequence[float] | torch.Tensor | np.ndarray | None = None,
+    norm_std: Sequence[float] | torch.Tensor | np.ndarray | None = None,
+    **overrides: Any,
+) -> DOAModel:
+    """Build the network of an architecture by name (:data:`ARCHITECTURES`: ``"crnn"`` with
+    :func:`build_model`, ``"conformer"`` with :func:`build_conformer`) from its size preset
+    (:data:`ARCHITECTURE_SIZES`); ``overrides`` with value ``None`` are ignored."""
+    if arch == "crnn":
+        return build_model(feature, order, size=size, norm_mean=norm_mean, norm_std=norm_std,
+                           **overrides)
+    if arch == "conformer":
+        return build_conformer(feature, order, size=size, norm_mean=norm_mean,
+                               norm_std=norm_std, **overrides)
+    raise AudioLRPError(f"unknown architecture {arch!r}: use one of {', '.join(ARCHITECTURES)}")
 
 
 def _size_kwargs(

@@ -242,6 +242,37 @@ def _yardstick_lines(config: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _architecture_lines(arch: dict[str, Any]) -> list[str]:
+    """The card's first sentence: which network (the file's ``architecture.class``)."""
+    if arch.get("class") == "ConformerDOA":
+        return [
+            "DOA classification conformer: the convolution front end of the CRNN of Table 1 with "
+            "conformer blocks (Gulati et al. 2020) in place of its BiLSTMs; 425 direction "
+            "classes, clip prediction = argmax of the mean frame softmax."
+        ]
+    return [
+        "DOA classification CRNN of Table 1 (Kiyan et al.; Poschadel et al. 2021): 425 direction "
+        "classes, clip prediction = argmax of the mean frame softmax."
+    ]
+
+
+def _architecture_sizes(arch: dict[str, Any]) -> str:
+    """The card's architecture line (sizes of the file's network)."""
+    if arch.get("class") == "ConformerDOA":
+        return (
+            f"- **Architecture**: n_filters={arch.get('n_filters')}, pool_sizes="
+            f"{arch.get('pool_sizes')}, {arch.get('n_blocks')} conformer blocks (d_model="
+            f"{arch.get('d_model')}, {arch.get('n_heads')} heads, feed-forward x"
+            f"{arch.get('ff_mult')}, depthwise kernel {arch.get('conv_kernel')}), dense="
+            f"{arch.get('n_dense')}."
+        )
+    return (
+        f"- **Architecture**: n_filters={arch.get('n_filters')}, pool_sizes="
+        f"{arch.get('pool_sizes')}, lstm_hidden={arch.get('lstm_hidden')} x "
+        f"{arch.get('n_lstm_layers')} BiLSTM, dense={arch.get('n_dense')}."
+    )
+
+
 def model_card_markdown(name: str, config: dict[str, Any]) -> str:
     """Markdown model card of a saved model description (:func:`audiolrp.models.save` JSON)."""
     arch = config.get("architecture", {})
@@ -268,15 +299,12 @@ def model_card_markdown(name: str, config: dict[str, Any]) -> str:
     lines = [
         f"# Model card: `{name}`",
         "",
-        "DOA classification CRNN of Table 1 (Kiyan et al.; Poschadel et al. 2021): 425 direction "
-        "classes, clip prediction = argmax of the mean frame softmax.",
+        *_architecture_lines(arch),
         "",
         f"- **Input**: {desc}; STFT hop {config.get('stft', {}).get('hop_samples')} samples, "
         f"{config.get('stft', {}).get('n_frames')} frames x {config.get('stft', {}).get('n_bins')} "
         "bins at 16 kHz.",
-        f"- **Architecture**: n_filters={arch.get('n_filters')}, pool_sizes="
-        f"{arch.get('pool_sizes')}, lstm_hidden={arch.get('lstm_hidden')} x "
-        f"{arch.get('n_lstm_layers')} BiLSTM, dense={arch.get('n_dense')}.",
+        _architecture_sizes(arch),
         f"- **Normalisation**: {norm_text}.",
         f"- **Files**: `{name}.safetensors` (sha256 `{config.get('weights_sha256')}`), "
         f"`{name}.json` (full description).",

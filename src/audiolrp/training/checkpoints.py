@@ -43,6 +43,7 @@ CHECKPOINT_VERSION = 1
 RESUME_MUST_MATCH: tuple[str, ...] = (
     "feature",
     "order",
+    "arch",
     "model_size",
     "n_filters",
     "lstm_hidden",

@@ -13,7 +13,7 @@ from typing import Any
 
 from audiolrp.constants import N_FRAMES
 from audiolrp.errors import AudioLRPError
-from audiolrp.models import FEATURES, MODEL_SIZES
+from audiolrp.models import ARCHITECTURE_SIZES, FEATURES
 
 
 class TrainingInterrupted(RuntimeError):
@@ -46,11 +46,17 @@ class TrainConfig:
         Write a resumable checkpoint every this many optimizer steps (0: only at epoch ends).
     max_train_examples, max_val_examples
         Use only the first examples of the splits (``None``: all).
+    arch
+        The network: ``"crnn"`` (Table 1, BiLSTMs) or ``"conformer"``
+        (:class:`~audiolrp.models.ConformerDOA`: the same convolution front end, conformer
+        blocks in place of the BiLSTMs); recorded in the model file (``architecture.class``).
     model_size, n_filters, lstm_hidden, n_dense
-        Architecture preset (:data:`audiolrp.models.MODEL_SIZES`) and explicit overrides.
+        Size preset of ``arch`` (:data:`audiolrp.models.ARCHITECTURE_SIZES`: ``full``,
+        ``small``, ``tiny``) and explicit overrides (``lstm_hidden``: the CRNN only).
     model_kwargs
-        Further :class:`~audiolrp.models.CRNN` keyword arguments (e.g. ``n_bins`` and
-        ``pool_sizes`` for toy inputs in tests); ``None`` for Table 1.
+        Further keyword arguments of the network (:class:`~audiolrp.models.CRNN` or
+        :class:`~audiolrp.models.ConformerDOA`, e.g. ``n_bins`` and ``pool_sizes`` for toy
+        inputs in tests, ``d_model`` of the conformer); ``None`` for the preset.
     normalize
         Put training-set statistics into the model's ``InputNormalization``; ``None`` means
         the paper's choice: yes for HOA, no for intensity.
@@ -108,6 +114,7 @@ class TrainConfig:
     checkpoint_every_steps: int = 200
     max_train_examples: int | None = None
     max_val_examples: int | None = None
+    arch: str = "crnn"
     model_size: str = "full"
     n_filters: int | None = None
     lstm_hidden: int | None = None
@@ -138,9 +145,19 @@ class TrainConfig:
             raise AudioLRPError(
                 f"{kind.name.upper()} training needs --order N >= 0, got {self.order!r}"
             )
-        if self.model_size not in MODEL_SIZES:
+        if self.arch not in ARCHITECTURE_SIZES:
             raise AudioLRPError(
-                f"unknown model size {self.model_size!r}: use one of {', '.join(MODEL_SIZES)}"
+                f"unknown --arch {self.arch!r}: use one of {', '.join(ARCHITECTURE_SIZES)}"
+            )
+        sizes = ARCHITECTURE_SIZES[self.arch]
+        if self.model_size not in sizes:
+            raise AudioLRPError(
+                f"unknown model size {self.model_size!r} of --arch {self.arch}: use one of "
+                f"{', '.join(sizes)}"
+            )
+        if self.arch != "crnn" and self.lstm_hidden is not None:
+            raise AudioLRPError(
+                f"--lstm-hidden sizes the CRNN's BiLSTMs; --arch {self.arch} has none: drop it"
             )
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:

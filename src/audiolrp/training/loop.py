@@ -10,11 +10,14 @@ epoch-end checkpoint. The run ends by saving the best weights as ``model.json``.
 The order of the steps is part of the recipe: the global torch generator is seeded before the
 model is built, and every DataLoader iterator draws from it, so moving a step changes the
 weights. The checkpoint test (``tests/test_training.py``) holds a resumed run bit-identical to
-an uninterrupted one, and to runs of earlier versions of this code.
+an uninterrupted one, and to runs of earlier versions of this code. A network that draws random
+numbers in its forward pass (the conformer's dropout) draws them from a per-step seed
+(:func:`~audiolrp.training.initial.seeded_step`), never from the global generator.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -62,7 +65,7 @@ from audiolrp.training.ddp import (
     teardown_distributed,
     wrap_model,
 )
-from audiolrp.training.initial import initial_model
+from audiolrp.training.initial import has_random_layers, initial_model, seeded_step
 from audiolrp.training.logs import write_logs
 from audiolrp.training.losses import angular_label_targets, framewise_cross_entropy
 from audiolrp.training.optim import autocast_dtype, make_optimizer, scheduled_lr
@@ -97,7 +100,7 @@ class TrainResult:
     config: TrainConfig
     data_recipe: dict[str, Any] = field(default_factory=dict)
     hardware: dict[str, Any] = field(default_factory=dict)
-    last_model: CRNN | None = None
+    last_model: CRNN | ConformerDOA | None = None
 
 
 def train(
@@ -113,7 +116,8 @@ def train(
     stop_after_steps: int | None = None,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
 ) -> TrainResult:
-    """Train a CRNN on ``data_root/{train,val}`` and keep the best weights in ``out_dir``.
+    """Train a DOA network (``config.arch``: CRNN or conformer) on ``data_root/{train,val}``
+    and keep the best weights in ``out_dir``.
 
     Parameters
     ----------
@@ -209,7 +213,7 @@ class TrainingRun:
     train_ds: Dataset
     val_ds: Dataset
     recipe: dict[str, Any]
-    model: CRNN
+    model: CRNN | ConformerDOA
     ddp_model: nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
@@ -227,6 +231,7 @@ class TrainingRun:
     direction_batches: DirectionBatches | None = None
     val_directions: np.ndarray | None = None
     total_steps: int = 0
+    random_layers: bool = False
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -326,6 +331,7 @@ class TrainingRun:
             else None
         )
         self.val_directions = dataset_directions(self.val_ds)
+        self.random_layers = has_random_layers(self.model)
         steps_per_epoch = len(self.epoch_batches(0))
         self.total_steps = steps_per_epoch * config.epochs
 
@@ -393,7 +399,13 @@ class TrainingRun:
             for group in self.optimizer.param_groups:
                 group["lr"] = scheduled_lr(config, int(state.global_step), self.total_steps)
         self.optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(
+        # dropout (the conformer) from a per-step seed, the global generator untouched
+        randomness = (
+            seeded_step(config.seed, int(state.global_step), self.dist_info.rank, device)
+            if self.random_layers
+            else contextlib.nullcontext()
+        )
+        with randomness, torch.autocast(
             device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None
         ):
             scores = self.ddp_model(x)
