@@ -67,8 +67,11 @@ def train_command(
         "--max-train-examples", help="Use only the first N.")] = None,
     max_val_examples: Annotated[int | None, typer.Option(
         "--max-val-examples", help="Use only the first N.")] = None,
+    arch: Annotated[str, typer.Option(
+        help="Network: crnn (Table 1, BiLSTMs) or conformer (the same convolution front end, "
+        "conformer blocks in place of the BiLSTMs; docs/models.md).")] = "crnn",
     model_size: Annotated[str, typer.Option(
-        "--model-size", help="Architecture preset: full (Table 1), small, tiny.")] = "full",
+        "--model-size", help="Size preset of --arch: full (Table 1), small, tiny.")] = "full",
     n_filters: Annotated[int | None, typer.Option("--n-filters", help="Conv filters.")] = None,
     lstm_hidden: Annotated[int | None, typer.Option(
         "--lstm-hidden", help="LSTM blocks per direction.")] = None,
@@ -118,7 +121,8 @@ def train_command(
         "later).")] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Train a DOA CRNN (Table 1) with Adam, early stopping and resumable checkpoints.
+    """Train a DOA CRNN (Table 1) or conformer (--arch) with Adam, early stopping and
+    resumable checkpoints.
 
     Example (the recipe of the shipped models, docs/models.md):
 
@@ -131,7 +135,7 @@ def train_command(
 #: Options of ``train`` that are :class:`~audiolrp.training.TrainConfig` fields of that name.
 _CONFIG_OPTIONS = (
     "order", "epochs", "batch_size", "lr", "patience", "lr_patience", "seed", "num_workers",
-    "max_train_examples", "max_val_examples", "model_size", "n_filters", "lstm_hidden",
+    "max_train_examples", "max_val_examples", "arch", "model_size", "n_filters", "lstm_hidden",
     "n_dense", "label_sigma_deg", "init_from", "precision", "channels_last", "crop_frames",
     "schedule", "warmup_steps", "augment", "direction_targets", "select_by", "device",
 )
@@ -156,6 +160,11 @@ def _train(opts: dict[str, Any]) -> None:
             "run there, or pass the OUT folder of the interrupted run"
         )
     show = opts["progress"] and not opts["json_out"]
+    if task == "multi" and opts["arch"] != "crnn":
+        raise AudioLRPError(
+            f"--arch {opts['arch']} trains one talker: drop --task multi (several talkers train "
+            "the CRNN with its sigmoid head)"
+        )
     if task == "multi":
         from audiolrp.app.multisource import train_multisource_command
 
