@@ -40,6 +40,7 @@ BAD_INPUT: dict[str, list[str]] = {
                           "-o", "{tmp}/out"],
     "analyze methods": ["--data", f"{MISSING}/data", "-o", "{tmp}/out"],
     "analyze directions": ["--data", f"{MISSING}/data", "-o", "{tmp}/out"],
+    "analyze sources": ["-m", f"{MISSING}/model.json", "-o", "{tmp}/out"],
     "corpus debian": ["--package", "no-such-package", "--out", "{tmp}/out"],
     "corpus describe": [f"{MISSING}/speech"],
     "corpus sample": [f"{MISSING}/speech", "--out", "{tmp}/out/sample.wav"],

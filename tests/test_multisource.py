@@ -278,3 +278,88 @@ def test_multisource_targets() -> None:
     assert t.shape == (len(grid),)
     assert t[0] == pytest.approx(1.0) and t[200] == pytest.approx(1.0)
     assert t.max() <= 1.0 and np.sort(t)[-3] < 1.0
+
+
+# -------------------------------------------------------------------------------- per source
+def _two_talkers() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Two first-order plane-wave 'talkers' speaking in turns, faint noise; returns
+    (mixture, images (2, 4, n), noise, directions (2, 2))."""
+    from audiolrp.signal.ambisonics import encode_plane_wave
+
+    rng = np.random.default_rng(4)
+    dirs = np.array([[math.radians(30), 0.1], [math.radians(-100), -0.2]])
+    turn = (np.arange(16000) // 1600) % 2
+    images = np.stack([
+        encode_plane_wave(rng.standard_normal(16000) * (turn == k), dirs[k, 0], dirs[k, 1], 1)
+        for k in range(2)
+    ])
+    noise = 1e-3 * rng.standard_normal((4, 16000))
+    return images.sum(0) + noise, images, noise, dirs
+
+
+@pytest.mark.parametrize("listened", [0, 1])
+def test_per_source_shares_when_the_model_listens_to_one_talker(listened: int) -> None:
+    from audiolrp.analysis.directions import w_energy
+    from audiolrp.analysis.per_source import analyse_source, summarize_sources
+
+    mix, images, noise, dirs = _two_talkers()
+    # relevance of a model that only listens to talker `listened`: its energy in every bin
+    relevance = w_energy(images[listened])[None]
+    a = analyse_source(relevance, mix, dirs, images, noise, detected_class=0,
+                       detected_rad=dirs[listened], matched_source=listened)
+    other = 1 - listened
+    assert a.direction_shares.sum() == pytest.approx(1.0)
+    assert a.dominance_shares.sum() == pytest.approx(1.0)
+    assert a.direction_shares[listened] > 0.9 and a.direction_shares[other] < 0.02
+    assert a.dominance_shares[listened] > 0.97
+    oo = a.own_other("dominance")
+    assert oo["own"] > 0.97 and oo["others"] < 0.03
+    # the energy reference sees both talkers
+    assert 0.3 < a.energy_dominance_shares[listened] < 0.7
+    peak = doa_grid()[int(np.argmax(a.histogram))]
+    assert float(angular_error_deg(*peak, *dirs[listened])) < 10.0  # the map peaks there
+    s = summarize_sources([a])
+    assert s["n_matched"] == 1 and s["dominance"]["own_above_others"] == 1.0
+
+
+def test_per_source_shares_of_energy_relevance_equal_the_energy_shares() -> None:
+    from audiolrp.analysis.directions import w_energy
+    from audiolrp.analysis.per_source import analyse_source
+
+    mix, images, noise, dirs = _two_talkers()
+    a = analyse_source(3.0 * w_energy(mix)[None], mix, dirs, images, noise, detected_class=0,
+                       detected_rad=dirs[0], matched_source=None)
+    np.testing.assert_allclose(a.direction_shares, a.energy_direction_shares, rtol=1e-9)
+    np.testing.assert_allclose(a.dominance_shares, a.energy_dominance_shares, rtol=1e-9)
+    assert math.isnan(a.own_other()["own"])  # a false alarm has no own talker
+
+
+def test_bin_owners() -> None:
+    from audiolrp.analysis.directions import active_intensity, bin_directions
+    from audiolrp.analysis.per_source import bin_owner_by_direction, bin_owner_by_dominance
+
+    mix, images, noise, dirs = _two_talkers()
+    own = bin_owner_by_direction(bin_directions(active_intensity(mix)), dirs, 15.0)
+    dom = bin_owner_by_dominance(np.concatenate([images, noise[None]]))
+    assert own.shape == dom.shape == (50, 512)
+    loud = dom < 2
+    # a bin's direction is mostly its dominant talker's (turn changes mix both talkers)
+    assert np.mean(own[loud] == dom[loud]) > 0.9
+
+
+@pytest.mark.slow
+def test_analyze_sources_command_end_to_end(tmp_path) -> None:
+    """Tiny sigmoid model, two scenes: the command writes results and one map per detection."""
+    from audiolrp.app.multisource import analyse_sources
+
+    model = build_model("intensity", size="tiny", head="sigmoid")
+    path = save(model, tmp_path / "m", feature="intensity",
+                data_recipe={"datasets": [{"config": {"order": 1, "speech": "noise"}}]})
+    r = analyse_sources(path, n_examples=2, sources="2-2", corpus="noise", threshold=0.0,
+                        out=tmp_path / "out", n_figures=1, progress=False)
+    assert r["detection"]["n_clips"] == 2 and r["detection"]["n_sources"] == 4
+    assert len(r["figures"]) == 1 and (tmp_path / "out" / "results.json").is_file()
+    det = r["examples"][0]["detections"]
+    assert len(det) == 3  # threshold 0: max_sources detections
+    for d in det:
+        assert sum(d["dominance_shares"]) == pytest.approx(1.0, abs=1e-6)

@@ -40,7 +40,11 @@ from audiolrp.signal.features import compute_features, stft
 #: Smoothing of the classic estimator's direction histogram (degrees).
 CLASSIC_SMOOTH_DEG: float = 8.0
 #: Thresholds tried by :func:`choose_threshold` (model activity / relative histogram height).
-THRESHOLDS: tuple[float, ...] = tuple(float(t) for t in np.round(np.arange(0.05, 0.96, 0.025), 3))
+#: (geometric below 0.05: a clip's mean frame sigmoid of a talker can be small)
+THRESHOLDS: tuple[float, ...] = tuple(
+    float(t) for t in np.unique(np.round(np.concatenate(
+        [np.geomspace(0.002, 0.05, 15), np.arange(0.05, 0.96, 0.025)]), 4))
+)
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,51 @@ def model_activity(
     return np.concatenate(out) if out else np.zeros((0, len(doa_grid())))
 
 
+def evaluate_multisource(
+    model: torch.nn.Module | None,
+    feature: str,
+    test_audio: np.ndarray,
+    test_dirs: Sequence[np.ndarray],
+    val_audio: np.ndarray,
+    val_dirs: Sequence[np.ndarray],
+    *,
+    model_detector: SourceDetector | None = None,
+    min_separation_deg: float = 25.0,
+) -> dict[str, Any]:
+    """The model (if given) and the classic estimator on the same test clips.
+
+    The classic estimator's threshold is chosen on the validation clips
+    (:func:`choose_threshold`); the model's too unless ``model_detector`` is given (then its
+    threshold is used as it is, e.g. the one stored in the model file).
+
+    Returns
+    -------
+    dict
+        ``classic`` and ``model`` (metrics of :func:`multisource_metrics` plus ``threshold``),
+        ``n_test``, ``n_val``.
+    """
+    out: dict[str, Any] = {"n_test": len(test_audio), "n_val": len(val_audio)}
+    hist_val = intensity_histogram(val_audio)
+    thr, _ = choose_threshold(hist_val, val_dirs,
+                              lambda t: classic_detector(t, min_separation_deg))
+    classic = multisource_metrics(
+        test_dirs, detections(intensity_histogram(test_audio),
+                              classic_detector(thr, min_separation_deg)))
+    out["classic"] = {"threshold": thr, "estimator": "peaks of the energy-weighted histogram "
+                      "of per-bin active-intensity directions", **classic}
+    if model is not None:
+        det = model_detector
+        if det is None:
+            act_val = model_activity(model, val_audio, feature)
+            t_m, _ = choose_threshold(act_val, val_dirs, lambda t: SourceDetector(
+                threshold=t, min_separation_deg=min_separation_deg))
+            det = SourceDetector(threshold=t_m, min_separation_deg=min_separation_deg)
+        act = model_activity(model, test_audio, feature)
+        out["model"] = {"threshold": det.threshold, **multisource_metrics(
+            test_dirs, detections(act, det))}
+    return out
+
+
 def classic_detector(threshold: float, min_separation_deg: float = 25.0) -> SourceDetector:
     """The classic estimator's peak picking (relative threshold, same separation rule)."""
     return SourceDetector(threshold=threshold, min_separation_deg=min_separation_deg)
@@ -221,6 +270,7 @@ __all__ = [
     "choose_threshold",
     "classic_detector",
     "detections",
+    "evaluate_multisource",
     "format_multisource",
     "intensity_histogram",
     "match_directions",
