@@ -481,17 +481,43 @@ def test_simulate_on_a_real_full_disk_is_one_line_not_a_crash(
         subprocess.run(["umount", str(disk)], capture_output=True)
 
 
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux ``/proc``; empty elsewhere)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _ignores_sigint(pid: int) -> bool:
+    """Whether process ``pid`` ignores SIGINT (``SigIgn`` of ``/proc/PID/status``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) & (1 << (2 - 1)))  # SIGINT is signal 2
+    return False
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("when", ["workers starting", "first shard written"])
 def test_simulate_ctrl_c_with_workers_stops_at_once_silently_and_resumes(
-    tmp_path: Path,
+    tmp_path: Path, when: str,
 ) -> None:
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during
-    ``simulate --workers 2``: exit 130 within 2 s, one ``interrupted:`` line and no worker
-    traceback, no temporary file kept; the same command then resumes and finishes."""
+    ``simulate --workers 2``, while the workers start (they printed ``KeyboardInterrupt``
+    tracebacks from their imports) or after the first shard (the rest used to be written
+    first): exit 130 within 2 s, one ``interrupted:`` line and no traceback, no temporary file
+    kept; the same command then resumes and finishes."""
     import signal
     import subprocess
     import time
 
+    if when == "workers starting" and not Path("/proc/self/stat").exists():
+        pytest.skip("needs /proc to see the worker processes start")
     out = tmp_path / "data"
     cmd = [str(Path(sys.executable).parent / "audiolrp"), "simulate", str(out), "--order", "1",
            "--n-train", "16", "--n-val", "0", "--n-test", "0", "--shard-size", "2",
@@ -500,8 +526,16 @@ def test_simulate_ctrl_c_with_workers_stops_at_once_silently_and_resumes(
                             start_new_session=True)
     try:
         t0 = time.monotonic()
-        while not list(out.glob("*.h5")) and proc.poll() is None and time.monotonic() - t0 < 240:
+        while proc.poll() is None and time.monotonic() - t0 < 240:
+            if (list(out.glob("*.h5")) if when == "first shard written"
+                    else len(_children(proc.pid)) >= 3):  # 2 workers + resource tracker
+                break
             time.sleep(0.02)
+        if when == "workers starting":
+            time.sleep(1.0)  # the workers are importing numpy and torch (seconds)
+            ignoring = [_ignores_sigint(k) for k in _children(proc.pid)
+                        if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
+            assert ignoring and all(ignoring)  # from their first instruction, not after imports
         assert proc.poll() is None, proc.communicate()
         t_signal = time.monotonic()
         os.killpg(proc.pid, signal.SIGINT)
@@ -518,8 +552,11 @@ def test_simulate_ctrl_c_with_workers_stops_at_once_silently_and_resumes(
     assert "shards kept; rerun the same command to resume" in lines[0]
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
     kept = sorted(p.name for p in out.glob("*.h5"))
-    assert kept and len(kept) < 8
+    assert len(kept) < 8
     assert not list(out.glob(".*.tmp"))  # no half-written shard of a terminated worker
+    if when == "workers starting":
+        return
+    assert kept
     done = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)

@@ -10,6 +10,7 @@ import multiprocessing as mp
 import os
 import shutil
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -368,25 +369,16 @@ def _generate_in_workers(
     finishing the queued shards, and the temporary files of the shards cut short are removed:
     finished shards are kept (a rerun resumes), nothing half-written is.
     """
-    ctx = mp.get_context("spawn")
-    # one BLAS/OpenMP thread per worker process (set before the children import numpy)
-    saved = {k: os.environ.get(k) for k in _THREAD_ENV}
-    os.environ.update({k: "1" for k in _THREAD_ENV})
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(todo)), mp_context=mp.get_context("spawn"),
+        initializer=_worker_init,
+    )
     try:
-        pool = ProcessPoolExecutor(
-            max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_worker_init
-        )
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    try:
-        futs = [
-            pool.submit(_worker_shard, str(root), spec.to_dict(), split, index)
-            for split, index in todo
-        ]
+        with _worker_start():  # the workers are started by the first submits
+            futs = [
+                pool.submit(_worker_shard, str(root), spec.to_dict(), split, index)
+                for split, index in todo
+            ]
         for fut in as_completed(futs):
             written.append(fut.result())
             bar.update(written[-1]["n_examples"])
@@ -395,6 +387,29 @@ def _generate_in_workers(
         _remove_temporaries(root, todo)
         raise
     pool.shutdown(wait=True)
+
+
+@contextlib.contextmanager
+def _worker_start() -> Iterator[None]:
+    """What worker processes started in this block inherit: one BLAS/OpenMP thread each (set
+    before they import numpy), and Ctrl-C ignored from their first instruction (an ignored
+    SIGINT stays ignored in the new interpreter, so a Ctrl-C while they import prints no
+    ``KeyboardInterrupt`` traceback; :func:`_worker_init` keeps it so). The parent's own
+    Ctrl-C handling is back when the block ends."""
+    saved = {k: os.environ.get(k) for k in _THREAD_ENV}
+    os.environ.update({k: "1" for k in _THREAD_ENV})
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        yield
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:
