@@ -57,8 +57,10 @@ def test_fused_equals_layer_by_layer_on_crnns(preset, chunk_bytes, monkeypatch):
         m = random_crnn(seed, pool_sizes=(2, 4), n_bins=16)
         x = torch.randn(3, 3, 5, 16, generator=torch.Generator().manual_seed(seed),
                         dtype=torch.float64)
+        x0 = x.clone()
         fused, plain = _both(m, x, monkeypatch, composite=preset)
         _same(fused, plain)
+        assert torch.equal(x, x0)  # the input is never written to
 
 
 def test_the_crnn_blocks_are_fused():
