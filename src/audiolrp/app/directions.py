@@ -220,16 +220,19 @@ def write_outputs(
 
 def run_directions(
     model: str, out: Path, *, data: Path | None, split: str, n_examples: int,
-    seed: int | None, overrides: dict[str, Any], method: str, target: str, grid_deg: float,
-    radius_deg: float, n_maps: int, n_boot: int, batch_size: int, progress: bool,
+    seed: int | None, overrides: dict[str, Any], method: str | None, target: str,
+    grid_deg: float, radius_deg: float, n_maps: int, n_boot: int, batch_size: int,
+    progress: bool,
 ) -> tuple[dict[str, Any], list[str]]:
     """``audiolrp analyze directions`` into ``out`` (which must exist): the examples (the
     first ``n_examples`` of ``data``, else fresh scenes of the card's recipe with
     ``overrides``, seed default the card's test seed), their analyses, the figures and
-    ``directions.json``; returns the record and the written files."""
+    ``directions.json``; returns the record and the written files. ``method`` ``None``: the
+    preset of the model's architecture (:attr:`Explainer.lrp_method`)."""
     t0 = time.perf_counter()
     grid = direction_grid(grid_deg)
-    loaded = Explainer.load(model).model
+    explainer = Explainer.load(model, method=method)
+    loaded, method = explainer.model, explainer.lrp_method
     if data is not None:
         examples, test_data = dataset_examples(data, split, loaded, n_examples)
     else:

@@ -2,7 +2,8 @@
 
 It holds a :class:`~audiolrp.models.LoadedModel` (the model façade of
 :func:`audiolrp.models.load`: audio -> input at the training level, prediction with refined
-directions) and adds what needs the relevance engine: LRP in batches (paper composite) and the
+directions) and adds what needs the relevance engine: LRP in batches (the preset of the model's
+architecture unless a method is chosen: paper for a CRNN, attn_lrp for a conformer) and the
 per-clip analyses. The demo, the recording analysis, the replication, the directions analysis
 and the commands get their model through :meth:`Explainer.load` and do every model step
 through it.
@@ -18,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from audiolrp.app.pipeline import (
-    RELEVANCE_METHOD,
     ClipAnalysis,
     analyse_clip,
+    default_method,
     explain_paper,
     pixel_flipping_curves,
+    relevance_method_name,
 )
 from audiolrp.models import LoadedModel, ModelInput, Prediction, load
 from audiolrp.signal.layout import InputLayout
@@ -38,15 +40,25 @@ class Explainer:
         The model (:func:`audiolrp.models.load`).
     batch_size
         Clips per forward / backward pass.
+    method
+        Relevance method (an LRP preset or a reference method,
+        :func:`audiolrp.lrp.parse_method`); ``None``: the preset of the model's architecture
+        (:func:`audiolrp.app.pipeline.default_method`).
     """
 
     model: LoadedModel
     batch_size: int = 16
+    method: str | None = None
 
     @classmethod
-    def load(cls, model: str | os.PathLike[str] | LoadedModel, batch_size: int = 16) -> Explainer:
+    def load(
+        cls,
+        model: str | os.PathLike[str] | LoadedModel,
+        batch_size: int = 16,
+        method: str | None = None,
+    ) -> Explainer:
         """An explainer for a shipped model name, a saved model's path or a loaded model."""
-        return cls(model if isinstance(model, LoadedModel) else load(model), batch_size)
+        return cls(model if isinstance(model, LoadedModel) else load(model), batch_size, method)
 
     @property
     def name(self) -> str:
@@ -79,9 +91,14 @@ class Explainer:
         return self.layout.n_audio_channels
 
     @property
+    def lrp_method(self) -> str:
+        """The relevance method of :meth:`explain` (:attr:`method`, or the model's default)."""
+        return self.method or default_method(self.model)
+
+    @property
     def relevance_method(self) -> str:
         """Name of the relevance method of :meth:`explain`, as the reports print it."""
-        return RELEVANCE_METHOD
+        return relevance_method_name(self.lrp_method)
 
     def input(self, audio: np.ndarray) -> ModelInput:
         """Model input of clips at the training level (:meth:`LoadedModel.input`)."""
@@ -105,13 +122,15 @@ class Explainer:
     def explain(
         self, x: np.ndarray, targets: Sequence[int] | np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """LRP relevance ``(B, C, 50, 512)`` float32 of the ``targets``' scores (``None``: the
+        """Relevance ``(B, C, 50, 512)`` float32 of the ``targets``' scores (``None``: the
         predicted classes) and the predicted classes ``(B,)``
-        (:func:`audiolrp.app.pipeline.explain_paper`, batches of :attr:`batch_size`)."""
-        return explain_paper(self.model, x, targets, self.batch_size)
+        (:func:`audiolrp.app.pipeline.explain_paper` with :attr:`lrp_method`, batches of
+        :attr:`batch_size`)."""
+        return explain_paper(self.model, x, targets, self.batch_size, self.lrp_method)
 
     def analyse(self, audio: np.ndarray, **options: Any) -> ClipAnalysis:
         """Predict, explain and analyse one clip (:func:`audiolrp.app.pipeline.analyse_clip`)."""
+        options.setdefault("method", self.lrp_method)
         return analyse_clip(self.model, audio, **options)
 
     def pixel_flipping(

@@ -8,7 +8,8 @@ For one 1-s clip the steps are those of the paper:
 2. DOA prediction: clip probabilities = mean over the 50 frames of the frame softmax; the
    argmax class and the direction refined from the probabilities around it,
 3. LRP relevance of the predicted class's pre-softmax score (paper composite: alpha1-beta0
-   for convolutions, epsilon = 0.01 for dense and LSTM layers; Eq. 2 and its variants),
+   for convolutions, epsilon = 0.01 for dense and LSTM layers; Eq. 2 and its variants; a
+   conformer model with the ``attn_lrp`` composite: :func:`default_method`),
 4. channel relevance (relevance summed over time and frequency per input channel; Fig. 3),
 5. pixel flipping (time-frequency bins zeroed in order of relevance while the explained
    class's score is tracked; Fig. 4),
@@ -39,8 +40,28 @@ from audiolrp.signal.levels import level_gains
 
 DEFAULT_MODEL = "intensity"
 PIXEL_FLIPPING_STEPS = 10
-#: The relevance method of the app's explanations, as the reports name it.
+#: The relevance method of the app's explanations of a CRNN, as the reports name it
+#: (:func:`relevance_method_name` of any method).
 RELEVANCE_METHOD = "LRP (paper composite)"
+#: The LRP preset a model is explained with unless a method is given, by the architecture its
+#: file records (``architecture.class``; a file without one is a CRNN): the paper's composite
+#: for the CRNN, AttnLRP for the conformer (its attention, LayerNorm and GLU rules;
+#: docs/lrp.md). An architecture not listed gets ``paper``.
+DEFAULT_METHODS: dict[str, str] = {"CRNN": "paper", "ConformerDOA": "attn_lrp"}
+
+
+def default_method(handle: LoadedModel) -> str:
+    """The relevance method of ``handle`` when none is chosen (:data:`DEFAULT_METHODS` of its
+    file's architecture)."""
+    arch = (handle.config.get("architecture") or {}).get("class", "CRNN")
+    return DEFAULT_METHODS.get(str(arch), "paper")
+
+
+def relevance_method_name(method: str) -> str:
+    """A method name (:func:`audiolrp.lrp.parse_method`) as the reports print it:
+    ``"LRP (paper composite)"``, ``"LRP (attn_lrp composite)"``, ``"gradient"``, ..."""
+    meth, composite = lrp.parse_method(method)
+    return f"LRP ({composite} composite)" if meth == "lrp" else meth
 
 
 def explain_paper(
@@ -48,13 +69,22 @@ def explain_paper(
     x: np.ndarray,
     targets: Sequence[int] | np.ndarray | None = None,
     batch_size: int | None = None,
+    method: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The app's one batched explain: LRP relevance ``(B, C, 50, 512)`` float32 of the
+    """The app's one batched explain: relevance ``(B, C, 50, 512)`` float32 of the
     ``targets``' pre-softmax scores (``None``: each clip's predicted class) and the predicted
-    classes ``(B,)``, paper composite (LRP-alpha1beta0 for convolutions, LRP-epsilon 0.01 for
-    dense and LSTM layers; Eq. 2 and its variants), :func:`audiolrp.lrp.explain_batches`."""
+    classes ``(B,)``, :func:`audiolrp.lrp.explain_batches`.
+
+    ``method`` (an LRP preset or a reference method, :func:`audiolrp.lrp.parse_method`)
+    defaults to the model's :func:`default_method`: for a CRNN the paper composite
+    (LRP-alpha1beta0 for convolutions, LRP-epsilon 0.01 for dense and LSTM layers; Eq. 2 and
+    its variants), for a conformer ``attn_lrp``.
+    """
     tgt = None if targets is None else np.asarray(targets, dtype=np.int64)
-    return lrp.explain_batches(handle.model, x, tgt, batch_size=batch_size, composite="paper")
+    meth, composite = lrp.parse_method(method or default_method(handle))
+    return lrp.explain_batches(
+        handle.model, x, tgt, batch_size=batch_size, composite=composite, method=meth
+    )
 
 
 # ----------------------------------------------------------------------------- clip analysis
@@ -209,11 +239,13 @@ def analyse_clip(
     auralize: bool = True,
     seed: int = 0,
     progress: Progress | None = None,
+    method: str | None = None,
 ) -> ClipAnalysis:
     """Predict, explain and analyse one 1-s AmbiX clip ``(n_sh, 16000)`` at 16 kHz.
 
     ``features`` / ``relevance`` may be passed when already computed (e.g. batched over the
-    windows of a recording).
+    windows of a recording); ``method`` is the relevance method (default: the model's
+    :func:`default_method`).
     """
 
     prog = progress or Progress(0, enabled=False)
@@ -225,10 +257,11 @@ def analyse_clip(
     res = clip_prediction(handle, features)
     res.level_dbfs, res.silent = float(level[0]), bool(silent[0])
     pred = res.predicted_class
-    res.relevance_method = RELEVANCE_METHOD
+    method = method or default_method(handle)
+    res.relevance_method = relevance_method_name(method)
     if relevance is None:
         with prog.step("explaining the prediction with LRP", "lrp"):
-            relevance = explain_paper(handle, features[None], [pred])[0][0]
+            relevance = explain_paper(handle, features[None], [pred], method=method)[0][0]
     res.relevance = np.asarray(relevance, dtype=np.float64)
     res.channel_relevance = channel_relevance(res.relevance)
 
@@ -246,6 +279,7 @@ def analyse_clip(
 
 
 __all__ = [
+    "DEFAULT_METHODS",
     "DEFAULT_MODEL",
     "ClipAnalysis",
     "analyse_clip",
@@ -253,8 +287,10 @@ __all__ = [
     "class_directions_rad",
     "clip_prediction",
     "curves_summary",
+    "default_method",
     "explain_paper",
     "RELEVANCE_METHOD",
     "flipping_runs",
     "pixel_flipping_curves",
+    "relevance_method_name",
 ]

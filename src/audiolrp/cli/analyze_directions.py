@@ -68,10 +68,11 @@ def directions_cmd(
     snr_db: SnrDbOption = None,
     rt60_s: Rt60Option = None,
     corpus: CorpusOption = None,
-    method: Annotated[str, typer.Option(
+    method: Annotated[str | None, typer.Option(
         help="LRP preset (paper, epsilon_plus, epsilon_plus_flat, epsilon_alpha2_beta1, "
-        "epsilon) or gradient, gradient_x_input, integrated_gradients, smoothgrad, occlusion."
-    )] = "paper",
+        "epsilon, attn_lrp, cp_lrp) or gradient, gradient_x_input, integrated_gradients, "
+        "smoothgrad, occlusion; default: paper for a CRNN, attn_lrp for a conformer."
+    )] = None,
     target: Annotated[str, typer.Option(
         help="Class explained: predicted or true.")] = "predicted",
     grid_deg: Annotated[float, typer.Option(
@@ -119,7 +120,7 @@ def directions_cmd(
     typer.echo(f"wrote {', '.join(files)}")
 
 
-def _check_method_options(method: str, target: str, radius_deg: float) -> None:
+def _check_method_options(method: str | None, target: str, radius_deg: float) -> None:
     """One-line errors for --method, --target and --radius-deg."""
     if not 0.0 < radius_deg < 90.0:
         raise AudioLRPError(f"--radius-deg {radius_deg} is out of range: pass 0 < r < 90")
@@ -127,6 +128,8 @@ def _check_method_options(method: str, target: str, radius_deg: float) -> None:
         raise AudioLRPError(f"--target {target!r} is unknown: pass predicted or true")
     from audiolrp.lrp import parse_method
 
+    if method is None:  # the model's preset
+        return
     try:
         parse_method(method)
     except AudioLRPError as e:  # name the option

@@ -49,10 +49,11 @@ def _parse_windows(text: str | None) -> list[int] | None:
 
 EXPLAIN_HELP = (
     "Predict and explain the DOA of an Ambisonics recording in sliding 1-s windows.\n\n"
-    "Each window's direction of arrival is predicted by a CRNN and explained with Layer-wise "
-    "Relevance Propagation; the most confident window (or --windows) gets the detailed "
-    "analyses (relevance heatmaps, channel relevance, pixel flipping, auralization). Prints a "
-    "table of the estimates (or --json) and writes report.html, figures, WAVs and results.json."
+    "Each window's direction of arrival is predicted by the model (a CRNN or a conformer) and "
+    "explained with Layer-wise Relevance Propagation; the most confident window (or --windows) "
+    "gets the detailed analyses (relevance heatmaps, channel relevance, pixel flipping, "
+    "auralization). Prints a table of the estimates (or --json) and writes report.html, "
+    "figures, WAVs and results.json."
 )
 
 
@@ -66,11 +67,12 @@ def run_recording(
     pixel_flipping: bool = True,
     quiet: bool = False,
     max_detailed: int = 3,
+    method: str | None = None,
 ) -> dict[str, Any]:
     """Explain in three calls: load the model, analyse the recording window by window
     (:func:`audiolrp.app.windows.analyse_recording`), draw the report
     (:func:`audiolrp.report.pages.write_recording_report`). Returns ``results.json``'s
-    content."""
+    content. ``method``: the relevance method (``None``: the model architecture's preset)."""
     from audiolrp.app.explainer import Explainer
     from audiolrp.app.windows import analyse_recording, hop_samples
     from audiolrp.progress import Progress
@@ -84,7 +86,7 @@ def run_recording(
     folder = ReportFolder.check(default_recording_out_dir(path) if out_dir is None else out_dir)
     prog = Progress(6, enabled=not quiet)
     with prog.step(f"loading model {model!r}", "load_model"):
-        ex = Explainer.load(model)
+        ex = Explainer.load(model, method=method)
     rec = analyse_recording(ex, path, format, hop_s, windows, pixel_flipping, max_detailed,
                             progress=prog, show_bar=not quiet)
     return write_recording_report(folder, ex, rec, prog)
@@ -118,6 +120,11 @@ def explain(
     no_pixel_flipping: Annotated[
         bool, typer.Option("--no-pixel-flipping", help="Skip the pixel-flipping analysis.")
     ] = False,
+    method: Annotated[
+        str | None,
+        typer.Option(help="Relevance method: an LRP preset (paper, attn_lrp, cp_lrp, ...) or "
+                     "gradient, ...; default: paper for a CRNN, attn_lrp for a conformer."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite a report.html in OUT not written by "
@@ -133,12 +140,20 @@ def explain(
         raise AudioLRPError(f"--format {format!r} is unknown: use ambix or fuma")
     check_audio_path(file)
     check_model(model)
+    if method is not None:
+        from audiolrp.lrp import parse_method
+
+        try:
+            parse_method(method)
+        except AudioLRPError as e:  # name the option
+            raise AudioLRPError(str(e).replace("unknown method", "unknown --method", 1)) from None
     target = out if out is not None else default_recording_out_dir(file)
     check_report_target(target, force=force)
     out_dir = prepare_output_dir(target)
     results = run_recording(
         file, out_dir=out_dir, model=model, format=fmt, hop_s=hop_s,
         windows=_parse_windows(windows), pixel_flipping=not no_pixel_flipping, quiet=quiet,
+        method=method,
     )
     if json_output:
         print_json(results)

@@ -21,7 +21,7 @@ from torch import nn
 
 from audiolrp.errors import AudioLRPError
 from audiolrp.lrp.attribution import ATTRIBUTION_METHODS, attribute, check_options
-from audiolrp.lrp.composites import PRESETS, Composite, get_composite
+from audiolrp.lrp.composites import ATTENTION_PRESETS, PRESETS, Composite, get_composite
 from audiolrp.lrp.core import LRPEngine, LRPState
 from audiolrp.lrp.rules import RNNS
 
@@ -33,7 +33,8 @@ _Relevance = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None
 
 def parse_method(name: str) -> tuple[str, str]:
     """``(method, composite)`` of :func:`explain` for one user-facing method name: an LRP
-    preset (``paper``, ``epsilon_plus``, ...: ``("lrp", preset)``) or a reference method
+    preset (``paper``, ``epsilon_plus``, ..., and the attention presets ``attn_lrp``,
+    ``cp_lrp``: ``("lrp", preset)``) or a reference method
     (``gradient``, ``gradient_x_input``, ``integrated_gradients``, ``smoothgrad``,
     ``occlusion``: ``(method, "paper")``, the composite unused). Case and ``-``/``_`` are
     free (``epsilon-plus``).
@@ -44,12 +45,13 @@ def parse_method(name: str) -> tuple[str, str]:
         Any other name, with the list of valid ones.
     """
     key = str(name).strip().lower().replace("-", "_")
-    if key in PRESETS:
+    if key in PRESETS or key in ATTENTION_PRESETS:
         return "lrp", key
     if key in METHODS and key != "lrp":
         return key, "paper"
     raise AudioLRPError(
-        f"unknown method {name!r}: pass an LRP preset ({', '.join(PRESETS)}) or one of "
+        f"unknown method {name!r}: pass an LRP preset ({', '.join(PRESETS + ATTENTION_PRESETS)}) "
+        "or one of "
         f"{', '.join(m for m in METHODS if m != 'lrp')}"
     )
 
