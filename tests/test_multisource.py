@@ -22,6 +22,7 @@ from audiolrp.data.multisource import (
 from audiolrp.data.spec import DatasetSpec
 from audiolrp.errors import AudioLRPError
 from audiolrp.evaluation.multisource import (
+    choose_detector,
     choose_threshold,
     classic_detector,
     intensity_histogram,
@@ -105,6 +106,8 @@ def test_grid_peaks_threshold_separation_and_count() -> None:
     assert grid_peaks(v, 0.5, 0.0).tolist() == [a, near_a, b]
     assert grid_peaks(v, 0.5, 25.0, max_peaks=1).tolist() == [a]
     assert grid_peaks(v, 0.95, 25.0).size == 0
+    assert grid_peaks(v, 0.1, 25.0, relative=0.7).tolist() == [a]  # 0.6 < 0.7 * 0.9
+    assert grid_peaks(v, 0.1, 25.0, relative=0.6).tolist() == [a, b]
 
 
 def test_choose_threshold_counts_sources() -> None:
@@ -122,6 +125,11 @@ def test_choose_threshold_counts_sources() -> None:
     assert 0.0 < thr <= 0.8
     assert m["count_accuracy"] == 1.0
     assert m["matched_error_deg"]["mean"] == pytest.approx(0.0, abs=1e-6)
+    # a map scaled per clip: only a threshold relative to the clip's maximum counts right
+    background = np.where(np.stack(maps) > 0, 0.0, 0.1)  # clip 1's floor above clip 4's peaks
+    scaled = (np.stack(maps) + background) * np.array([1.0, 0.2, 0.5, 0.05])[:, None]
+    det, m2 = choose_detector(scaled, true, SourceDetector())
+    assert m2["count_accuracy"] == 1.0 and det.relative > 0
 
 
 # -------------------------------------------------------------------------------- classic

@@ -56,6 +56,7 @@ def grid_peaks(
     min_separation_deg: float,
     max_peaks: int = 3,
     distance_deg: np.ndarray | None = None,
+    relative: float = 0.0,
 ) -> np.ndarray:
     """Classes that are peaks of a map over the grid (greedy non-maximum suppression).
 
@@ -71,6 +72,8 @@ def grid_peaks(
         At most this many peaks, strongest first.
     distance_deg
         ``(n_classes, n_classes)`` class distances (default: those of the DOA grid).
+    relative
+        A peak also needs ``values >= relative * max(values)`` (0: absolute threshold only).
 
     Returns
     -------
@@ -82,9 +85,10 @@ def grid_peaks(
     if dist.shape != (v.size, v.size):
         raise AudioLRPError(f"a map over {dist.shape[0]} classes is needed, got {v.size} values")
     order = np.argsort(-v, kind="stable")
+    floor = max(float(threshold), float(relative) * float(v.max(initial=0.0)))
     peaks: list[int] = []
     for c in order:
-        if len(peaks) >= max_peaks or not v[c] >= threshold:
+        if len(peaks) >= max_peaks or not v[c] >= floor:
             break
         if all(dist[c, p] >= min_separation_deg for p in peaks):
             peaks.append(int(c))
@@ -111,12 +115,14 @@ def refine_peak(
 
 @dataclass(frozen=True)
 class SourceDetector:
-    """Peak picking on a clip map: threshold, separation, most sources, refinement radius."""
+    """Peak picking on a clip map: threshold, separation, most sources, refinement radius,
+    and a threshold relative to the map's maximum (``relative``, 0: none)."""
 
     threshold: float = 0.5
     min_separation_deg: float = 25.0
     max_sources: int = 3
     refine_radius_deg: float = 15.0
+    relative: float = 0.0
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.threshold):
@@ -129,7 +135,8 @@ class SourceDetector:
 
     def detect(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(classes (K,), directions (K, 2) [azimuth_rad, elevation_rad])`` of one map."""
-        peaks = grid_peaks(values, self.threshold, self.min_separation_deg, self.max_sources)
+        peaks = grid_peaks(values, self.threshold, self.min_separation_deg, self.max_sources,
+                           relative=self.relative)
         dirs = np.array(
             [refine_peak(values, int(p), self.refine_radius_deg) for p in peaks], np.float64
         ).reshape(-1, 2)
@@ -142,6 +149,7 @@ class SourceDetector:
             "min_separation_deg": float(self.min_separation_deg),
             "max_sources": int(self.max_sources),
             "refine_radius_deg": float(self.refine_radius_deg),
+            "relative": float(self.relative),
         }
 
     @classmethod
@@ -152,6 +160,7 @@ class SourceDetector:
             min_separation_deg=float(d.get("min_separation_deg", 25.0)),
             max_sources=int(d.get("max_sources", 3)),
             refine_radius_deg=float(d.get("refine_radius_deg", 15.0)),
+            relative=float(d.get("relative", 0.0)),
         )
 
 
