@@ -371,3 +371,33 @@ def test_analyze_sources_command_end_to_end(tmp_path) -> None:
     assert len(det) == 3  # threshold 0: max_sources detections
     for d in det:
         assert sum(d["dominance_shares"]) == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_train_multi_resume_is_bit_identical(tmp_path) -> None:
+    """A tiny sigmoid CRNN: 2 epochs at once == 1 epoch, then --resume to 2; the model keeps
+    its detector; the checkpoint and the kept model load."""
+    from safetensors.numpy import load_file
+
+    from audiolrp.models.multisource import detector_of
+    from audiolrp.training.multisource import MultiTrainConfig, train_multisource
+
+    base = DatasetSpec(config=CFG, seed=1, counts={"train": 6, "val": 3, "test": 0},
+                       shard_size=3)
+    data = tmp_path / "ms"
+    generate_multisource_dataset(data, multisource_spec(base, MultiSourceConfig((1, 3))))
+    kw = {"model_size": "tiny", "batch_size": 3, "warmup_steps": 1, "progress": False,
+          "checkpoint_every_steps": 1, "seed": 3}
+    train_multisource(data, tmp_path / "a", MultiTrainConfig(epochs=2, **kw))
+    train_multisource(data, tmp_path / "b", MultiTrainConfig(epochs=1, **kw))
+    r = train_multisource(data, tmp_path / "b", MultiTrainConfig(epochs=2, **kw), resume=True)
+    assert r["steps"] == 4 and r["epochs_run"] == 2
+    a = load_file(str(tmp_path / "a" / "checkpoint.safetensors"))
+    b = load_file(str(tmp_path / "b" / "checkpoint.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    lm = load(tmp_path / "b" / "model.json")
+    assert lm.model.head == "sigmoid" and detector_of(lm.config).threshold > 0
+    with pytest.raises(AudioLRPError, match="no multi-source checkpoint"):
+        train_multisource(data, tmp_path / "c", MultiTrainConfig(**kw), resume=True)

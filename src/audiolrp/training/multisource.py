@@ -10,8 +10,8 @@ loss: frame-wise binary cross-entropy with logits. Optional exact sound-field au
 every talker's direction with the field. Random crops of ``crop_frames`` frames. Adam with a
 linear warm-up and a cosine decay over the planned steps.
 
-After every epoch the validation clips give the loss, the detector threshold with the best
-source counting (:func:`audiolrp.evaluation.multisource.choose_threshold`) and its matched
+After every epoch the validation clips give the loss, the detector thresholds with the best
+source counting (:func:`audiolrp.evaluation.multisource.choose_detector`) and its matched
 error; the weights with the best validation count accuracy (ties: lower matched error) are
 kept as ``OUT/model.{json,safetensors}`` with the threshold in the description.
 
@@ -40,7 +40,7 @@ from safetensors import torch as st_torch
 
 from audiolrp.data.multisource import MultiSourceDataset
 from audiolrp.errors import AudioLRPError
-from audiolrp.evaluation.multisource import choose_threshold, model_activity
+from audiolrp.evaluation.multisource import choose_detector, model_activity
 from audiolrp.io import atomic_write_bytes, write_json
 from audiolrp.models import CRNN, build_model, save
 from audiolrp.models import load as load_model
@@ -178,10 +178,11 @@ def _validate(model: CRNN, val: MultiSourceDataset, idx: list[int], config: Mult
     p = np.clip(act, 1e-7, 1 - 1e-7)
     clip_bce = float(-np.mean(tgt * np.log(p) + (1 - tgt) * np.log(1 - p)))
     true = [val.directions(i) for i in idx]
-    thr, m = choose_threshold(act, true, lambda t: SourceDetector(
-        threshold=t, min_separation_deg=config.min_separation_deg))
+    det, m = choose_detector(act, true, SourceDetector(
+        min_separation_deg=config.min_separation_deg))
     model.train()
-    return {"val_clip_bce": clip_bce, "threshold": thr, "count_accuracy": m["count_accuracy"],
+    return {"val_clip_bce": clip_bce, "threshold": det.threshold, "relative": det.relative,
+            "count_accuracy": m["count_accuracy"],
             "matched_error_mean_deg": m["matched_error_deg"]["mean"],
             "matched_error_median_deg": m["matched_error_deg"]["median"],
             "misses": m["misses"], "false_alarms": m["false_alarms"]}
@@ -309,7 +310,7 @@ def train_multisource(
 def _save_model(model: CRNN, out: Path, config: MultiTrainConfig, state: dict[str, Any],
                 data: str | os.PathLike[str]) -> None:
     best = state["best"]
-    detector = SourceDetector(threshold=best["threshold"],
+    detector = SourceDetector(threshold=best["threshold"], relative=best.get("relative", 0.0),
                               min_separation_deg=config.min_separation_deg)
     spec = json.loads((Path(data) / "dataset_spec.json").read_text(encoding="utf-8"))
     save(
@@ -330,7 +331,7 @@ def _save_model(model: CRNN, out: Path, config: MultiTrainConfig, state: dict[st
                         f"{torch.get_num_threads()} torch thread(s), torch {torch.__version__}",
         },
         extra={DETECTOR_KEY: {**detector.to_dict(),
-                              "chosen_on": f"{len(state['history'])}th validation pass, "
+                              "chosen_on": f"validation split after epoch {best['epoch']}: "
                                            "best source counting"}},
     )
 
