@@ -168,6 +168,7 @@ class LRPEngine:
         self.composite = composite
         self.state = state
         self._saved: list[tuple[nn.Module, bool, Any]] = []
+        self._undo: list[Callable[[], None]] = []  # the composite's canonizers, undone on exit
 
     def _set_forward(self, module: nn.Module, fn: Callable[..., Any]) -> None:
         had = "forward" in module.__dict__
@@ -176,6 +177,8 @@ class LRPEngine:
 
     def __enter__(self) -> LRPEngine:
         try:
+            for canonizer in getattr(self.composite, "canonizers", ()):
+                self._undo.append(canonizer.apply(self.model))
             self._install()
         except BaseException:
             self._restore()
@@ -192,6 +195,8 @@ class LRPEngine:
                 module.forward = prev
             else:
                 del module.forward
+        while self._undo:
+            self._undo.pop()()
 
     def _install(self) -> None:
         named = list(self.model.named_modules())
