@@ -58,7 +58,7 @@ def main() -> None:
         model_detector=detector_of(lm.config) if lm is not None and args.stored_threshold
         else None,
     )
-    r.update({"model": args.model, "val_data": args.val_data, "test_data": args.test_data,
+    r.update({"model_file": args.model, "val_data": args.val_data, "test_data": args.test_data,
               "seconds": round(time.perf_counter() - t0, 1)})
     print(format_multisource("classic", r["classic"]), f"(threshold {r['classic']['threshold']})")
     if lm is not None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from audiolrp.analysis.per_source import SourceRelevance, analyse_source, summarize_sources
 from audiolrp.app.explainer import Explainer
@@ -19,7 +20,7 @@ from audiolrp.errors import AudioLRPError
 from audiolrp.evaluation import scene_config_from_recipe
 from audiolrp.evaluation.multisource import match_directions, multisource_metrics
 from audiolrp.io import atomic_path, write_json
-from audiolrp.models.multisource import detector_of
+from audiolrp.models.multisource import clip_activity, detector_of
 from audiolrp.plots.per_source import plot_source_maps
 from audiolrp.progress import progress_bar
 from audiolrp.signal.ambisonics import doa_grid
@@ -138,7 +139,7 @@ def analyse_sources(
         sc = simulate_multisource_scene(cfg, multi, scene_seed(seed, "test", i), speech,
                                         split="test")
         x = ex.features(sc.mixture)
-        activity = ex.probabilities(x[None])[0]
+        activity = clip_activity(ex.model.model, torch.from_numpy(x[None]))[0].numpy()
         classes, dirs = detector.detect(activity)
         true = np.stack([sc.azimuth_rad, sc.elevation_rad], 1)
         true_all.append(true)

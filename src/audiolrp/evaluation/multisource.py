@@ -223,7 +223,7 @@ def model_activity(
     for lo in range(0, len(audio), batch_size):
         x = compute_features(torch.as_tensor(np.asarray(audio[lo : lo + batch_size],
                                                         np.float32)), feature, 1)
-        out.append(clip_activity(model, x).numpy())  # type: ignore[arg-type]
+        out.append(clip_activity(model, x).numpy())
     return np.concatenate(out) if out else np.zeros((0, len(doa_grid())))
 
 

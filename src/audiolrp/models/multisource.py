@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -39,7 +39,7 @@ def grid_distances_deg() -> np.ndarray:
     return d
 
 
-def clip_activity(model: CRNN, x: torch.Tensor) -> torch.Tensor:
+def clip_activity(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``(B, 425)`` clip activity (mean frame sigmoid) of a sigmoid-head model, no grad."""
     if getattr(model, "head", "softmax") != "sigmoid":
         raise AudioLRPError(
@@ -47,7 +47,7 @@ def clip_activity(model: CRNN, x: torch.Tensor) -> torch.Tensor:
             "(trained with `audiolrp train --task multi`)"
         )
     with torch.no_grad():
-        return model.clip_probabilities(model(x))
+        return cast(CRNN, model).clip_probabilities(model(x))
 
 
 def grid_peaks(
