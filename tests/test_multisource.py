@@ -401,3 +401,37 @@ def test_train_multi_resume_is_bit_identical(tmp_path) -> None:
     assert lm.model.head == "sigmoid" and detector_of(lm.config).threshold > 0
     with pytest.raises(AudioLRPError, match="no multi-source checkpoint"):
         train_multisource(data, tmp_path / "c", MultiTrainConfig(**kw), resume=True)
+
+
+@pytest.mark.slow
+def test_cli_simulate_sources_train_multi_and_errors(tmp_path, monkeypatch, capsys) -> None:
+    """`simulate --sources`, `train --task multi` on it, and one-line errors."""
+    import sys
+
+    from audiolrp.cli import main
+
+    def run(args: list[str]) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["audiolrp", *args])
+        with pytest.raises(SystemExit) as exc:
+            main()
+        out = capsys.readouterr()
+        return int(exc.value.code or 0), out.out, out.err
+
+    data = tmp_path / "ms"
+    rc, out, _ = run(["simulate", str(data), "--sources", "2-3", "--order", "1", "--n-train",
+                      "4", "--n-val", "2", "--n-test", "0", "--corpus", "noise", "--json",
+                      "--no-progress"])
+    assert rc == 0 and json.loads(out)["sources"]["n_sources"] == [2, 3]
+    assert MultiSourceDataset(data, "train").n_sources.min() >= 2
+    rc, out, _ = run(["train", str(data), str(tmp_path / "run"), "--task", "multi",
+                      "--feature", "intensity", "--model-size", "tiny", "--epochs", "1",
+                      "--batch-size", "2", "--no-progress", "--json"])
+    assert rc == 0 and json.loads(out)["steps"] == 2
+    for args, message in (
+        (["simulate", str(tmp_path / "x"), "--sources", "1-5"], "--sources '1-5'"),
+        (["train", str(data), str(tmp_path / "r2"), "--task", "many"], "--task 'many'"),
+        (["analyze", "sources", "-m", "intensity", "-o", str(tmp_path / "o")], "softmax head"),
+    ):
+        rc, _, err = run(args)
+        lines = err.strip().splitlines()
+        assert rc == 2 and len(lines) == 1 and message in lines[0], err
