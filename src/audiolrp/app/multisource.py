@@ -115,12 +115,7 @@ def analyse_sources(
     """
     if n_examples < 1:
         raise AudioLRPError(f"--n-examples {n_examples} must be >= 1")
-    ex = Explainer.load(model)
-    if getattr(ex.model.model, "head", "softmax") != "sigmoid":
-        raise AudioLRPError(
-            f"model {ex.name!r} has one output per clip (softmax head); pass a multi-source "
-            "model (trained with `audiolrp train --task multi`)"
-        )
+    ex = _load_multisource_model(model)
     multi = MultiSourceConfig(n_sources=parse_sources(sources),
                               min_separation_deg=min_separation_deg)
     cfg = _scene_config(ex, corpus)
@@ -138,22 +133,9 @@ def analyse_sources(
     for i in range(n_examples):
         sc = simulate_multisource_scene(cfg, multi, scene_seed(seed, "test", i), speech,
                                         split="test")
-        x = ex.features(sc.mixture)
-        activity = clip_activity(ex.model.model, torch.from_numpy(x[None]))[0].numpy()
-        classes, dirs = detector.detect(activity)
-        true = np.stack([sc.azimuth_rad, sc.elevation_rad], 1)
+        true, dirs, rows = _detect_and_explain(ex, detector, sc)
         true_all.append(true)
         est_all.append(dirs)
-        match = dict((e, t) for t, e in match_directions(true, dirs).pairs)
-        rows: list[SourceRelevance] = []
-        if len(classes):
-            rel, _ = ex.explain(np.repeat(x[None], len(classes), 0), classes)
-            for k, c in enumerate(classes):
-                rows.append(analyse_source(
-                    rel[k], sc.mixture, true, sc.source_images, sc.noise,
-                    detected_class=int(c), detected_rad=dirs[k],
-                    matched_source=match.get(k),
-                ))
         analyses += rows
         examples.append({
             "scene": i, "n_sources": sc.n_sources,
@@ -162,15 +144,7 @@ def analyse_sources(
             "detections": [r.to_dict() for r in rows],
         })
         if out_dir is not None and i < n_figures and rows:
-            fig = plot_source_maps(
-                [r.histogram for r in rows], grid, true, dirs,
-                [_panel_title(r) for r in rows],
-                title=f"scene {i}: {sc.n_sources} talkers, where each detection's relevance sits",
-            )
-            path = out_dir / f"sources-{i}.png"
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, format="png", dpi=110)
-            figures.append(str(path))
+            figures.append(_save_source_maps(out_dir, i, sc.n_sources, rows, grid, true, dirs))
         update(1)
     result = {
         "model": ex.name,
@@ -185,6 +159,58 @@ def analyse_sources(
     if out_dir is not None:
         write_json(out_dir / "results.json", result)
     return result
+
+
+def _load_multisource_model(model: str | os.PathLike[str]) -> Explainer:
+    """The model through :meth:`Explainer.load`, refused (one line) unless its head is the
+    multi-source sigmoid head."""
+    ex = Explainer.load(model)
+    if getattr(ex.model.model, "head", "softmax") != "sigmoid":
+        raise AudioLRPError(
+            f"model {ex.name!r} has one output per clip (softmax head); pass a multi-source "
+            "model (trained with `audiolrp train --task multi`)"
+        )
+    return ex
+
+
+def _detect_and_explain(
+    ex: Explainer, detector: Any, sc: Any
+) -> tuple[np.ndarray, np.ndarray, list[SourceRelevance]]:
+    """One scene: the detector's sources, each explained and measured against the talkers.
+
+    Returns the true directions ``(S, 2)``, the detected ones ``(D, 2)`` and one
+    :class:`SourceRelevance` per detection."""
+    x = ex.features(sc.mixture)
+    activity = clip_activity(ex.model.model, torch.from_numpy(x[None]))[0].numpy()
+    classes, dirs = detector.detect(activity)
+    true = np.stack([sc.azimuth_rad, sc.elevation_rad], 1)
+    match = dict((e, t) for t, e in match_directions(true, dirs).pairs)
+    rows: list[SourceRelevance] = []
+    if len(classes):
+        rel, _ = ex.explain(np.repeat(x[None], len(classes), 0), classes)
+        for k, c in enumerate(classes):
+            rows.append(analyse_source(
+                rel[k], sc.mixture, true, sc.source_images, sc.noise,
+                detected_class=int(c), detected_rad=dirs[k],
+                matched_source=match.get(k),
+            ))
+    return true, dirs, rows
+
+
+def _save_source_maps(
+    out_dir: Path, i: int, n_sources: int, rows: list[SourceRelevance], grid: np.ndarray,
+    true: np.ndarray, dirs: np.ndarray,
+) -> str:
+    """``sources-I.png``: one sphere map per detection of scene ``i``; returns its path."""
+    fig = plot_source_maps(
+        [r.histogram for r in rows], grid, true, dirs,
+        [_panel_title(r) for r in rows],
+        title=f"scene {i}: {n_sources} talkers, where each detection's relevance sits",
+    )
+    path = out_dir / f"sources-{i}.png"
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    return str(path)
 
 
 def _panel_title(r: SourceRelevance) -> str:

@@ -276,53 +276,22 @@ def simulate_multisource_scene(
     directs, reverbs = [base.direct.astype(np.float64)], [base.reverberant.astype(np.float64)]
     p1 = float(np.mean((directs[0][0] + reverbs[0][0]) ** 2))
     extra: list[dict[str, Any]] = []
-    d_min, d_max = cfg.source_distance_m
     for _ in range(1, n_src):
-        for _ in range(_DIRECTION_TRIES):
-            d = draw_direction(cfg, rng)
-            sep = angular_error_deg(d.azimuth_rad, d.elevation_rad, np.asarray(azs),
-                                    np.asarray(els))
-            if np.min(sep) < ms.min_separation_deg:
-                continue
-            u = unit_vector(d.azimuth_rad, d.elevation_rad)
-            t_max = _max_distance_m(room, receiver, u, cfg.source_margin_m)
-            if t_max >= d_min:
-                break
-        else:
-            raise AudioLRPError(
-                f"no direction {ms.min_separation_deg} deg from the other talkers fits in room "
-                f"{np.round(room, 2).tolist()} m; lower min_separation_deg or source_distance_m"
-            )
-        dist_m = float(rng.uniform(d_min, min(d_max, t_max)))
-        rir_seed = int(rng.integers(2**31 - 1))
-        speech = _draw_speech(corpus, split, rng, lead)  # 3.
-        level_db = float(rng.uniform(*ms.level_db))
-        source_m = receiver + dist_m * u
-        rir = simulate_hoa_rir(
-            tuple(room.tolist()), tuple(source_m.tolist()), tuple(receiver.tolist()),
-            rt60_s=rt60_s, order=cfg.order, fs_hz=FS_HZ,
-            max_length_s=min(
-                cfg.rir_length_s,
-                dist_m / SPEED_OF_SOUND_M_S + rt60_s * cfg.rir_decay_db / 60.0,
-            ),
-            max_image_order=cfg.max_image_order, late_tail=cfg.late_tail, seed=rir_seed,
+        d, u, t_max = _draw_extra_direction(cfg, ms, rng, azs, els, room, receiver)
+        direct, reverb, info = _extra_talker_image(
+            cfg, ms, rng, corpus, split, lead, room, receiver, rt60_s, u, t_max
         )
-        direct = _convolve_clip(speech, np.asarray(rir.direct, np.float64), lead)
-        reverb = _convolve_clip(speech, np.asarray(rir.reverberant, np.float64), lead)
         p_s = float(np.mean((direct[0] + reverb[0]) ** 2))
         if p_s <= 0:
             raise AudioLRPError("an extra talker is silent on the W channel; check the corpus")
-        g = math.sqrt(p1 * 10.0 ** (level_db / 10.0) / p_s)
+        g = math.sqrt(p1 * 10.0 ** (info["level_db"] / 10.0) / p_s)
         directs.append(direct * g)
         reverbs.append(reverb * g)
         labels.append(d.label)
         azs.append(d.azimuth_rad)
         els.append(d.elevation_rad)
-        extra.append({
-            "azimuth_rad": d.azimuth_rad, "elevation_rad": d.elevation_rad, "label": d.label,
-            "source_m": source_m.tolist(), "distance_m": dist_m, "rir_seed": rir_seed,
-            "level_db": level_db,
-        })
+        extra.append({"azimuth_rad": d.azimuth_rad, "elevation_rad": d.elevation_rad,
+                      "label": d.label, **info})
     params = dict(p)
     params["n_sources"] = n_src
     params["labels"] = list(labels)
@@ -330,7 +299,6 @@ def simulate_multisource_scene(
     params["source_elevation_rad"] = list(els)
     params["extra_sources"] = extra
     params["multisource"] = ms.to_dict()
-    f32 = np.float32
     if n_src == 1:  # 4. exactly the single-source scene
         return MultiSourceScene(
             mixture=base.mixture, source_direct=base.direct[None],
@@ -338,7 +306,71 @@ def simulate_multisource_scene(
             labels=(base.label,), azimuth_rad=(base.azimuth_rad,),
             elevation_rad=(base.elevation_rad,), params=params,
         )
-    noise = base.noise.astype(np.float64)
+    return _mix(cfg, directs, reverbs, base.noise, labels, azs, els, params)
+
+
+def _draw_extra_direction(
+    cfg: SceneConfig, ms: MultiSourceConfig, rng: np.random.Generator, azs: list[float],
+    els: list[float], room: np.ndarray, receiver: np.ndarray,
+) -> tuple[Any, np.ndarray, float]:
+    """Step 2: an extra talker's direction, at least ``min_separation_deg`` from the earlier
+    talkers and fitting in the room; returns it, its unit vector and the largest distance."""
+    d_min = cfg.source_distance_m[0]
+    for _ in range(_DIRECTION_TRIES):
+        d = draw_direction(cfg, rng)
+        sep = angular_error_deg(d.azimuth_rad, d.elevation_rad, np.asarray(azs),
+                                np.asarray(els))
+        if np.min(sep) < ms.min_separation_deg:
+            continue
+        u = unit_vector(d.azimuth_rad, d.elevation_rad)
+        t_max = _max_distance_m(room, receiver, u, cfg.source_margin_m)
+        if t_max >= d_min:
+            return d, u, t_max
+    raise AudioLRPError(
+        f"no direction {ms.min_separation_deg} deg from the other talkers fits in room "
+        f"{np.round(room, 2).tolist()} m; lower min_separation_deg or source_distance_m"
+    )
+
+
+def _extra_talker_image(
+    cfg: SceneConfig, ms: MultiSourceConfig, rng: np.random.Generator, corpus: Any,
+    split: str, lead: int, room: np.ndarray, receiver: np.ndarray, rt60_s: float,
+    u: np.ndarray, t_max: float,
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Steps 2-3 for one extra talker in direction ``u``: distance, RIR seed, speech and
+    level drawn (in this order), its own HOA RIR, the unscaled direct and reverberant images
+    (float64) and its parameters (``source_m``, ``distance_m``, ``rir_seed``, ``level_db``)."""
+    d_min, d_max = cfg.source_distance_m
+    dist_m = float(rng.uniform(d_min, min(d_max, t_max)))
+    rir_seed = int(rng.integers(2**31 - 1))
+    speech = _draw_speech(corpus, split, rng, lead)  # 3.
+    level_db = float(rng.uniform(*ms.level_db))
+    source_m = receiver + dist_m * u
+    rir = simulate_hoa_rir(
+        tuple(room.tolist()), tuple(source_m.tolist()), tuple(receiver.tolist()),
+        rt60_s=rt60_s, order=cfg.order, fs_hz=FS_HZ,
+        max_length_s=min(
+            cfg.rir_length_s,
+            dist_m / SPEED_OF_SOUND_M_S + rt60_s * cfg.rir_decay_db / 60.0,
+        ),
+        max_image_order=cfg.max_image_order, late_tail=cfg.late_tail, seed=rir_seed,
+    )
+    direct = _convolve_clip(speech, np.asarray(rir.direct, np.float64), lead)
+    reverb = _convolve_clip(speech, np.asarray(rir.reverberant, np.float64), lead)
+    info = {"source_m": source_m.tolist(), "distance_m": dist_m, "rir_seed": rir_seed,
+            "level_db": level_db}
+    return direct, reverb, info
+
+
+def _mix(
+    cfg: SceneConfig, directs: list[np.ndarray], reverbs: list[np.ndarray],
+    base_noise: np.ndarray, labels: list[int], azs: list[float], els: list[float],
+    params: dict[str, Any],
+) -> MultiSourceScene:
+    """Step 4: the sum of every image and the noise, every part rescaled alike so that W has
+    ``config.target_rms`` (``params["multisource_gain"]``), as float32."""
+    f32 = np.float32
+    noise = base_noise.astype(np.float64)
     mix_w = sum(d[0] + r[0] for d, r in zip(directs, reverbs, strict=True)) + noise[0]
     gain = 1.0
     if cfg.target_rms is not None:

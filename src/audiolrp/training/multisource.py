@@ -203,29 +203,9 @@ def train_multisource(
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    train = MultiSourceDataset(data, "train", feature=config.feature, order=config.order)
-    val = MultiSourceDataset(data, "val", feature=config.feature, order=config.order)
-    n_train = len(train) if config.max_train_examples is None else min(
-        len(train), config.max_train_examples)
-    val_idx = list(range(len(val) if config.max_val_examples is None else min(
-        len(val), config.max_val_examples)))
-    if n_train == 0 or not val_idx:
-        raise AudioLRPError(f"{data} needs train and val examples for --task multi")
+    train, val, n_train, val_idx = _open_data(data, config)
     torch.manual_seed(config.seed)
-    init_record: dict[str, Any] | None = None
-    model = build_model(config.feature, config.order, size=config.model_size, head="sigmoid")
-    if config.init_from and not resume:
-        src = Path(config.init_from)
-        init = load_model(src / "model.json" if src.is_dir() else config.init_from)
-        if init.feature != config.feature:
-            raise AudioLRPError(
-                f"--init-from {config.init_from} is a {init.feature} model; pass a "
-                f"{config.feature} model"
-            )
-        model.load_state_dict(init.model.state_dict(), strict=True)
-        init_record = {"model": str(config.init_from),
-                       "weights_sha256": init.config.get("weights_sha256"),
-                       "training": init.config.get("training") or {}}
+    model, init_record = _initial_model(config, resume)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     steps_per_epoch = math.ceil(n_train / config.batch_size)
     total = steps_per_epoch * config.epochs
@@ -250,28 +230,12 @@ def train_multisource(
         order = np.random.default_rng([config.seed, epoch, 0x0D]).permutation(n_train)
         idx = order[b * config.batch_size : (b + 1) * config.batch_size].tolist()
         rng = np.random.default_rng([config.seed, epoch, b, 0xA11D])
-        audio = _batch_audio(train, idx)
-        az = train.source_azimuth_rad[idx]
-        el = train.source_elevation_rad[idx]
-        if config.augment:
-            audio, az, el = _augment(audio.double(), az, el, rng)
-            audio = audio.float()
-        x = compute_features(audio, config.feature, config.order).float()
-        if config.crop_frames and config.crop_frames < x.shape[2]:
-            starts = rng.integers(0, x.shape[2] - config.crop_frames + 1, size=len(x))
-            x = torch.stack([x[i, :, s : s + config.crop_frames]
-                             for i, s in enumerate(starts.tolist())])
-        y = multisource_targets(az, el, config.target_sigma_deg)
         for g in opt.param_groups:
             g["lr"] = _lr(config, int(state["step"]), total)
-        scores = model(x)
-        loss = loss_fn(scores, y[:, None, :].expand_as(scores))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loss = _train_step(model, opt, loss_fn, train, idx, rng, config)
         state["step"] += 1
         state.setdefault("recent_loss", [])
-        state["recent_loss"] = (state["recent_loss"] + [float(loss.detach())])[-50:]
+        state["recent_loss"] = (state["recent_loss"] + [loss])[-50:]
         elapsed = t_base + time.perf_counter() - t_start
         state["train_time_s"] = elapsed
         end_of_epoch = state["step"] % steps_per_epoch == 0
@@ -279,20 +243,7 @@ def train_multisource(
             print(f"step {state['step']}/{total} loss {np.mean(state['recent_loss']):.4f} "
                   f"{elapsed / 60:.1f} min", flush=True)
         if end_of_epoch:
-            rec = {"epoch": epoch + 1, "step": state["step"],
-                   "train_loss": float(np.mean(state["recent_loss"])),
-                   **_validate(model, val, val_idx, config), "time_s": elapsed}
-            err = rec["matched_error_mean_deg"]
-            key = (rec["count_accuracy"], -(err if err is not None else 180.0))
-            rec["is_best"] = state["best"] is None or key > (
-                state["best"]["count_accuracy"],
-                -(state["best"]["matched_error_mean_deg"] or 180.0))
-            state["history"].append(rec)
-            if config.progress:
-                print(json.dumps(rec), flush=True)
-            if rec["is_best"]:
-                state["best"] = rec
-                _save_model(model, out, config, state, data)
+            _end_epoch(model, val, val_idx, config, state, epoch, elapsed, out, data)
         over = config.max_minutes is not None and (
             time.perf_counter() - t_start) / 60 >= config.max_minutes
         if end_of_epoch or over or state["step"] % config.checkpoint_every_steps == 0:
@@ -305,6 +256,87 @@ def train_multisource(
             "steps": state["step"], "epochs_run": len(state["history"]),
             "best": state["best"], "train_time_s": round(float(state["train_time_s"]), 1),
             "stopped": stopped}
+
+
+def _open_data(
+    data: str | os.PathLike[str], config: MultiTrainConfig
+) -> tuple[MultiSourceDataset, MultiSourceDataset, int, list[int]]:
+    """The train and val splits, the number of training examples used and the val indices."""
+    train = MultiSourceDataset(data, "train", feature=config.feature, order=config.order)
+    val = MultiSourceDataset(data, "val", feature=config.feature, order=config.order)
+    n_train = len(train) if config.max_train_examples is None else min(
+        len(train), config.max_train_examples)
+    val_idx = list(range(len(val) if config.max_val_examples is None else min(
+        len(val), config.max_val_examples)))
+    if n_train == 0 or not val_idx:
+        raise AudioLRPError(f"{data} needs train and val examples for --task multi")
+    return train, val, n_train, val_idx
+
+
+def _initial_model(config: MultiTrainConfig, resume: bool) -> tuple[CRNN, dict[str, Any] | None]:
+    """The sigmoid-head CRNN, from ``--init-from`` unless resuming, and its record."""
+    model = build_model(config.feature, config.order, size=config.model_size, head="sigmoid")
+    if not config.init_from or resume:
+        return model, None
+    src = Path(config.init_from)
+    init = load_model(src / "model.json" if src.is_dir() else config.init_from)
+    if init.feature != config.feature:
+        raise AudioLRPError(
+            f"--init-from {config.init_from} is a {init.feature} model; pass a "
+            f"{config.feature} model"
+        )
+    model.load_state_dict(init.model.state_dict(), strict=True)
+    return model, {"model": str(config.init_from),
+                   "weights_sha256": init.config.get("weights_sha256"),
+                   "training": init.config.get("training") or {}}
+
+
+def _train_step(
+    model: CRNN, opt: torch.optim.Optimizer, loss_fn: torch.nn.Module, train: MultiSourceDataset,
+    idx: list[int], rng: np.random.Generator, config: MultiTrainConfig,
+) -> float:
+    """One step on examples ``idx``: augmentation and crops drawn from ``rng``, soft targets,
+    frame-wise BCE, an Adam step (learning rate already set); returns the loss."""
+    audio = _batch_audio(train, idx)
+    az = train.source_azimuth_rad[idx]
+    el = train.source_elevation_rad[idx]
+    if config.augment:
+        audio, az, el = _augment(audio.double(), az, el, rng)
+        audio = audio.float()
+    x = compute_features(audio, config.feature, config.order).float()
+    if config.crop_frames and config.crop_frames < x.shape[2]:
+        starts = rng.integers(0, x.shape[2] - config.crop_frames + 1, size=len(x))
+        x = torch.stack([x[i, :, s : s + config.crop_frames]
+                         for i, s in enumerate(starts.tolist())])
+    y = multisource_targets(az, el, config.target_sigma_deg)
+    scores = model(x)
+    loss = loss_fn(scores, y[:, None, :].expand_as(scores))
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return float(loss.detach())
+
+
+def _end_epoch(
+    model: CRNN, val: MultiSourceDataset, val_idx: list[int], config: MultiTrainConfig,
+    state: dict[str, Any], epoch: int, elapsed: float, out: Path, data: str | os.PathLike[str],
+) -> None:
+    """Validate, record the epoch in ``state["history"]`` and keep the model when it is the
+    best so far (count accuracy, ties: lower matched error)."""
+    rec = {"epoch": epoch + 1, "step": state["step"],
+           "train_loss": float(np.mean(state["recent_loss"])),
+           **_validate(model, val, val_idx, config), "time_s": elapsed}
+    err = rec["matched_error_mean_deg"]
+    key = (rec["count_accuracy"], -(err if err is not None else 180.0))
+    rec["is_best"] = state["best"] is None or key > (
+        state["best"]["count_accuracy"],
+        -(state["best"]["matched_error_mean_deg"] or 180.0))
+    state["history"].append(rec)
+    if config.progress:
+        print(json.dumps(rec), flush=True)
+    if rec["is_best"]:
+        state["best"] = rec
+        _save_model(model, out, config, state, data)
 
 
 def _save_model(model: CRNN, out: Path, config: MultiTrainConfig, state: dict[str, Any],
