@@ -34,11 +34,6 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "audiolrp"
 ALLOWED_COMPARISONS: dict[str, str] = {
     # the owner: the kinds themselves
     "signal/feature_kinds.py": "the registry",
-    # split by another engineer in this session (issue 22, item 5); move to InputLayout after
-    "analysis/directions.py": "being split (bin directions per kind)",
-    "analysis/sphere_bins.py": "being split out of analysis/directions.py",
-    # the multi-source work in progress (not yet committed when this test was written)
-    "training/multisource.py": "multi-source training, in progress",
 }
 
 

@@ -75,6 +75,7 @@ from audiolrp.analysis.sphere_bins import (
 from audiolrp.analysis.statistics import bootstrap_indices
 from audiolrp.errors import AudioLRPError
 from audiolrp.signal.ambisonics import direction_from_vector, unit_vector
+from audiolrp.signal.feature_kinds import HOA, feature_kind
 
 WEIGHTS: tuple[str, ...] = (
     "relevance_positive", "relevance_negative", "energy", "intensity", "bins",
@@ -283,7 +284,7 @@ def _bin_weights(
     elif features is not None and feature is not None:
         inten = active_intensity_from_features(features, feature, order)
         energy = None
-        if feature == "hoa":
+        if feature_kind(feature) is HOA:  # |A_0|^2: the magnitude of W
             energy = np.asarray(as_numpy(features), dtype=np.float64)[..., 0, :, :] ** 2
     else:
         raise AudioLRPError(

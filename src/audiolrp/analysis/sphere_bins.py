@@ -14,6 +14,7 @@ from scipy.spatial import cKDTree
 from audiolrp.analysis._arrays import as_numpy
 from audiolrp.errors import AudioLRPError
 from audiolrp.signal.ambisonics import doa_grid, ring_grid, unit_vector
+from audiolrp.signal.feature_kinds import HOA, INTENSITY, feature_kind
 from audiolrp.signal.features import stft
 
 SOURCE_RADIUS_DEG: float = 15.0
@@ -88,9 +89,11 @@ def active_intensity_from_features(x: Any, feature: str, order: int = 1) -> np.n
         Features ``(..., C, T, F)`` of :func:`audiolrp.signal.features.compute_features`
         (unnormalised: the model's ``InputNormalization`` applies the statistics).
     feature
-        ``"intensity"``: channels 0..2 are ``I_a / E`` (``E > 0`` the energy density), returned
-        as they are (same direction as ``I_a``). ``"hoa"``: ``A_k = |A_k| exp(i arg A_k)`` of
-        ACN 0..3 rebuilds the STFT, and ``Re{conj(W) [X, Y, Z]}`` is returned.
+        A registered feature kind's name (asked of the registry: a kind that gives no bin
+        directions raises). ``"intensity"``: channels 0..2 are ``I_a / E`` (``E > 0`` the
+        energy density), returned as they are (same direction as ``I_a``). ``"hoa"``:
+        ``A_k = |A_k| exp(i arg A_k)`` of ACN 0..3 rebuilds the STFT, and
+        ``Re{conj(W) [X, Y, Z]}`` is returned.
     order
         HOA order of ``x`` (>= 1; ignored for intensity features).
 
@@ -100,11 +103,12 @@ def active_intensity_from_features(x: Any, feature: str, order: int = 1) -> np.n
         ``(..., 3, T, F)``.
     """
     a = np.asarray(as_numpy(x), dtype=np.float64)
-    if feature == "intensity":
+    kind = feature_kind(feature)
+    if kind is INTENSITY:
         if a.ndim < 3 or a.shape[-3] != 6:
             raise AudioLRPError(f"intensity features have shape {a.shape}: pass (..., 6, T, F)")
         return np.array(a[..., :3, :, :])
-    if feature == "hoa":
+    if kind is HOA:
         k = (int(order) + 1) ** 2
         if order < 1 or a.ndim < 3 or a.shape[-3] != 2 * k:
             raise AudioLRPError(
@@ -113,7 +117,10 @@ def active_intensity_from_features(x: Any, feature: str, order: int = 1) -> np.n
             )
         spec = a[..., :4, :, :] * np.exp(1j * a[..., k : k + 4, :, :])
         return _intensity_of(spec)
-    raise AudioLRPError(f"unknown feature {feature!r}: pass 'hoa' or 'intensity'")
+    raise AudioLRPError(
+        f"{kind.name} features give no bin directions: pass the audio, or "
+        f"{HOA.name}/{INTENSITY.name} features"
+    )
 
 
 def bin_directions(intensity: Any) -> np.ndarray:

@@ -47,6 +47,7 @@ from audiolrp.models import load as load_model
 from audiolrp.models.multisource import DETECTOR_KEY, SourceDetector
 from audiolrp.signal.ambisonics import angular_error_deg, direction_from_vector, doa_grid
 from audiolrp.signal.augmentation import random_field_transforms, sh_transform_matrix
+from audiolrp.signal.feature_kinds import feature_kind
 from audiolrp.signal.features import compute_features
 
 CHECKPOINT_NAME: str = "checkpoint"
@@ -77,8 +78,7 @@ class MultiTrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.feature not in ("intensity", "hoa"):
-            raise AudioLRPError(f"unknown feature {self.feature!r}; use intensity or hoa")
+        feature_kind(self.feature)  # one-line error naming the registered kinds
         if self.epochs < 1 or self.batch_size < 1:
             raise AudioLRPError("--epochs and --batch-size must be >= 1")
         if not self.target_sigma_deg > 0:
@@ -132,8 +132,8 @@ def _lr(config: MultiTrainConfig, step: int, total: int) -> float:
 
 
 def _batch_audio(ds: MultiSourceDataset, idx: list[int]) -> torch.Tensor:
-    return torch.from_numpy(np.stack([ds.audio(i, order=1 if ds.feature == "intensity"
-                                                else ds.order) for i in idx]))
+    """The batch's stored audio at the order its features read (InputLayout.order)."""
+    return torch.from_numpy(np.stack([ds.audio(i, order=ds.layout.order) for i in idx]))
 
 
 def _save_checkpoint(out: Path, model: CRNN, opt: torch.optim.Optimizer,
