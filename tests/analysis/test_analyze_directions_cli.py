@@ -112,6 +112,17 @@ def test_dataset_folder(tiny_models, tmp_path) -> None:
     for r in rec["examples"]:
         assert sum(r["shares"]["energy"][k] for k in REGIONS) == pytest.approx(1.0)
     assert "relevance_positive" in res.stdout and "wrote" in res.stdout
+    # the table shows percent, as the report pages do; directions.json keeps fractions
+    from audiolrp.analysis.directions import percent_ci
+
+    assert rec["share_unit"].startswith("fractions (0..1)")
+    assert "mean share in % [95 % CI]" in res.stdout
+    for w, regs in rec["summary"]["shares"].items():
+        line = next(ln for ln in res.stdout.splitlines() if ln.split()[:1] == [w])
+        for reg in REGIONS:
+            assert 0.0 <= regs[reg]["mean"] <= 1.0
+            assert percent_ci(regs[reg]) in line
+            assert f"{100 * regs[reg]['mean']:.1f} %" in line
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -263,6 +263,12 @@ def test_bootstrap_and_summary() -> None:
         total = sum(s["shares"][w][r]["mean"] for r in D.REGIONS)
         assert total == pytest.approx(1.0)
     assert D.format_ci(s["shares"]["bins"]["source"]).count("[") == 1
+    # shares are fractions; shown to a reader in percent
+    c = s["shares"]["bins"]["source"]
+    assert D.percent_ci(c).startswith(f"{100 * c['mean']:.1f} % [{100 * c['ci_low']:.1f}, ")
+    assert D.percent_ci({"mean": 0.0753, "ci_low": 0.05, "ci_high": 0.0912}) == (
+        "7.5 % [5.0, 9.1]")
+    assert D.percent_ci({"mean": 0.5}) == "50.0 %" and D.percent_ci(None) == "n/a"
 
 
 def test_figures() -> None:

@@ -103,6 +103,7 @@ __all__ = [
     "format_ci",
     "image_source_directions",
     "nearest_direction",
+    "percent_ci",
     "region_of_bins",
     "region_shares",
     "summarize_directions",
@@ -466,3 +467,18 @@ def format_ci(c: Mapping[str, float] | None, digits: int = 3) -> str:
     if lo is None or hi is None or not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
         return f"{c['mean']:.{digits}f}"
     return f"{c['mean']:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def percent_ci(c: Mapping[str, float] | None) -> str:
+    """A share's ``mean [ci_low, ci_high]`` (fractions, as :func:`summarize_directions` and
+    ``directions.json`` hold them) in percent, as every share shown to a reader is (the
+    ``analyze directions`` table, the report pages): ``"7.5 % [5.0, 9.1]"``."""
+    if not c:
+        return format_ci(c)
+    scaled = {k: (100 * float(v) if v is not None else None) for k, v in c.items()
+              if k in ("mean", "ci_low", "ci_high")}
+    text = format_ci(scaled, 1)
+    if text == "n/a":
+        return text
+    mean, _, rest = text.partition(" ")
+    return f"{mean} %{' ' + rest if rest else ''}"

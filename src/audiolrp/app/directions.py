@@ -171,7 +171,8 @@ def write_outputs(
     n_boot: int,
 ) -> tuple[dict[str, Any], list[str]]:
     """Summary (:func:`~audiolrp.analysis.directions.summarize_directions`), figures and the
-    JSON record of :func:`directions_cmd` (``directions.json`` is written by the caller)."""
+    JSON record of :func:`directions_cmd` (``directions.json`` is written by the caller; its
+    shares are fractions, documented in the record's ``share_unit``)."""
 
     def save(fig: Any, name: str) -> str:
         path = out / name
@@ -212,6 +213,9 @@ def write_outputs(
         "directions": "active intensity Re{conj(W) [X, Y, Z]} of the raw STFT per bin",
         "energy": "|W|^2 per bin",
         "bin_relevance": "relevance summed over the input channels of the bin",
+        "share_unit": "fractions (0..1) of each weight's total per region (summary "
+                      "differences likewise); the printed table and the report pages show "
+                      "percent",
         "model_error_deg": {"mean": float(errors.mean()), "median": float(np.median(errors))},
         "summary": summary, "examples": rows,
     }

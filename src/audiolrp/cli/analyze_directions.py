@@ -7,6 +7,8 @@ maps the relevance of every time-frequency bin to the bin's active-intensity dir
 
 * ``directions.json`` -- settings, per-example shares and the set summary (mean shares with
   bootstrap CIs, relevance-vs-energy difference and ratio, SNR and RT60 groups, mean maps);
+  shares there are fractions (0..1) of each weight's total, as data; the printed table shows
+  them in percent, as the report pages do;
 * ``direction_map_NNN.png`` -- the maps of the first ``--n-maps`` examples (true source,
   first-order image sources and prediction marked; :mod:`audiolrp.plots.sphere`);
 * ``direction_map_mean.png`` and ``angle_profile.png`` -- the set's mean maps and the weight by
@@ -153,25 +155,26 @@ def _scene_overrides(snr_db: str | None, rt60_s: str | None,
 
 
 def echo_summary(record: dict[str, Any]) -> None:
-    """The human-readable summary of :func:`directions_cmd`."""
-    from audiolrp.analysis.directions import REGIONS, format_ci
+    """The human-readable summary of :func:`directions_cmd`: shares in percent, as on every
+    report page (``directions.json`` keeps them as fractions)."""
+    from audiolrp.analysis.directions import REGIONS, format_ci, percent_ci
 
     s = record["summary"]
     typer.echo(f"{s['n_examples']} examples, model {record['model']} ({record['method']}), "
                f"regions within {s['radius_deg']:g} deg (chance source share "
-               f"{100 * s['cap_fraction']:.1f} %); mean share [95 % CI]:")
-    typer.echo(f"  {'weight':20s}" + "".join(f"{r:>26s}" for r in REGIONS))
+               f"{100 * s['cap_fraction']:.1f} %); mean share in % [95 % CI]:")
+    typer.echo(f"  {'weight':20s}" + "".join(f"{r:>24s}" for r in REGIONS))
     for w, regs in (s.get("shares") or {}).items():
-        typer.echo(f"  {w:20s}" + "".join(f"{format_ci(regs[r]):>26s}" for r in REGIONS))
+        typer.echo(f"  {w:20s}" + "".join(f"{percent_ci(regs[r]):>24s}" for r in REGIONS))
     a, b = s["compare"]
     if s.get("difference"):
-        typer.echo(f"  {a} - {b}, source: {format_ci(s['difference']['source'])}; ratio "
-                   f"{format_ci(s['ratio']['source'], 2)}")
+        typer.echo(f"  {a} - {b}, source: {percent_ci(s['difference']['source'])} points; "
+                   f"ratio {format_ci(s['ratio']['source'], 2)}")
     for key, unit in (("by_snr_db", "dB"), ("by_rt60_s", "s")):
         for g in s.get(key) or []:
             sh = g["source_share"]
             typer.echo(f"  {key[3:]:6s} {g['low']:6.2f}..{g['high']:6.2f} {unit} (n={g['n']:3d}): "
-                       f"source share {a} {format_ci(sh.get(a))}, {b} {format_ci(sh.get(b))}")
+                       f"source share {a} {percent_ci(sh.get(a))}, {b} {percent_ci(sh.get(b))}")
 
 
 __all__ = ["directions_cmd"]

@@ -31,7 +31,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from audiolrp.analysis.directions import REGIONS, DirectionAnalysis, format_ci
+from audiolrp.analysis.directions import (
+    REGIONS,
+    DirectionAnalysis,
+    format_ci,
+    percent_ci,
+)
 from audiolrp.plots.sphere import WEIGHT_LABELS, plot_angle_profile, plot_direction_analysis
 from audiolrp.report.html import Image, Section, Table, Text, figure_png
 
@@ -99,20 +104,6 @@ def directions_section(
         blocks.append(Text("The true source is unknown for this input: the maps show the "
                            "prediction only."))
     return Section(title=title, blocks=blocks, anchor=anchor)
-
-
-def percent_ci(c: Mapping[str, float] | None) -> str:
-    """A share's ``mean [ci_low, ci_high]`` (fractions, :func:`format_ci`) in percent, as
-    every share on a page is shown: ``"7.5 % [5.0, 9.1]"``."""
-    if not c:
-        return format_ci(c)
-    scaled = {k: (100 * float(v) if v is not None else None) for k, v in c.items()
-              if k in ("mean", "ci_low", "ci_high")}
-    text = format_ci(scaled, 1)
-    if text == "n/a":
-        return text
-    mean, _, rest = text.partition(" ")
-    return f"{mean} %{' ' + rest if rest else ''}"
 
 
 def directions_summary_section(
