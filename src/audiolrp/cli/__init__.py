@@ -32,13 +32,14 @@ from audiolrp.cli.app import (
 
 # Subcommand modules register their commands on ``app`` when imported.
 # The import order is the order of ``audiolrp --help``: demo, explain, locate, simulate, train,
-# evaluate (both in ``train``), analyze (channels, flip, auralize, replicate, then every
+# evaluate, analyze (channels, flip, auralize, replicate, then every
 # ``analyze_*.py`` module in name order: directions, methods, ...), corpus.
 from audiolrp.cli import demo as _demo  # noqa: E402,F401  isort: skip
 from audiolrp.cli import explain as _explain  # noqa: E402,F401  isort: skip
 from audiolrp.cli import locate as _locate  # noqa: E402,F401  isort: skip
 from audiolrp.cli import simulate as _simulate  # noqa: E402,F401  isort: skip
 from audiolrp.cli import train as _train  # noqa: E402,F401  isort: skip
+from audiolrp.cli import evaluate as _evaluate  # noqa: E402,F401  isort: skip
 from audiolrp.cli import analyze as _analyze  # noqa: E402,F401  isort: skip
 
 ANALYSIS_PREFIX = "analyze_"
