@@ -522,8 +522,12 @@ def test_simulate_ctrl_c_with_workers_stops_at_once_silently_and_resumes(
     cmd = [str(Path(sys.executable).parent / "audiolrp"), "simulate", str(out), "--order", "1",
            "--n-train", "16", "--n-val", "0", "--n-test", "0", "--shard-size", "2",
            "--corpus", "noise", "--workers", "2", "--no-progress"]
+    # Ctrl-C's default disposition in the command, as in a terminal: a test run started in the
+    # background by a non-interactive shell (`nohup make test &`) inherits SIGINT ignored, and
+    # Python then keeps ignoring it (a user's `nohup audiolrp simulate ... &` wants exactly that)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         t0 = time.monotonic()
         while proc.poll() is None and time.monotonic() - t0 < 240:
