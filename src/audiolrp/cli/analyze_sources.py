@@ -3,7 +3,8 @@ detects (body in :func:`audiolrp.app.multisource.analyse_sources`; docs/multisou
 
 Writes ``results.json`` (detections, matched error, counting, per detection the shares of its
 positive relevance near each talker's direction and in the bins each talker dominates, beside
-the same shares of the energy) and ``sources-I.png`` (one sphere map per detection).
+the same shares of the energy), ``sources-I.png`` (one sphere map per detection) and
+``sources.html`` (the page, drawn by :func:`audiolrp.report.sources.write_sources_report`).
 """
 
 from __future__ import annotations
@@ -70,10 +71,14 @@ def sources_cmd(
         min_separation_deg=min_separation_deg, corpus=corpus, out=out, n_figures=n_maps,
         threshold=threshold, progress=progress and not as_json,
     )
+    from audiolrp.report.sources import write_sources_report
+
+    page = write_sources_report(result, out)
     if as_json:
         print_json(result)
         return
     echo_summary(result)
+    typer.echo(f"wrote {page}")
 
 
 def echo_summary(result: dict[str, Any]) -> None:
