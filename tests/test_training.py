@@ -554,12 +554,16 @@ def test_cli_simulate_train_export_evaluate_round_trip(tmp_path: Path) -> None:
             str(tmp_path / "exp"),
             "--eval-examples",
             "3",
+            "--refine-scenes",
+            "2",
             "--json",
         ],
     )
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output)
     assert summary["steps"] == 2 and summary["exported"]["card"].endswith("t1.md")
+    refinement = json.loads((tmp_path / "exp" / "t1.json").read_text())["direction_refinement"]
+    assert (refinement["chosen_on"]["scenes"], refinement["chosen_on"]["split"]) == (2, "val")
     card = (tmp_path / "exp" / "t1.md").read_text()
     assert "audiolrp evaluate --model t1" in card and "## Test metrics" in card
     # only the exported files are written, and no evaluation scratch beside the source model

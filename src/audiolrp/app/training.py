@@ -13,12 +13,13 @@ from audiolrp.training import TrainConfig
 def run_training(
     data: str, out: Path, config: TrainConfig, *, resume: bool, command: str,
     export_name: str | None = None, export_dir: Path | None = None, eval_examples: int = 500,
-    eval_seed: int | None = None, progress: bool = True,
+    eval_seed: int | None = None, progress: bool = True, refinement_scenes: int = 0,
 ) -> dict[str, Any] | None:
     """Train on ``data`` into ``out`` and, with ``export_name``, export the model (fresh
     seeded test set, card) into ``export_dir``. Returns the summary (model, best epoch and
     validation numbers, epochs, steps, early stop, time, exported files), or ``None`` on a
-    DDP rank other than 0 (rank 0 reports)."""
+    DDP rank other than 0 (rank 0 reports). ``refinement_scenes`` validation scenes choose the
+    exported model's direction refinement first (0: the class direction)."""
     # through the package, so that tests may patch audiolrp.training.train / export_model
     result = training.train(data, out, config, resume=resume, command=command)
     summary: dict[str, Any] = {
@@ -41,6 +42,7 @@ def run_training(
             eval_examples=eval_examples,
             eval_seed=eval_seed,
             progress=progress,
+            refinement_scenes=refinement_scenes,
         )
         summary["exported"] = {k: str(v) for k, v in files.items()}
     return summary

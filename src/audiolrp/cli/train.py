@@ -22,6 +22,7 @@ from audiolrp.cli.app import (
     ProgressOption,
     ThreadsOption,
     app,
+    check_at_least,
     check_threads,
     prepare_output_dir,
     print_json,
@@ -105,6 +106,10 @@ def train_command(
         "--eval-examples", help="Simulated test examples for the card.")] = 500,
     eval_seed: Annotated[int | None, typer.Option(
         "--eval-seed", help="Seed of the card's test set.")] = None,
+    refinement_scenes: Annotated[int, typer.Option(
+        "--refine-scenes", help="Validation scenes (off-grid) the exported model's "
+        "direction refinement is chosen on before its card is evaluated; 0: class direction.",
+    )] = 400,
     task: Annotated[str, typer.Option(
         help="single (softmax, one talker) or multi (sigmoid head, several talkers; a dataset "
         "from `simulate --sources`, docs/multisource.md).")] = "single",
@@ -146,6 +151,7 @@ def _train(opts: dict[str, Any]) -> None:
 
     data, out, task, resume = opts["data"], opts["out"], opts["task"], opts["resume"]
     check_threads(opts["threads"])
+    check_at_least(("--refine-scenes", opts["refinement_scenes"], 0))
     if resume and task != "multi" and not has_checkpoint(out):
         raise AudioLRPError(
             f"--resume: {out} holds no training run to continue: drop --resume to start a new "
@@ -180,6 +186,7 @@ def _train(opts: dict[str, Any]) -> None:
         data, out, config, resume=resume, command=_command_line(),
         export_name=opts["export_name"], export_dir=opts["export_dir"],
         eval_examples=opts["eval_examples"], eval_seed=opts["eval_seed"], progress=show,
+        refinement_scenes=opts["refinement_scenes"],
     )
     if summary is not None:  # None: a DDP rank other than 0 (rank 0 reports)
         _echo_summary(summary, opts["json_out"])
