@@ -20,10 +20,8 @@ for the splits in ``direct_splits`` also ``source_direct`` (n, 3, (N+1)^2, 16000
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +32,16 @@ import torch
 from audiolrp.constants import CLIP_SAMPLES
 from audiolrp.data.dataset import FeatureDataset
 from audiolrp.data.manifest import finalize_dataset, sha256_file, shard_is_complete
+from audiolrp.data.shards import generate_in_workers, prepare_root
 from audiolrp.data.spec import (
     FORMAT_VERSION,
     MANIFEST_NAME,
-    SPEC_NAME,
     DatasetSpec,
     scene_seed,
     shard_name,
 )
 from audiolrp.errors import AudioLRPError, DatasetError
-from audiolrp.io import atomic_path, atomic_write_text, json_text
+from audiolrp.io import atomic_path, atomic_write_text
 from audiolrp.signal.features import HoaStatsAccumulator
 from audiolrp.simulation.multisource import (
     MAX_SOURCES,
@@ -173,6 +171,13 @@ def _worker_shard(root: str, spec_dict: dict[str, Any], split: str, index: int) 
     return generate_multisource_shard(root, DatasetSpec.from_dict(spec_dict), split, index)
 
 
+class _NoBar:
+    """The progress bar :func:`generate_in_workers` updates, here silent."""
+
+    def update(self, n: int) -> None:  # noqa: D102
+        pass
+
+
 def generate_multisource_dataset(
     root: str | os.PathLike[str],
     spec: DatasetSpec,
@@ -188,32 +193,14 @@ def generate_multisource_dataset(
     root = Path(root)
     if multisource_config_of(spec.config) is None:
         raise AudioLRPError("the dataset recipe has no multi-source settings")
-    root.mkdir(parents=True, exist_ok=True)
-    spec_path = root / SPEC_NAME
-    if spec_path.exists():
-        try:
-            old = DatasetSpec.from_dict(json.loads(spec_path.read_text(encoding="utf-8")))
-        except json.JSONDecodeError:
-            old = None
-        if old is None or old.fingerprint() != spec.fingerprint():
-            raise DatasetError(
-                f"{root} holds a dataset with a different recipe ({SPEC_NAME}); choose another "
-                "OUT_DIR or delete the folder"
-            )
-    else:
-        atomic_write_text(spec_path, json_text(spec.to_dict(), sort_keys=True, indent=1,
-                                               default=None))
+    prepare_root(root, spec)
     todo = [sid for sid in spec.shard_ids() if not shard_is_complete(root, *sid)]
     t0 = time.perf_counter()
     if workers <= 1 or len(todo) <= 1:
         for split, index in todo:
             generate_multisource_shard(root, spec, split, index, corpus)
-    else:
-        ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx) as pool:
-            futs = [pool.submit(_worker_shard, str(root), spec.to_dict(), s, i) for s, i in todo]
-            for fut in as_completed(futs):
-                fut.result()
+    else:  # Ctrl-C and failures handled as for single-source datasets (pool stopped at once)
+        generate_in_workers(root, spec, todo, workers, [], _NoBar(), worker=_worker_shard)
     seconds = time.perf_counter() - t0
     n_scenes = sum(len(spec.shard_range(*sid)) for sid in todo)
     finalize_dataset(root)

@@ -12,7 +12,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -214,7 +214,7 @@ def parse_shard_arg(text: str | None) -> tuple[int, int] | None:
     return i, n
 
 
-def _prepare_root(root: Path, spec: DatasetSpec) -> bool:
+def prepare_root(root: Path, spec: DatasetSpec) -> bool:
     """Create ``root`` and write the recipe, or check it against an existing one.
 
     Returns True when this call wrote ``SPEC_NAME`` (a new dataset folder).
@@ -290,7 +290,7 @@ def generate_dataset(
         folder removes its recipe again, so the corrected command can reuse the folder.
     """
     root = Path(root)
-    new_spec = _prepare_root(root, spec)
+    new_spec = prepare_root(root, spec)
     try:
         return _generate(root, spec, workers=workers, shard=shard, progress=progress,
                          corpus=corpus)
@@ -325,7 +325,7 @@ def _generate(
                 written.append(generate_shard(root, spec, split, index, corpus))
                 bar.update(written[-1]["n_examples"])
         else:
-            _generate_in_workers(root, spec, todo, workers, written, bar)
+            generate_in_workers(root, spec, todo, workers, written, bar)
     except KeyboardInterrupt:
         done = sum((root / shard_name(*sid)).is_file() for sid in mine)
         raise Interrupted(
@@ -354,16 +354,18 @@ def _generate(
     return summary
 
 
-def _generate_in_workers(
+def generate_in_workers(
     root: Path,
     spec: DatasetSpec,
     todo: list[tuple[str, int]],
     workers: int,
     written: list[dict[str, Any]],
     bar: Any,
+    worker: Callable[[str, dict[str, Any], str, int], dict[str, Any]] | None = None,
 ) -> None:
     """Write the shards ``todo`` in ``workers`` processes, appending their summaries to
-    ``written`` as they finish.
+    ``written`` as they finish (``worker(root, spec_dict, split, index)`` writes one shard:
+    :func:`generate_shard`'s by default; the multi-source datasets pass theirs).
 
     On any failure (Ctrl-C, a full disk, a bug) the pool is terminated at once instead of
     finishing the queued shards, and the temporary files of the shards cut short are removed:
@@ -376,7 +378,7 @@ def _generate_in_workers(
     try:
         with _worker_start():  # the workers are started by the first submits
             futs = [
-                pool.submit(_worker_shard, str(root), spec.to_dict(), split, index)
+                pool.submit(worker or _worker_shard, str(root), spec.to_dict(), split, index)
                 for split, index in todo
             ]
         for fut in as_completed(futs):
