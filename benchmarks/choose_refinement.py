@@ -43,7 +43,8 @@ def main() -> None:
         win = choice.winner_row
         for r in choice.rows:
             mark = " <- chosen" if r is win else ""
-            print(f"  radius {r['radius_deg']:4.0f} deg, power {r['power']:.1f}: median "
+            print(f"  {int(r.get('views', 1))} view(s), radius {r['radius_deg']:4.0f} deg, "
+                  f"power {r['power']:.1f}: median "
                   f"{r['median_error_deg']:6.2f}, mean {r['mean_error_deg']:6.2f} deg{mark}")
         if args.write:
             command = (f"python benchmarks/choose_refinement.py --n {args.n} --seed "

@@ -127,7 +127,8 @@ def test_export_card_model_writes_the_policy(tmp_path: Path) -> None:
     assert (chosen["scenes"], chosen["split"]) == (3, "val")
     refined = DirectionRefinement.from_config(cfg["direction_refinement"])
     assert refined == DirectionRefinement(cfg["direction_refinement"]["radius_deg"],
-                                          cfg["direction_refinement"]["power"])
+                                          cfg["direction_refinement"]["power"],
+                                          cfg["direction_refinement"]["views"])
     assert load(files["json"]).refinement == refined
     ev = cfg["evaluation"]
     assert (ev["seed"], ev["n_examples"], ev["recipe"]) == (CARD_TEST_SEED, 2, recipe)

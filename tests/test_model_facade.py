@@ -176,6 +176,15 @@ def test_locate_command_table_json_and_plots(tmp_path: Path) -> None:
     lines = res.stdout.strip().splitlines()
     assert lines[0].split()[:4] == ["window", "start_s", "azimuth_deg", "elevation_deg"]
     assert lines[-1].endswith("silent") and len(lines) == 5
+    assert data["views"] == 1  # the fast default
+    # --views 3: the directions fuse three views of the field, the classes stay view 0's
+    res = CliRunner().invoke(app, ["locate", str(path), "-m", "hoa1", "--json", "-q",
+                                   "--views", "3"])
+    assert res.exit_code == 0, res.output
+    three = json.loads(res.stdout)
+    assert three["views"] == 3 and "3 rotated/mirrored views" in three["direction"]
+    assert [w["class"] for w in three["windows"]] == [w["class"] for w in wins]
+    assert three["windows"][0]["azimuth_deg"] != wins[0]["azimuth_deg"]
 
 
 def test_locate_rejects_bad_input_in_one_line(tmp_path: Path) -> None:
@@ -189,7 +198,8 @@ def test_locate_rejects_bad_input_in_one_line(tmp_path: Path) -> None:
     text.write_text("not audio")
     cases = [([str(stereo)], "has 2 channels"), ([str(text)], "not a readable audio file"),
              ([str(tmp_path / "missing.wav")], "does not exist"),
-             ([str(stereo), "--hop-s", "0.001"], None)]
+             ([str(stereo), "--hop-s", "0.001"], None),
+             ([str(stereo), "--views", "17"], "--views 17 is invalid")]
     for args, match in cases:
         res = CliRunner().invoke(app, ["locate", *args, "-q"])
         assert res.exit_code == 2, res.output

@@ -79,6 +79,7 @@ class Localisation:
             "duration_s": round(self.info.duration_s, 4),
             "model": self.model,
             "hop_s": self.hop_samples / FS_HZ,
+            "views": int(self.prediction.refinement.views),
             "direction": "refined from the class probabilities "
                          f"({self.prediction.refinement.to_dict()['method']}); "
                          "class_*: the most probable of the 425 classes",
@@ -101,6 +102,7 @@ def locate_recording(
     hop_s: float = 1.0,
     quiet_below_db: float = QUIET_BELOW_DB,
     progress: Callable[[int], None] | None = None,
+    views: int | None = 1,
 ) -> Localisation:
     """Predict the DOA of every 1-s window of ``path`` (streamed; bounded memory).
 
@@ -116,6 +118,9 @@ def locate_recording(
         Windows this far below the recording's loud windows are flagged quiet.
     progress
         Called with the number of windows done after each batch.
+    views
+        Sound-field views fused into each direction (:meth:`LoadedModel.predict`): 1 (the
+        default, fastest) or more, each costing one forward pass; ``None``: the model's own.
 
     Returns
     -------
@@ -126,7 +131,7 @@ def locate_recording(
     hop = hop_samples(hop_s)
     starts, parts = [], []
     for idx, windows in stream_windows(info, hop):
-        parts.append(model.predict(windows))
+        parts.append(model.predict(windows, views=views))
         starts.append(idx)
         if progress is not None:
             progress(len(idx))

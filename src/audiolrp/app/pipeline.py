@@ -207,12 +207,19 @@ def curves_summary(results: dict[str, PixelFlippingResult], n_examples: int) -> 
     }
 
 
-def clip_prediction(handle: LoadedModel, features: np.ndarray) -> ClipAnalysis:
+def clip_prediction(
+    handle: LoadedModel, features: np.ndarray, audio: np.ndarray | None = None
+) -> ClipAnalysis:
     """Frame scores, clip probabilities, the predicted class and the refined direction of one
     clip's features ``(C, 50, 512)`` (:meth:`LoadedModel.scores`, :class:`Prediction`); the
-    explained class is the predicted one."""
+    explained class is the predicted one. With the clip's ``audio`` and a model that fuses
+    several sound-field views, the direction is the fused one (:meth:`LoadedModel.predict`)."""
     scores, probs = handle.scores(features[None])
     pred = Prediction.from_probabilities(probs, handle.refinement)
+    if audio is not None and handle.refinement.views > 1:
+        fused = handle.predict(np.asarray(audio)[None])
+        pred.direction = np.where(pred.silent[:, None], pred.direction, fused.direction)
+        pred.refinement = fused.refinement
     cls = int(pred.class_index[0])
     return ClipAnalysis(
         features=features,
@@ -254,7 +261,7 @@ def analyse_clip(
         features, level, silent = inp.features[0], inp.level_dbfs, inp.silent
     else:
         _, level, silent = level_gains(audio, handle.input_rms)
-    res = clip_prediction(handle, features)
+    res = clip_prediction(handle, features, None if silent[0] else audio)
     res.level_dbfs, res.silent = float(level[0]), bool(silent[0])
     pred = res.predicted_class
     method = method or default_method(handle)

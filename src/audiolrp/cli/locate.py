@@ -21,6 +21,8 @@ Examples:
 
   audiolrp locate rec.flac --out rec-doa            (locate.json, directions.png, timeline.png)
 
+  audiolrp locate rec.wav --views 0                (the model's views: finer, several times slower)
+
 Input: WAV/FLAC, (N+1)^2 channels (N = 1..4), any length, sample rate and level. The file is
 streamed: memory does not grow with its length.
 """
@@ -54,6 +56,11 @@ def locate(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print locate.json to stdout instead of a table.")
     ] = False,
+    views: Annotated[
+        int, typer.Option("--views", help="Rotated/mirrored views of the sound field averaged "
+                          "into each direction: 1 (fastest) to 16, each one more forward pass; "
+                          "0: the model's own choice (docs/models.md).")
+    ] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Print the direction of arrival of every 1-s window of an Ambisonics recording."""
@@ -68,12 +75,15 @@ def locate(
     fmt = format.lower()
     if fmt not in ("ambix", "fuma"):
         raise AudioLRPError(f"--format {format!r} is unknown: use ambix or fuma")
+    if not 0 <= views <= 16:
+        raise AudioLRPError(f"--views {views} is invalid: pass 0 (the model's choice) to 16")
     check_audio_path(file)
     out_dir = prepare_output_dir(out) if out is not None else None
     lm = Explainer.load(model).model
     n = count_windows(lm, file, fmt, hop_s)
     bar = progress_bar(n, enabled=not quiet and n > 1)
-    loc = locate_recording(lm, file, format=fmt, hop_s=hop_s, progress=bar)
+    loc = locate_recording(lm, file, format=fmt, hop_s=hop_s, progress=bar,
+                           views=views or None)
     results = loc.to_dict()
     if out_dir is not None:
         from audiolrp.plots import directions_map_figure, save_figure, timeline_figure

@@ -1,11 +1,12 @@
 """Choosing a model's direction refinement on validation scenes with off-grid sources.
 
 A model's refined direction (:class:`audiolrp.models.DirectionRefinement`: the ``p**q``-weighted
-mean of the class directions within ``r`` of the argmax class) has two settings, ``r`` and
-``q``. They are chosen here, once per model, by measurement: scenes of the model's own training
-recipe are simulated from the *validation* split (speakers the model was neither trained nor
-tested on), with directions drawn uniformly on the sphere, so that sources fall between the
-425 grid directions as they do in recordings; the candidate with the smallest median angular
+mean of the class directions within ``r`` of the argmax class, averaged over ``V`` rotated and
+mirrored views of the sound field) has three settings, ``r``, ``q`` and ``V``. They are chosen
+here, once per model, by measurement: scenes of the model's own training recipe are simulated
+from the *validation* split (speakers the model was neither trained nor tested on), with
+directions drawn uniformly on the sphere, so that sources fall between the 425 grid directions
+as they do in recordings; the candidate with the smallest median angular
 error wins (:func:`audiolrp.models.choose_refinement`).
 
 The choice is stored in the model file (``direction_refinement``, with the record of what it
@@ -30,6 +31,8 @@ from audiolrp.simulation.scenes import get_corpus, simulate_scene
 #: Validation scenes a refinement is chosen on, and their seed.
 REFINEMENT_SCENES = 400
 REFINEMENT_SEED = 2026
+#: Candidate numbers of sound-field views (:func:`audiolrp.models.prediction.view_transforms`).
+REFINEMENT_VIEWS: tuple[int, ...] = (1, 2, 4, 8)
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,8 @@ class RefinementChoice:
     refinement
         The winner (smallest median, ties to the smaller mean).
     rows
-        One dict per candidate: ``radius_deg``, ``power``, ``median_error_deg``,
-        ``mean_error_deg``; the first row is the class direction (radius 0).
+        One dict per candidate: ``radius_deg``, ``power``, ``views``, ``median_error_deg``,
+        ``mean_error_deg``; the first row is the class direction (radius 0, one view).
     n_scenes, seed, order
         The validation scenes: how many, their master seed, their HOA order.
     """
@@ -56,8 +59,9 @@ class RefinementChoice:
     @property
     def winner_row(self) -> dict[str, float]:
         """The row of the chosen candidate."""
-        return next(r for r in self.rows if r["radius_deg"] == self.refinement.radius_deg
-                    and r["power"] == self.refinement.power)
+        ref = self.refinement
+        return next(r for r in self.rows if r["radius_deg"] == ref.radius_deg
+                    and r["power"] == ref.power and int(r.get("views", 1)) == ref.views)
 
     def config_entry(self, command: str | None = None) -> dict[str, Any]:
         """The model file's ``direction_refinement`` entry: the settings and ``chosen_on``."""
@@ -106,6 +110,7 @@ def validation_clips(
 def choose_model_refinement(
     loaded: LoadedModel, n_scenes: int = REFINEMENT_SCENES, seed: int = REFINEMENT_SEED,
     *, batch_size: int = 32, progress: Callable[[int], None] | None = None,
+    views: tuple[int, ...] = REFINEMENT_VIEWS,
 ) -> RefinementChoice:
     """Choose ``loaded``'s direction refinement on validation scenes with off-grid sources.
 
@@ -116,9 +121,14 @@ def choose_model_refinement(
     n_scenes, seed
         Size and master seed of the validation scenes (:func:`validation_clips`).
     batch_size, progress
-        Passed to :meth:`LoadedModel.predict` (``progress``: called with clips done).
+        Passed to :meth:`LoadedModel.view_probabilities` (``progress``: called with clips
+        done).
+    views
+        Candidate numbers of views (every clip is predicted in ``max(views)`` views).
     """
     clips, truth, order = validation_clips(loaded, n_scenes, seed)
-    pred = loaded.predict(clips, batch_size=batch_size, progress=progress)
-    best, rows = choose_refinement(pred.probabilities, truth)
+    vp, _, _ = loaded.view_probabilities(
+        clips, max(views), batch_size=batch_size, progress=progress
+    )
+    best, rows = choose_refinement(vp, truth, views=views)
     return RefinementChoice(best, rows, int(n_scenes), int(seed), order)

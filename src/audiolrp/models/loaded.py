@@ -28,7 +28,8 @@ from audiolrp.constants import CLIP_SAMPLES, N_BINS, N_CLASSES, N_FRAMES
 from audiolrp.errors import AudioLRPError
 from audiolrp.models.conformer import ConformerDOA
 from audiolrp.models.crnn import CRNN, clip_probabilities
-from audiolrp.models.prediction import DirectionRefinement, Prediction
+from audiolrp.models.prediction import DirectionRefinement, Prediction, view_transforms
+from audiolrp.signal.augmentation import sh_transform_matrix
 from audiolrp.signal.features import compute_features
 from audiolrp.signal.layout import InputLayout
 from audiolrp.signal.levels import level_gains
@@ -230,6 +231,7 @@ class LoadedModel:
         batch_size: int = PREDICT_BATCH,
         progress: Callable[[int], None] | None = None,
         level: bool = True,
+        views: int | None = None,
     ) -> Prediction:
         """Directions of arrival of 1-s AmbiX clips at any level.
 
@@ -245,28 +247,70 @@ class LoadedModel:
         level
             Bring each clip to the training level first (default; :meth:`input`). ``False``
             reads the audio as given, as before level invariance existed (for comparisons).
+        views
+            Sound-field views fused into the direction (default: the model's refinement,
+            :attr:`refinement`; 1: the clip as given, fastest). Each view costs one forward
+            pass; the class, probabilities and confidence are those of the clip as given.
 
         Returns
         -------
         Prediction
             Refined directions, classes, probabilities, confidence, levels and silence flags.
         """
+        ref = self.refinement
+        if views is not None:
+            ref = DirectionRefinement(ref.radius_deg, ref.power, int(views))
+        vp, levels, silent = self.view_probabilities(
+            clips, ref.views, batch_size=batch_size, progress=progress, level=level
+        )
+        return Prediction.from_probabilities(vp[0], ref, levels, silent, vp)
+
+    def view_probabilities(
+        self,
+        clips: np.ndarray,
+        views: int = 1,
+        *,
+        batch_size: int = PREDICT_BATCH,
+        progress: Callable[[int], None] | None = None,
+        level: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Clip probabilities of each sound-field view of 1-s AmbiX clips.
+
+        View ``k`` is the clip transformed by ``T(R_k)`` (Eq. A1 of
+        :mod:`audiolrp.signal.augmentation`, ``R_k`` from
+        :func:`~audiolrp.models.prediction.view_transforms`; view 0 is the clip as given).
+        The W channel, hence the level gain and the silence flag, is the same in every view.
+
+        Returns
+        -------
+        probabilities : np.ndarray
+            ``(views, B, 425)`` float64 (zero rows for silent clips).
+        level_dbfs : np.ndarray
+            ``(B,)`` W level of each clip as given.
+        silent : np.ndarray
+            ``(B,)`` bool.
+        """
         x = self._clips(clips)
         b = x.shape[0]
-        probs = np.zeros((b, N_CLASSES), np.float64)
+        mats = [sh_transform_matrix(self.order, t.matrix3()) for t in view_transforms(views)]
+        probs = np.zeros((len(mats), b, N_CLASSES), np.float64)
         levels = np.empty(b)
         silent = np.zeros(b, bool)
         for i in range(0, b, batch_size):
-            inp = self.input(x[i : i + batch_size], level=level)
-            levels[i : i + batch_size] = inp.level_dbfs
-            silent[i : i + batch_size] = inp.silent
-            keep = np.flatnonzero(~inp.silent)
-            if keep.size:
-                _, p = self.scores(inp.features[keep], batch_size)
-                probs[i + keep] = p
+            xb = np.asarray(x[i : i + batch_size], np.float64)
+            for k, mat in enumerate(mats):
+                view = xb if k == 0 else np.einsum("kc,bct->bkt", mat, xb)
+                inp = self.input(view, level=level)
+                if k == 0:
+                    levels[i : i + batch_size] = inp.level_dbfs
+                    silent[i : i + batch_size] = inp.silent
+                keep = np.flatnonzero(~silent[i : i + batch_size])
+                if keep.size:
+                    _, p = self.scores(inp.features[keep], batch_size)
+                    probs[k, i + keep] = p
             if progress is not None:
                 progress(min(batch_size, b - i))
-        return Prediction.from_probabilities(probs, self.refinement, levels, silent)
+        return probs, levels, silent
 
 
 __all__ = ["DEFAULT_INPUT_RMS", "PREDICT_BATCH", "LoadedModel", "ModelInput"]
