@@ -30,7 +30,8 @@ from audiolrp.app.locate import locate_recording
 torch.set_num_threads(int(sys.argv[4]))
 lm = models.load(sys.argv[2])
 t0 = time.perf_counter()
-loc = locate_recording(lm, sys.argv[1], hop_s=float(sys.argv[3]))
+views = int(sys.argv[5])
+loc = locate_recording(lm, sys.argv[1], hop_s=float(sys.argv[3]), views=views or None)
 dt = time.perf_counter() - t0
 print(json.dumps({"wall_s": dt, "n_windows": loc.n_windows,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -51,6 +52,9 @@ def main() -> None:
     ap.add_argument("--model", default="hoa1")
     ap.add_argument("--hop-s", type=float, default=1.0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--views", default="1",
+                    help="sound-field views per window to measure, comma-separated (0: the "
+                         "model's own; `locate --views`)")
     args = ap.parse_args()
     fs = 48000
     sc = scenes.simulate_scene(scenes.SceneConfig(order=1), 0, split="test")
@@ -64,18 +68,21 @@ def main() -> None:
                 for _ in range(n_blocks):
                     f.write((block * 10 ** (rng.uniform(-40, -10) / 20) / 0.05).T)
             size_mb = n_blocks * fs * 4 * 8 / 2**20
-            t0 = time.perf_counter()
-            out = subprocess.run([sys.executable, "-c", CHILD, str(path), args.model,
-                                  str(args.hop_s), str(args.threads)],
-                                 capture_output=True, text=True, check=True)
-            total = time.perf_counter() - t0
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{minutes:g} min, 4 channels, 48 kHz; model {args.model}, hop {args.hop_s} s, "
-              f"{r['n_windows']} windows, {args.threads} torch threads")
-        print(f"  locate: {r['wall_s']:.1f} s -> {n_blocks / r['wall_s']:.1f}x faster than real "
-              f"time (with start-up and model load: {total:.1f} s, {n_blocks / total:.1f}x)")
-        print(f"  peak memory of the process: {r['peak_rss_mb']:.0f} MB (the file as float64: "
-              f"{size_mb:.0f} MB)")
+            for views in [int(v) for v in args.views.split(",") if v]:
+                t0 = time.perf_counter()
+                out = subprocess.run([sys.executable, "-c", CHILD, str(path), args.model,
+                                      str(args.hop_s), str(args.threads), str(views)],
+                                     capture_output=True, text=True, check=True)
+                total = time.perf_counter() - t0
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                print(f"{minutes:g} min, 4 channels, 48 kHz; model {args.model}, hop "
+                      f"{args.hop_s} s, {r['n_windows']} windows, {args.threads} torch threads, "
+                      f"views {views or 'of the model'}")
+                print(f"  locate: {r['wall_s']:.1f} s -> {n_blocks / r['wall_s']:.1f}x faster "
+                      f"than real time (with start-up and model load: {total:.1f} s, "
+                      f"{n_blocks / total:.1f}x)")
+                print(f"  peak memory of the process: {r['peak_rss_mb']:.0f} MB (the file as "
+                      f"float64: {size_mb:.0f} MB)")
 
 
 if __name__ == "__main__":
