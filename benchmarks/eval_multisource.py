@@ -1,9 +1,12 @@
 """A multi-source model and the classic intensity-histogram estimator on the same test clips.
 
 Both detectors' thresholds are chosen on the validation split of ``--val-data`` (best source
-counting; the model's stored threshold with ``--stored-threshold``), then both run on the test
+counting; the model's stored detector with ``--stored-threshold``), then both run on the test
 split of ``--test-data``: Hungarian-matched angular error, misses, false alarms and source
-counting (audiolrp.evaluation.multisource). Without ``--model`` only the classic estimator runs.
+counting (audiolrp.evaluation.multisource). Beside each threshold detector, the same peaks
+counted by a source counter (audiolrp.models.source_count: logistic regression on the map's
+peak heights) fitted on the validation clips (``classic_counter``, ``model_counter``; off with
+``--no-counter``). Without ``--model`` only the classic estimator runs.
 
     audiolrp simulate data/ms --sources 1-3 --order 1 --corpus debian --n-test 400
     python benchmarks/eval_multisource.py --model multi-intensity --val-data data/ms \
@@ -43,7 +46,9 @@ def main() -> None:
     ap.add_argument("--max-val", type=int, default=None)
     ap.add_argument("--max-test", type=int, default=None)
     ap.add_argument("--stored-threshold", action="store_true",
-                    help="use the model file's threshold instead of choosing it on val")
+                    help="use the model file's detector instead of choosing it on val")
+    ap.add_argument("--no-counter", action="store_true",
+                    help="skip the source counters fitted on the validation clips")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="JSON report path")
     args = ap.parse_args()
@@ -57,16 +62,20 @@ def main() -> None:
         ta, td, va, vd,
         model_detector=detector_of(lm.config) if lm is not None and args.stored_threshold
         else None,
+        counter=not args.no_counter,
     )
     r.update({"model_file": args.model, "val_data": args.val_data, "test_data": args.test_data,
               "seconds": round(time.perf_counter() - t0, 1)})
-    print(format_multisource("classic", r["classic"]), f"(threshold {r['classic']['threshold']})")
-    if lm is not None:
-        print(format_multisource("model", r["model"]), f"(threshold {r['model']['threshold']})")
+    for name in ("classic", "classic_counter", "model", "model_counter"):
+        if name in r:
+            how = ("counter" if r[name]["detector"].get("counter")
+                   else f"threshold {r[name]['threshold']}")
+            print(format_multisource(name, r[name]), f"({how})")
     if args.out:
         write_json(args.out, r)
     else:
-        print(json.dumps({k: v for k, v in r.items() if k in ("classic", "model")}, indent=1))
+        rows = ("classic", "classic_counter", "model", "model_counter")
+        print(json.dumps({k: v for k, v in r.items() if k in rows}, indent=1))
 
 
 if __name__ == "__main__":

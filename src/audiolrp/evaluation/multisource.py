@@ -15,6 +15,11 @@ smoothed with a Gaussian of ``smooth_deg`` over the class distances and normalis
 of 1, and its peaks (:func:`audiolrp.models.multisource.grid_peaks`: threshold relative to the
 maximum, minimum separation) are the sources. No learning apart from the threshold, which is
 chosen on validation clips like the model's (:func:`choose_threshold`).
+
+Counting by a learned source counter (:func:`with_counter`,
+:mod:`audiolrp.models.source_count`): a multinomial logistic regression on the peak heights of
+a map, fitted on the validation clips' maps and true counts, replaces the thresholds of either
+detector; :func:`evaluate_multisource` reports both ways of counting.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from scipy.optimize import linear_sum_assignment
 
 from audiolrp.errors import AudioLRPError
 from audiolrp.models.multisource import SourceDetector, clip_activity, grid_distances_deg
+from audiolrp.models.source_count import choose_source_counter
 from audiolrp.signal.ambisonics import (
     angular_error_deg,
     direction_from_vector,
@@ -199,20 +205,50 @@ def choose_detector(
     base: SourceDetector,
     thresholds: Sequence[float] = THRESHOLDS,
     relatives: Sequence[float] = RELATIVES,
+    fit_counter: bool = False,
 ) -> tuple[SourceDetector, dict[str, Any]]:
     """The absolute and relative thresholds (``base``'s other settings) with the best source
-    counting on validation clips (ties: lower matched mean error), and its metrics."""
+    counting on validation clips (ties: lower matched mean error), and its metrics.
+
+    With ``fit_counter`` a source counter is also fitted on the clips (:func:`with_counter`);
+    the detector keeps it when its cross-validated count accuracy is at least the threshold
+    rule's count accuracy on the same clips. The metrics are then those of the returned
+    detector, with ``threshold_rule_count_accuracy`` and ``counter_cv_count_accuracy`` added.
+    """
     best: tuple[float, float] | None = None
     chosen, chosen_m = base, {}
     for rel in relatives:
         for thr in thresholds:
-            det = dataclasses.replace(base, threshold=float(thr), relative=float(rel))
+            det = dataclasses.replace(base, threshold=float(thr), relative=float(rel),
+                                      counter=None)
             m = multisource_metrics(true_dirs, detections(maps, det))
             mean = m["matched_error_deg"]["mean"]
             key = (m["count_accuracy"], -(mean if mean is not None else 180.0))
             if best is None or key > best:
                 best, chosen, chosen_m = key, det, m
-    return chosen, {"detector": chosen.to_dict(), **chosen_m}
+    if not fit_counter:
+        return chosen, {"detector": chosen.to_dict(), **chosen_m}
+    counted = with_counter(maps, true_dirs, chosen)
+    assert counted.counter is not None
+    cv = dict(counted.counter.validation)["cv_count_accuracy"]
+    extra = {"threshold_rule_count_accuracy": chosen_m["count_accuracy"],
+             "counter_cv_count_accuracy": cv}
+    if cv >= chosen_m["count_accuracy"]:
+        chosen, chosen_m = counted, multisource_metrics(true_dirs, detections(maps, counted))
+    return chosen, {"detector": chosen.to_dict(), **chosen_m, **extra}
+
+
+def with_counter(
+    maps: np.ndarray, true_dirs: Sequence[np.ndarray], detector: SourceDetector
+) -> SourceDetector:
+    """``detector`` with a source counter fitted on these clips' maps and true counts
+    (:func:`audiolrp.models.source_count.choose_source_counter`, the detector's separation and
+    most sources)."""
+    counts = [len(np.asarray(t).reshape(-1, 2)) for t in true_dirs]
+    counter = choose_source_counter(np.asarray(maps), counts,
+                                    min_separation_deg=detector.min_separation_deg,
+                                    max_sources=detector.max_sources)
+    return dataclasses.replace(detector, counter=counter)
 
 
 def model_activity(
@@ -237,35 +273,47 @@ def evaluate_multisource(
     *,
     model_detector: SourceDetector | None = None,
     min_separation_deg: float = 25.0,
+    counter: bool = True,
 ) -> dict[str, Any]:
     """The model (if given) and the classic estimator on the same test clips.
 
     The classic estimator's absolute and relative thresholds are chosen on the validation clips
     (:func:`choose_detector`); the model's too unless ``model_detector`` is given (then it is
-    used as it is, e.g. the one stored in the model file).
+    used as it is, e.g. the one stored in the model file, with its counter if it has one).
+    With ``counter`` each map also gets a source counter fitted on the validation clips
+    (:func:`with_counter`), evaluated as ``classic_counter`` and ``model_counter``.
 
     Returns
     -------
     dict
-        ``classic`` and ``model`` (metrics of :func:`multisource_metrics` plus ``threshold``),
-        ``n_test``, ``n_val``.
+        ``classic``, ``model`` (metrics of :func:`multisource_metrics` plus ``threshold`` and
+        ``detector``), ``classic_counter``, ``model_counter`` (with ``counter``), ``n_test``,
+        ``n_val``.
     """
     out: dict[str, Any] = {"n_test": len(test_audio), "n_val": len(val_audio)}
     base = classic_detector(0.5, min_separation_deg)
-    det_c, _ = choose_detector(intensity_histogram(val_audio), val_dirs, base)
-    classic = multisource_metrics(test_dirs, detections(intensity_histogram(test_audio), det_c))
-    out["classic"] = {"threshold": det_c.threshold, "detector": det_c.to_dict(),
-                      "estimator": "peaks of the energy-weighted histogram of per-bin "
-                      "active-intensity directions", **classic}
+    hist_val = intensity_histogram(val_audio)
+    hist_test = intensity_histogram(test_audio)
+    det_c, _ = choose_detector(hist_val, val_dirs, base)
+    rows: list[tuple[str, SourceDetector, np.ndarray]] = [("classic", det_c, hist_test)]
+    if counter:
+        rows.append(("classic_counter", with_counter(hist_val, val_dirs, det_c), hist_test))
     if model is not None:
         det = model_detector
+        act_val = model_activity(model, val_audio, feature) if counter or det is None else None
         if det is None:
-            act_val = model_activity(model, val_audio, feature)
+            assert act_val is not None
             det, _ = choose_detector(act_val, val_dirs, SourceDetector(
                 min_separation_deg=min_separation_deg))
         act = model_activity(model, test_audio, feature)
-        out["model"] = {"threshold": det.threshold, "detector": det.to_dict(),
-                        **multisource_metrics(test_dirs, detections(act, det))}
+        rows.append(("model", det, act))
+        if counter and act_val is not None:
+            rows.append(("model_counter", with_counter(act_val, val_dirs, det), act))
+    for name, d, maps in rows:
+        out[name] = {"threshold": d.threshold, "detector": d.to_dict(),
+                     **multisource_metrics(test_dirs, detections(maps, d))}
+    out["classic"]["estimator"] = ("peaks of the energy-weighted histogram of per-bin "
+                                   "active-intensity directions")
     return out
 
 
@@ -302,4 +350,5 @@ __all__ = [
     "match_directions",
     "model_activity",
     "multisource_metrics",
+    "with_counter",
 ]

@@ -9,6 +9,9 @@ are the peaks of that map (:func:`grid_peaks`): greedy non-maximum suppression o
 a class is a source when its activity reaches ``threshold`` and it lies at least
 ``min_separation_deg`` from every stronger source, at most ``max_sources`` of them. The
 threshold is chosen on validation scenes and stored in the model file (``"multisource"``).
+A learned source counter (:mod:`audiolrp.models.source_count`), when the model file stores one
+(``"multisource"``/``"counter"``), replaces the threshold rule: the counter predicts the number
+of sources ``n`` from the map and the strongest ``n`` peaks are the sources.
 The same peak picking serves the classic estimator's direction histogram
 (:mod:`audiolrp.evaluation.multisource`).
 """
@@ -17,8 +20,8 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
-from typing import Any, cast
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -26,6 +29,9 @@ import torch
 from audiolrp.errors import AudioLRPError
 from audiolrp.models.crnn import CRNN
 from audiolrp.signal.ambisonics import class_distance_deg, direction_from_vector, doa_grid
+
+if TYPE_CHECKING:
+    from audiolrp.models.source_count import SourceCounter
 
 #: Key of the detector settings in a multi-source model's JSON description.
 DETECTOR_KEY: str = "multisource"
@@ -116,13 +122,19 @@ def refine_peak(
 @dataclass(frozen=True)
 class SourceDetector:
     """Peak picking on a clip map: threshold, separation, most sources, refinement radius,
-    and a threshold relative to the map's maximum (``relative``, 0: none)."""
+    and a threshold relative to the map's maximum (``relative``, 0: none).
+
+    With a ``counter`` (:class:`audiolrp.models.source_count.SourceCounter`) the thresholds are
+    not used: the counter's count ``n`` of the map gives the strongest ``n`` peaks (threshold 0,
+    same separation, at most ``max_sources``).
+    """
 
     threshold: float = 0.5
     min_separation_deg: float = 25.0
     max_sources: int = 3
     refine_radius_deg: float = 15.0
     relative: float = 0.0
+    counter: SourceCounter | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.threshold):
@@ -135,37 +147,51 @@ class SourceDetector:
 
     def detect(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(classes (K,), directions (K, 2) [azimuth_rad, elevation_rad])`` of one map."""
-        peaks = grid_peaks(values, self.threshold, self.min_separation_deg, self.max_sources,
-                           relative=self.relative)
+        if self.counter is not None:
+            n = min(self.counter.count(values), self.max_sources)
+            peaks = grid_peaks(values, 0.0, self.min_separation_deg, n)
+        else:
+            peaks = grid_peaks(values, self.threshold, self.min_separation_deg,
+                               self.max_sources, relative=self.relative)
         dirs = np.array(
             [refine_peak(values, int(p), self.refine_radius_deg) for p in peaks], np.float64
         ).reshape(-1, 2)
         return peaks, dirs
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready settings."""
-        return {
+        """JSON-ready settings (the counter under ``"counter"`` when there is one)."""
+        d: dict[str, Any] = {
             "threshold": float(self.threshold),
             "min_separation_deg": float(self.min_separation_deg),
             "max_sources": int(self.max_sources),
             "refine_radius_deg": float(self.refine_radius_deg),
             "relative": float(self.relative),
         }
+        if self.counter is not None:
+            d["counter"] = self.counter.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SourceDetector:
-        """Inverse of :meth:`to_dict` (extra keys, e.g. how it was chosen, are ignored)."""
+        """Inverse of :meth:`to_dict` (extra keys, e.g. how it was chosen, are ignored; no
+        ``"counter"``: the threshold rule, as in model files written before the counter)."""
+        # source_count imports grid_peaks from here: import it when a description is read
+        from audiolrp.models.source_count import SourceCounter  # noqa: PLC0415
+
+        counter = d.get("counter")
         return cls(
             threshold=float(d.get("threshold", 0.5)),
             min_separation_deg=float(d.get("min_separation_deg", 25.0)),
             max_sources=int(d.get("max_sources", 3)),
             refine_radius_deg=float(d.get("refine_radius_deg", 15.0)),
             relative=float(d.get("relative", 0.0)),
+            counter=None if counter is None else SourceCounter.from_dict(dict(counter)),
         )
 
 
 def detector_of(config: dict[str, Any]) -> SourceDetector:
-    """The detector stored in a multi-source model's JSON description (defaults otherwise)."""
+    """The detector stored in a multi-source model's JSON description (defaults otherwise; with
+    its source counter when the description stores one)."""
     return SourceDetector.from_dict(dict(config.get(DETECTOR_KEY) or {}))
 
 

@@ -11,9 +11,11 @@ every talker's direction with the field. Random crops of ``crop_frames`` frames.
 linear warm-up and a cosine decay over the planned steps.
 
 After every epoch the validation clips give the loss, the detector thresholds with the best
-source counting (:func:`audiolrp.evaluation.multisource.choose_detector`) and its matched
-error; the weights with the best validation count accuracy (ties: lower matched error) are
-kept as ``OUT/model.{json,safetensors}`` with the threshold in the description.
+source counting (:func:`audiolrp.evaluation.multisource.choose_detector`, with a source counter
+fitted on the same clips when its cross-validated counting is at least as good,
+:mod:`audiolrp.models.source_count`) and its matched error; the weights with the best
+validation count accuracy (ties: lower matched error) are kept as
+``OUT/model.{json,safetensors}`` with the detector (threshold, counter) in the description.
 
 Checkpoints (``OUT/checkpoint.{safetensors,json}``, atomic, every ``checkpoint_every_steps``
 and at epoch ends) hold the weights, the Adam state and the step; the batch order and every
@@ -169,7 +171,9 @@ def _load_checkpoint(out: Path, model: CRNN, opt: torch.optim.Optimizer) -> dict
 
 
 def _validate(model: CRNN, val: MultiSourceDataset, idx: list[int], config: MultiTrainConfig,
-              ) -> dict[str, Any]:
+              ) -> tuple[dict[str, Any], SourceDetector]:
+    """Validation record and the detector chosen on the validation clips (thresholds and, when
+    its cross-validated counting is at least as good, a source counter)."""
     model.eval()
     audio = np.stack([val.audio(i, order=1) for i in idx])
     act = model_activity(model, audio, config.feature)
@@ -179,13 +183,16 @@ def _validate(model: CRNN, val: MultiSourceDataset, idx: list[int], config: Mult
     clip_bce = float(-np.mean(tgt * np.log(p) + (1 - tgt) * np.log(1 - p)))
     true = [val.directions(i) for i in idx]
     det, m = choose_detector(act, true, SourceDetector(
-        min_separation_deg=config.min_separation_deg))
+        min_separation_deg=config.min_separation_deg), fit_counter=True)
     model.train()
     return {"val_clip_bce": clip_bce, "threshold": det.threshold, "relative": det.relative,
+            "counter": det.counter is not None,
             "count_accuracy": m["count_accuracy"],
+            "threshold_rule_count_accuracy": m["threshold_rule_count_accuracy"],
+            "counter_cv_count_accuracy": m["counter_cv_count_accuracy"],
             "matched_error_mean_deg": m["matched_error_deg"]["mean"],
             "matched_error_median_deg": m["matched_error_deg"]["median"],
-            "misses": m["misses"], "false_alarms": m["false_alarms"]}
+            "misses": m["misses"], "false_alarms": m["false_alarms"]}, det
 
 
 def train_multisource(
@@ -323,9 +330,9 @@ def _end_epoch(
 ) -> None:
     """Validate, record the epoch in ``state["history"]`` and keep the model when it is the
     best so far (count accuracy, ties: lower matched error)."""
+    val_rec, detector = _validate(model, val, val_idx, config)
     rec = {"epoch": epoch + 1, "step": state["step"],
-           "train_loss": float(np.mean(state["recent_loss"])),
-           **_validate(model, val, val_idx, config), "time_s": elapsed}
+           "train_loss": float(np.mean(state["recent_loss"])), **val_rec, "time_s": elapsed}
     err = rec["matched_error_mean_deg"]
     key = (rec["count_accuracy"], -(err if err is not None else 180.0))
     rec["is_best"] = state["best"] is None or key > (
@@ -336,14 +343,12 @@ def _end_epoch(
         print(json.dumps(rec), flush=True)
     if rec["is_best"]:
         state["best"] = rec
-        _save_model(model, out, config, state, data)
+        _save_model(model, out, config, state, data, detector)
 
 
 def _save_model(model: CRNN, out: Path, config: MultiTrainConfig, state: dict[str, Any],
-                data: str | os.PathLike[str]) -> None:
+                data: str | os.PathLike[str], detector: SourceDetector) -> None:
     best = state["best"]
-    detector = SourceDetector(threshold=best["threshold"], relative=best.get("relative", 0.0),
-                              min_separation_deg=config.min_separation_deg)
     spec = json.loads((Path(data) / "dataset_spec.json").read_text(encoding="utf-8"))
     save(
         model, out / "model.json", feature=config.feature, order=config.order,
@@ -364,7 +369,9 @@ def _save_model(model: CRNN, out: Path, config: MultiTrainConfig, state: dict[st
         },
         extra={DETECTOR_KEY: {**detector.to_dict(),
                               "chosen_on": f"validation split after epoch {best['epoch']}: "
-                                           "best source counting"}},
+                                           "best source counting (thresholds, or the source "
+                                           "counter when its cross-validated counting is at "
+                                           "least as good)"}},
     )
 
 
