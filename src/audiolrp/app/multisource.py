@@ -103,7 +103,8 @@ def analyse_sources(
     detector (threshold from its file) finds the sources, each detection is explained (LRP,
     paper composite, relevance from the detected class's score at every frame) and measured
     (:func:`audiolrp.analysis.per_source.analyse_source`: shares near each talker's direction
-    and in the bins each talker dominates). ``threshold`` replaces the detector's. Writes
+    and in the bins each talker dominates). ``threshold`` replaces the detector's (and its
+    learned source counter, if the file has one). Writes
     ``results.json`` and ``sources-I.png`` (one sphere map per detection) into ``out``.
 
     Returns
@@ -122,7 +123,8 @@ def analyse_sources(
     speech = get_corpus(cfg.speech, cfg.corpus_seed)
     detector = detector_of(ex.model.config)
     if threshold is not None:
-        detector = dataclasses.replace(detector, threshold=float(threshold))
+        # a threshold given by hand counts the sources itself (no learned counter)
+        detector = dataclasses.replace(detector, threshold=float(threshold), counter=None)
     grid = doa_grid()
     out_dir = None if out is None else Path(out)
     if out_dir is not None:

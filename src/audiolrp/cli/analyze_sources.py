@@ -40,7 +40,8 @@ def sources_cmd(
     corpus: Annotated[str | None, typer.Option(
         help=corpus_help("Speech of the simulated scenes", default="model's recipe"))] = None,
     threshold: Annotated[float | None, typer.Option(
-        help="Detector threshold (default: the one chosen on validation, in the model file)."
+        help="Detector threshold; replaces the model file's detector, its learned source "
+             "counter included (default: the detector chosen on validation)."
     )] = None,
     n_maps: Annotated[int, typer.Option(help="Scenes drawn as sphere maps.")] = 3,
     threads: Annotated[int | None, typer.Option(
