@@ -19,22 +19,15 @@ import argparse
 import json
 import time
 
-import numpy as np
-
-
-def _clips(root: str, split: str, limit: int | None) -> tuple[np.ndarray, list[np.ndarray]]:
-    from audiolrp.data.multisource import MultiSourceDataset
-
-    ds = MultiSourceDataset(root, split)
-    n = len(ds) if limit is None else min(limit, len(ds))
-    return (np.stack([ds.audio(i, order=1) for i in range(n)]),
-            [ds.directions(i) for i in range(n)])
-
 
 def main() -> None:
     import torch
 
-    from audiolrp.evaluation.multisource import evaluate_multisource, format_multisource
+    from audiolrp.evaluation.multisource import (
+        dataset_clips,
+        evaluate_multisource,
+        format_multisource,
+    )
     from audiolrp.io import write_json
     from audiolrp.models import load
     from audiolrp.models.multisource import detector_of
@@ -54,8 +47,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    va, vd = _clips(args.val_data, "val", args.max_val)
-    ta, td = _clips(args.test_data, "test", args.max_test)
+    va, vd = dataset_clips(args.val_data, "val", args.max_val)
+    ta, td = dataset_clips(args.test_data, "test", args.max_test)
     lm = load(args.model) if args.model else None
     r = evaluate_multisource(
         None if lm is None else lm.model, "intensity" if lm is None else lm.feature,

@@ -25,6 +25,7 @@ detector; :func:`evaluate_multisource` reports both ways of counting.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
+from audiolrp.data.multisource import MultiSourceDataset
 from audiolrp.errors import AudioLRPError
 from audiolrp.models.multisource import SourceDetector, clip_activity, grid_distances_deg
 from audiolrp.models.source_count import choose_source_counter
@@ -315,6 +317,19 @@ def evaluate_multisource(
     out["classic"]["estimator"] = ("peaks of the energy-weighted histogram of per-bin "
                                    "active-intensity directions")
     return out
+
+
+def dataset_clips(
+    root: str | os.PathLike[str], split: str, limit: int | None = None
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """First-order mixtures ``(B, 4, n)`` and per-clip true directions (``(S, 2)`` azimuth,
+    elevation in radians) of a multi-source dataset split (the first ``limit`` clips)."""
+    ds = MultiSourceDataset(root, split)
+    n = len(ds) if limit is None else min(int(limit), len(ds))
+    if n == 0:
+        raise AudioLRPError(f"{root} has no {split} scenes: simulate some with --n-{split}")
+    return (np.stack([ds.audio(i, order=1) for i in range(n)]),
+            [ds.directions(i) for i in range(n)])
 
 
 def classic_detector(threshold: float, min_separation_deg: float = 25.0) -> SourceDetector:

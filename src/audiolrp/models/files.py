@@ -290,13 +290,43 @@ def save(
     return json_path
 
 
-def list_models() -> list[str]:
-    """Names of the shipped models in ``audiolrp/pretrained/`` (e.g. ``["hoa2", "intensity"]``)."""
+#: What :func:`list_models` lists: one talker per clip (softmax head), several talkers
+#: (sigmoid head, :mod:`audiolrp.models.multisource`), or both.
+MODEL_TASKS: tuple[str, ...] = ("single", "multi", "all")
+
+
+def model_task(config: dict[str, Any]) -> str:
+    """``"multi"`` for a multi-source model description (sigmoid head), else ``"single"``."""
+    head = (config.get("architecture") or {}).get("head", "softmax")
+    return "multi" if head == "sigmoid" else "single"
+
+
+def list_models(task: str = "single") -> list[str]:
+    """Names of the shipped models in ``audiolrp/pretrained/`` (e.g. ``["hoa2", "intensity"]``).
+
+    Parameters
+    ----------
+    task
+        ``"single"`` (default): the one-talker DOA models; ``"multi"``: the multi-source models
+        (``audiolrp analyze sources``); ``"all"``: both.
+    """
+    if task not in MODEL_TASKS:
+        raise AudioLRPError(f"task {task!r} is unknown: use {', '.join(MODEL_TASKS)}")
     if not PRETRAINED_DIR.is_dir():
         return []
-    return sorted(
-        p.stem for p in PRETRAINED_DIR.glob("*.json") if p.with_suffix(".safetensors").exists()
-    )
+    names = []
+    for p in sorted(PRETRAINED_DIR.glob("*.json")):
+        if not p.with_suffix(".safetensors").exists():
+            continue
+        if task != "all":
+            try:
+                kind = model_task(json.loads(p.read_text(encoding="utf-8")))
+            except (OSError, ValueError, AttributeError):
+                kind = "single"  # an unreadable description is reported by load()
+            if kind != task:
+                continue
+        names.append(p.stem)
+    return names
 
 
 def resolve_model_path(name_or_path: str | os.PathLike[str]) -> tuple[Path, Path, str]:
@@ -315,7 +345,7 @@ def resolve_model_path(name_or_path: str | os.PathLike[str]) -> tuple[Path, Path
         shipped_json = PRETRAINED_DIR / f"{text}.json"
         if shipped_json.exists():
             return shipped_json, shipped_json.with_suffix(".safetensors"), text
-        available = ", ".join(list_models()) or "none shipped yet"
+        available = ", ".join(list_models("all")) or "none shipped yet"
         raise ModelFileError(
             f"no model named {text!r} (shipped models: {available}): pass a shipped name or the "
             "path of a saved NAME.json/NAME.safetensors"

@@ -11,6 +11,8 @@ was trained on (:func:`audiolrp.training.cards.without_machine_paths`).
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -23,11 +25,24 @@ from audiolrp.evaluation import (
     evaluate,
     point_noise_overrides,
 )
+from audiolrp.evaluation.multisource import (
+    choose_detector,
+    dataset_clips,
+    detections,
+    evaluate_multisource,
+    model_activity,
+    multisource_metrics,
+)
 from audiolrp.evaluation.refinement import REFINEMENT_SCENES, choose_model_refinement
 from audiolrp.io import atomic_write_bytes
-from audiolrp.models import PRETRAINED_DIR, LoadedModel, save
+from audiolrp.models import PRETRAINED_DIR, LoadedModel, model_task, save
 from audiolrp.models import load as load_model
-from audiolrp.training.cards import model_card_markdown, without_machine_paths
+from audiolrp.models.multisource import SourceDetector
+from audiolrp.training.cards import (
+    model_card_markdown,
+    multisource_card_markdown,
+    without_machine_paths,
+)
 
 #: Seed of the card test set: scene i is test-split scene i of ``audiolrp simulate --seed 99``.
 CARD_TEST_SEED = 99
@@ -372,3 +387,75 @@ def export_card_model(
         progress=progress,
         refinement_scenes=refinement_scenes,
     )
+
+
+def export_multisource_model(
+    model_path: str | os.PathLike[str],
+    name: str,
+    val_data: str | os.PathLike[str],
+    test_data: str | os.PathLike[str],
+    export_dir: str | os.PathLike[str] | None = None,
+    *,
+    max_val: int | None = None,
+    max_test: int | None = None,
+) -> dict[str, Path]:
+    """Ship a multi-source model (``train --task multi``) with its detector and card.
+
+    The detector (thresholds, and a source counter when its cross-validated count accuracy is
+    at least the threshold rule's) is chosen on the validation split of ``val_data``
+    (:func:`~audiolrp.evaluation.multisource.choose_detector`); the model with it, with its
+    threshold rule alone, and the classic intensity-histogram estimator (threshold rule and
+    counter, chosen on the same clips) are then measured on the test split of ``test_data``.
+    The card says whether the model beats the classic estimator at counting and on matched
+    error (median and mean).
+
+    Returns
+    -------
+    dict
+        Paths of the written ``json``, ``weights`` and ``card``.
+    """
+    if not name or not all(c.isalnum() or c in "-_." for c in name):
+        raise AudioLRPError(f"export name {name!r} must be letters, digits, '-', '_' or '.'")
+    loaded = load_model(model_path)
+    if model_task(loaded.config) != "multi":
+        raise AudioLRPError(f"{model_path} is a one-talker model: export it with export_model")
+    va, vd = dataset_clips(val_data, "val", max_val)
+    ta, td = dataset_clips(test_data, "test", max_test)
+    act_val = model_activity(loaded.model, va, loaded.feature)
+    act_test = model_activity(loaded.model, ta, loaded.feature)
+    det, chosen = choose_detector(act_val, vd, SourceDetector(), fit_counter=True)
+    rows = evaluate_multisource(None, loaded.feature, ta, td, va, vd, counter=True)
+    rows.pop("n_test"), rows.pop("n_val")
+    rule = dataclasses.replace(det, counter=None)
+    for key, d in (("model", det), ("model_threshold_rule", rule)):
+        rows[key] = {"detector": d.to_dict(), **multisource_metrics(td, detections(act_test, d))}
+    m, c = rows["model"], rows["classic"]
+    me, ce = m["matched_error_deg"], c["matched_error_deg"]
+    verdict = {"count": m["count_accuracy"] > c["count_accuracy"],
+               "matched_error": me["median"] < ce["median"] and me["mean"] < ce["mean"]}
+    val_name, test_name = Path(val_data).name, Path(test_data).name
+    evaluation = {
+        "val_data": val_name, "test_data": test_name, "n_val": len(va), "n_test": len(ta),
+        "rows": rows, "verdict": verdict,
+        "command": f"python benchmarks/eval_multisource.py --model {name} --stored-threshold "
+                   f"--val-data {val_name} --test-data {test_name}",
+    }
+    detector = {**det.to_dict(), "chosen_on": {
+        "data": val_name, "split": "val", "scenes": len(va),
+        "threshold_rule_count_accuracy": chosen.get("threshold_rule_count_accuracy"),
+        "counter_cv_count_accuracy": chosen.get("counter_cv_count_accuracy")}}
+    out = Path(export_dir) if export_dir is not None else PRETRAINED_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = save(
+        loaded.model, out / name, feature=loaded.feature, order=loaded.order,
+        data_recipe=without_machine_paths(loaded.data_recipe),
+        metrics={"count_accuracy": m["count_accuracy"], "matched_error_deg": me},
+        training=without_machine_paths(loaded.config.get("training") or {}),
+        input_rms=loaded.input_rms,
+        extra={"name": name, "multisource": detector,
+               "evaluation": without_machine_paths(evaluation)},
+    )
+    config = json.loads(json_path.read_text(encoding="utf-8"))
+    card = out / f"{name}.md"
+    atomic_write_bytes(card, multisource_card_markdown(name, config).encode("utf-8"))
+    return {"json": json_path, "weights": json_path.with_suffix(".safetensors"), "card": card}
