@@ -189,15 +189,22 @@ def _refinement_lines(config: dict[str, Any]) -> list[str]:
     """The card's note on the direction refinement and what it was chosen on."""
     ref = config.get("direction_refinement") or {}
     chosen = ref.get("chosen_on") or {}
-    if not ref or not float(ref.get("radius_deg", 0)):
+    views = int(ref.get("views", 1))
+    if not ref or (not float(ref.get("radius_deg", 0)) and views == 1):
         return []
+    view_text = (
+        f", averaged over {views} views of the sound field (the clip rotated about the "
+        "vertical axis by multiples of 137.5 deg and mirrored, exact in the Ambisonics "
+        "domain; each view's direction rotated back); one forward pass per view, "
+        "`predict(..., views=1)` for the single view" if views > 1 else ""
+    )
     lines = [
         "",
         "## Direction finer than the grid",
         "",
         f"`predict()` reports the probability-weighted mean of the class directions within "
         f"{_fmt_num(ref.get('radius_deg'), 0)} deg of the most probable class (weights "
-        f"p^{_fmt_num(ref.get('power'), 1)}), beside the class itself.",
+        f"p^{_fmt_num(ref.get('power'), 1)}){view_text}, beside the class itself.",
     ]
     if chosen:
         lines.append(
