@@ -105,3 +105,18 @@ def test_registry_lists_one_talker_and_multi_source_models_apart(
         list_models("both")
     assert load("multi").model.head == "sigmoid"  # a shipped multi-source model loads by name
     np.testing.assert_array_equal(load("single").model.n_classes, 425)
+
+
+def test_saved_weights_have_sorted_metadata_and_load(tmp_path: Path) -> None:
+    """The same tensors give the same file: the safetensors metadata is written sorted."""
+    import hashlib
+
+    model = build_model("intensity", size="tiny")
+    a = save(model, tmp_path / "a", feature="intensity").with_suffix(".safetensors")
+    blob = a.read_bytes()
+    n = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8 : 8 + n])
+    assert list(header["__metadata__"]) == sorted(header["__metadata__"])
+    cfg = json.loads(a.with_suffix(".json").read_text())
+    assert cfg["weights_sha256"] == hashlib.sha256(blob).hexdigest()
+    assert load(a.with_suffix(".json")).model.n_in == 6

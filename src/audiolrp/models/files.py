@@ -256,7 +256,9 @@ def save(
         )
     json_path, st_path = _model_paths(path)
     tensors = _state_tensors(model)
-    blob = st_torch.save(tensors, metadata={"format": FORMAT_NAME, "version": str(FORMAT_VERSION)})
+    blob = _sorted_metadata(
+        st_torch.save(tensors, metadata={"format": FORMAT_NAME, "version": str(FORMAT_VERSION)})
+    )
     description: dict[str, Any] = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -299,6 +301,25 @@ def model_task(config: dict[str, Any]) -> str:
     """``"multi"`` for a multi-source model description (sigmoid head), else ``"single"``."""
     head = (config.get("architecture") or {}).get("head", "softmax")
     return "multi" if head == "sigmoid" else "single"
+
+
+def _sorted_metadata(blob: bytes) -> bytes:
+    """``blob`` with its safetensors ``__metadata__`` keys in sorted order.
+
+    safetensors writes the metadata map in an order that changes from process to process, so
+    the same tensors gave files (and ``weights_sha256``) that differ; the sorted map has the
+    same length, so the header length and the tensor offsets stay as they are.
+    """
+    n = int.from_bytes(blob[:8], "little")
+    header = blob[8 : 8 + n].decode("utf-8")
+    meta = json.loads(header).get("__metadata__")
+    if not meta:
+        return blob
+    written = json.dumps(meta, separators=(",", ":"))
+    canonical = json.dumps(dict(sorted(meta.items())), separators=(",", ":"))
+    if written == canonical or written not in header:
+        return blob
+    return blob[:8] + header.replace(written, canonical, 1).encode("utf-8") + blob[8 + n :]
 
 
 def list_models(task: str = "single") -> list[str]:
