@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from audiolrp.cli import main
-from audiolrp.cli.app import MODEL_HELP, SHIPPED_MODELS, print_json
+from audiolrp.cli.app import MODEL_HELP, SHIPPED_MODELS, SHIPPED_MULTISOURCE_MODELS, print_json
 
 
 def run_main(args: list[str], monkeypatch: pytest.MonkeyPatch,
@@ -263,6 +263,7 @@ def test_model_help_lists_every_shipped_model(
     from audiolrp.models import list_models
 
     assert sorted(SHIPPED_MODELS) == sorted(list_models())
+    assert sorted(SHIPPED_MULTISOURCE_MODELS) == sorted(list_models("multi"))
     monkeypatch.setenv("COLUMNS", "250")
     for cmd in (["demo"], ["explain"], ["locate"], ["evaluate"], ["analyze", "channels"],
                 ["analyze", "flip"], ["analyze", "auralize"], ["analyze", "methods"],

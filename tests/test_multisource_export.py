@@ -120,3 +120,25 @@ def test_saved_weights_have_sorted_metadata_and_load(tmp_path: Path) -> None:
     cfg = json.loads(a.with_suffix(".json").read_text())
     assert cfg["weights_sha256"] == hashlib.sha256(blob).hexdigest()
     assert load(a.with_suffix(".json")).model.n_in == 6
+
+
+def test_the_shipped_multisource_model(tmp_path: Path) -> None:
+    """multi-intensity: listed apart, its card is the card of its file, its detector counts
+    with the learned counter, and `analyze sources` runs on it by default."""
+    from audiolrp.app.multisource import analyse_sources
+    from audiolrp.training.cards import multisource_card_markdown
+
+    assert list_models("multi") == ["multi-intensity"]
+    lm = load("multi-intensity")
+    assert lm.model.head == "sigmoid"
+    det = detector_of(lm.config)
+    assert det.counter is not None
+    card = (models.PRETRAINED_DIR / "multi-intensity.md").read_text()
+    assert card == multisource_card_markdown("multi-intensity", lm.config)
+    ev = lm.config["evaluation"]
+    rows = ev["rows"]
+    assert ev["verdict"]["count"] == (rows["model"]["count_accuracy"]
+                                      > rows["classic"]["count_accuracy"])
+    r = analyse_sources("multi-intensity", n_examples=1, sources="2-2", corpus="noise",
+                        out=tmp_path / "out", n_figures=1, progress=False)
+    assert r["detection"]["n_clips"] == 1 and (tmp_path / "out" / "results.json").is_file()

@@ -15,12 +15,14 @@ from typing import Annotated, Any
 import typer
 
 from audiolrp.cli.analyze import analyze_app
-from audiolrp.cli.app import MODEL_HELP, prepare_output_dir, print_json
+from audiolrp.cli.app import SHIPPED_MULTISOURCE_MODELS, prepare_output_dir, print_json
 from audiolrp.errors import AudioLRPError
 from audiolrp.simulation.corpora import corpus_help
 
 EPILOG = """\
 Examples:
+
+  audiolrp analyze sources --n-examples 20 -o sources    (the shipped multi-intensity model)
 
   audiolrp analyze sources --model runs/multi/model.json --n-examples 20 -o sources
 
@@ -30,8 +32,9 @@ Examples:
 
 @analyze_app.command("sources", epilog=EPILOG)
 def sources_cmd(
-    model: Annotated[str, typer.Option("--model", "-m", help=MODEL_HELP + " A multi-source "
-                                       "model (sigmoid head, `train --task multi`).")],
+    model: Annotated[str, typer.Option("--model", "-m", help=(
+        f"Shipped multi-source model ({', '.join(SHIPPED_MULTISOURCE_MODELS)}) or path of a "
+        "saved NAME.json of one (sigmoid head, `train --task multi`)."))] = "multi-intensity",
     n_examples: Annotated[int, typer.Option(help="Simulated multi-talker scenes.")] = 20,
     seed: Annotated[int, typer.Option(help="Seed of the simulated scenes.")] = 0,
     sources: Annotated[str, typer.Option(help="Talkers per scene, LO-HI (1..3).")] = "2-3",

@@ -51,6 +51,10 @@ SHIPPED_MODELS = ("intensity", "hoa1", "hoa2", "hoa3", "hoa4")
 """The shipped models (:func:`audiolrp.models.list_models`; a test keeps both equal). Listed
 here so that ``--help`` does not import torch."""
 
+SHIPPED_MULTISOURCE_MODELS = ("multi-intensity",)
+"""The shipped multi-source models (:func:`audiolrp.models.list_models` with ``"multi"``; a
+test keeps both equal)."""
+
 MODEL_HELP = (
     f"Shipped model ({', '.join(SHIPPED_MODELS)}) or path of a saved NAME.json."
 )

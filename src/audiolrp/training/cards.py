@@ -493,15 +493,19 @@ def multisource_card_markdown(name: str, config: dict[str, Any]) -> str:
     verdict = ev.get("verdict") or {}
     multi = [t for t in _training_stages(tr) if t.get("task") == "multi"]
     multi_min = sum(float(t.get("train_time_s") or 0.0) for t in multi) / 60
+    data = ((config.get("data_recipe") or {}).get("datasets") or [{}])[0]
+    data_cfg = data.get("config") or {}
     lines = [
         f"# Model card: `{name}` (several talkers at once)",
         "",
-        *_architecture_lines(arch),
+        "Multi-source DOA CRNN (the layers of Table 1 with one sigmoid per direction class, as "
+        "in Poschadel et al.'s multi-source CRNN; 425 classes).",
         "",
-        f"- **Task**: 1-3 simultaneous talkers; one sigmoid per DOA class, clip activity = mean "
-        f"frame sigmoid. Detector: greedy peaks at least {det.get('min_separation_deg')} deg "
-        f"apart, at most {det.get('max_sources')}; {how}; each talker refined as the "
-        f"activity-weighted mean within {det.get('refine_radius_deg')} deg.",
+        f"- **Task**: 1-3 simultaneous talkers; clip activity = mean frame sigmoid. Detector: "
+        f"greedy peaks at least {det.get('min_separation_deg')} deg apart, at most "
+        f"{det.get('max_sources')}; {how}; each talker refined as the activity-weighted mean "
+        f"within {det.get('refine_radius_deg')} deg.",
+        _architecture_sizes(arch),
         f"- **Use**: `audiolrp analyze sources --model {name}` (whose relevance is it, per "
         "talker; docs/multisource.md).",
         f"- **Files**: `{name}.safetensors` (sha256 `{config.get('weights_sha256')}`), "
@@ -509,16 +513,29 @@ def multisource_card_markdown(name: str, config: dict[str, Any]) -> str:
         "",
         "## Training data",
         "",
-        *_training_data_lines(config.get("data_recipe", {}) or {}),
+        f"`audiolrp simulate --sources`: seed {data.get('seed')}, counts {data.get('counts')}, "
+        f"speech `{data_cfg.get('speech')}`, first order, ideal microphone. Scene "
+        "configuration (`SceneConfig`):",
+        "",
+        "| field | value |",
+        "|---|---|",
+        *[f"| {k} | {json.dumps(v)} |" for k, v in sorted(data_cfg.items())],
+        "",
         "## Training",
         "",
-        *[f"- **Command**: `{_display_command(c)}`" for c in tr.get("commands") or []],
-        f"- **Loss**: {tr.get('loss')}; initialised from "
-        f"`{_display_command((tr.get('initialised_from') or {}).get('model'))}`.",
-        f"- **Time**: {float(tr.get('train_time_s') or 0.0) / 60:.1f} min for this stage "
-        f"({tr.get('steps')} steps), {multi_min:.1f} min over {len(multi)} multi-source "
-        "stage(s), after the single-source model it started from (2-core CPU, one torch "
-        "thread).",
+    ]
+    for i, t in enumerate(multi, start=1):
+        init = (t.get("initialised_from") or {}).get("model")
+        lines.append(
+            f"- **Stage {i}**: `{_display_command((t.get('commands') or [None])[0])}`; "
+            f"{float(t.get('train_time_s') or 0.0) / 60:.1f} min, {t.get('steps')} steps; "
+            f"initialised from `{_display_command(init)}`"
+            + (" (the shipped one-talker model)" if i == 1 else " (stage 1)") + "."
+        )
+    lines += [
+        f"- **Loss**: {tr.get('loss')}.",
+        f"- **Total**: {multi_min:.1f} min over {len(multi)} multi-source stage(s) (2-core "
+        "CPU, one torch thread), after the one-talker model they started from.",
         "",
         "## Test",
         "",
@@ -527,6 +544,9 @@ def multisource_card_markdown(name: str, config: dict[str, Any]) -> str:
         "and detections are paired by the Hungarian method on great-circle angles; matched "
         "error over the pairs, misses and false alarms over all talkers. Reproduce with "
         f"`{ev.get('command')}`.",
+        "",
+        *[f"- {split} data: `{cmd}` ({split} split; the scene settings of the training data)"
+          for split, cmd in (ev.get("simulate") or {}).items() if cmd],
         "",
         "| estimator | count accuracy | matched error median / mean (deg) | within 20 deg | "
         "misses | false alarms |",

@@ -389,6 +389,24 @@ def export_card_model(
     )
 
 
+def _multisource_simulate_command(root: str | os.PathLike[str]) -> str | None:
+    """The ``audiolrp simulate`` command of a multi-source dataset folder (from its recipe;
+    ``None`` when the folder has none)."""
+    spec_path = Path(root) / "dataset_spec.json"
+    if not spec_path.is_file():
+        return None
+    spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    cfg = spec.get("config") or {}
+    multi = (cfg.get("extra") or {}).get("multisource") or {}
+    lo, hi = multi.get("n_sources", [1, 3])
+    counts = spec.get("counts") or {}
+    return (f"audiolrp simulate {Path(root).name} --sources {lo}-{hi} --min-separation-deg "
+            f"{multi.get('min_separation_deg', 30):g} --order {cfg.get('order', 1)} --corpus "
+            f"{cfg.get('speech', 'espeak')} --seed {spec.get('seed')} --n-train "
+            f"{counts.get('train', 0)} --n-val {counts.get('val', 0)} --n-test "
+            f"{counts.get('test', 0)}")
+
+
 def export_multisource_model(
     model_path: str | os.PathLike[str],
     name: str,
@@ -436,6 +454,8 @@ def export_multisource_model(
     val_name, test_name = Path(val_data).name, Path(test_data).name
     evaluation = {
         "val_data": val_name, "test_data": test_name, "n_val": len(va), "n_test": len(ta),
+        "simulate": {"val": _multisource_simulate_command(val_data),
+                     "test": _multisource_simulate_command(test_data)},
         "rows": rows, "verdict": verdict,
         "command": f"python benchmarks/eval_multisource.py --model {name} --stored-threshold "
                    f"--val-data {val_name} --test-data {test_name}",
