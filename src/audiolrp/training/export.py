@@ -18,6 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from audiolrp.data.multisource import multisource_config_of
+from audiolrp.data.spec import SPEC_NAME, DatasetSpec
 from audiolrp.errors import AudioLRPError
 from audiolrp.evaluation import (
     DEFAULT_EVAL_SEED,
@@ -38,6 +40,7 @@ from audiolrp.io import atomic_write_bytes
 from audiolrp.models import PRETRAINED_DIR, LoadedModel, model_task, save
 from audiolrp.models import load as load_model
 from audiolrp.models.multisource import SourceDetector
+from audiolrp.simulation.multisource import MultiSourceConfig
 from audiolrp.training.cards import (
     model_card_markdown,
     multisource_card_markdown,
@@ -390,21 +393,18 @@ def export_card_model(
 
 
 def _multisource_simulate_command(root: str | os.PathLike[str]) -> str | None:
-    """The ``audiolrp simulate`` command of a multi-source dataset folder (from its recipe;
-    ``None`` when the folder has none)."""
-    spec_path = Path(root) / "dataset_spec.json"
+    """The ``audiolrp simulate`` command of a multi-source dataset folder (from its recipe,
+    :class:`~audiolrp.data.spec.DatasetSpec`; ``None`` when the folder has none)."""
+    spec_path = Path(root) / SPEC_NAME
     if not spec_path.is_file():
         return None
-    spec = json.loads(spec_path.read_text(encoding="utf-8"))
-    cfg = spec.get("config") or {}
-    multi = (cfg.get("extra") or {}).get("multisource") or {}
-    lo, hi = multi.get("n_sources", [1, 3])
-    counts = spec.get("counts") or {}
+    spec = DatasetSpec.from_dict(json.loads(spec_path.read_text(encoding="utf-8")))
+    multi = multisource_config_of(spec.config) or MultiSourceConfig()
+    lo, hi = multi.n_sources
     return (f"audiolrp simulate {Path(root).name} --sources {lo}-{hi} --min-separation-deg "
-            f"{multi.get('min_separation_deg', 30):g} --order {cfg.get('order', 1)} --corpus "
-            f"{cfg.get('speech', 'espeak')} --seed {spec.get('seed')} --n-train "
-            f"{counts.get('train', 0)} --n-val {counts.get('val', 0)} --n-test "
-            f"{counts.get('test', 0)}")
+            f"{multi.min_separation_deg:g} --order {spec.config.order} --corpus "
+            f"{spec.config.speech} --seed {spec.seed} --n-train {spec.counts['train']} "
+            f"--n-val {spec.counts['val']} --n-test {spec.counts['test']}")
 
 
 def export_multisource_model(
