@@ -164,3 +164,26 @@ def test_predict_with_views_equals_views_made_by_the_training_augmentation(
     np.testing.assert_allclose(quiet.direction, got.direction, atol=1e-5)
     silent = lm.predict(np.zeros((1, 4, 16000)), views=4)
     assert silent.silent[0] and np.isnan(silent.direction[0]).all()
+
+
+def test_the_explained_clip_gets_the_fused_direction_from_the_remaining_views(
+    hoa1_clips: np.ndarray,
+) -> None:
+    """explain's clip_prediction: view 0 from the features it explains, views 1..V-1 from the
+    audio (start=1), the same direction as predict() of all views."""
+    from audiolrp.app.pipeline import clip_prediction
+
+    torch.set_num_threads(1)
+    lm = models.load("hoa1")
+    clip = hoa1_clips[0].astype(np.float64)
+    want = lm.predict(clip[None])
+    assert lm.refinement.views > 1
+    got = clip_prediction(lm, lm.features(clip), clip)
+    assert got.predicted_class == int(want.class_index[0])
+    assert math.isclose(math.degrees(got.azimuth_rad), float(want.azimuth_deg[0]), abs_tol=1e-4)
+    assert math.isclose(math.degrees(got.elevation_rad), float(want.elevation_deg[0]),
+                        abs_tol=1e-4)
+    vp, _, _ = lm.view_probabilities(clip[None], 3, start=1)
+    assert not vp[0].any() and vp[1:].any()
+    with pytest.raises(AudioLRPError, match="start"):
+        lm.view_probabilities(clip[None], 3, start=3)

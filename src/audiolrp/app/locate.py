@@ -4,8 +4,10 @@ of a recording of any length and sample rate, without explanations.
 The recording is streamed (:func:`audiolrp.app.recordings.stream_windows`: a 20-s segment and
 one batch of windows in memory at a time, whatever the length), every window is brought to the
 model's training level and predicted by :meth:`audiolrp.models.LoadedModel.predict` (class and
-refined direction), and each window's level is kept so that digital silence and quiet windows
-(:func:`audiolrp.signal.levels.quiet_windows`) are flagged instead of reported as a talker.
+refined direction; a multi-source model's talkers by
+:meth:`~audiolrp.models.LoadedModel.detect_sources`), and each window's level is kept so that
+digital silence and quiet windows (:func:`audiolrp.signal.levels.quiet_windows`) are flagged
+instead of reported as a talker.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from audiolrp.app.recordings import (
 )
 from audiolrp.app.windows import hop_samples
 from audiolrp.constants import CLIP_SAMPLES, FS_HZ
-from audiolrp.models import LoadedModel, Prediction
+from audiolrp.models import LoadedModel, Prediction, SourcesPrediction
 from audiolrp.signal.levels import (
     LOUD_PERCENTILE,
     QUIET_BELOW_DB,
@@ -42,7 +44,7 @@ class Localisation:
     model: str
     hop_samples: int  # at 16 kHz
     starts: np.ndarray  # (W,) window starts at 16 kHz
-    prediction: Prediction
+    prediction: Prediction | SourcesPrediction  # the latter for a multi-source model
     quiet: np.ndarray  # (W,) bool
     quiet_below_db: float
 
@@ -56,9 +58,30 @@ class Localisation:
         """``(W,)`` window centre times in seconds."""
         return (self.starts + CLIP_SAMPLES / 2) / FS_HZ
 
+    @property
+    def multisource(self) -> bool:
+        """Whether the windows hold a multi-source model's detections."""
+        return isinstance(self.prediction, SourcesPrediction)
+
+    def points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(times_s, azimuth_rad, elevation_rad, weight)`` of every direction found, for the
+        plots: one per window (weight: confidence), or one per detected talker (weight: its
+        activity); silent windows give NaN directions or none."""
+        p = self.prediction
+        if isinstance(p, SourcesPrediction):
+            t, az, el, w = [], [], [], []
+            for i, (cls, d) in enumerate(zip(p.classes, p.directions_rad, strict=True)):
+                t += [self.times_s[i]] * len(cls)
+                az += list(d[:, 0])
+                el += list(d[:, 1])
+                w += list(p.activity[i, cls])
+            return np.array(t), np.array(az), np.array(el), np.array(w)
+        return (self.times_s, np.radians(p.azimuth_deg), np.radians(p.elevation_deg),
+                p.confidence)
+
     def rows(self) -> list[dict[str, Any]]:
-        """One JSON-ready row per window: times, refined direction, class, confidence, level,
-        flags."""
+        """One JSON-ready row per window: times, refined direction, class, confidence (or the
+        detected talkers), level, flags."""
         out = []
         end = self.info.n_samples_16k
         for i, p in enumerate(self.prediction.rows()):
@@ -79,10 +102,7 @@ class Localisation:
             "duration_s": round(self.info.duration_s, 4),
             "model": self.model,
             "hop_s": self.hop_samples / FS_HZ,
-            "views": int(self.prediction.refinement.views),
-            "direction": "refined from the class probabilities "
-                         f"({self.prediction.refinement.to_dict()['method']}); "
-                         "class_*: the most probable of the 425 classes",
+            **self._method(),
             "flags": {"silent": f"W below {SILENCE_FLOOR_DBFS:g} dBFS: no direction",
                       "quiet": f"more than {self.quiet_below_db:g} dB below the recording's "
                                f"loud windows ({LOUD_PERCENTILE:g}th level percentile): "
@@ -92,6 +112,21 @@ class Localisation:
             "n_quiet": int(self.quiet.sum()),
             "windows": self.rows(),
         }
+
+
+    def _method(self) -> dict[str, Any]:
+        """How the directions were read (the ``locate.json`` keys that say so)."""
+        p = self.prediction
+        if isinstance(p, SourcesPrediction):
+            return {"task": "multi",
+                    "direction": "talkers: peaks of the window's activity map over the 425 "
+                                 "classes (mean frame sigmoid), counted and refined by the "
+                                 "model's detector (audiolrp.models.multisource)",
+                    "detector": p.detector.to_dict()}
+        return {"task": "single", "views": int(p.refinement.views),
+                "direction": "refined from the class probabilities "
+                             f"({p.refinement.to_dict()['method']}); "
+                             "class_*: the most probable of the 425 classes"}
 
 
 def locate_recording(
@@ -121,6 +156,7 @@ def locate_recording(
     views
         Sound-field views fused into each direction (:meth:`LoadedModel.predict`): 1 (the
         default, fastest) or more, each costing one forward pass; ``None``: the model's own.
+        Not used by a multi-source model (its talkers come from one view).
 
     Returns
     -------
@@ -129,13 +165,17 @@ def locate_recording(
     """
     info = open_recording(path, format, (model.feature, model.order, model.name))
     hop = hop_samples(hop_s)
-    starts, parts = [], []
+    multi = model.task == "multi"
+    starts: list[np.ndarray] = []
+    parts: list[Any] = []
     for idx, windows in stream_windows(info, hop):
-        parts.append(model.predict(windows, views=views))
+        parts.append(model.detect_sources(windows) if multi
+                     else model.predict(windows, views=views))
         starts.append(idx)
         if progress is not None:
             progress(len(idx))
-    pred = Prediction.concatenate(parts)
+    pred = (SourcesPrediction.concatenate(parts) if multi
+            else Prediction.concatenate(parts))
     return Localisation(info, model.name, hop, np.concatenate(starts), pred,
                         quiet_windows(pred.level_dbfs, quiet_below_db), quiet_below_db)
 

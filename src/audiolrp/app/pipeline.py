@@ -216,8 +216,12 @@ def clip_prediction(
     several sound-field views, the direction is the fused one (:meth:`LoadedModel.predict`)."""
     scores, probs = handle.scores(features[None])
     pred = Prediction.from_probabilities(probs, handle.refinement)
-    if audio is not None and handle.refinement.views > 1:
-        fused = handle.predict(np.asarray(audio)[None])
+    if audio is not None and handle.refinement.views > 1 and handle.task == "single":
+        # views 1..V-1 of the audio; view 0 is the features' forward pass above
+        vp, _, _ = handle.view_probabilities(np.asarray(audio)[None], handle.refinement.views,
+                                             start=1)
+        vp[0] = probs
+        fused = Prediction.from_probabilities(probs, handle.refinement, view_probabilities=vp)
         pred.direction = np.where(pred.silent[:, None], pred.direction, fused.direction)
         pred.refinement = fused.refinement
     cls = int(pred.class_index[0])

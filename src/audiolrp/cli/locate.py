@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,6 +23,8 @@ Examples:
 
   audiolrp locate rec.wav --views 0                (the model's views: finer, several times slower)
 
+  audiolrp locate rec.wav --model multi-intensity  (several talkers at once: each window's talkers)
+
 Input: WAV/FLAC, (N+1)^2 channels (N = 1..4), any length, sample rate and level. The file is
 streamed: memory does not grow with its length.
 """
@@ -32,8 +34,9 @@ LOCATE_HELP = (
     "Each window is brought to the level the model was trained at and classified by a CRNN; "
     "the direction is refined from the probabilities around the most probable of the 425 "
     "classes (both are printed). Silent windows get no direction; quiet windows (30 dB or more "
-    "below the recording's loud windows) are flagged. No explanation is computed: use "
-    "`audiolrp explain` for that."
+    "below the recording's loud windows) are flagged. With a multi-source model "
+    "(multi-intensity) each window lists the talkers it detects. No explanation is computed: "
+    "use `audiolrp explain` for that."
 )
 
 
@@ -64,7 +67,6 @@ def locate(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Print the direction of arrival of every 1-s window of an Ambisonics recording."""
-    import numpy as np
 
     from audiolrp.app.explainer import Explainer
     from audiolrp.app.locate import count_windows, locate_recording
@@ -88,16 +90,17 @@ def locate(
     if out_dir is not None:
         from audiolrp.plots import directions_map_figure, save_figure, timeline_figure
 
-        p = loc.prediction
-        az, el = np.radians(p.azimuth_deg), np.radians(p.elevation_deg)
-        save_figure(directions_map_figure(az, el, loc.times_s, p.confidence,
+        times, az, el, weight = loc.points()
+        save_figure(directions_map_figure(az, el, times, weight,
                                           title=f"{file.name}, {lm.name}"),
                     out_dir / "directions.png")
-        save_figure(timeline_figure(loc.times_s, az, el, p.confidence),
-                    out_dir / "timeline.png")
+        save_figure(timeline_figure(times, az, el, weight), out_dir / "timeline.png")
         write_json(out_dir / "locate.json", results)
     if json_output:
         print_json(results)
+        return
+    if loc.multisource:
+        _print_sources(results)
         return
     typer.echo(f"{'window':>6} {'start_s':>8} {'azimuth_deg':>11} {'elevation_deg':>13} "
                f"{'class':>5} {'class_az':>8} {'class_el':>8} {'confidence':>10} "
@@ -114,6 +117,22 @@ def locate(
     if results["n_silent"] or results["n_quiet"]:
         typer.echo(f"{results['n_silent']} silent and {results['n_quiet']} quiet window(s): "
                    "their directions are not a talker's", err=True)
+
+
+def _print_sources(results: dict[str, Any]) -> None:
+    """The table of a multi-source model: one line per window, its talkers as az/el pairs."""
+    typer.echo(f"{'window':>6} {'start_s':>8} {'n':>2} {'level_dbfs':>10}  "
+               "talkers (azimuth_deg/elevation_deg activity), flag")
+    for w in results["windows"]:
+        flag = "silent" if w["silent"] else "quiet" if w["quiet"] else ""
+        talkers = ", ".join(f"{s['azimuth_deg']:.1f}/{s['elevation_deg']:.1f} "
+                            f"{s['activity']:.3f}" for s in w["sources"])
+        typer.echo(f"{w['index']:>6} {w['start_s']:>8.2f} {w['n_sources']:>2} "
+                   f"{fmt_or_dash(w['level_dbfs'], '10.1f')}  {talkers}"
+                   + (f"  {flag}" if flag else ""))
+    if results["n_silent"] or results["n_quiet"]:
+        typer.echo(f"{results['n_silent']} silent and {results['n_quiet']} quiet window(s): "
+                   "their talkers are background at most", err=True)
 
 
 __all__ = ["locate"]

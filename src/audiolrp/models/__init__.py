@@ -3,7 +3,8 @@
 registry of shipped models, :mod:`~audiolrp.models.files`, :data:`PRETRAINED_DIR` is
 ``audiolrp/pretrained``) and
 the façade :func:`load` returns (:class:`LoadedModel`: audio -> input at the training level,
-:meth:`~LoadedModel.predict` -> :class:`Prediction` with directions finer than the grid).
+:meth:`~LoadedModel.predict` -> :class:`Prediction` with directions finer than the grid;
+a multi-source model's :meth:`~LoadedModel.detect_sources` -> :class:`SourcesPrediction`).
 
 >>> from audiolrp import models
 >>> lm = models.load("hoa2")                      # doctest: +SKIP
@@ -40,6 +41,7 @@ from audiolrp.models.files import (
     save,
 )
 from audiolrp.models.loaded import DEFAULT_INPUT_RMS, LoadedModel, ModelInput
+from audiolrp.models.multisource import SourcesPrediction
 from audiolrp.models.prediction import (
     DirectionRefinement,
     Prediction,
@@ -57,6 +59,7 @@ __all__ = [
     "DirectionRefinement",
     "ModelInput",
     "Prediction",
+    "SourcesPrediction",
     "choose_refinement",
     "refine_directions",
     "FEATURES",

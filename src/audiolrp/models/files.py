@@ -29,6 +29,7 @@ from audiolrp.io import atomic_write_bytes, write_json
 from audiolrp.models.conformer import ConformerDOA
 from audiolrp.models.crnn import CRNN
 from audiolrp.models.loaded import DEFAULT_INPUT_RMS, LoadedModel
+from audiolrp.models.multisource import model_task
 from audiolrp.models.prediction import DirectionRefinement
 from audiolrp.signal.feature_kinds import FEATURE_KINDS, FeatureKind, feature_kind
 from audiolrp.signal.layout import InputLayout
@@ -295,12 +296,6 @@ def save(
 #: What :func:`list_models` lists: one talker per clip (softmax head), several talkers
 #: (sigmoid head, :mod:`audiolrp.models.multisource`), or both.
 MODEL_TASKS: tuple[str, ...] = ("single", "multi", "all")
-
-
-def model_task(config: dict[str, Any]) -> str:
-    """``"multi"`` for a multi-source model description (sigmoid head), else ``"single"``."""
-    head = (config.get("architecture") or {}).get("head", "softmax")
-    return "multi" if head == "sigmoid" else "single"
 
 
 def _sorted_metadata(blob: bytes) -> bytes:

@@ -27,7 +27,13 @@ import torch
 from audiolrp.constants import CLIP_SAMPLES, N_BINS, N_CLASSES, N_FRAMES
 from audiolrp.errors import AudioLRPError
 from audiolrp.models.conformer import ConformerDOA
-from audiolrp.models.crnn import CRNN, clip_probabilities
+from audiolrp.models.crnn import CRNN
+from audiolrp.models.multisource import (
+    SourceDetector,
+    SourcesPrediction,
+    detector_of,
+    model_task,
+)
 from audiolrp.models.prediction import DirectionRefinement, Prediction, view_transforms
 from audiolrp.signal.augmentation import sh_transform_matrix
 from audiolrp.signal.features import compute_features
@@ -115,6 +121,23 @@ class LoadedModel:
         return self.layout.n_audio_channels
 
     @property
+    def task(self) -> str:
+        """``"single"`` (one talker per clip, softmax head: :meth:`predict`) or ``"multi"``
+        (several talkers, sigmoid head: :meth:`detect_sources`)."""
+        return model_task(self.config)
+
+    @property
+    def detector(self) -> SourceDetector:
+        """The source detector stored in a multi-source model's file
+        (:mod:`audiolrp.models.multisource`)."""
+        if self.task != "multi":
+            raise AudioLRPError(
+                f"model {self.name!r} has one talker per clip (softmax head): use predict(); "
+                "detect_sources() needs a multi-source model (e.g. multi-intensity)"
+            )
+        return detector_of(self.config)
+
+    @property
     def metrics(self) -> dict[str, Any]:
         """Test metrics stored on the model card (empty if none)."""
         return dict(self.config.get("metrics") or {})
@@ -199,7 +222,8 @@ class LoadedModel:
         self, features: np.ndarray, batch_size: int = PREDICT_BATCH
     ) -> tuple[np.ndarray, np.ndarray]:
         """Frame scores ``(B, 50, 425)`` and clip probabilities ``(B, 425)`` of features
-        ``(B, C, 50, 512)``, in batches (clip probability: mean over frames of the softmax)."""
+        ``(B, C, 50, 512)``, in batches (clip probability: mean over frames of the softmax;
+        for a multi-source model the clip activity, the mean frame sigmoid)."""
         x = np.asarray(features, dtype=np.float32)
         if x.ndim != 4 or x.shape[1] != self.layout.n_channels:
             raise AudioLRPError(
@@ -214,7 +238,7 @@ class LoadedModel:
                 xb = torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size])).to(dev)
                 s = self.model(xb)
                 scores[i : i + batch_size] = s.cpu().numpy()
-                probs[i : i + batch_size] = clip_probabilities(s).cpu().numpy()
+                probs[i : i + batch_size] = self.model.clip_probabilities(s).cpu().numpy()
         return scores, probs
 
     def predict_features(
@@ -257,6 +281,11 @@ class LoadedModel:
         Prediction
             Refined directions, classes, probabilities, confidence, levels and silence flags.
         """
+        if self.task == "multi":
+            raise AudioLRPError(
+                f"model {self.name!r} detects several talkers per clip: use "
+                f"detect_sources(clips) (or `audiolrp locate --model {self.name}`), not predict()"
+            )
         ref = self.refinement
         if views is not None:
             ref = DirectionRefinement(ref.radius_deg, ref.power, int(views))
@@ -264,6 +293,38 @@ class LoadedModel:
             clips, ref.views, batch_size=batch_size, progress=progress, level=level
         )
         return Prediction.from_probabilities(vp[0], ref, levels, silent, vp)
+
+    def detect_sources(
+        self,
+        clips: np.ndarray,
+        *,
+        batch_size: int = PREDICT_BATCH,
+        progress: Callable[[int], None] | None = None,
+        level: bool = True,
+    ) -> SourcesPrediction:
+        """The talkers in 1-s AmbiX clips at any level (multi-source models).
+
+        Each clip is brought to the training level (:meth:`input`), its activity map (mean
+        frame sigmoid over the 425 classes) is computed and the model file's detector
+        (:attr:`detector`: peak picking with its source counter) reads the sources from it.
+
+        Parameters
+        ----------
+        clips
+            ``(B, n_sh, 16000)`` (or one clip ``(n_sh, 16000)``) AmbiX ACN/SN3D at 16 kHz.
+        batch_size, progress, level
+            As in :meth:`predict`.
+
+        Returns
+        -------
+        SourcesPrediction
+            Per clip: the sources' directions, classes and activities; levels, silence flags.
+        """
+        detector = self.detector
+        vp, levels, silent = self.view_probabilities(
+            clips, 1, batch_size=batch_size, progress=progress, level=level
+        )
+        return SourcesPrediction.from_activity(vp[0], detector, levels, silent)
 
     def view_probabilities(
         self,
@@ -273,6 +334,7 @@ class LoadedModel:
         batch_size: int = PREDICT_BATCH,
         progress: Callable[[int], None] | None = None,
         level: bool = True,
+        start: int = 0,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Clip probabilities of each sound-field view of 1-s AmbiX clips.
 
@@ -280,6 +342,8 @@ class LoadedModel:
         :mod:`audiolrp.signal.augmentation`, ``R_k`` from
         :func:`~audiolrp.models.prediction.view_transforms`; view 0 is the clip as given).
         The W channel, hence the level gain and the silence flag, is the same in every view.
+        Views before ``start`` are not computed (their rows stay zero: for a caller that
+        already has view 0's probabilities).
 
         Returns
         -------
@@ -292,6 +356,8 @@ class LoadedModel:
         """
         x = self._clips(clips)
         b = x.shape[0]
+        if not 0 <= start < views:
+            raise AudioLRPError(f"start={start} is invalid: pass 0..{views - 1}")
         mats = [sh_transform_matrix(self.order, t.matrix3()) for t in view_transforms(views)]
         probs = np.zeros((len(mats), b, N_CLASSES), np.float64)
         levels = np.empty(b)
@@ -299,9 +365,11 @@ class LoadedModel:
         for i in range(0, b, batch_size):
             xb = np.asarray(x[i : i + batch_size], np.float64)
             for k, mat in enumerate(mats):
+                if k < start:
+                    continue
                 view = xb if k == 0 else np.einsum("kc,bct->bkt", mat, xb)
                 inp = self.input(view, level=level)
-                if k == 0:
+                if k == start:
                     levels[i : i + batch_size] = inp.level_dbfs
                     silent[i : i + batch_size] = inp.silent
                 keep = np.flatnonzero(~silent[i : i + batch_size])

@@ -14,12 +14,18 @@ A learned source counter (:mod:`audiolrp.models.source_count`), when the model f
 of sources ``n`` from the map and the strongest ``n`` peaks are the sources.
 The same peak picking serves the classic estimator's direction histogram
 (:mod:`audiolrp.evaluation.multisource`).
+
+A recording is read through the façade like a one-talker model's:
+``models.load("multi-intensity").detect_sources(clips)`` brings every clip to the training
+level, computes its activity map and returns a :class:`SourcesPrediction` (the detected
+talkers of each clip, their directions, classes and activities).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -35,6 +41,12 @@ if TYPE_CHECKING:
 
 #: Key of the detector settings in a multi-source model's JSON description.
 DETECTOR_KEY: str = "multisource"
+
+
+def model_task(config: dict[str, Any]) -> str:
+    """``"multi"`` for a multi-source model description (sigmoid head), else ``"single"``."""
+    head = (config.get("architecture") or {}).get("head", "softmax")
+    return "multi" if head == "sigmoid" else "single"
 
 
 @functools.cache
@@ -189,6 +201,109 @@ class SourceDetector:
         )
 
 
+@dataclass
+class SourcesPrediction:
+    """The talkers a multi-source model detects in each of ``B`` clips.
+
+    Silent clips (W below :data:`audiolrp.signal.levels.SILENCE_FLOOR_DBFS`) are not run
+    through the model: their activity is zero and they have no sources.
+
+    Attributes
+    ----------
+    activity
+        ``(B, 425)`` clip activity maps (mean frame sigmoid per class).
+    classes
+        Per clip, ``(K_b,)`` int classes of the detected peaks, strongest first.
+    directions_rad
+        Per clip, ``(K_b, 2)`` [azimuth, elevation] in radians of those peaks, refined below
+        the grid (:meth:`SourceDetector.detect`).
+    level_dbfs
+        ``(B,)`` W level of each clip as given (before the level gain).
+    silent
+        ``(B,)`` bool: digital silence, no sources.
+    detector
+        The detector that read the maps (the one stored in the model file).
+    """
+
+    activity: np.ndarray
+    classes: list[np.ndarray]
+    directions_rad: list[np.ndarray]
+    level_dbfs: np.ndarray
+    silent: np.ndarray
+    detector: SourceDetector
+
+    @classmethod
+    def from_activity(
+        cls,
+        activity: np.ndarray,
+        detector: SourceDetector,
+        level_dbfs: np.ndarray | None = None,
+        silent: np.ndarray | None = None,
+    ) -> SourcesPrediction:
+        """Detections of clip activity maps ``(B, 425)``; ``silent`` rows get none."""
+        a = np.asarray(activity, np.float64).copy()
+        if a.ndim != 2:
+            raise AudioLRPError(f"activity maps have shape {a.shape}: pass (B, n_classes)")
+        b = a.shape[0]
+        sil = np.zeros(b, bool) if silent is None else np.asarray(silent, bool).reshape(b)
+        a[sil] = 0.0
+        classes, dirs = [], []
+        for i in range(b):
+            c, d = (np.zeros(0, np.int64), np.zeros((0, 2))) if sil[i] else detector.detect(a[i])
+            classes.append(np.asarray(c, np.int64))
+            dirs.append(np.asarray(d, np.float64).reshape(-1, 2))
+        lv = np.full(b, np.nan) if level_dbfs is None else np.asarray(level_dbfs, np.float64)
+        return cls(a, classes, dirs, lv.reshape(b), sil, detector)
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[SourcesPrediction]) -> SourcesPrediction:
+        """One prediction of consecutive batches' predictions (same detector)."""
+        return cls(
+            activity=np.concatenate([p.activity for p in parts]),
+            classes=[c for p in parts for c in p.classes],
+            directions_rad=[d for p in parts for d in p.directions_rad],
+            level_dbfs=np.concatenate([p.level_dbfs for p in parts]),
+            silent=np.concatenate([p.silent for p in parts]),
+            detector=parts[0].detector,
+        )
+
+    def __len__(self) -> int:
+        return len(self.classes)
+
+    @property
+    def counts(self) -> np.ndarray:
+        """``(B,)`` number of detected sources per clip."""
+        return np.array([len(c) for c in self.classes], np.int64)
+
+    def directions(self) -> list[np.ndarray]:
+        """Per clip, ``(K_b, 3)`` unit vectors (x front, y left, z up) of the sources."""
+        out = []
+        for d in self.directions_rad:
+            az, el = d[:, 0], d[:, 1]
+            out.append(np.stack([np.cos(az) * np.cos(el), np.sin(az) * np.cos(el),
+                                 np.sin(el)], -1).reshape(-1, 3))
+        return out
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One JSON-ready dict per clip: level, silence, the number of sources and each
+        source's direction (azimuth in [-180, 180) deg), class and activity."""
+        out = []
+        for i in range(len(self)):
+            sources = []
+            for c, (az, el) in zip(self.classes[i], self.directions_rad[i], strict=True):
+                sources.append({
+                    "azimuth_deg": round((math.degrees(az) + 180.0) % 360.0 - 180.0, 2),
+                    "elevation_deg": round(math.degrees(el), 2),
+                    "class": int(c),
+                    "activity": round(float(self.activity[i, c]), 6),
+                })
+            lv = self.level_dbfs[i]
+            out.append({"silent": bool(self.silent[i]),
+                        "level_dbfs": round(float(lv), 2) if np.isfinite(lv) else None,
+                        "n_sources": len(sources), "sources": sources})
+        return out
+
+
 def detector_of(config: dict[str, Any]) -> SourceDetector:
     """The detector stored in a multi-source model's JSON description (defaults otherwise; with
     its source counter when the description stores one)."""
@@ -198,9 +313,11 @@ def detector_of(config: dict[str, Any]) -> SourceDetector:
 __all__ = [
     "DETECTOR_KEY",
     "SourceDetector",
+    "SourcesPrediction",
     "clip_activity",
     "detector_of",
     "grid_distances_deg",
     "grid_peaks",
+    "model_task",
     "refine_peak",
 ]
