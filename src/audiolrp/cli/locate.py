@@ -7,7 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
-from audiolrp.cli.app import MODEL_HELP, app, fmt_or_dash, prepare_output_dir, print_json
+from audiolrp.cli.app import (
+    MODEL_HELP,
+    SHIPPED_MULTISOURCE_MODELS,
+    app,
+    fmt_or_dash,
+    prepare_output_dir,
+    print_json,
+)
 from audiolrp.errors import AudioLRPError
 
 LOCATE_EPILOG = """\
@@ -44,7 +51,8 @@ LOCATE_HELP = (
 def locate(
     file: Annotated[Path, typer.Argument(help="Ambisonics WAV/FLAC recording.")],
     model: Annotated[
-        str, typer.Option("--model", "-m", help=MODEL_HELP)
+        str, typer.Option("--model", "-m", help=MODEL_HELP + " Several talkers per window: "
+                          + ", ".join(SHIPPED_MULTISOURCE_MODELS) + ".")
     ] = "hoa1",
     format: Annotated[
         str, typer.Option("--format", "-f", help="Channel convention: ambix (ACN/SN3D) or fuma.")
