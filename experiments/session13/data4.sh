@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Session 13: finish the ideal order-4 scenes with point noise (resumes the session-11 command).
 set -euo pipefail
-A=/work/main/.venv/bin/audiolrp
-D=/work/campaign/data
+A=audiolrp
+D=data
 $A simulate $D/ideal-pn-o4 --corpus debian --seed 36 --n-train 4000 --n-val 300 --n-test 0 --order 4 \
-   --config /work/main/experiments/scene-wide-pointnoise.json --dtype float16 --direct-splits "" --workers 1 --no-progress
+   --config experiments/scene-wide-pointnoise.json --dtype float16 --direct-splits "" --workers 1 --no-progress
 echo data4 done

@@ -2,8 +2,8 @@
 # Session 13 stage m3 (resumable): hoa1 continued from the shipped weights (stage 13 = m2) on the
 # same three first-order sets, warm restart at 1e-4. One thread.
 set -euo pipefail
-cd /work/campaign
-A=/work/main/.venv/bin/audiolrp
+cd "${CAMPAIGN:-.}"
+A=audiolrp
 D=data; R=runs
 TRAIN="$D/tetra-o1,$D/ideal-o1,$D/tetra-pn-o1"
 COMMON="--label-sigma-deg 8 --augment --schedule cosine --warmup-steps 50 --select-by val_error \

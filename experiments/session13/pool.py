@@ -9,8 +9,8 @@ from audiolrp.signal.augmentation import sh_transform_matrix
 from audiolrp.signal.ambisonics import vector_angle_deg
 name = sys.argv[1]
 lm = models.load(name)
-z = np.load(f"/work/campaign/tilt/val-{name}.npz"); clips, truth = z["clips"], z["truth"]
-out = f"/work/campaign/tilt/frames-{name}.npy"
+z = np.load(f"tilt/val-{name}.npz"); clips, truth = z["clips"], z["truth"]
+out = f"tilt/frames-{name}.npy"
 if not os.path.exists(out):
     mats = [sh_transform_matrix(lm.order, t.matrix3()) for t in view_transforms(8)]
     fr = np.zeros((8, len(clips), 50, 425), np.float32)
@@ -38,4 +38,4 @@ for kind, g in [("mean", 0), ("geo", 0), ("conf", 1), ("conf", 2), ("conf", 4), 
     b = min(r8, key=lambda r: (r["median_error_deg"], r["mean_error_deg"]))
     res[f"{kind}{g}"] = b
     print(kind, g, b, flush=True)
-json.dump(res, open(f"/work/campaign/tilt/pool-{name}.json", "w"), indent=1)
+json.dump(res, open(f"tilt/pool-{name}.json", "w"), indent=1)

@@ -13,7 +13,7 @@ name = sys.argv[1]
 amps = [float(a) for a in sys.argv[2].split(",")]
 V = 8
 lm = models.load(name)
-cache = f"/work/campaign/tilt/val-{name}.npz"
+cache = f"tilt/val-{name}.npz"
 if os.path.exists(cache):
     z = np.load(cache); clips, truth = z["clips"], z["truth"]
 else:
@@ -24,7 +24,7 @@ print(name, ref, flush=True)
 t0 = time.time()
 vp, _, silent = lm.view_probabilities(clips, V)
 print("std views", time.time() - t0, flush=True)
-np.save(f"/work/campaign/tilt/vp-std-{name}.npy", vp)
+np.save(f"tilt/vp-std-{name}.npy", vp)
 single = ref.single_view()
 d0 = refine_directions(vp[0], single)
 
@@ -66,4 +66,4 @@ for amp in amps:
         d = parts[v - 1] / np.linalg.norm(parts[v - 1], axis=1, keepdims=True)
         res[f"tilt{amp}-{v}"] = summary(d)
     print(amp, {k: v for k, v in res.items() if k.startswith(f"tilt{amp}")}, time.time() - t0, flush=True)
-json.dump(res, open(f"/work/campaign/tilt/res-{name}.json", "w"), indent=1)
+json.dump(res, open(f"tilt/res-{name}.json", "w"), indent=1)
