@@ -141,3 +141,8 @@ def test_locate_lists_each_windows_talkers(tmp_path, multi: LoadedModel, clips_a
     lines = res.stdout.strip().splitlines()
     assert lines[0].split()[:3] == ["window", "start_s", "n"] and len(lines) == 4
     assert lines[-1].endswith("silent")
+    # views belong to one-talker models: one line, and no output folder is made
+    res = CliRunner().invoke(app, ["locate", str(path), "-m", "multi-intensity", "-q",
+                                   "--views", "4", "--out", str(tmp_path / "never")])
+    assert res.exit_code != 0 and "--views 4 does not apply" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "never").exists()

@@ -113,7 +113,6 @@ class Localisation:
             "windows": self.rows(),
         }
 
-
     def _method(self) -> dict[str, Any]:
         """How the directions were read (the ``locate.json`` keys that say so)."""
         p = self.prediction

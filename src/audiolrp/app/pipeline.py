@@ -216,7 +216,7 @@ def clip_prediction(
     several sound-field views, the direction is the fused one (:meth:`LoadedModel.predict`)."""
     scores, probs = handle.scores(features[None])
     pred = Prediction.from_probabilities(probs, handle.refinement)
-    if audio is not None and handle.refinement.views > 1 and handle.task == "single":
+    if audio is not None and handle.refinement.views > 1:
         # views 1..V-1 of the audio; view 0 is the features' forward pass above
         vp, _, _ = handle.view_probabilities(np.asarray(audio)[None], handle.refinement.views,
                                              start=1)

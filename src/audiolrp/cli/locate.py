@@ -88,8 +88,11 @@ def locate(
     if not 0 <= views <= 16:
         raise AudioLRPError(f"--views {views} is invalid: pass 0 (the model's choice) to 16")
     check_audio_path(file)
-    out_dir = prepare_output_dir(out) if out is not None else None
     lm = Explainer.load(model).model
+    if lm.task == "multi" and views != 1:
+        raise AudioLRPError(f"--views {views} does not apply to the multi-source model "
+                            f"{lm.name!r} (its talkers come from one view): drop --views")
+    out_dir = prepare_output_dir(out) if out is not None else None
     n = count_windows(lm, file, fmt, hop_s)
     bar = progress_bar(n, enabled=not quiet and n > 1)
     loc = locate_recording(lm, file, format=fmt, hop_s=hop_s, progress=bar,

@@ -35,13 +35,12 @@ from audiolrp.models.files import (
     default_stft_description,
     list_models,
     load,
-    model_task,
     n_input_channels,
     resolve_model_path,
     save,
 )
 from audiolrp.models.loaded import DEFAULT_INPUT_RMS, LoadedModel, ModelInput
-from audiolrp.models.multisource import SourcesPrediction
+from audiolrp.models.multisource import SourcesPrediction, model_task
 from audiolrp.models.prediction import (
     DirectionRefinement,
     Prediction,

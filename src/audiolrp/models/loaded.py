@@ -359,14 +359,12 @@ class LoadedModel:
         if not 0 <= start < views:
             raise AudioLRPError(f"start={start} is invalid: pass 0..{views - 1}")
         mats = [sh_transform_matrix(self.order, t.matrix3()) for t in view_transforms(views)]
-        probs = np.zeros((len(mats), b, N_CLASSES), np.float64)
+        probs = np.zeros((views, b, N_CLASSES), np.float64)
         levels = np.empty(b)
         silent = np.zeros(b, bool)
         for i in range(0, b, batch_size):
             xb = np.asarray(x[i : i + batch_size], np.float64)
-            for k, mat in enumerate(mats):
-                if k < start:
-                    continue
+            for k, mat in enumerate(mats[start:], start):
                 view = xb if k == 0 else np.einsum("kc,bct->bkt", mat, xb)
                 inp = self.input(view, level=level)
                 if k == start:

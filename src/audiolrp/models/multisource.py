@@ -34,7 +34,12 @@ import torch
 
 from audiolrp.errors import AudioLRPError
 from audiolrp.models.crnn import CRNN
-from audiolrp.signal.ambisonics import class_distance_deg, direction_from_vector, doa_grid
+from audiolrp.signal.ambisonics import (
+    class_distance_deg,
+    direction_from_vector,
+    doa_grid,
+    unit_vector,
+)
 
 if TYPE_CHECKING:
     from audiolrp.models.source_count import SourceCounter
@@ -277,12 +282,7 @@ class SourcesPrediction:
 
     def directions(self) -> list[np.ndarray]:
         """Per clip, ``(K_b, 3)`` unit vectors (x front, y left, z up) of the sources."""
-        out = []
-        for d in self.directions_rad:
-            az, el = d[:, 0], d[:, 1]
-            out.append(np.stack([np.cos(az) * np.cos(el), np.sin(az) * np.cos(el),
-                                 np.sin(el)], -1).reshape(-1, 3))
-        return out
+        return [unit_vector(d[:, 0], d[:, 1]).reshape(-1, 3) for d in self.directions_rad]
 
     def rows(self) -> list[dict[str, Any]]:
         """One JSON-ready dict per clip: level, silence, the number of sources and each
