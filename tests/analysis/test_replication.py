@@ -330,6 +330,10 @@ def test_replicate_end_to_end(tiny_models, tmp_path) -> None:
         assert (out / name).is_file(), name
     on_disk = json.loads((out / "results.json").read_text())
     assert on_disk["verdicts"] == res["verdicts"] and on_disk["complete"] is True
+    # which weights were explained: each model file's hash
+    for label, path in (("intensity.json", pi), ("hoa2.json", ph)):
+        want = json.loads(path.read_text())["weights_sha256"]
+        assert on_disk["models"][label]["weights_sha256"] == want
     assert on_disk["speech"] == {"spec": "noise", "name": "noise",
                                  "reason": "asked for (not speech: a test stand-in)"}
     # the files are named inside the output folder, never by this machine's paths

@@ -16,6 +16,7 @@ from audiolrp.app.replication.report import (
     report_markdown,
     tables_markdown,
 )
+from audiolrp.models import load
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 RESULTS = DOCS / "replication" / "results.json"
@@ -49,3 +50,11 @@ def test_committed_run_is_complete_at_the_default_sizes_on_every_shipped_model(r
     # the files the report links to are committed beside it
     for name in results["files"].values():
         assert (RESULTS.parent / name).is_file(), name
+
+
+def test_committed_run_used_the_shipped_weights(results) -> None:
+    """Whenever a model ships, `make replication` must be rerun: the run records each model's
+    weights hash, and it must be the shipped file's."""
+    for name, desc in results["models"].items():
+        assert desc.get("weights_sha256") == load(name).config["weights_sha256"], (
+            f"docs/replication/ was made with other {name} weights: run `make replication`")

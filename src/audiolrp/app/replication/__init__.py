@@ -289,7 +289,8 @@ def replicate(
     timing: dict[str, float] = {}
     findings: dict[str, Any] = {}
     lms = _load_models(intensity_model, hoa_models)
-    models = {model_label(lm): {"feature": lm.feature, "order": lm.order} for lm in lms}
+    models = {model_label(lm): {"feature": lm.feature, "order": lm.order,
+                                "weights_sha256": lm.config.get("weights_sha256")} for lm in lms}
     out.mkdir(parents=True, exist_ok=True)  # only once the models have loaded
     say(f"models {', '.join(models)}; speech: {speech.describe()}")
 
