@@ -85,7 +85,9 @@ def validation_clips(
     """Audio and true directions of ``n_scenes`` validation scenes of the model's recipe.
 
     The recipe is the first dataset of the model's ``data_recipe`` (its own microphone,
-    rooms and noise), at the model's order, with directions uniform on the sphere.
+    rooms and noise), with directions uniform on the sphere, simulated at the recipe's order
+    (at least the model's: a model trained on order-4 sphere-array scenes read at order 2 is
+    validated on the same) and cut to the model's channels.
 
     Returns
     -------
@@ -94,7 +96,7 @@ def validation_clips(
     true_vectors : np.ndarray
         ``(n_scenes, 3)`` unit vectors of the sources.
     order : int
-        The HOA order the scenes were simulated at.
+        The HOA order the scenes were simulated at (>= the model's).
     """
     recipe = (loaded.data_recipe.get("datasets") or [loaded.data_recipe])[0]
     cfg = scene_config_from_recipe(recipe, loaded.order, {"direction_sampling": "uniform"})
