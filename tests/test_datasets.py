@@ -357,3 +357,24 @@ def test_debian_corpus_splits_share_no_speakers_or_recordings() -> None:
         assert not own[a] & own[b]
         assert not content[a] & content[b]
     assert own["val"] == {"asterisk-ru"} and "asterisk-it" in own["test"]
+
+
+def test_terminating_the_shard_pool_joins_its_manager_thread() -> None:
+    """Ctrl-C leaves with ``os._exit``, which does not join a process pool's manager thread; a
+    manager thread still releasing the pool's queues then unlinks a semaphore unbeknown to the
+    resource tracker, which prints "leaked semaphore" warnings under the one-line message."""
+    import multiprocessing as mp
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from audiolrp.data.shards import _terminate
+
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+    fut = pool.submit(time.sleep, 60.0)
+    t0 = time.monotonic()
+    while not fut.running() and time.monotonic() - t0 < 60:
+        time.sleep(0.01)
+    manager = pool._executor_manager_thread  # type: ignore[attr-defined]
+    assert manager is not None and manager.is_alive()
+    _terminate(pool)
+    assert not manager.is_alive()

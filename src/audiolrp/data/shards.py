@@ -415,8 +415,14 @@ def _worker_start() -> Iterator[None]:
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:
-    """Stop ``pool`` now: queued shards cancelled, running workers terminated (SIGTERM)."""
+    """Stop ``pool`` now: queued shards cancelled, running workers terminated (SIGTERM), and
+    the pool's manager thread joined. The join matters on Ctrl-C: the command then leaves with
+    ``os._exit`` (:func:`audiolrp.cli._exit_now`), which skips the interpreter's joining of
+    that thread; a thread still releasing the pool's queues at that moment unlinks a semaphore
+    without telling multiprocessing's resource tracker, which then prints "leaked semaphore"
+    warnings after the one-line message."""
     procs = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in procs:
         with contextlib.suppress(Exception):
@@ -424,6 +430,9 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
     for proc in procs:
         with contextlib.suppress(Exception):
             proc.join(timeout=1.0)
+    if manager is not None:
+        with contextlib.suppress(Exception):
+            manager.join(timeout=2.0)
 
 
 def _remove_temporaries(root: Path, todo: list[tuple[str, int]]) -> None:
