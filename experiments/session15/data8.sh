@@ -3,13 +3,8 @@
 # 24 000 through the tetrahedral array, 8 000 through it with 1-4 point noise sources, 8 000
 # ideal (resumable; run in CAMPAIGN).
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-cd "${CAMPAIGN:-.}"
-sim() {
-  audiolrp simulate "data/$1" --corpus debian --seed "$2" --n-train "$3" --n-val 200 --n-test 0 \
-    --order 1 --config "$here/$4" --dtype float16 --direct-splits "" --workers 1 --no-progress
-}
-sim tetra4-o1 46 24000 scene-wide-tetra.json
-sim tetra-pn3-o1 47 8000 scene-wide-pointnoise-tetra.json
-sim ideal3-o1 48 8000 scene-wide.json
+set_=$(dirname "$0")/../scene_set.sh
+"$set_" tetra4-o1 46 24000 200 1 scene-wide-tetra.json
+"$set_" tetra-pn3-o1 47 8000 200 1 scene-wide-pointnoise-tetra.json
+"$set_" ideal3-o1 48 8000 200 1 scene-wide.json
 echo data8 done
