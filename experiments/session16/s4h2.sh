@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Session 16 stage s4-hoa2 (resumable; prepared, not run yet: its data, data12.sh, is not
-# finished): the shipped hoa2 (stage 10) continued for 2 epochs from 1e-4 on data12.sh's 16 000
+# Session 16 stage s4-hoa2 (resumable): the shipped hoa2 (stage 10) continued for 2 epochs from 1e-4 on data12.sh's 16 000
 # fresh order-2 scenes (8 000 sphere-array, 8 000 ideal with point noise): stage 10's recipe on
 # twice the data, all of it new. One thread.
 set -euo pipefail
