@@ -3,8 +3,5 @@
 # 24 000 through the tetrahedral array, 8 000 through it with 1-4 point noise sources, 8 000
 # ideal (resumable; run in CAMPAIGN).
 set -euo pipefail
-set_=$(dirname "$0")/../scene_set.sh
-"$set_" tetra4-o1 46 24000 200 1 scene-wide-tetra.json
-"$set_" tetra-pn3-o1 47 8000 200 1 scene-wide-pointnoise-tetra.json
-"$set_" ideal3-o1 48 8000 200 1 scene-wide.json
+"$(dirname "$0")/../first_order_batch.sh" 4 46
 echo data8 done

@@ -3,8 +3,5 @@
 # second core while m6-intensity trained; used by m7-intensity and, with data11.sh's, by
 # m8-intensity (resumable; run in CAMPAIGN).
 set -euo pipefail
-set_=$(dirname "$0")/../scene_set.sh
-"$set_" tetra6-o1 52 24000 200 1 scene-wide-tetra.json
-"$set_" tetra-pn5-o1 53 8000 200 1 scene-wide-pointnoise-tetra.json
-"$set_" ideal5-o1 54 8000 200 1 scene-wide.json
+"$(dirname "$0")/../first_order_batch.sh" 6 52
 echo data10 done

@@ -3,8 +3,5 @@
 # core while m7-intensity trained; used with data10.sh's by m8-intensity (resumable; run in
 # CAMPAIGN).
 set -euo pipefail
-set_=$(dirname "$0")/../scene_set.sh
-"$set_" tetra7-o1 55 24000 200 1 scene-wide-tetra.json
-"$set_" tetra-pn6-o1 56 8000 200 1 scene-wide-pointnoise-tetra.json
-"$set_" ideal6-o1 57 8000 200 1 scene-wide.json
+"$(dirname "$0")/../first_order_batch.sh" 7 55
 echo data11 done

@@ -3,8 +3,5 @@
 # intensity stage, started at the end of the session at nice 19 (resumable: a later session
 # finishes it; run in CAMPAIGN).
 set -euo pipefail
-set_=$(dirname "$0")/../scene_set.sh
-"$set_" tetra8-o1 60 24000 200 1 scene-wide-tetra.json
-"$set_" tetra-pn7-o1 61 8000 200 1 scene-wide-pointnoise-tetra.json
-"$set_" ideal7-o1 62 8000 200 1 scene-wide.json
+"$(dirname "$0")/../first_order_batch.sh" 8 60
 echo data13 done
